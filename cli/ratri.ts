@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** The `ratri` command line: yargs wiring only; the work is in lib/. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { mcpCommand } from './commands/mcp.js';
+import { replayCommand } from './commands/replay.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('ratri')
+  .usage('$0 <command> [options]\n\nAn MCP proxy that watches every tool call and, in enforce mode, blocks or holds dangerous ones.')
+  .command(mcpCommand)
+  .command(replayCommand)
+  .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .epilog('Docs: docs/README.md in the package. Quick start: ratri mcp proxy --config examples/ratri.mcp.json')
+  .fail((message, err) => {
+    if (err) throw err;
+    process.stderr.write(`ratri: ${message}\nRun "ratri --help" for usage.\n`);
+    process.exit(2);
+  })
+  .parseAsync();

@@ -1,0 +1,192 @@
+/**
+ * Loads `ratri.mcp.json`, validates it against schemas/ with ajv (every problem at once, each with
+ * its JSON path), and resolves one server's effective settings.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { readSchema } from '../package-files.js';
+import { DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
+
+/** A config that cannot be used. `problems` are one line each: `path: what is wrong (hint)`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Overrides {
+  server?: string;
+  mode?: Mode;
+  environment?: string;
+}
+
+let validator: ValidateFunction | undefined;
+
+function getValidator(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+    ajv.addSchema(readSchema('guardrails.schema.json'));
+    validator = ajv.compile(readSchema('ratri.mcp.schema.json'));
+  }
+  return validator;
+}
+
+function jsonPath(instancePath: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
+}
+
+function describe(error: ErrorObject): string | undefined {
+  const at = jsonPath(error.instancePath);
+  const join = (child: string): string => (at === '(top level)' ? child : `${at}.${child}`);
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `${join(String(p.missingProperty))}: is required`;
+    case 'additionalProperties':
+      return `${join(String(p.additionalProperty))}: unknown field (check the spelling; see docs/config.md for the fields)`;
+    case 'enum':
+      return `${at}: must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `${at}: must be ${String(p.type)}`;
+    case 'minimum':
+      return `${at}: must be at least ${String(p.limit)}`;
+    case 'minLength':
+      return `${at}: must not be empty`;
+    case 'minItems':
+      return `${at}: must list at least ${String(p.limit)} item(s)`;
+    case 'minProperties':
+      return `${at}: must have at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}`;
+    case 'maxProperties':
+      return `${at}: must have exactly one matcher (regex, equals, glob or exists)`;
+    case 'pattern':
+      return `${at}: ${patternHint(at, String(p.pattern))}`;
+    case 'propertyNames':
+      return `${at}: server names may use letters, digits, "_", "-" and "."`;
+    // Composite keywords repeat what their branches already said.
+    case 'oneOf':
+    case 'if':
+    case 'not':
+      return undefined;
+    default:
+      return `${at}: ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function patternHint(at: string, pattern: string): string {
+  if (at.endsWith('serverName')) return 'may use only letters, digits, "_" and "-" (it prefixes tool names)';
+  if (at.endsWith('url')) return 'must start with http:// or https://';
+  if (at.endsWith('keyEnv')) return 'must be an environment variable name';
+  return `must match ${pattern}`;
+}
+
+/** Problems the schema cannot express: exactly one of upstream/servers, and regexes that compile. */
+function semanticProblems(config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const hasUpstream = 'upstream' in config;
+  const hasServers = 'servers' in config;
+  if (hasUpstream === hasServers) {
+    problems.push(
+      hasUpstream
+        ? '(top level): set either "upstream" or "servers", not both'
+        : 'upstream: is required (or a "servers" map with one entry per upstream server)',
+    );
+  }
+  const checkRules = (rules: unknown, at: string): void => {
+    if (!Array.isArray(rules)) return;
+    rules.forEach((rule: Partial<RuleConfig>, i) => {
+      for (const [arg, matcher] of Object.entries(rule?.args ?? {})) {
+        if (typeof matcher?.regex !== 'string') continue;
+        try {
+          new RegExp(matcher.regex);
+        } catch (err) {
+          problems.push(`${at}[${i}].args.${arg}.regex: is not a valid regular expression (${(err as Error).message})`);
+        }
+      }
+    });
+  };
+  checkRules((config.guardrails as { rules?: unknown } | undefined)?.rules, 'guardrails.rules');
+  for (const [name, entry] of Object.entries((config.servers as Record<string, { guardrails?: { rules?: unknown } }>) ?? {})) {
+    checkRules(entry?.guardrails?.rules, `servers.${name}.guardrails.rules`);
+  }
+  return problems;
+}
+
+/** Validates a parsed config; throws ConfigError listing every problem. */
+export function validateConfig(value: unknown, file: string): ConfigFile {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(file, ['(top level): must be a JSON object']);
+  }
+  const validate = getValidator();
+  const problems = validate(value) ? [] : (validate.errors ?? []).map(describe).filter((p): p is string => !!p);
+  problems.push(...semanticProblems(value as Record<string, unknown>));
+  if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);
+  return value as ConfigFile;
+}
+
+/** Reads and validates a config file. */
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError(file, [`(file): cannot read it: ${why}`]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, [`(file): not valid JSON: ${(err as Error).message}`]);
+  }
+  return validateConfig(value, file);
+}
+
+/** Picks the server (from `servers` with `--server`, or the top-level `upstream`) and applies defaults and overrides. */
+export function resolveProxyConfig(config: ConfigFile, file: string, overrides: Overrides = {}): ProxyConfig {
+  let entry: Partial<ConfigFile> = {};
+  let entryName: string | undefined;
+  if (config.servers) {
+    const names = Object.keys(config.servers);
+    entryName = overrides.server ?? (names.length === 1 ? names[0] : undefined);
+    if (entryName === undefined) {
+      throw new ConfigError(file, [`--server: required, because "servers" has ${names.length} entries: ${names.join(', ')}`]);
+    }
+    const chosen = config.servers[entryName];
+    if (!chosen) {
+      throw new ConfigError(file, [`--server: "${entryName}" is not in "servers"; the names are: ${names.join(', ')}`]);
+    }
+    entry = chosen;
+  } else if (overrides.server !== undefined) {
+    throw new ConfigError(file, [`--server: "${overrides.server}" was given, but the config has no "servers" map`]);
+  }
+  const pick = <K extends keyof ConfigFile>(key: K): ConfigFile[K] => (key in entry ? entry[key] : config[key]) as ConfigFile[K];
+  const upstream = pick('upstream');
+  if (!upstream) throw new ConfigError(file, ['upstream: is required']);
+  return {
+    agentKey: pick('agentKey'),
+    serverName: entry.serverName ?? entryName ?? config.serverName ?? DEFAULTS.serverName,
+    mode: overrides.mode ?? pick('mode') ?? DEFAULTS.mode,
+    environment: overrides.environment ?? pick('environment') ?? DEFAULTS.environment,
+    upstream,
+    redactKeys: pick('redactKeys') ?? [],
+    approvalTimeoutMs: pick('approvalTimeoutMs') ?? DEFAULTS.approvalTimeoutMs,
+    guardrails: pick('guardrails') ?? { rules: [] },
+    guardFailureMode: pick('guardFailureMode') ?? DEFAULTS.guardFailureMode,
+    guardTimeoutMs: pick('guardTimeoutMs') ?? DEFAULTS.guardTimeoutMs,
+    telemetry: pick('telemetry') ?? {},
+    maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
+    baseDir: dirname(resolve(file)),
+  };
+}
+
+/** Reads, validates and resolves in one step. */
+export function loadProxyConfig(file: string, overrides: Overrides = {}): ProxyConfig {
+  return resolveProxyConfig(readConfigFile(file), file, overrides);
+}

@@ -1,0 +1,74 @@
+/**
+ * Every JSON-RPC error the proxy itself writes, in one table. Nothing else in the proxy invents an
+ * error code; see docs/errors.md for the user-facing description of each.
+ */
+
+export const ProxyErrorCode = {
+  /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
+  blocked: -32001,
+  /** The call needed approval and the approval was rejected or timed out. */
+  approvalDenied: -32002,
+  /** The host sent a frame that is not valid JSON (enforce mode). */
+  parseError: -32700,
+  /** The host sent a frame the policy cannot read unambiguously (enforce mode), or one over the size limit. */
+  invalidRequest: -32600,
+  /** The upstream exited while the request was pending. */
+  upstreamExited: -32603,
+} as const;
+
+export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+/** A request id exactly as the host sent it: its JSON text, so `1`, `1.0` and `"1"` stay distinct. */
+export type RawId = string;
+
+/** The id text used when a request's id could not be read (JSON-RPC says `null`). */
+export const NULL_ID: RawId = 'null';
+
+export interface BlockedData {
+  decision: 'block';
+  ruleId: string | null;
+  reason: string;
+  tool: string;
+}
+
+export interface ApprovalDeniedData {
+  decision: 'require_approval';
+  approvalId: string;
+  outcome: 'rejected' | 'timeout';
+  ruleId: string | null;
+}
+
+export interface UpstreamExitedData {
+  upstreamExitCode: number | null;
+  signal: string | null;
+}
+
+/**
+ * Serializes an error response. The id is spliced in as the host's own JSON text, so its value and
+ * type come back byte-for-byte (`"abc"`, `7`, `7.0`, `1e3` …).
+ */
+export function errorResponse(id: RawId, code: ProxyErrorCode, message: string, data?: unknown): Buffer {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return Buffer.from(`{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
+}
+
+export function blockedError(id: RawId, data: BlockedData): Buffer {
+  return errorResponse(id, ProxyErrorCode.blocked, `Blocked by guardrail: ${data.reason}`, data);
+}
+
+export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
+  const why = data.outcome === 'timeout' ? 'approval timed out' : 'approval was rejected';
+  return errorResponse(id, ProxyErrorCode.approvalDenied, `Tool call not approved: ${why}`, data);
+}
+
+export function parseError(reason: string): Buffer {
+  return errorResponse(NULL_ID, ProxyErrorCode.parseError, 'Parse error', { reason });
+}
+
+export function invalidRequestError(id: RawId, reason: string): Buffer {
+  return errorResponse(id, ProxyErrorCode.invalidRequest, 'Invalid request', { reason });
+}
+
+export function upstreamExitedError(id: RawId, data: UpstreamExitedData): Buffer {
+  return errorResponse(id, ProxyErrorCode.upstreamExited, 'Upstream MCP server exited before answering', data);
+}

@@ -1,0 +1,141 @@
+/**
+ * A small structural scanner over JSON text that `JSON.parse` cannot replace:
+ *  - the raw text of top-level members (so a request id is echoed back exactly as sent),
+ *  - the byte ranges of top-level array elements (so a filtered batch is rebuilt from original bytes),
+ *  - the number of object members in the text (compared with the parsed tree, it reveals duplicate keys,
+ *    which `JSON.parse` silently resolves to the last value while another parser might take the first).
+ * It assumes the text already parsed as JSON; on anything else its answers are meaningless.
+ */
+
+export interface TopLevelScan {
+  /** Top-level object members: key → raw value text (last occurrence wins, as in JSON.parse). */
+  members: Map<string, string>;
+  /** Top-level array elements as [start, end) offsets into the text. */
+  elements: Array<[number, number]>;
+  /** Object members anywhere in the text. */
+  memberCount: number;
+}
+
+const QUOTE = 34; // "
+const BACKSLASH = 92;
+const COLON = 58;
+const COMMA = 44;
+
+/** Index just past the closing quote of the string starting at `open` (the opening quote). */
+export function skipString(text: string, open: number): number {
+  let i = open + 1;
+  for (;;) {
+    const q = text.indexOf('"', i);
+    if (q === -1) return text.length;
+    let backslashes = 0;
+    for (let j = q - 1; j > open && text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+function trimmedSpan(text: string, start: number, end: number): [number, number] {
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return [start, end];
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+export function scanTopLevel(text: string): TopLevelScan {
+  const members = new Map<string, string>();
+  const elements: Array<[number, number]> = [];
+  let memberCount = 0;
+  let depth = 0;
+  let topKind: 'object' | 'array' | undefined;
+  let pendingKey: string | undefined;
+  let valueStart = -1;
+  let lastString: [number, number] | undefined;
+
+  const closeValue = (end: number): void => {
+    if (valueStart === -1) return;
+    const [s, e] = trimmedSpan(text, valueStart, end);
+    if (topKind === 'object' && pendingKey !== undefined) members.set(pendingKey, text.slice(s, e));
+    if (topKind === 'array' && e > s) elements.push([s, e]);
+    valueStart = -1;
+    pendingKey = undefined;
+  };
+
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = skipString(text, i);
+      lastString = [i, end];
+      i = end - 1;
+      continue;
+    }
+    if (c === COLON) {
+      memberCount++;
+      if (depth === 1 && topKind === 'object' && lastString) {
+        pendingKey = JSON.parse(text.slice(lastString[0], lastString[1])) as string;
+        valueStart = i + 1;
+      }
+      continue;
+    }
+    if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (depth === 0) {
+        topKind = c === 123 ? 'object' : 'array';
+        if (topKind === 'array') valueStart = i + 1;
+      }
+      depth++;
+      continue;
+    }
+    if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+      if (depth === 0) closeValue(i);
+      continue;
+    }
+    if (c === COMMA && depth === 1) {
+      closeValue(i);
+      if (topKind === 'array') valueStart = i + 1;
+    }
+  }
+  return { members, elements, memberCount };
+}
+
+/** Object members in a parsed value, counted the way `scanTopLevel` counts them in text. */
+export function countParsedMembers(value: unknown): number {
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const item of value) n += countParsedMembers(item);
+    return n;
+  }
+  if (value !== null && typeof value === 'object') {
+    let n = 0;
+    for (const key of Object.keys(value)) n += 1 + countParsedMembers((value as Record<string, unknown>)[key]);
+    return n;
+  }
+  return 0;
+}
+
+/**
+ * Best-effort id of a frame we could not parse in full (an oversized frame's head): the raw text of a
+ * top-level `"id"` member whose value is a string or number and appears before the cut.
+ */
+export function idFromHead(head: string): string | undefined {
+  const match = /^\s*\{/.exec(head);
+  if (!match) return undefined;
+  const scan = scanTopLevel(head + '}');
+  const raw = scan.members.get('id');
+  if (raw === undefined) return undefined;
+  // The member must be complete in the head itself, not closed by the brace we appended.
+  const escaped = raw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!new RegExp(`"id"\\s*:\\s*${escaped}\\s*[,}]`).test(head)) return undefined;
+  if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(raw)) return raw;
+  if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) {
+    try {
+      JSON.parse(raw);
+      return raw;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,128 @@
+/**
+ * Guardrail rule evaluation (CONTRACT §2): every matching rule is a candidate, the most restrictive
+ * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
+ */
+import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
+import { globMatch } from './glob.js';
+import type { ToolAnnotations } from './tool-catalog.js';
+
+/** What a rule can see of one tool call. */
+export interface ToolCallFacts {
+  /** The bare tool name, as the host sent it. */
+  tool: string;
+  serverName: string;
+  environment: string;
+  arguments: Record<string, unknown>;
+  /** Annotations from the last `tools/list`, if the tool was listed. */
+  annotations: ToolAnnotations | undefined;
+  /** Whether the tool is in the agent's boundary map (tools approved "always"). */
+  inBoundary: boolean;
+}
+
+export interface RuleDecision {
+  decision: Decision;
+  /** The deciding rule's id; null when no rule matched. */
+  ruleId: string | null;
+  reason: string;
+}
+
+const SEVERITY: Record<Decision, number> = { allow: 0, warn: 1, require_approval: 2, block: 3 };
+
+function asList(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+}
+
+/** Reads a dotted path (`options.target.path`) from the arguments. */
+export function argumentAt(args: Record<string, unknown>, path: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(args, path)) return args[path];
+  let value: unknown = args;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, part)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+function compiled(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (!re) {
+    re = new RegExp(source);
+    regexCache.set(source, re);
+  }
+  return re;
+}
+
+function matchArg(matcher: ArgMatcher, value: unknown): boolean {
+  if (matcher.exists !== undefined) return (value !== undefined) === matcher.exists;
+  if (value === undefined) return false;
+  if (matcher.equals !== undefined) return JSON.stringify(value) === JSON.stringify(matcher.equals);
+  const text = asText(value);
+  if (text === undefined) return false;
+  if (matcher.regex !== undefined) return compiled(matcher.regex).test(text);
+  if (matcher.glob !== undefined) return globMatch(matcher.glob, text);
+  return false;
+}
+
+function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
+  const tools = asList(rule.tool);
+  if (tools) {
+    const namespaced = `${facts.serverName}.${facts.tool}`;
+    if (!tools.some((g) => globMatch(g, facts.tool) || globMatch(g, namespaced))) return false;
+  }
+  const environments = asList(rule.environment);
+  if (environments && !environments.some((g) => globMatch(g, facts.environment))) return false;
+  if (rule.annotations) {
+    const seen = facts.annotations ?? {};
+    for (const [hint, expected] of Object.entries(rule.annotations)) {
+      if (seen[hint as keyof ToolAnnotations] !== expected) return false;
+    }
+  }
+  if (rule.args) {
+    for (const [path, matcher] of Object.entries(rule.args)) {
+      if (!matchArg(matcher, argumentAt(facts.arguments, path))) return false;
+    }
+  }
+  return true;
+}
+
+/** Turns a template into the rule it stands for, given the call (templates look at facts rules cannot). */
+function templateMatches(template: TemplateConfig, facts: ToolCallFacts): RuleDecision | undefined {
+  const ruleId = template.id ?? template.template;
+  switch (template.template) {
+    case 'require_approval_unknown_mcp_tools':
+      return facts.inBoundary
+        ? undefined
+        : { decision: 'require_approval', ruleId, reason: `tool "${facts.tool}" is not in the agent's approved tools` };
+    case 'block_destructive_tools': {
+      const a = facts.annotations;
+      return a?.destructiveHint === true && a.readOnlyHint !== true
+        ? { decision: 'block', ruleId, reason: `tool "${facts.tool}" is marked destructive` }
+        : undefined;
+    }
+  }
+}
+
+function isTemplate(rule: RuleConfig | TemplateConfig): rule is TemplateConfig {
+  return 'template' in rule;
+}
+
+export function evaluateRules(guardrails: GuardrailsConfig, facts: ToolCallFacts): RuleDecision {
+  let best: RuleDecision | undefined;
+  for (const rule of guardrails.rules) {
+    const candidate = isTemplate(rule)
+      ? templateMatches(rule, facts)
+      : ruleMatches(rule, facts)
+        ? { decision: rule.decision, ruleId: rule.id, reason: rule.reason ?? `matched rule "${rule.id}"` }
+        : undefined;
+    if (candidate && (!best || SEVERITY[candidate.decision] > SEVERITY[best.decision])) best = candidate;
+  }
+  return best ?? { decision: 'allow', ruleId: null, reason: 'no rule matched' };
+}

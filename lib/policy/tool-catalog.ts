@@ -1,0 +1,51 @@
+/**
+ * What the proxy knows about the upstream's tools, from the last `tools/list` answer: their
+ * annotations (rules can match them) and definitions (telemetry registers them).
+ */
+
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+  title?: string;
+}
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  inputSchema?: unknown;
+  annotations?: ToolAnnotations;
+}
+
+export class ToolCatalog {
+  private readonly tools = new Map<string, ToolDefinition>();
+
+  /** Replaces what is known with a `tools/list` page; returns the tools whose definition changed. */
+  register(tools: ToolDefinition[]): string[] {
+    const changed: string[] = [];
+    for (const tool of tools) {
+      const before = this.tools.get(tool.name);
+      if (before && JSON.stringify(before) !== JSON.stringify(tool)) changed.push(tool.name);
+      this.tools.set(tool.name, tool);
+    }
+    return changed;
+  }
+
+  annotations(name: string): ToolAnnotations | undefined {
+    return this.tools.get(name)?.annotations;
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+}
+
+/** Reads tool definitions out of a `tools/list` result, skipping malformed entries. */
+export function toolsFromListResult(result: unknown): ToolDefinition[] {
+  const tools = (result as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools)) return [];
+  return tools.filter(
+    (t): t is ToolDefinition => t !== null && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string',
+  );
+}

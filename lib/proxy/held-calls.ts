@@ -1,0 +1,54 @@
+/**
+ * Calls the proxy holds back from upstream while the policy decides or a human approves. A hold
+ * ends exactly once: released (forwarded), refused (answered with an error), cancelled by the host
+ * (`notifications/cancelled`: nothing is sent either way) or failed at shutdown.
+ */
+import type { RawId } from '../jsonrpc/errors.js';
+
+export interface HeldCall {
+  rawId: RawId;
+  tool: string;
+  /** Aborted when the hold ends early: the host cancelled, or the proxy is stopping. */
+  abort: AbortController;
+}
+
+export class HeldCalls {
+  private readonly byId = new Map<string, HeldCall>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  hold(key: string, call: HeldCall): void {
+    this.byId.set(key, call);
+  }
+
+  /** True while the call is still held (not cancelled or ended). */
+  isHeld(key: string, call: HeldCall): boolean {
+    return this.byId.get(key) === call;
+  }
+
+  /** Ends a hold normally; returns false when it had already ended (e.g. cancelled meanwhile). */
+  release(key: string, call: HeldCall): boolean {
+    if (this.byId.get(key) !== call) return false;
+    this.byId.delete(key);
+    return true;
+  }
+
+  /** The host cancelled: the hold ends and nothing will be forwarded or answered. */
+  cancel(key: string): HeldCall | undefined {
+    const call = this.byId.get(key);
+    if (!call) return undefined;
+    this.byId.delete(key);
+    call.abort.abort(new Error('cancelled by the host'));
+    return call;
+  }
+
+  /** Ends every hold (the proxy is stopping); returns them so each can still be answered. */
+  drain(reason: string): HeldCall[] {
+    const all = [...this.byId.values()];
+    this.byId.clear();
+    for (const call of all) call.abort.abort(new Error(reason));
+    return all;
+  }
+}

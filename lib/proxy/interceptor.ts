@@ -1,0 +1,220 @@
+/**
+ * The interceptor: routes each host frame either straight through (its original bytes) or, for the
+ * methods in the interception table, through the policy gate; and taps upstream frames (after they
+ * were relayed to the host) to finish telemetry and learn the tool list.
+ */
+import type { ProxyConfig } from '../config/types.js';
+import { invalidRequestError, NULL_ID, parseError, upstreamExitedError, type RawId } from '../jsonrpc/errors.js';
+import { idFromHead } from '../jsonrpc/json-scan.js';
+import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import type { OversizeFrame } from '../framing/frame-reader.js';
+import type { Approver, PolicyHook } from '../policy/policy-hook.js';
+import { ToolCatalog, toolsFromListResult } from '../policy/tool-catalog.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { HeldCalls } from './held-calls.js';
+import { PendingRequests } from './pending-requests.js';
+import { ToolCallGate, type Outlet } from './tool-call-gate.js';
+
+export interface InterceptorDeps {
+  config: ProxyConfig;
+  hook: PolicyHook;
+  approver: Approver;
+  telemetry: Telemetry;
+  sessionId: string;
+  /** Writes a frame upstream (`terminated` false: no newline, for bytes left at end of stream). */
+  toUpstream(frame: Buffer, terminated: boolean): void;
+  /** Writes a frame of the proxy's own to the host. */
+  toHost(frame: Buffer): void;
+  /** A line for the proxy's stderr. */
+  log(message: string): void;
+}
+
+type MessageHandler = (message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet) => void;
+
+const BATCH_OPEN = Buffer.from('[');
+const BATCH_CLOSE = Buffer.from(']');
+const BATCH_COMMA = Buffer.from(',');
+const ID_MARKER = Buffer.from('"id"');
+
+export class Interceptor {
+  readonly catalog = new ToolCatalog();
+  readonly pending = new PendingRequests();
+  readonly held = new HeldCalls();
+  private readonly gate: ToolCallGate;
+  private readonly enforce: boolean;
+
+  /** The interception table: every method not listed here passes through untouched. */
+  private readonly table: Record<string, MessageHandler> = {
+    'tools/call': (message, frameBytes, utf8, out) => this.gate.handle(message, frameBytes, utf8, out),
+    'tools/list': (message, _frameBytes, _utf8, out) => this.passThrough(message, out),
+  };
+
+  constructor(private readonly deps: InterceptorDeps) {
+    this.enforce = deps.config.mode === 'enforce';
+    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held });
+  }
+
+  /** One frame from the host. */
+  onHostFrame(frame: Buffer, terminated: boolean): void {
+    const read = readFrame(frame);
+    const forwardWhole = (): void => this.deps.toUpstream(frame, terminated);
+    switch (read.kind) {
+      case 'blank':
+        return forwardWhole();
+      case 'invalid-json':
+        this.deps.telemetry.warning('invalid_json', read.reason, { enforced: this.enforce, frameBytes: frame.length });
+        if (this.enforce) return this.deps.toHost(parseError(read.reason));
+        return forwardWhole();
+      case 'single':
+        return this.route(read.message, frame.length, read.utf8, {
+          forward: forwardWhole,
+          answer: (f) => this.deps.toHost(f),
+        });
+      case 'batch':
+        return this.routeBatch(read.messages, frame, terminated, read.utf8);
+    }
+  }
+
+  /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */
+  onHostOversize(info: OversizeFrame): void {
+    const limit = this.deps.config.maxFrameBytes;
+    const reason = `frame of ${info.totalBytes} bytes exceeds maxFrameBytes (${limit}); it was not forwarded`;
+    const id = idFromHead(info.head.toString('utf8'));
+    this.deps.log(`refused a host frame: ${reason}${id ? ` (request id ${id})` : ''}`);
+    this.deps.telemetry.warning('frame_too_large', reason, { direction: 'host', frameBytes: info.totalBytes });
+    if (id !== undefined) this.deps.toHost(invalidRequestError(id, reason));
+  }
+
+  /** One frame from upstream, already relayed to the host: telemetry only. */
+  onUpstreamFrame(frame: Buffer): void {
+    if (this.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
+    const read = readFrame(frame);
+    if (read.kind === 'single') this.settle(read.message.value, frame.length);
+    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m.value, m.text.length);
+  }
+
+  /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
+  onUpstreamOversize(info: OversizeFrame): void {
+    const reason = `upstream frame of ${info.totalBytes} bytes exceeds maxFrameBytes; relayed without inspection`;
+    this.deps.telemetry.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
+    const id = idFromHead(info.head.toString('utf8'));
+    if (id !== undefined) this.settle({ id: JSON.parse(id) as unknown, result: {} }, info.totalBytes);
+  }
+
+  /** The upstream is gone: every request it will never answer gets -32603. */
+  failAll(upstreamExitCode: number | null, signal: string | null): void {
+    const data = { upstreamExitCode, signal };
+    const answered = new Set<RawId>();
+    for (const call of this.held.drain('upstream exited')) {
+      answered.add(call.rawId);
+      this.deps.toHost(upstreamExitedError(call.rawId, data));
+    }
+    for (const request of this.pending.drain()) {
+      const frame = upstreamExitedError(request.rawId, data);
+      this.deps.toHost(frame);
+      if (request.call) {
+        this.deps.telemetry.toolFinished(request.call, {
+          error: { code: -32603, message: 'upstream exited' },
+          resultSize: frame.length,
+        });
+      }
+    }
+  }
+
+  /** The host is gone: holds end without an answer (nobody would read it). */
+  dropHeld(): void {
+    this.held.drain('host disconnected');
+  }
+
+  private route(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
+    const method = message.method;
+    if (method === 'notifications/cancelled' && this.cancelHeld(message)) return;
+    const handler = method === undefined ? undefined : this.table[method];
+    if (handler) return handler(message, frameBytes, utf8, out);
+    this.passThrough(message, out);
+  }
+
+  /** Forwards the original bytes; a request is remembered so its answer (or the upstream's exit) settles it. */
+  private passThrough(message: ParsedMessage, out: Outlet): void {
+    out.forward();
+    if (message.isRequest) {
+      this.pending.add(idKey((message.value as { id: unknown }).id), { rawId: message.rawId, method: message.method ?? '' });
+    }
+  }
+
+  /** `notifications/cancelled` for a call we hold: the hold ends and upstream never hears of either. */
+  private cancelHeld(message: ParsedMessage): boolean {
+    const params = (message.value as { params?: { requestId?: unknown } }).params;
+    if (params?.requestId === undefined) return false;
+    const call = this.held.cancel(idKey(params.requestId));
+    if (!call) return false;
+    this.deps.telemetry.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
+      requestId: call.rawId,
+      tool: call.tool,
+    });
+    return true;
+  }
+
+  /**
+   * A batch is forwarded whole unless the gate refuses or holds some elements: then the elements
+   * decided at once go upstream as a smaller batch (from their original bytes), refusals go to the
+   * host as one batch of errors, and held elements travel alone once released.
+   */
+  private routeBatch(messages: ParsedMessage[], frame: Buffer, terminated: boolean, utf8: boolean): void {
+    const needsGate = messages.some(
+      (m) => (m.method !== undefined && m.method in this.table) || m.method === 'notifications/cancelled',
+    );
+    if (!needsGate) {
+      for (const m of messages) if (m.isRequest) this.passThrough(m, { forward: () => undefined, answer: () => undefined });
+      return this.deps.toUpstream(frame, terminated);
+    }
+    const forwarded: Buffer[] = [];
+    const answers: Buffer[] = [];
+    let collecting = true;
+    for (const message of messages) {
+      const text = Buffer.from(message.text);
+      const out: Outlet = {
+        forward: () => (collecting ? forwarded.push(text) : this.deps.toUpstream(text, true)),
+        answer: (f) => (collecting ? answers.push(f) : this.deps.toHost(f)),
+      };
+      if (this.enforce && !Message.isObject(message.value)) {
+        out.answer(invalidRequestError(NULL_ID, 'batch member is not a JSON-RPC message object'));
+        continue;
+      }
+      this.route(message, text.length, utf8, out);
+    }
+    collecting = false;
+    if (forwarded.length === messages.length) this.deps.toUpstream(frame, terminated);
+    else if (forwarded.length > 0) this.deps.toUpstream(joinBatch(forwarded), true);
+    if (answers.length === 1) this.deps.toHost(answers[0] as Buffer);
+    else if (answers.length > 1) this.deps.toHost(joinBatch(answers));
+  }
+
+  private settle(value: unknown, frameBytes: number): void {
+    if (!Message.isResponse(value)) return;
+    const request = this.pending.settle(idKey(value.id));
+    if (!request) return;
+    if (request.call) {
+      const isError = (value.result as { isError?: unknown } | undefined)?.isError === true;
+      this.deps.telemetry.toolFinished(request.call, {
+        ...(value.error ? { error: { code: value.error.code, message: value.error.message } } : {}),
+        isError,
+        resultSize: frameBytes,
+      });
+    } else if (request.method === 'tools/list' && value.result !== undefined) {
+      const tools = toolsFromListResult(value.result);
+      const changed = this.catalog.register(tools);
+      this.deps.telemetry.toolsRegistered(tools, changed);
+    }
+  }
+}
+
+function joinBatch(parts: Buffer[]): Buffer {
+  const pieces: Buffer[] = [BATCH_OPEN];
+  parts.forEach((p, i) => {
+    if (i > 0) pieces.push(BATCH_COMMA);
+    pieces.push(p);
+  });
+  pieces.push(BATCH_CLOSE);
+  return Buffer.concat(pieces);
+}

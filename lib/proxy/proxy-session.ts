@@ -1,0 +1,180 @@
+/**
+ * One proxy run: spawns the upstream, wires host ⇄ interceptor ⇄ upstream, and shuts everything
+ * down in order. Resolves with the exit code the `ratri` process should end with.
+ */
+import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { ProxyConfig } from '../config/types.js';
+import { FrameReader } from '../framing/frame-reader.js';
+import { FrameWriter } from '../framing/frame-writer.js';
+import { LocalPolicyHook, TimeoutApprover, type Approver, type PolicyHook } from '../policy/policy-hook.js';
+import type { SessionRecorder } from '../replay/session-recorder.js';
+import { EventType, type EventSink } from '../telemetry/event.js';
+import { EventQueue } from '../telemetry/event-queue.js';
+import { JsonlSink } from '../telemetry/jsonl-sink.js';
+import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
+import { Interceptor } from './interceptor.js';
+import { DEFAULT_STOP_TIMINGS, UpstreamProcess, type StopTimings, type UpstreamExit } from './upstream-process.js';
+
+export interface ProxySessionOptions {
+  config: ProxyConfig;
+  /** The host side: what the host writes (our stdin) and what it reads (our stdout). */
+  hostIn: Readable;
+  hostOut: Writable;
+  log(message: string): void;
+  hook?: PolicyHook;
+  approver?: Approver;
+  recorder?: SessionRecorder;
+  stopTimings?: StopTimings;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+export function exitCodeOf(exit: UpstreamExit): number {
+  if (exit.code !== null) return exit.code;
+  return 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 1) : 1);
+}
+
+export class ProxySession {
+  readonly sessionId = newSessionId();
+  private upstream: UpstreamProcess | undefined;
+  private stopping: Promise<void> | undefined;
+  private stopSignal: NodeJS.Signals | undefined;
+  private hostClosed = false;
+  private interceptor: Interceptor | undefined;
+
+  constructor(private readonly options: ProxySessionOptions) {}
+
+  /** Runs until the upstream has exited; throws SpawnError when it cannot start. */
+  async run(): Promise<number> {
+    const { config, hostIn, hostOut, log, recorder } = this.options;
+    const sinks: EventSink[] = [];
+    if (config.telemetry.jsonl) sinks.push(new JsonlSink(resolve(config.baseDir, config.telemetry.jsonl)));
+    const queue = new EventQueue(sinks, 10_000, 500, (err) => log(`telemetry sink failed: ${err.message}`));
+    const telemetry = new Telemetry(
+      { agentKey: config.agentKey, environment: config.environment, serverName: config.serverName, sessionId: this.sessionId },
+      queue,
+      config.redactKeys,
+    );
+
+    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir);
+    this.upstream = upstream;
+    const child = upstream.child;
+    const started = Date.now();
+    telemetry.emit(EventType.sessionStarted, {
+      mode: config.mode,
+      upstream: { command: config.upstream.command, args: config.upstream.args ?? [], pid: child.pid ?? null },
+    });
+
+    const toHost = new FrameWriter(hostOut);
+    const toUpstream = new FrameWriter(child.stdin!);
+    const interceptor = new Interceptor({
+      config,
+      hook: this.options.hook ?? new LocalPolicyHook(config.guardrails),
+      approver: this.options.approver ?? new TimeoutApprover(),
+      telemetry,
+      sessionId: this.sessionId,
+      log,
+      toUpstream: (frame, terminated) => {
+        recorder?.toUpstream(frame, terminated);
+        if (!toUpstream.writeFrame(frame, terminated)) hostIn.pause();
+      },
+      toHost: (frame) => {
+        recorder?.toHost(frame, true);
+        toHost.writeFrame(frame);
+      },
+    });
+    this.interceptor = interceptor;
+    child.stdin!.on('drain', () => hostIn.resume());
+    child.stdin!.on('error', () => undefined); // EPIPE after the upstream died: its exit is handled below
+
+    // Host → upstream: every frame is read once and routed.
+    const hostReader = new FrameReader(
+      {
+        onFrame: (frame, terminated) => {
+          recorder?.fromHost(frame, terminated);
+          interceptor.onHostFrame(frame, terminated);
+        },
+        onOversize: (info) => interceptor.onHostOversize(info),
+      },
+      { maxFrameBytes: config.maxFrameBytes },
+    );
+    hostIn.on('data', (chunk: Buffer) => hostReader.push(chunk));
+    hostIn.on('end', () => {
+      hostReader.end();
+      recorder?.hostClosed();
+      this.hostGone();
+    });
+    hostIn.on('error', () => this.hostGone());
+    hostOut.on('error', () => this.hostGone());
+
+    // Upstream → host: bytes are relayed first; a tap reassembles frames for telemetry afterwards.
+    const tap = new FrameReader(
+      {
+        onFrame: (frame, terminated) => {
+          if (recorder) {
+            recorder.fromUpstream(frame, terminated);
+            recorder.toHost(frame, terminated);
+          }
+          interceptor.onUpstreamFrame(frame);
+        },
+        onOversize: (info) => interceptor.onUpstreamOversize(info),
+      },
+      { maxFrameBytes: config.maxFrameBytes },
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!toHost.relay(chunk)) {
+        child.stdout!.pause();
+        hostOut.once('drain', () => child.stdout!.resume());
+      }
+      tap.push(chunk);
+    });
+    child.stdout!.on('end', () => {
+      tap.end();
+      toHost.endRelay();
+    });
+
+    const exit = await upstream.exited;
+    if (!this.hostClosed && !this.stopSignal) {
+      const how = exit.code !== null ? `with code ${exit.code}` : `by signal ${exit.signal}`;
+      log(`upstream "${config.upstream.command}" exited ${how}`);
+    }
+    interceptor.failAll(exit.code, exit.signal);
+    recorder?.upstreamExited(exitCodeOf(exit));
+    telemetry.emit(EventType.sessionEnded, {
+      durationMs: Date.now() - started,
+      upstreamExitCode: exit.code,
+      signal: exit.signal,
+      reason: this.stopSignal ? `proxy received ${this.stopSignal}` : this.hostClosed ? 'host closed stdin' : 'upstream exited',
+      droppedEvents: queue.stats.dropped,
+    });
+    hostIn.pause();
+    await queue.close(2000);
+    if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
+    if (this.stopSignal) return 128 + (SIGNAL_NUMBERS[this.stopSignal] ?? 1);
+    if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF
+    return exitCodeOf(exit);
+  }
+
+  /** The host closed its side: end held calls, then stop the upstream gracefully. */
+  private hostGone(): void {
+    if (this.hostClosed) return;
+    this.hostClosed = true;
+    this.interceptor?.dropHeld();
+    void this.stopUpstream();
+  }
+
+  /** SIGINT/SIGTERM to the proxy: same graceful stop; the exit code reports the signal. */
+  stop(signal: NodeJS.Signals): void {
+    this.stopSignal ??= signal;
+    void this.stopUpstream();
+  }
+
+  private stopUpstream(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.upstream) return;
+      await this.upstream.stop(this.options.stopTimings ?? DEFAULT_STOP_TIMINGS);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The policy gate for one `tools/call`: in monitor mode it forwards at once and records what the
+ * policy would have decided; in enforce mode it forwards, refuses (-32001), or holds the call for
+ * approval (-32002 when rejected or timed out). Holds never block other traffic.
+ */
+import type { ProxyConfig } from '../config/types.js';
+import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { idKey, Message, type ParsedMessage } from '../jsonrpc/message.js';
+import { evaluateWithDeadline, whenSettled, type Approver, type PolicyHook, type PolicyVerdict } from '../policy/policy-hook.js';
+import type { ToolCallFacts } from '../policy/rules.js';
+import type { ToolCatalog } from '../policy/tool-catalog.js';
+import { EventType } from '../telemetry/event.js';
+import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
+import type { HeldCall, HeldCalls } from './held-calls.js';
+import type { PendingRequests } from './pending-requests.js';
+
+/** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
+export interface Outlet {
+  forward(): void;
+  answer(frame: Buffer): void;
+}
+
+export interface GateDeps {
+  config: ProxyConfig;
+  hook: PolicyHook;
+  approver: Approver;
+  catalog: ToolCatalog;
+  telemetry: Telemetry;
+  pending: PendingRequests;
+  held: HeldCalls;
+  sessionId: string;
+}
+
+/** Why the policy cannot trust what it reads in this frame, or undefined when it can. */
+function ambiguity(message: ParsedMessage, utf8: boolean): string | undefined {
+  if (!utf8) return 'frame is not valid UTF-8';
+  if (message.hasDuplicateKeys()) return 'frame has duplicate object keys';
+  const params = (message.value as { params?: unknown }).params;
+  if (!Message.isObject(params)) return 'params must be an object';
+  if (typeof params.name !== 'string') return 'params.name must be a string';
+  if (params.arguments !== undefined && !Message.isObject(params.arguments)) return 'params.arguments must be an object';
+  return undefined;
+}
+
+export class ToolCallGate {
+  private approvals = 0;
+
+  constructor(private readonly deps: GateDeps) {}
+
+  handle(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
+    const { config, telemetry, catalog } = this.deps;
+    const enforce = config.mode === 'enforce';
+    const isRequest = message.isRequest;
+    const rawId = message.rawId;
+    const problem = ambiguity(message, utf8);
+    if (problem) {
+      telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: rawId, enforced: enforce });
+      if (enforce) {
+        if (isRequest) out.answer(invalidRequestError(rawId, problem));
+        return;
+      }
+    }
+    const params = (message.value as { params?: { name?: unknown; arguments?: unknown } }).params;
+    const tool = typeof params?.name === 'string' ? params.name : '';
+    const args = Message.isObject(params?.arguments) ? params.arguments : {};
+    const annotations = catalog.annotations(tool);
+    const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
+    const facts: ToolCallFacts = {
+      tool,
+      serverName: config.serverName,
+      environment: config.environment,
+      arguments: args,
+      annotations,
+      inBoundary: this.deps.hook.inBoundary(config.serverName, tool),
+    };
+    const key = idKey((message.value as { id?: unknown }).id);
+    const verdict = evaluateWithDeadline(this.deps.hook, facts, config.guardTimeoutMs, config.guardFailureMode);
+
+    if (!enforce) {
+      this.send(key, isRequest, call, out);
+      whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
+      return;
+    }
+    const context = { key, isRequest, call, facts, out };
+    if (!(verdict instanceof Promise)) return this.apply(verdict, context);
+    // Hold while a slow policy decides, so a cancellation can end the wait.
+    const hold: HeldCall = { rawId, tool, abort: new AbortController() };
+    if (isRequest) this.deps.held.hold(key, hold);
+    void verdict.then((v) => {
+      if (isRequest && !this.deps.held.release(key, hold)) return; // cancelled meanwhile
+      this.apply(v, context);
+    });
+  }
+
+  private apply(
+    verdict: PolicyVerdict,
+    c: { key: string; isRequest: boolean; call: ToolCallRecord; facts: ToolCallFacts; out: Outlet },
+  ): void {
+    const { telemetry } = this.deps;
+    telemetry.guardrailEvaluated(c.call, verdict, true);
+    switch (verdict.decision) {
+      case 'allow':
+      case 'warn':
+        this.send(c.key, c.isRequest, c.call, c.out);
+        return;
+      case 'block': {
+        if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
+        const frame = blockedError(c.call.requestId, {
+          decision: 'block',
+          ruleId: verdict.ruleId,
+          reason: verdict.reason,
+          tool: c.call.namespacedTool,
+        });
+        c.out.answer(frame);
+        telemetry.toolFinished(c.call, {
+          error: { code: ProxyErrorCode.blocked, message: verdict.reason },
+          resultSize: frame.length,
+        });
+        return;
+      }
+      case 'require_approval':
+        if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
+        this.holdForApproval(verdict, c);
+    }
+  }
+
+  private holdForApproval(
+    verdict: PolicyVerdict,
+    c: { key: string; isRequest: boolean; call: ToolCallRecord; facts: ToolCallFacts; out: Outlet },
+  ): void {
+    const { telemetry, held, config } = this.deps;
+    const approvalId = `apr-${this.deps.sessionId}-${++this.approvals}`;
+    const hold: HeldCall = { rawId: c.call.requestId, tool: c.call.tool, abort: new AbortController() };
+    held.hold(c.key, hold);
+    telemetry.emit(EventType.approvalRequested, {
+      approvalId,
+      tool: c.call.namespacedTool,
+      requestId: c.call.requestId,
+      ruleId: verdict.ruleId,
+      reason: verdict.reason,
+      arguments: c.call.arguments,
+      timeoutMs: config.approvalTimeoutMs,
+    });
+    const request = { approvalId, facts: c.facts, decision: verdict, timeoutMs: config.approvalTimeoutMs };
+    void this.deps.approver.request(request, hold.abort.signal).then(
+      (outcome) => {
+        const stillHeld = held.release(c.key, hold);
+        telemetry.emit(EventType.approvalResolved, {
+          approvalId,
+          tool: c.call.namespacedTool,
+          outcome: stillHeld ? outcome : 'cancelled',
+        });
+        if (!stillHeld) return;
+        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
+        const frame = approvalDeniedError(c.call.requestId, {
+          decision: 'require_approval',
+          approvalId,
+          outcome,
+          ruleId: verdict.ruleId,
+        });
+        c.out.answer(frame);
+        telemetry.toolFinished(c.call, {
+          error: { code: ProxyErrorCode.approvalDenied, message: `approval ${outcome}` },
+          resultSize: frame.length,
+        });
+      },
+      () => undefined,
+    );
+  }
+
+  /** Forwards the original bytes and starts tracking the answer. */
+  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet): void {
+    out.forward();
+    if (isRequest) this.deps.pending.add(key, { rawId: call.requestId, method: 'tools/call', call });
+    this.deps.telemetry.toolStarted(call);
+  }
+}
+

@@ -1,0 +1,135 @@
+/**
+ * The upstream MCP server as a child process: spawned from the config's command/args/env/cwd in a
+ * process group of its own, stderr passed to ours, and stopped the way the MCP stdio transport
+ * asks (close its stdin, wait, SIGTERM, then SIGKILL) so that no process is ever left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { UpstreamConfig } from '../config/types.js';
+
+export interface UpstreamExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The command could not be started at all. */
+export class SpawnError extends Error {
+  constructor(
+    readonly command: string,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
+
+export interface StopTimings {
+  /** After closing stdin, how long to wait before SIGTERM. */
+  graceMs: number;
+  /** After SIGTERM, how long to wait before SIGKILL. */
+  termMs: number;
+}
+
+export const DEFAULT_STOP_TIMINGS: StopTimings = { graceMs: 2000, termMs: 2000 };
+
+function spawnProblem(command: string, err: NodeJS.ErrnoException, cwd: string): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return `cannot start upstream command "${command}": not found (checked PATH and the working directory ${cwd})`;
+    case 'EACCES':
+      return `cannot start upstream command "${command}": permission denied (is it executable?)`;
+    default:
+      return `cannot start upstream command "${command}": ${err.message}`;
+  }
+}
+
+/** Kills whatever is left of a process group (the child may have exited and left grandchildren). */
+function killGroupOf(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // nothing left
+  }
+}
+
+export class UpstreamProcess {
+  readonly child: ChildProcess;
+  /** Settles when the child has exited (and its stdio closed). */
+  readonly exited: Promise<UpstreamExit>;
+  private exitInfo: UpstreamExit | undefined;
+
+  private constructor(child: ChildProcess, exited: Promise<UpstreamExit>) {
+    this.child = child;
+    this.exited = exited.then((e) => (this.exitInfo = e));
+  }
+
+  /** Spawns the upstream; rejects with SpawnError when the command cannot be started. */
+  static start(config: UpstreamConfig, baseDir: string): Promise<UpstreamProcess> {
+    const cwd = config.cwd ? resolve(baseDir, config.cwd) : process.cwd();
+    return new Promise((resolveStart, rejectStart) => {
+      const child = spawn(config.command, config.args ?? [], {
+        cwd,
+        env: { ...process.env, ...config.env },
+        stdio: ['pipe', 'pipe', 'inherit'],
+        detached: true, // its own process group, so stop() reaches grandchildren (npx, shells) too
+      });
+      const exited = new Promise<UpstreamExit>((resolveExit) => {
+        child.once('exit', (code, signal) => {
+          // Let the last stdout bytes arrive ('close'), but not forever: a grandchild may hold the pipe.
+          const settle = (): void => {
+            clearTimeout(timer);
+            if (child.pid !== undefined) killGroupOf(child.pid);
+            resolveExit({ code, signal });
+          };
+          const timer = setTimeout(settle, 1000);
+          child.once('close', settle);
+        });
+      });
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) rejectStart(new SpawnError(config.command, err.code, spawnProblem(config.command, err, cwd)));
+      });
+      child.once('spawn', () => resolveStart(new UpstreamProcess(child, exited)));
+    });
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  /** Sends a signal to the whole process group (falls back to the child alone). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.hasExited || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      try {
+        this.child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Close stdin → wait → SIGTERM → wait → SIGKILL. Resolves with how the child ended. */
+  async stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
+    if (!this.child.stdin?.destroyed) this.child.stdin?.end();
+    if (await this.exitedWithin(timings.graceMs)) return this.exited;
+    this.signal('SIGTERM');
+    if (await this.exitedWithin(timings.termMs)) return this.exited;
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
+
+  private exitedWithin(ms: number): Promise<boolean> {
+    if (this.hasExited) return Promise.resolve(true);
+    return new Promise((resolveWait) => {
+      const timer = setTimeout(() => resolveWait(false), ms);
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        resolveWait(true);
+      });
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A bounded in-memory queue between the data path and the sinks. `push` never waits: events are
+ * flushed in batches on a later tick, a full queue drops its oldest event and counts it, and
+ * `close` flushes what is left within a deadline.
+ */
+import type { EventSink, RatriEvent } from './event.js';
+
+export interface QueueStats {
+  queued: number;
+  written: number;
+  dropped: number;
+  failedBatches: number;
+}
+
+export class EventQueue {
+  private buffer: RatriEvent[] = [];
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  readonly stats: QueueStats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
+
+  constructor(
+    private readonly sinks: EventSink[],
+    private readonly capacity = 10_000,
+    private readonly batchSize = 500,
+    private readonly onSinkError: (err: Error) => void = () => {},
+  ) {}
+
+  push(event: RatriEvent): void {
+    if (this.sinks.length === 0) return;
+    if (this.buffer.length >= this.capacity) {
+      this.buffer.shift();
+      this.stats.dropped++;
+    }
+    this.buffer.push(event);
+    this.stats.queued++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  /** Writes everything queued so far. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.buffer.length === 0) return;
+    this.flushing = this.drain();
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.batchSize);
+      const results = await Promise.allSettled(this.sinks.map((s) => s.write(batch)));
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          this.stats.failedBatches++;
+          this.onSinkError(r.reason as Error);
+        }
+      }
+      this.stats.written += batch.length;
+    }
+  }
+
+  /** Flushes and closes the sinks, giving up after `deadlineMs`. */
+  async close(deadlineMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    await Promise.race([
+      (async () => {
+        await this.flush();
+        await Promise.allSettled(this.sinks.map((s) => s.close()));
+      })(),
+      deadline,
+    ]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,37 @@
+/** The event model of CONTRACT §4 (schema: schemas/event.schema.json; docs/events.md). */
+
+export const EventType = {
+  sessionStarted: 'mcp.session.started',
+  sessionEnded: 'mcp.session.ended',
+  toolsRegistered: 'mcp.tools.registered',
+  toolDefinitionChanged: 'mcp.tool.definition_changed',
+  toolStarted: 'agent.tool.started',
+  toolCompleted: 'agent.tool.completed',
+  toolFailed: 'agent.tool.failed',
+  guardrailEvaluated: 'agent.guardrail.evaluated',
+  approvalRequested: 'agent.approval.requested',
+  approvalResolved: 'agent.approval.resolved',
+  /** Something the proxy noticed that a human should know (a malformed frame forwarded in monitor mode…). */
+  proxyWarning: 'proxy.warning',
+} as const;
+
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+export interface RatriEvent {
+  id: string;
+  type: EventType;
+  ts: string;
+  agentKey: string;
+  environment: string;
+  serverName: string;
+  sessionId: string;
+  data: Record<string, unknown>;
+}
+
+/** Where events go. */
+export interface EventSink {
+  /** Writes one batch; a rejected promise counts the batch as failed (the queue does not retry). */
+  write(events: RatriEvent[]): Promise<void>;
+  /** Flushes and releases the sink. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,28 @@
+/**
+ * Replaces the values of `redactKeys` (case-insensitive, at any depth, in objects and arrays) with
+ * "[REDACTED]". It returns a copy; the frame that goes upstream is never touched. Long strings are
+ * cut so one huge argument cannot bloat every sink.
+ */
+
+export const REDACTED = '[REDACTED]';
+export const MAX_STRING_CHARS = 4096;
+
+export type Redactor = (value: unknown) => unknown;
+
+export function makeRedactor(redactKeys: string[]): Redactor {
+  const keys = new Set(redactKeys.map((k) => k.toLowerCase()));
+  const walk = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') {
+      return value.length > MAX_STRING_CHARS
+        ? `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${value.length - MAX_STRING_CHARS} chars]`
+        : value;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (depth > 64) return '[too deep]';
+    if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = keys.has(k.toLowerCase()) ? REDACTED : walk(v, depth + 1);
+    return out;
+  };
+  return (value) => walk(value, 0);
+}

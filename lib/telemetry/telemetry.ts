@@ -1,0 +1,147 @@
+/**
+ * Builds events for the proxy. Every event is redacted here, when it is created, before any sink can
+ * see it; then it goes into the queue and this returns at once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PolicyVerdict } from '../policy/policy-hook.js';
+import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
+import { EventType, type RatriEvent } from './event.js';
+import type { EventQueue } from './event-queue.js';
+import { inferAction, inferResource, riskLevel, type Action, type Resource, type RiskLevel } from './infer.js';
+import { makeRedactor, type Redactor } from './redact.js';
+
+export interface SessionIdentity {
+  agentKey: string;
+  environment: string;
+  serverName: string;
+  sessionId: string;
+}
+
+/** What telemetry remembers about one tools/call from request to answer. */
+export interface ToolCallRecord {
+  /** The JSON-RPC id, as the host wrote it. */
+  requestId: string;
+  tool: string;
+  namespacedTool: string;
+  action: Action;
+  resource: Resource | undefined;
+  riskLevel: RiskLevel;
+  /** Redacted arguments. */
+  arguments: unknown;
+  argumentsSize: number;
+  startedAt: number;
+}
+
+export class Telemetry {
+  private readonly redact: Redactor;
+
+  constructor(
+    private readonly identity: SessionIdentity,
+    private readonly queue: EventQueue,
+    redactKeys: string[],
+  ) {
+    this.redact = makeRedactor(redactKeys);
+  }
+
+  emit(type: EventType, data: Record<string, unknown>): void {
+    const event: RatriEvent = {
+      id: randomUUID(),
+      type,
+      ts: new Date().toISOString(),
+      ...this.identity,
+      data: this.redact(data) as Record<string, unknown>,
+    };
+    this.queue.push(event);
+  }
+
+  /** Describes a call once; later events about it reuse the record. */
+  describeCall(
+    requestId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    annotations: ToolAnnotations | undefined,
+    frameBytes: number,
+  ): ToolCallRecord {
+    const action = inferAction(tool, annotations);
+    return {
+      requestId,
+      tool,
+      namespacedTool: `${this.identity.serverName}.${tool}`,
+      action,
+      resource: inferResource(args),
+      riskLevel: riskLevel(action, annotations),
+      arguments: this.redact(args),
+      argumentsSize: frameBytes,
+      startedAt: performance.now(),
+    };
+  }
+
+  private callData(call: ToolCallRecord): Record<string, unknown> {
+    return {
+      tool: call.namespacedTool,
+      requestId: call.requestId,
+      action: call.action,
+      resource: call.resource ?? null,
+      riskLevel: call.riskLevel,
+    };
+  }
+
+  toolStarted(call: ToolCallRecord): void {
+    this.emit(EventType.toolStarted, {
+      ...this.callData(call),
+      arguments: call.arguments,
+      argumentsSize: call.argumentsSize,
+    });
+  }
+
+  /** The upstream answered (or the proxy answered for it, with `errorCode` one of its own codes). */
+  toolFinished(call: ToolCallRecord, outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number }): void {
+    const failed = outcome.error !== undefined || outcome.isError === true;
+    this.emit(failed ? EventType.toolFailed : EventType.toolCompleted, {
+      ...this.callData(call),
+      durationMs: round(performance.now() - call.startedAt),
+      argumentsSize: call.argumentsSize,
+      resultSize: outcome.resultSize,
+      ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.isError ? { isError: true } : {}),
+    });
+  }
+
+  guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
+    this.emit(EventType.guardrailEvaluated, {
+      ...this.callData(call),
+      decision: verdict.decision,
+      ruleId: verdict.ruleId,
+      reason: verdict.reason,
+      latencyMs: round(verdict.latencyMs),
+      enforced,
+      ...(verdict.failure ? { failure: verdict.failure } : {}),
+    });
+  }
+
+  toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
+    this.emit(EventType.toolsRegistered, {
+      count: tools.length,
+      tools: tools.map((t) => ({
+        name: `${this.identity.serverName}.${t.name}`,
+        description: t.description ?? null,
+        annotations: t.annotations ?? null,
+      })),
+    });
+    for (const name of changed) {
+      this.emit(EventType.toolDefinitionChanged, { tool: `${this.identity.serverName}.${name}` });
+    }
+  }
+
+  warning(kind: string, reason: string, extra: Record<string, unknown> = {}): void {
+    this.emit(EventType.proxyWarning, { kind, reason, ...extra });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export function newSessionId(): string {
+  return process.env.RATRI_SESSION_ID || randomUUID();
+}

@@ -1,0 +1,122 @@
+/** Test helpers that drive the built CLI (dist/cli/ratri.js) as a real child process. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..', '..');
+export const cliPath = join(root, 'dist', 'cli', 'ratri.js');
+export const everythingServer = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+export const filesystemServer = join(root, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js');
+export const fixtureServer = (name: string): string => join(root, 'fixtures', 'servers', name);
+
+export function tempDir(prefix = 'ratri-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes a config file into `dir` and returns its path. */
+export function writeConfig(dir: string, config: Record<string, unknown>, name = 'ratri.mcp.json'): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion with the given stdin. */
+export function runCli(args: string[], input = '', env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ratri ${args.join(' ')} did not exit within ${timeoutMs} ms\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** Starts the proxy and gives line-level access to what it writes to the host. */
+export class ProxyProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  stderr = '';
+  private buffer = '';
+  private lines: string[] = [];
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', ...args], { env: { ...process.env, ...env } });
+    this.child.stdout.on('data', (c: Buffer) => {
+      this.buffer += c.toString('utf8');
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) !== -1) {
+        this.lines.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    this.exited = new Promise((r) => this.child.on('close', (code, signal) => r({ code, signal })));
+  }
+
+  send(frame: string | object): void {
+    this.child.stdin.write((typeof frame === 'string' ? frame : JSON.stringify(frame)) + '\n');
+  }
+
+  /** Waits for the next line the proxy writes to the host whose parsed value passes `match`. */
+  async waitFor(match: (message: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.lines.findIndex((l) => {
+        try {
+          return match(JSON.parse(l) as Record<string, unknown>);
+        } catch {
+          return false;
+        }
+      });
+      if (index !== -1) return JSON.parse(this.lines.splice(index, 1)[0]!) as Record<string, unknown>;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; stderr:\n${this.stderr}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Waits for the answer to request `id`. */
+  response(id: unknown, timeoutMs?: number): Promise<Record<string, unknown>> {
+    return this.waitFor((m) => m.id === id && ('result' in m || 'error' in m), timeoutMs);
+  }
+
+  /** Lines written so far and not yet taken. */
+  get unread(): string[] {
+    return [...this.lines];
+  }
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
