@@ -61,10 +61,11 @@ export class FrameWriter {
       return true;
     }
     if (!terminated) return this.out.write(frame);
+    // Corked so the frame and its newline leave in one writev; uncorked at once, so nothing waits a tick.
     this.out.cork();
     this.out.write(frame);
     const ok = this.out.write(NEWLINE_BUFFER);
-    process.nextTick(() => this.out.uncork());
+    this.out.uncork();
     return ok;
   }
 
