@@ -76,7 +76,9 @@ export class ParsedMessage {
   get rawId(): RawId {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';
     const fast = JSON.stringify(this.value.id) ?? 'null';
-    if (this.text.includes(`"id":${fast}`)) return fast;
+    // Fast path: the id appears exactly as JSON.stringify writes it (`1` must not match `1.0`).
+    const at = this.text.indexOf(`"id":${fast}`);
+    if (at !== -1 && /^[\s,}]/.test(this.text.charAt(at + 5 + fast.length))) return fast;
     return this.scan().members.get('id') ?? fast;
   }
 

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, resolveProxyConfig, validateConfig } from '../../lib/config/load-config.js';
+import type { ConfigFile } from '../../lib/config/types.js';
+
+function problems(value: unknown): string[] {
+  try {
+    validateConfig(value, 'test.json');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+const upstream = { command: 'node', args: ['server.js'] };
+
+describe('config validation', () => {
+  it('accepts a minimal config', () => {
+    expect(problems({ agentKey: 'a', upstream })).toEqual([]);
+  });
+
+  it('reports every problem at once, each with its JSON path', () => {
+    const found = problems({
+      mode: 'enforcing',
+      servers: { github: { upstream: { args: [] } } },
+      guardrails: { rules: [{ id: 'x', decision: 'deny', args: { path: { regex: '(' } } }] },
+      redactKey: ['x'],
+      maxFrameBytes: 10,
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'agentKey: is required',
+        'mode: must be one of "monitor", "enforce"',
+        'servers.github.upstream.command: is required',
+        'guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval"',
+        expect.stringMatching(/^redactKey: unknown field/),
+        'maxFrameBytes: must be at least 1024',
+        expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.regex: is not a valid regular expression/),
+      ]),
+    );
+  });
+
+  it('requires exactly one of upstream or servers', () => {
+    expect(problems({ agentKey: 'a' })).toEqual([expect.stringMatching(/^upstream: is required/)]);
+    expect(problems({ agentKey: 'a', upstream, servers: { x: { upstream } } })).toEqual([
+      '(top level): set either "upstream" or "servers", not both',
+    ]);
+  });
+
+  it('rejects a misspelt field inside a rule instead of silently ignoring it', () => {
+    expect(problems({ agentKey: 'a', upstream, guardrails: { rules: [{ id: 'x', tools: 'exec', decision: 'block' }] } })).toEqual([
+      expect.stringMatching(/^guardrails\.rules\[0\]\.tools: unknown field/),
+    ]);
+  });
+});
+
+describe('resolving one server', () => {
+  const file: ConfigFile = {
+    agentKey: 'agent',
+    mode: 'monitor',
+    environment: 'staging',
+    redactKeys: ['token'],
+    servers: {
+      github: { upstream, mode: 'enforce' },
+      filesystem: { upstream, serverName: 'fs', redactKeys: [] },
+    },
+  };
+
+  it('applies defaults to a plain config', () => {
+    const c = resolveProxyConfig({ agentKey: 'a', upstream }, '/tmp/x/ratri.mcp.json');
+    expect(c).toMatchObject({
+      serverName: 'default',
+      mode: 'monitor',
+      environment: 'development',
+      approvalTimeoutMs: 300_000,
+      guardFailureMode: 'fail_open',
+      guardTimeoutMs: 2000,
+      maxFrameBytes: 67_108_864,
+      guardrails: { rules: [] },
+      baseDir: '/tmp/x',
+    });
+  });
+
+  it('lets a servers entry override the top level, and names it after its key', () => {
+    expect(resolveProxyConfig(file, 'f', { server: 'github' })).toMatchObject({ serverName: 'github', mode: 'enforce', environment: 'staging', redactKeys: ['token'] });
+    expect(resolveProxyConfig(file, 'f', { server: 'filesystem' })).toMatchObject({ serverName: 'fs', mode: 'monitor', redactKeys: [] });
+  });
+
+  it('lets the CLI override mode and environment', () => {
+    expect(resolveProxyConfig(file, 'f', { server: 'filesystem', mode: 'enforce', environment: 'production' })).toMatchObject({
+      mode: 'enforce',
+      environment: 'production',
+    });
+  });
+
+  it('names the servers when --server is missing or wrong', () => {
+    expect(() => resolveProxyConfig(file, 'f')).toThrow(/--server: required, because "servers" has 2 entries: github, filesystem/);
+    expect(() => resolveProxyConfig(file, 'f', { server: 'gitlab' })).toThrow(/"gitlab" is not in "servers"; the names are: github, filesystem/);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { idFromHead, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
+import { readFrame, ParsedMessage } from '../../lib/jsonrpc/message.js';
+
+const parsed = (text: string) => new ParsedMessage(text, JSON.parse(text));
+
+describe('reading frames', () => {
+  it('keeps the id exactly as written', () => {
+    expect(parsed('{"jsonrpc":"2.0","id":1.0,"method":"x"}').rawId).toBe('1.0');
+    expect(parsed('{"id" : 1e3 ,"method":"x"}').rawId).toBe('1e3');
+    expect(parsed('{"id":"\\u0061bc","method":"x"}').rawId).toBe('"\\u0061bc"');
+    expect(parsed('{"id":"abc","method":"x"}').rawId).toBe('"abc"');
+    expect(parsed('{"method":"x"}').rawId).toBe('null');
+  });
+
+  it('finds duplicate keys at any depth, and none where there are none', () => {
+    expect(parsed('{"method":"tools/call","method":"ping"}').hasDuplicateKeys()).toBe(true);
+    expect(parsed('{"params":{"arguments":{"a":{"b":1,"b":2}}}}').hasDuplicateKeys()).toBe(true);
+    expect(parsed('{"params":{"arguments":{"a":"x:y,\\"z\\":1","b":[{"c":1},{"c":2}]}}}').hasDuplicateKeys()).toBe(false);
+  });
+
+  it('splits a batch into elements with their original text', () => {
+    const read = readFrame(Buffer.from('[ {"id":1, "method":"a"} ,{"method":"b","params":[1,{"x":"]"}]}, 7 ]'));
+    expect(read.kind).toBe('batch');
+    if (read.kind !== 'batch') return;
+    expect(read.messages.map((m) => m.text)).toEqual(['{"id":1, "method":"a"}', '{"method":"b","params":[1,{"x":"]"}]}', '7']);
+  });
+
+  it('classifies blank, invalid and single frames', () => {
+    expect(readFrame(Buffer.from('  \r')).kind).toBe('blank');
+    expect(readFrame(Buffer.from('{"a":')).kind).toBe('invalid-json');
+    const single = readFrame(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]));
+    expect(single).toMatchObject({ kind: 'single', utf8: false });
+  });
+
+  it('reads the id from the head of an oversized frame only when the member is complete', () => {
+    expect(idFromHead('{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"x":"aaaa')).toBe('42');
+    expect(idFromHead('{"id":"req-\\"7","params":{"x":"aaaa')).toBe('"req-\\"7"');
+    expect(idFromHead('{"jsonrpc":"2.0","id":12')).toBeUndefined();
+    expect(idFromHead('{"params":{"id":5,"x":"aaa')).toBeUndefined();
+    expect(idFromHead('[{"id":1')).toBeUndefined();
+  });
+
+  it('counts members outside strings only', () => {
+    expect(scanTopLevel('{"a":"b:c","d":{"e":1}}').memberCount).toBe(3);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { makeRedactor } from '../../lib/telemetry/redact.js';
+import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
+import { EventQueue } from '../../lib/telemetry/event-queue.js';
+import type { EventSink, RatriEvent } from '../../lib/telemetry/event.js';
+
+describe('redaction', () => {
+  it('replaces redactKeys case-insensitively at any depth, in objects and arrays, without touching the input', () => {
+    const input = { Password: 'p1', nested: { list: [{ apiKey: 'k1', ok: 'yes' }] }, token: { deep: 'x' } };
+    const out = makeRedactor(['password', 'APIKEY', 'token'])(input);
+    expect(out).toEqual({ Password: '[REDACTED]', nested: { list: [{ apiKey: '[REDACTED]', ok: 'yes' }] }, token: '[REDACTED]' });
+    expect(input.Password).toBe('p1');
+    expect(JSON.stringify(out)).not.toMatch(/p1|k1/);
+  });
+});
+
+describe('action and resource inference', () => {
+  it('reads the verb in the tool name, then the annotations', () => {
+    expect(inferAction('read_file', undefined)).toBe('read');
+    expect(inferAction('writeFile', undefined)).toBe('write');
+    expect(inferAction('delete_branch', undefined)).toBe('delete');
+    expect(inferAction('run_shell', undefined)).toBe('execute');
+    expect(inferAction('fetch', undefined)).toBe('network');
+    expect(inferAction('frobnicate', { readOnlyHint: true })).toBe('read');
+    expect(inferAction('frobnicate', undefined)).toBe('other');
+  });
+  it('finds the resource in the arguments, with its type', () => {
+    expect(inferResource({ path: '/tmp/a' })).toEqual({ type: 'file', value: '/tmp/a' });
+    expect(inferResource({ url: 'https://x' })).toEqual({ type: 'url', value: 'https://x' });
+    expect(inferResource({ command: 'ls' })).toEqual({ type: 'command', value: 'ls' });
+    expect(inferResource({ paths: ['/a', '/b'] })).toEqual({ type: 'file', value: '/a, /b' });
+    expect(inferResource({ n: 1 })).toBeUndefined();
+    expect(riskLevel('delete', undefined)).toBe('high');
+    expect(riskLevel('read', undefined)).toBe('low');
+  });
+});
+
+describe('event queue', () => {
+  const event = (n: number): RatriEvent => ({ id: String(n), type: 'proxy.warning', ts: '', agentKey: '', environment: '', serverName: '', sessionId: '', data: {} });
+  it('drops the oldest when full, counts the drops, and flushes the rest on close', async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sink: EventSink = {
+      write: async (events) => {
+        await gate;
+        written.push(...events.map((e) => e.id));
+      },
+      close: async () => undefined,
+    };
+    const queue = new EventQueue([sink], 3, 10);
+    queue.push(event(1));
+    await new Promise((r) => setImmediate(r)); // batch [1] is now being written
+    for (let i = 2; i <= 6; i++) queue.push(event(i));
+    release();
+    await queue.close(1000);
+    expect(written).toEqual(['1', '4', '5', '6']);
+    expect(queue.stats.dropped).toBe(2);
+  });
+});
