@@ -44,6 +44,13 @@ function nextConnection(server: Server, timeoutMs: number, what: string): Promis
   });
 }
 
+/** Resolves with the promise's value, or with 'timeout' after `ms` (the timer never outlives the race). */
+function orTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Describes where two byte strings first differ, for a readable diff line. */
 export function describeDiff(expected: Buffer, actual: Buffer): string {
   let i = 0;
@@ -117,7 +124,7 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
       } else if ('exit' in step) {
         control.write(`exit ${step.exit} ${upstreamBytesSent}\n`);
       } else if ('expectExit' in step) {
-        const code = await Promise.race([proxyExit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+        const code = await orTimeout(proxyExit, 10_000);
         if (code !== step.expectExit) problems.push(`step ${stepNo}: expected the proxy to exit with ${step.expectExit}, got ${code}`);
       }
     }
@@ -130,7 +137,7 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
       }
     }
     proxy.stdin.end();
-    const settled = await Promise.race([proxyExit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000))]);
+    const settled = await orTimeout(proxyExit, 8000);
     if (settled === 'timeout') {
       proxy.kill('SIGKILL');
       problems.push('the proxy did not exit within 8 s after its stdin closed');

@@ -1,0 +1,616 @@
+#!/usr/bin/env node
+/**
+ * ratri benchmark: the same raw JSON-RPC client drives the same upstream MCP server
+ * (@modelcontextprotocol/server-everything, tool `echo`) through four paths, in one run:
+ *
+ *   direct   the client spawns the upstream itself (no middle process)
+ *   relay    bench/byte-relay.mjs: a plain Node byte pipe (the baseline every ratio is against)
+ *   monitor  ratri mcp proxy, mode monitor, no rules, no telemetry sink
+ *   enforce  ratri mcp proxy, mode enforce, 4 guardrail rules, telemetry to a JSONL file
+ *
+ * All four are started up front and measured round-robin (variant A, B, C, D, A, B, …) so that
+ * drift on the machine (other load, CPU frequency) hits every variant alike.
+ *
+ * Usage: npm run bench            (builds dist/ first)
+ *        node bench/run.mjs       (uses the existing dist/)
+ * Knobs (environment variables, defaults in brackets):
+ *   BENCH_WARMUP [200]             sequential warm-up calls per variant (plus one pipelined batch)
+ *   BENCH_CALLS [2000]             sequential calls per variant for p50/p99
+ *   BENCH_THROUGHPUT_CALLS [20000] calls per pipelined throughput round
+ *   BENCH_IN_FLIGHT [32]           outstanding calls while pipelining
+ *   BENCH_ROUNDS [3]               throughput rounds per variant (the median is reported)
+ *   BENCH_BIG_BYTES [1048576]      size of the large echo message
+ *   BENCH_BIG_CALLS [20]           large round trips per variant (the median is reported)
+ *   BENCH_MEMORY_CALLS [100000]    calls between the two RSS readings
+ *   BENCH_MEMORY_LIMIT_MB [20]     allowed RSS growth over BENCH_MEMORY_CALLS
+ *   BENCH_TIMEOUT_MS [30000]       longest any single request may stay unanswered
+ *   BENCH_VARIANTS [direct,relay,monitor,enforce]   subset to run (relay is always added)
+ *   BENCH_OUT [bench/results/latest.json]
+ *
+ * Exit status: 0 when the benchmark ran (targets are reported, not asserted), 1 when something
+ * failed (a variant did not start, a request errored or timed out, a process was left behind).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { McpStdioClient, RpcError } from './client.mjs';
+import { cpuMs, killTracked, machineCpuMs, processTree, readMemory } from './proc.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, '..');
+const ratriCli = join(root, 'dist', 'cli', 'ratri.js');
+const byteRelay = join(benchDir, 'byte-relay.mjs');
+const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+function intEnv(name, fallback, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: must be an integer ≥ ${min}`);
+  return n;
+}
+
+const settings = {
+  warmupCalls: intEnv('BENCH_WARMUP', 200, 0),
+  latencyCalls: intEnv('BENCH_CALLS', 2000),
+  throughputCalls: intEnv('BENCH_THROUGHPUT_CALLS', 20_000),
+  inFlight: intEnv('BENCH_IN_FLIGHT', 32),
+  throughputRounds: intEnv('BENCH_ROUNDS', 3),
+  bigBytes: intEnv('BENCH_BIG_BYTES', 1024 * 1024),
+  bigCalls: intEnv('BENCH_BIG_CALLS', 20),
+  memoryCalls: intEnv('BENCH_MEMORY_CALLS', 100_000, 0),
+  memoryLimitMb: intEnv('BENCH_MEMORY_LIMIT_MB', 20),
+  requestTimeoutMs: intEnv('BENCH_TIMEOUT_MS', 30_000),
+};
+const outFile = resolve(process.env.BENCH_OUT || join(benchDir, 'results', 'latest.json'));
+
+/** Targets, all relative to the byte relay. */
+const TARGETS = {
+  throughput: { min: 0.85, text: 'pipelined throughput ≥ 0.85× relay' },
+  p50: { max: 1.3, text: 'p50 latency ≤ 1.3× relay' },
+  big: { max: 1.2, text: '1 MB round trip ≤ 1.2× relay' },
+  memory: { text: `RSS growth < ${settings.memoryLimitMb} MB over ${settings.memoryCalls} calls` },
+};
+
+const ECHO_MESSAGE = 'hello from the ratri benchmark';
+
+// ---------------------------------------------------------------------------------------------
+// Variants
+
+function ratriConfigs(dir) {
+  const upstream = { command: process.execPath, args: [everything, 'stdio'] };
+  const monitor = join(dir, 'monitor.ratri.mcp.json');
+  writeFileSync(
+    monitor,
+    JSON.stringify({ agentKey: 'bench', serverName: 'everything', mode: 'monitor', upstream, guardrails: { rules: [] } }, null, 2),
+  );
+  const telemetryFile = join(dir, 'enforce-events.jsonl');
+  const enforce = join(dir, 'enforce.ratri.mcp.json');
+  writeFileSync(
+    enforce,
+    JSON.stringify(
+      {
+        agentKey: 'bench',
+        serverName: 'everything',
+        mode: 'enforce',
+        environment: 'development',
+        upstream,
+        redactKeys: ['password', 'token', 'apiKey'],
+        guardrails: {
+          rules: [
+            { id: 'no-env-dump', tool: 'get-env', decision: 'block', reason: 'environment variables may hold secrets' },
+            { id: 'echo-secrets', tool: 'echo', args: { message: { regex: '[Pp]assword|BEGIN [A-Z ]*PRIVATE KEY' } }, decision: 'block' },
+            { id: 'confirm-long-tasks', tool: 'trigger-long-running-operation', decision: 'require_approval' },
+            { id: 'no-sampling', tool: 'trigger-sampling-*', decision: 'block' },
+          ],
+        },
+        telemetry: { jsonl: telemetryFile },
+      },
+      null,
+      2,
+    ),
+  );
+  return { monitor, enforce, telemetryFile };
+}
+
+function defineVariants(dir) {
+  const configs = ratriConfigs(dir);
+  const all = [
+    { name: 'direct', label: 'direct (no proxy)', command: process.execPath, args: [everything, 'stdio'], proxy: false },
+    { name: 'relay', label: 'byte relay (baseline)', command: process.execPath, args: [byteRelay, process.execPath, everything, 'stdio'], proxy: true },
+    { name: 'monitor', label: 'ratri monitor', command: process.execPath, args: [ratriCli, 'mcp', 'proxy', '--config', configs.monitor], proxy: true, ratri: true },
+    {
+      name: 'enforce',
+      label: 'ratri enforce (4 rules, telemetry)',
+      command: process.execPath,
+      args: [ratriCli, 'mcp', 'proxy', '--config', configs.enforce],
+      proxy: true,
+      ratri: true,
+      enforce: true,
+      telemetryFile: configs.telemetryFile,
+    },
+  ];
+  const wanted = (process.env.BENCH_VARIANTS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const w of wanted) if (!all.some((v) => v.name === w)) throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
+  return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+function median(values) {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+const mb = (kb) => kb / 1024;
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+  return [line(header), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...rows.map(line)].join('\n');
+}
+
+function log(message) {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+}
+const t0 = performance.now();
+
+// ---------------------------------------------------------------------------------------------
+// Process bookkeeping: every process the benchmark causes is recorded, so none can outlive it.
+
+/** pid → { pid, start, comm, variant } for every process seen under a variant. */
+const tracked = new Map();
+const clients = [];
+
+function track(variant) {
+  if (!variant.client.pid) return;
+  for (const p of processTree(variant.client.pid)) tracked.set(p.pid, { ...p, variant: variant.name });
+  variant.processes = processTree(variant.client.pid);
+}
+
+function emergencyCleanup() {
+  for (const c of clients) {
+    try {
+      c.child?.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  killTracked([...tracked.values()], 'SIGKILL');
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`received ${signal}: killing every process the benchmark started`);
+    emergencyCleanup();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+  });
+}
+process.on('exit', () => emergencyCleanup());
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+async function startVariant(v) {
+  v.client = new McpStdioClient({ name: v.name, command: v.command, args: v.args, requestTimeoutMs: settings.requestTimeoutMs });
+  clients.push(v.client);
+  const started = performance.now();
+  await v.client.start();
+  const init = await v.client.initialize();
+  if (init?.protocolVersion !== '2025-06-18') {
+    log(`${v.name}: note: server answered protocolVersion ${JSON.stringify(init?.protocolVersion)}`);
+  }
+  const list = await v.client.request('tools/list', {});
+  const tools = (list.result?.tools ?? []).map((t) => t.name);
+  if (!tools.includes('echo')) throw new Error(`${v.name}: the upstream does not list an "echo" tool (got: ${tools.join(', ')})`);
+  const answer = await v.client.callEcho(ECHO_MESSAGE);
+  const text = answer.result?.content?.[0]?.text;
+  if (text !== `Echo: ${ECHO_MESSAGE}`) throw new Error(`${v.name}: unexpected echo answer: ${JSON.stringify(answer.result).slice(0, 300)}`);
+  v.startupMs = performance.now() - started;
+  if (v.enforce) {
+    // Prove the policy is live, or the enforce numbers would measure nothing.
+    try {
+      await v.client.callTool('get-env', {});
+      throw new Error(`${v.name}: get-env was not blocked: is the enforce config applied?`);
+    } catch (err) {
+      if (!(err instanceof RpcError) || err.code !== -32001) throw err;
+    }
+  }
+  // Wait until the tree is complete (ratri spawns the upstream before it answers initialize).
+  track(v);
+  const expected = v.name === 'direct' ? 1 : 2;
+  if (v.processes.length < expected) {
+    throw new Error(`${v.name}: expected ${expected} process(es) under pid ${v.client.pid}, found ${v.processes.map((p) => `${p.pid} ${p.comm}`).join(', ')}`);
+  }
+  log(`${v.name}: up in ${v.startupMs.toFixed(0)} ms, pids ${v.processes.map((p) => p.pid).join(' → ')}`);
+}
+
+async function sequential(v, calls, samples) {
+  for (let i = 0; i < calls; i++) {
+    const { sentAt, receivedAt } = await v.client.callEcho(ECHO_MESSAGE);
+    samples?.push(receivedAt - sentAt);
+  }
+}
+
+async function warmUp(variants, bigMessage) {
+  for (const v of variants) {
+    await sequential(v, settings.warmupCalls);
+    await v.client.pipelinedEcho(Math.min(2000, settings.throughputCalls), settings.inFlight, ECHO_MESSAGE);
+    for (let i = 0; i < 2; i++) await bigEcho(v, bigMessage);
+  }
+}
+
+async function measureLatency(variants) {
+  const chunks = Math.min(4, settings.latencyCalls);
+  for (const v of variants) v.latencySamples = [];
+  for (let c = 0; c < chunks; c++) {
+    const n = Math.floor(settings.latencyCalls / chunks) + (c < settings.latencyCalls % chunks ? 1 : 0);
+    for (const v of variants) await sequential(v, n, v.latencySamples);
+  }
+  for (const v of variants) {
+    const s = [...v.latencySamples].sort((a, b) => a - b);
+    v.latency = {
+      calls: s.length,
+      p50: percentile(s, 50),
+      p90: percentile(s, 90),
+      p99: percentile(s, 99),
+      mean: s.reduce((a, b) => a + b, 0) / s.length,
+      max: s[s.length - 1],
+    };
+    delete v.latencySamples;
+  }
+}
+
+/**
+ * Pipelined calls, round-robin over the variants. Besides calls/s, the CPU time each process of the
+ * variant used during the rounds is read from /proc: CPU per call does not depend on how the
+ * machine scheduled the processes, so it shows the proxy's own cost even on a busy machine.
+ */
+async function measureThroughput(variants) {
+  for (const v of variants) {
+    v.throughputRounds = [];
+    v.cpuRoundsMs = v.processes.map(() => 0);
+  }
+  for (let r = 0; r < settings.throughputRounds; r++) {
+    for (const v of variants) {
+      const before = v.processes.map((p) => cpuMs(p.pid));
+      const ms = await v.client.pipelinedEcho(settings.throughputCalls, settings.inFlight, ECHO_MESSAGE);
+      const after = v.processes.map((p) => cpuMs(p.pid));
+      v.throughputRounds.push((settings.throughputCalls / ms) * 1000);
+      after.forEach((a, i) => (v.cpuRoundsMs[i] += a - before[i]));
+    }
+  }
+  const calls = settings.throughputCalls * settings.throughputRounds;
+  for (const v of variants) {
+    v.throughput = median(v.throughputRounds);
+    const perCall = v.cpuRoundsMs.map((ms) => (ms * 1000) / calls);
+    // processes[0] is the process the client spawned; the upstream is the last one in the tree.
+    v.cpuPerCallUs = { proxy: v.proxy ? perCall[0] : null, upstream: perCall[perCall.length - 1], byProcess: perCall };
+    delete v.cpuRoundsMs;
+  }
+}
+
+async function bigEcho(v, message) {
+  const { result, sentAt, receivedAt } = await v.client.callEcho(message);
+  const text = result?.content?.[0]?.text;
+  if (typeof text !== 'string' || text.length !== message.length + 6) {
+    throw new Error(`${v.name}: the large echo came back wrong (${typeof text === 'string' ? `${text.length} chars` : typeof text})`);
+  }
+  return receivedAt - sentAt;
+}
+
+async function measureBig(variants, message) {
+  for (const v of variants) v.bigSamples = [];
+  for (let i = 0; i < settings.bigCalls; i++) {
+    for (const v of variants) v.bigSamples.push(await bigEcho(v, message));
+  }
+  for (const v of variants) v.big = median(v.bigSamples);
+}
+
+/**
+ * RSS of the proxy process over BENCH_MEMORY_CALLS pipelined calls, read every 1000 calls. A single
+ * reading lands anywhere on the garbage collector's sawtooth (10–15 MB high), so "before" is the
+ * median of the readings over the first 10% of the calls and "after" the median over the last 10%;
+ * a leak moves the whole sawtooth up and shows in the difference.
+ */
+async function measureMemory(variants) {
+  const chunk = 1000;
+  for (const v of variants) {
+    if (!v.proxy || settings.memoryCalls === 0) continue;
+    const pid = v.client.pid;
+    // Settle first, so the first readings are taken in the same state as the last ones.
+    await v.client.pipelinedEcho(Math.min(10_000, settings.memoryCalls), settings.inFlight, ECHO_MESSAGE);
+    const samples = [];
+    const started = performance.now();
+    for (let done = 0; done < settings.memoryCalls; ) {
+      const n = Math.min(chunk, settings.memoryCalls - done);
+      await v.client.pipelinedEcho(n, settings.inFlight, ECHO_MESSAGE);
+      done += n;
+      samples.push({ calls: done, rssKb: readMemory(pid).rssKb });
+    }
+    const peak = readMemory(pid).hwmKb;
+    const window = Math.max(1, Math.floor(samples.length / 10));
+    const before = median(samples.slice(0, window).map((s) => s.rssKb));
+    const after = median(samples.slice(-window).map((s) => s.rssKb));
+    v.memory = {
+      pid,
+      calls: settings.memoryCalls,
+      seconds: (performance.now() - started) / 1000,
+      windowReadings: window,
+      rssBeforeKb: before,
+      rssAfterKb: after,
+      rssMinKb: Math.min(...samples.map((s) => s.rssKb)),
+      rssMaxKb: Math.max(...samples.map((s) => s.rssKb)),
+      rssPeakKb: peak,
+      growthKb: after - before,
+      samples,
+    };
+    const every = Math.max(1, Math.floor(samples.length / 10));
+    log(
+      `${v.name}: RSS ${mb(before).toFixed(1)} → ${mb(after).toFixed(1)} MB over ${settings.memoryCalls} calls ` +
+        `(${v.memory.seconds.toFixed(1)} s; every ${every * chunk} calls: ${samples.filter((_, i) => (i + 1) % every === 0).map((s) => mb(s.rssKb).toFixed(0)).join(' ')})`,
+    );
+  }
+}
+
+function countLines(file) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let lines = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      for (let i = buf.indexOf(10, 0); i !== -1 && i < n; i = buf.indexOf(10, i + 1)) lines++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return lines;
+}
+
+/** Closes every variant like a host would, then checks that no process of it is left. */
+async function shutDown(variants) {
+  const problems = [];
+  for (const v of variants) {
+    if (!v.client?.child) continue;
+    const started = performance.now();
+    const exit = await v.client.close();
+    v.shutdown = { ...exit, ms: round(performance.now() - started, 0) };
+    if (exit.forced) problems.push(`${v.name}: did not exit after stdin EOF; needed ${exit.forced}`);
+    else if (exit.code !== 0) problems.push(`${v.name}: exited with ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} after stdin EOF`);
+  }
+  // Give grandchildren a moment (ratri waits for its upstream before it exits, so this is a safety margin).
+  const deadline = performance.now() + 3000;
+  let alive = killTracked([...tracked.values()], null);
+  while (alive.length > 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = killTracked([...tracked.values()], null);
+  }
+  for (const p of alive) problems.push(`${p.variant}: pid ${p.pid} (${p.comm}) outlived the benchmark session: orphan, killed`);
+  killTracked(alive, 'SIGKILL');
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function verdicts(v, relay) {
+  const r = {
+    throughputRatio: v.throughput / relay.throughput,
+    p50Ratio: v.latency.p50 / relay.latency.p50,
+    bigRatio: v.big / relay.big,
+  };
+  if (!v.ratri) return { ratios: r };
+  const pass = {
+    throughput: r.throughputRatio >= TARGETS.throughput.min,
+    p50: r.p50Ratio <= TARGETS.p50.max,
+    big: r.bigRatio <= TARGETS.big.max,
+    memory: v.memory ? v.memory.growthKb < settings.memoryLimitMb * 1024 : null,
+  };
+  return { ratios: r, pass };
+}
+
+const pf = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
+
+function report(variants, machine, problems) {
+  const relay = variants.find((v) => v.name === 'relay');
+  const rows = variants.map((v) => {
+    const { ratios, pass } = verdicts(v, relay);
+    v.ratios = ratios;
+    v.pass = pass;
+    const rss = v.memory
+      ? `${mb(v.memory.rssBeforeKb).toFixed(1)} → ${mb(v.memory.rssAfterKb).toFixed(1)} (${v.memory.growthKb >= 0 ? '+' : ''}${mb(v.memory.growthKb).toFixed(1)})`
+      : '—';
+    return [
+      v.label,
+      v.latency.p50.toFixed(3),
+      v.latency.p99.toFixed(3),
+      Math.round(v.throughput).toString(),
+      v.cpuPerCallUs.proxy === null ? '—' : v.cpuPerCallUs.proxy.toFixed(1),
+      v.big.toFixed(1),
+      rss,
+      `${ratios.throughputRatio.toFixed(2)}×`,
+      `${ratios.p50Ratio.toFixed(2)}×`,
+      `${ratios.bigRatio.toFixed(2)}×`,
+    ];
+  });
+  const main = table(
+    ['variant', 'p50 ms', 'p99 ms', `calls/s (${settings.inFlight} in flight)`, 'proxy CPU µs/call', '1 MB RTT ms', 'proxy RSS MB before → after', 'thr/relay', 'p50/relay', '1MB/relay'],
+    rows,
+  );
+  const targetRows = variants
+    .filter((v) => v.ratri)
+    .map((v) => [
+      v.label,
+      `${pf(v.pass.throughput)} (${v.ratios.throughputRatio.toFixed(2)}×)`,
+      `${pf(v.pass.p50)} (${v.ratios.p50Ratio.toFixed(2)}×)`,
+      `${pf(v.pass.big)} (${v.ratios.bigRatio.toFixed(2)}×)`,
+      v.memory ? `${pf(v.pass.memory)} (${v.memory.growthKb >= 0 ? '+' : ''}${mb(v.memory.growthKb).toFixed(1)} MB)` : 'n/a',
+    ]);
+  const targets = table(['variant', TARGETS.throughput.text, TARGETS.p50.text, TARGETS.big.text, TARGETS.memory.text], targetRows);
+  const lines = [
+    '',
+    `ratri benchmark — ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.platform} ${machine.release}, Node ${machine.node}`,
+    `upstream: @modelcontextprotocol/server-everything ${machine.everythingVersion}, tool echo; ` +
+      `${settings.latencyCalls} sequential calls, ${settings.throughputRounds}×${settings.throughputCalls} pipelined (median round), ` +
+      `${settings.bigCalls}× ${settings.bigBytes}-byte echo (median), RSS over ${settings.memoryCalls} calls`,
+    '',
+    main,
+    '',
+    'Targets (ratios against the byte relay measured in this run):',
+    '',
+    targets,
+    '',
+  ];
+  const enforce = variants.find((v) => v.enforce);
+  if (enforce?.telemetry) {
+    lines.push(`enforce telemetry: ${enforce.telemetry.events} events, ${(enforce.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`);
+  }
+  for (const p of problems) lines.push(`PROBLEM: ${p}`);
+  return lines.join('\n');
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  let everythingVersion = 'unknown';
+  try {
+    everythingVersion = JSON.parse(readFileSync(join(dirname(dirname(everything)), 'package.json'), 'utf8')).version;
+  } catch {
+    // keep unknown
+  }
+  return {
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? cpus.length,
+    cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    platform: os.platform(),
+    release: os.release(),
+    node: process.versions.node,
+    everythingVersion,
+    commit,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  for (const [what, path] of [
+    ['the built CLI (run "npm run build")', ratriCli],
+    ['@modelcontextprotocol/server-everything (run "npm install")', everything],
+  ]) {
+    if (!existsSync(path)) throw new Error(`missing ${what}: ${path}`);
+  }
+  const machine = machineInfo();
+  const tmp = mkdtempSync(join(os.tmpdir(), 'ratri-bench-'));
+  const variants = defineVariants(tmp);
+  const bigMessage = makeBigMessage(settings.bigBytes);
+  log(`machine: ${machine.cpus} CPU(s), ${machine.cpuModel}, Node ${machine.node}; temp dir ${tmp}`);
+  log(`settings: ${JSON.stringify(settings)}`);
+  let problems = [];
+  try {
+    for (const v of variants) await startVariant(v);
+    log('warm-up');
+    await warmUp(variants, bigMessage);
+    log(`latency: ${settings.latencyCalls} sequential calls per variant`);
+    await measureLatency(variants);
+    log(`throughput: ${settings.throughputRounds} round(s) of ${settings.throughputCalls} calls, ${settings.inFlight} in flight`);
+    await measureThroughput(variants);
+    log(`memory: ${settings.memoryCalls} calls per proxy variant`);
+    await measureMemory(variants);
+    log(`large messages: ${settings.bigCalls} × ${settings.bigBytes} bytes per variant`);
+    await measureBig(variants, bigMessage);
+    for (const v of variants) {
+      if (v.client.notifications || v.client.serverRequests) {
+        v.unsolicited = { notifications: v.client.notifications, serverRequests: v.client.serverRequests };
+      }
+    }
+  } finally {
+    log('shutting down (stdin EOF, as a host does)');
+    problems = await shutDown(variants);
+  }
+  const enforce = variants.find((v) => v.enforce);
+  if (enforce && existsSync(enforce.telemetryFile)) {
+    enforce.telemetry = { bytes: statSync(enforce.telemetryFile).size, events: countLines(enforce.telemetryFile) };
+  }
+
+  const text = report(variants, machine, problems);
+  process.stdout.write(text + '\n');
+
+  const result = {
+    generatedAt: new Date().toISOString(),
+    command: 'npm run bench',
+    machine,
+    settings,
+    targets: TARGETS,
+    variants: variants.map((v) => ({
+      name: v.name,
+      label: v.label,
+      startupMs: round(v.startupMs, 1),
+      latencyMs: Object.fromEntries(Object.entries(v.latency).map(([k, x]) => [k, round(x, 4)])),
+      throughputCallsPerSec: round(v.throughput, 0),
+      throughputRounds: v.throughputRounds.map((x) => round(x, 0)),
+      bigRoundTripMs: round(v.big, 2),
+      bigSamplesMs: v.bigSamples.map((x) => round(x, 2)),
+      memory: v.memory ? { ...v.memory, seconds: round(v.memory.seconds, 2) } : null,
+      ratiosToRelay: Object.fromEntries(Object.entries(v.ratios).map(([k, x]) => [k, round(x, 3)])),
+      pass: v.pass ?? null,
+      processes: v.processes.map((p) => p.comm),
+      shutdown: v.shutdown,
+      unsolicited: v.unsolicited ?? null,
+      telemetry: v.telemetry ?? null,
+    })),
+    problems,
+    table: text,
+  };
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  log(`results written to ${relative(process.cwd(), outFile) || outFile}`);
+  rmSync(tmp, { recursive: true, force: true });
+  if (problems.length > 0) {
+    log(`${problems.length} problem(s) during shutdown; see above`);
+    process.exitCode = 1;
+  }
+}
+
+/** A deterministic ASCII message that needs no JSON escaping and is not one repeated byte. */
+function makeBigMessage(bytes) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:-_';
+  const out = Buffer.allocUnsafe(bytes);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < bytes; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = alphabet.charCodeAt((x >>> 0) % alphabet.length);
+  }
+  return out.toString('latin1');
+}
+
+main().catch((err) => {
+  process.stderr.write(`\nbench: FAILED: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+  emergencyCleanup();
+});

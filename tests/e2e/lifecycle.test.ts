@@ -1,0 +1,156 @@
+import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+
+const dirs: string[] = [];
+const pidsToReap: number[] = [];
+afterEach(() => {
+  for (const pid of pidsToReap.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(env: Record<string, string>, extra: Record<string, unknown> = {}) {
+  const dir = tempDir();
+  dirs.push(dir);
+  const pidFile = join(dir, 'pids');
+  const config = writeConfig(dir, {
+    agentKey: 'test',
+    mode: 'enforce',
+    upstream: { command: process.execPath, args: [fixtureServer('lifecycle-server.mjs')], env: { PID_FILE: pidFile, ...env } },
+    telemetry: { jsonl: join(dir, 'events.jsonl') },
+    ...extra,
+  });
+  return { dir, config, pidFile, events: join(dir, 'events.jsonl') };
+}
+
+async function upstreamPids(pidFile: string): Promise<number[]> {
+  for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  const pids = readFileSync(pidFile, 'utf8').split(' ').map(Number);
+  pidsToReap.push(...pids);
+  return pids;
+}
+
+const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+
+describe('child lifecycle', () => {
+  it('closes upstream stdin on host EOF, waits for it, and exits with its code', async () => {
+    const s = setup({});
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(ping);
+    await proxy.response(1);
+    const [pid] = await upstreamPids(s.pidFile);
+    proxy.child.stdin.end();
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(0);
+    expect(isAlive(pid!)).toBe(false);
+    const types = readFileSync(s.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
+    expect(types[0]).toBe('mcp.session.started');
+    expect(types.at(-1)).toBe('mcp.session.ended');
+  });
+
+  it('sends SIGTERM, then SIGKILL, to an upstream that ignores EOF and SIGTERM, and leaves no process behind', async () => {
+    const s = setup({ IGNORE_EOF: '1', IGNORE_SIGTERM: '1', GRANDCHILD: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(ping);
+    await proxy.response(1);
+    const [pid, grandchild] = await upstreamPids(s.pidFile);
+    const started = Date.now();
+    proxy.child.stdin.end();
+    const exit = await proxy.exited;
+    const took = Date.now() - started;
+    expect(proxy.stderr).toContain('lifecycle-server ignoring SIGTERM');
+    expect(took).toBeGreaterThanOrEqual(3500); // 2 s grace after EOF + 2 s after SIGTERM
+    expect(exit.code).toBe(0);
+    expect(isAlive(pid!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+  });
+
+  it('on SIGTERM to the proxy, stops the upstream and its children and exits 143', async () => {
+    const s = setup({ GRANDCHILD: '1', IGNORE_EOF: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(ping);
+    await proxy.response(1);
+    const [pid, grandchild] = await upstreamPids(s.pidFile);
+    proxy.child.kill('SIGTERM');
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(143);
+    expect(isAlive(pid!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+  });
+
+  it('answers every pending call -32603 when the upstream crashes, and exits with its code', async () => {
+    const s = setup({ CRASH_ON: 'tools/call:7', GRANDCHILD: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send({ jsonrpc: '2.0', id: 'slow', method: 'resources/read', params: { uri: 'x' } });
+    await proxy.response('slow');
+    const [, grandchild] = await upstreamPids(s.pidFile);
+    proxy.send({ jsonrpc: '2.0', id: 'pending-ping', method: 'vendor/slow' });
+    await proxy.response('pending-ping');
+    proxy.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'anything', arguments: {} } });
+    const answer = await proxy.response(9);
+    expect(answer.error).toEqual({
+      code: -32603,
+      message: 'Upstream MCP server exited before answering',
+      data: { upstreamExitCode: 7, signal: null },
+    });
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(7);
+    expect(proxy.stderr).toContain('exited with code 7');
+    expect(isAlive(grandchild!)).toBe(false);
+    const events = readFileSync(s.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error.code).toBe(-32603);
+    expect(events.at(-1).type).toBe('mcp.session.ended');
+  });
+
+  it('passes upstream stderr to its own stderr, never to stdout', async () => {
+    const s = setup({});
+    const result = await runCli(['mcp', 'proxy', '--config', s.config], JSON.stringify(ping) + '\n');
+    expect(result.stderr).toContain('lifecycle-server ready');
+    expect(result.stdout).toBe('{"jsonrpc":"2.0","id":1,"result":{"ok":true}}\n');
+  });
+
+  it('names a command that cannot be started, and exits 127', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const config = writeConfig(dir, { agentKey: 't', upstream: { command: 'ratri-no-such-server' } });
+    const result = await runCli(['mcp', 'proxy', '--config', config]);
+    expect(result.code).toBe(127);
+    expect(result.stderr).toContain('cannot start upstream command "ratri-no-such-server": not found');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('bad configuration', () => {
+  it('lists every problem with its JSON path, exits 2, and prints no stack trace', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const config = writeConfig(dir, { mode: 'enforcing', upstream: { comand: 'x' }, guardrails: { rules: [{ id: 'a', decision: 'deny' }] } });
+    const result = await runCli(['mcp', 'proxy', '--config', config]);
+    expect(result.code).toBe(2);
+    for (const line of [
+      '- agentKey: is required',
+      '- mode: must be one of "monitor", "enforce"',
+      '- upstream.command: is required',
+      '- upstream.comand: unknown field',
+      '- guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval"',
+    ]) {
+      expect(result.stderr).toContain(line);
+    }
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('lists the server names when --server names none of them', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const upstream = { command: process.execPath, args: [fixtureServer('lifecycle-server.mjs')] };
+    const config = writeConfig(dir, { agentKey: 't', servers: { github: { upstream }, files: { upstream } } });
+    const result = await runCli(['mcp', 'proxy', '--config', config, '--server', 'gitlab']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('"gitlab" is not in "servers"; the names are: github, files');
+    const ok = await runCli(['mcp', 'proxy', '--config', config, '--server', 'files'], JSON.stringify(ping) + '\n');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('"ok":true');
+  });
+});
