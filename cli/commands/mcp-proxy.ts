@@ -49,6 +49,10 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
     try {
       process.exitCode = await session.run();
     } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`ratri: ${err.message}\n`);
+        process.exit(2);
+      }
       if (err instanceof SpawnError) {
         log(`${err.message}\n  fix: check "upstream.command" in ${args.config}`);
         process.exit(err.code === 'EACCES' ? 126 : 127);

@@ -183,6 +183,7 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     telemetry: pick('telemetry') ?? {},
     maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
     baseDir: dirname(resolve(file)),
+    source: file,
   };
 }
 

@@ -87,6 +87,8 @@ export interface ProxyConfig {
   maxFrameBytes: number;
   /** Directory of the config file: relative paths in it (cwd, telemetry.jsonl) resolve from here. */
   baseDir: string;
+  /** The config file itself, for error messages. */
+  source: string;
 }
 
 export const DEFAULTS = {

@@ -121,9 +121,9 @@ export class Interceptor {
     }
   }
 
-  /** The host is gone: holds end without an answer (nobody would read it). */
-  dropHeld(): void {
-    this.held.drain('host disconnected');
+  /** The host closed its input: holds end without an answer. Returns how many there were. */
+  dropHeld(): number {
+    return this.held.drain('host closed its input').length;
   }
 
   private route(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {

@@ -15,6 +15,7 @@ export interface PendingRequest {
 
 export class PendingRequests {
   private readonly byId = new Map<string, PendingRequest>();
+  private emptyWaiters: Array<() => void> = [];
 
   get size(): number {
     return this.byId.size;
@@ -27,14 +28,34 @@ export class PendingRequests {
   /** Removes and returns the entry an answer with this id settles. */
   settle(key: string): PendingRequest | undefined {
     const entry = this.byId.get(key);
-    if (entry) this.byId.delete(key);
+    if (entry) {
+      this.byId.delete(key);
+      if (this.byId.size === 0) this.wakeEmptyWaiters();
+    }
     return entry;
+  }
+
+  /** Resolves once nothing is pending, or after `timeoutMs`, whichever comes first. */
+  whenEmpty(timeoutMs: number): Promise<void> {
+    if (this.byId.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.emptyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakeEmptyWaiters(): void {
+    for (const wake of this.emptyWaiters.splice(0)) wake();
   }
 
   /** Removes and returns every entry. */
   drain(): PendingRequest[] {
     const all = [...this.byId.values()];
     this.byId.clear();
+    this.wakeEmptyWaiters();
     return all;
   }
 }

@@ -2,8 +2,9 @@
  * One proxy run: spawns the upstream, wires host ⇄ interceptor ⇄ upstream, and shuts everything
  * down in order. Resolves with the exit code the `ratri` process should end with.
  */
-import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { ConfigError } from '../config/load-config.js';
+import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter } from '../framing/frame-writer.js';
@@ -49,7 +50,14 @@ export class ProxySession {
   async run(): Promise<number> {
     const { config, hostIn, hostOut, log, recorder } = this.options;
     const sinks: EventSink[] = [];
-    if (config.telemetry.jsonl) sinks.push(new JsonlSink(resolve(config.baseDir, config.telemetry.jsonl)));
+    if (config.telemetry.jsonl) {
+      const path = resolveConfigPath(config.baseDir, config.telemetry.jsonl);
+      try {
+        sinks.push(new JsonlSink(path));
+      } catch (err) {
+        throw new ConfigError(config.source, [`telemetry.jsonl: cannot open ${path}: ${(err as Error).message}`]);
+      }
+    }
     const queue = new EventQueue(sinks, 10_000, 500, (err) => log(`telemetry sink failed: ${err.message}`));
     const telemetry = new Telemetry(
       { agentKey: config.agentKey, environment: config.environment, serverName: config.serverName, sessionId: this.sessionId },
@@ -156,12 +164,18 @@ export class ProxySession {
     return exitCodeOf(exit);
   }
 
-  /** The host closed its side: end held calls, then stop the upstream gracefully. */
+  /**
+   * The host closed its input. It may still be reading our output (a piped script does exactly
+   * that), so answers already on their way are let through first: the upstream's stdin is closed
+   * once nothing forwarded is pending, or after the grace period. Held calls end unanswered.
+   */
   private hostGone(): void {
     if (this.hostClosed) return;
     this.hostClosed = true;
-    this.interceptor?.dropHeld();
-    void this.stopUpstream();
+    const dropped = this.interceptor?.dropHeld() ?? 0;
+    if (dropped > 0) this.options.log(`host closed its input; ${dropped} held call(s) dropped without an answer`);
+    const graceMs = (this.options.stopTimings ?? DEFAULT_STOP_TIMINGS).graceMs;
+    void (this.interceptor?.pending.whenEmpty(graceMs) ?? Promise.resolve()).then(() => this.stopUpstream());
   }
 
   /** SIGINT/SIGTERM to the proxy: same graceful stop; the exit code reports the signal. */

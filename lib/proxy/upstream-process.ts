@@ -4,7 +4,8 @@
  * asks (close its stdin, wait, SIGTERM, then SIGKILL) so that no process is ever left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolveConfigPath } from '../config/paths.js';
 import type { UpstreamConfig } from '../config/types.js';
 
 export interface UpstreamExit {
@@ -66,7 +67,10 @@ export class UpstreamProcess {
 
   /** Spawns the upstream; rejects with SpawnError when the command cannot be started. */
   static start(config: UpstreamConfig, baseDir: string): Promise<UpstreamProcess> {
-    const cwd = config.cwd ? resolve(baseDir, config.cwd) : process.cwd();
+    const cwd = config.cwd ? resolveConfigPath(baseDir, config.cwd) : process.cwd();
+    if (!existsSync(cwd)) {
+      return Promise.reject(new SpawnError(config.command, 'ENOENT', `cannot start upstream command "${config.command}": its working directory ${cwd} (upstream.cwd) does not exist`));
+    }
     return new Promise((resolveStart, rejectStart) => {
       const child = spawn(config.command, config.args ?? [], {
         cwd,

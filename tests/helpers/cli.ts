@@ -3,6 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const cliPath = join(root, 'dist', 'cli', 'ratri.js');
@@ -59,8 +60,9 @@ export class ProxyProcess {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', ...args], { env: { ...process.env, ...env } });
+    const decoder = new StringDecoder('utf8'); // a character split between chunks stays whole
     this.child.stdout.on('data', (c: Buffer) => {
-      this.buffer += c.toString('utf8');
+      this.buffer += decoder.write(c);
       let nl: number;
       while ((nl = this.buffer.indexOf('\n')) !== -1) {
         this.lines.push(this.buffer.slice(0, nl));
