@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadProxyConfig } from '../../lib/config/load-config.js';
 import type { Mode } from '../../lib/config/types.js';
-import { ProxySession } from '../../lib/proxy/proxy-session.js';
+import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
@@ -45,7 +45,11 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
     }
     const recorder = args.record ? new SessionRecorder(args.record, proxyConfigAsFile(config)) : undefined;
     const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => session.stop(signal));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        if (!session.stop(signal)) process.exit(signalExitCode(signal));
+      });
+    }
     try {
       process.exitCode = await session.run();
     } catch (err) {

@@ -67,7 +67,7 @@ function describe(error: ErrorObject): string | undefined {
     case 'pattern':
       return `${at}: ${patternHint(at, String(p.pattern))}`;
     case 'propertyNames':
-      return `${at}: server names may use letters, digits, "_", "-" and "."`;
+      return `${at}: server names may use only letters, digits, "_" and "-" (the name prefixes tool names)`;
     // Composite keywords repeat what their branches already said.
     case 'oneOf':
     case 'if':

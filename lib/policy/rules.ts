@@ -2,6 +2,7 @@
  * Guardrail rule evaluation (CONTRACT §2): every matching rule is a candidate, the most restrictive
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
 import { globMatch } from './glob.js';
 import type { ToolAnnotations } from './tool-catalog.js';
@@ -63,7 +64,7 @@ function compiled(source: string): RegExp {
 function matchArg(matcher: ArgMatcher, value: unknown): boolean {
   if (matcher.exists !== undefined) return (value !== undefined) === matcher.exists;
   if (value === undefined) return false;
-  if (matcher.equals !== undefined) return JSON.stringify(value) === JSON.stringify(matcher.equals);
+  if (matcher.equals !== undefined) return isDeepStrictEqual(value, matcher.equals);
   const text = asText(value);
   if (text === undefined) return false;
   if (matcher.regex !== undefined) return compiled(matcher.regex).test(text);

@@ -21,7 +21,10 @@ export interface ToolDefinition {
 export class ToolCatalog {
   private readonly tools = new Map<string, ToolDefinition>();
 
-  /** Replaces what is known with a `tools/list` page; returns the tools whose definition changed. */
+  /**
+   * Adds or updates the tools of one `tools/list` page (lists are paginated, so tools missing from a
+   * page are kept); returns the tools whose definition changed since they were last seen.
+   */
   register(tools: ToolDefinition[]): string[] {
     const changed: string[] = [];
     for (const tool of tools) {
@@ -41,10 +44,10 @@ export class ToolCatalog {
   }
 }
 
-/** Reads tool definitions out of a `tools/list` result, skipping malformed entries. */
-export function toolsFromListResult(result: unknown): ToolDefinition[] {
-  const tools = (result as { tools?: unknown } | null)?.tools;
-  if (!Array.isArray(tools)) return [];
+/** Reads tool definitions out of a `tools/list` result, skipping malformed entries; undefined when it has no tool list. */
+export function toolsFromListResult(result: unknown): ToolDefinition[] | undefined {
+  const tools = (result as { tools?: unknown } | null | undefined)?.tools;
+  if (!Array.isArray(tools)) return undefined;
   return tools.filter(
     (t): t is ToolDefinition => t !== null && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string',
   );

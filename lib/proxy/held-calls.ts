@@ -4,10 +4,13 @@
  * (`notifications/cancelled`: nothing is sent either way) or failed at shutdown.
  */
 import type { RawId } from '../jsonrpc/errors.js';
+import type { ToolCallRecord } from '../telemetry/telemetry.js';
 
 export interface HeldCall {
   rawId: RawId;
-  tool: string;
+  call: ToolCallRecord;
+  /** Set while a human is asked (not while a slow policy decides). */
+  approvalId?: string;
   /** Aborted when the hold ends early: the host cancelled, or the proxy is stopping. */
   abort: AbortController;
 }

@@ -4,14 +4,15 @@
  * were relayed to the host) to finish telemetry and learn the tool list.
  */
 import type { ProxyConfig } from '../config/types.js';
-import { invalidRequestError, NULL_ID, parseError, upstreamExitedError, type RawId } from '../jsonrpc/errors.js';
+import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { Approver, PolicyHook } from '../policy/policy-hook.js';
 import { ToolCatalog, toolsFromListResult } from '../policy/tool-catalog.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { HeldCalls } from './held-calls.js';
+import { HeldCalls, type HeldCall } from './held-calls.js';
+import { EventType } from '../telemetry/event.js';
 import { PendingRequests } from './pending-requests.js';
 import { ToolCallGate, type Outlet } from './tool-call-gate.js';
 
@@ -90,7 +91,7 @@ export class Interceptor {
     if (this.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
     const read = readFrame(frame);
     if (read.kind === 'single') this.settle(read.message.value, frame.length);
-    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m.value, m.text.length);
+    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m.value, Buffer.byteLength(m.text));
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
@@ -98,16 +99,17 @@ export class Interceptor {
     const reason = `upstream frame of ${info.totalBytes} bytes exceeds maxFrameBytes; relayed without inspection`;
     this.deps.telemetry.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
     const id = idFromHead(info.head.toString('utf8'));
-    if (id !== undefined) this.settle({ id: JSON.parse(id) as unknown, result: {} }, info.totalBytes);
+    const request = id === undefined ? undefined : this.pending.settle(idKey(JSON.parse(id)));
+    if (request?.call) this.deps.telemetry.toolFinished(request.call, { resultSize: info.totalBytes, uninspected: true });
   }
 
   /** The upstream is gone: every request it will never answer gets -32603. */
   failAll(upstreamExitCode: number | null, signal: string | null): void {
     const data = { upstreamExitCode, signal };
-    const answered = new Set<RawId>();
-    for (const call of this.held.drain('upstream exited')) {
-      answered.add(call.rawId);
-      this.deps.toHost(upstreamExitedError(call.rawId, data));
+    for (const hold of this.held.drain('upstream exited')) {
+      const frame = upstreamExitedError(hold.rawId, data);
+      this.deps.toHost(frame);
+      this.recordHoldEnded(hold, 'the upstream exited', frame.length);
     }
     for (const request of this.pending.drain()) {
       const frame = upstreamExitedError(request.rawId, data);
@@ -123,7 +125,24 @@ export class Interceptor {
 
   /** The host closed its input: holds end without an answer. Returns how many there were. */
   dropHeld(): number {
-    return this.held.drain('host closed its input').length;
+    const holds = this.held.drain('host closed its input');
+    for (const hold of holds) this.recordHoldEnded(hold, 'the host closed its input');
+    return holds.length;
+  }
+
+  /**
+   * Telemetry for a hold that ended before a decision: the approval (if one was asked) is resolved as
+   * cancelled, and the call failed — with -32603 when the proxy answered it, without a code otherwise.
+   */
+  private recordHoldEnded(hold: HeldCall, reason: string, answeredBytes?: number): void {
+    const { telemetry } = this.deps;
+    if (hold.approvalId) {
+      telemetry.emit(EventType.approvalResolved, { approvalId: hold.approvalId, tool: hold.call.namespacedTool, outcome: 'cancelled', reason });
+    }
+    telemetry.toolFinished(hold.call, {
+      error: { code: answeredBytes === undefined ? null : ProxyErrorCode.upstreamExited, message: `held call ended: ${reason}` },
+      resultSize: answeredBytes ?? 0,
+    });
   }
 
   private route(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
@@ -146,12 +165,13 @@ export class Interceptor {
   private cancelHeld(message: ParsedMessage): boolean {
     const params = (message.value as { params?: { requestId?: unknown } }).params;
     if (params?.requestId === undefined) return false;
-    const call = this.held.cancel(idKey(params.requestId));
-    if (!call) return false;
+    const hold = this.held.cancel(idKey(params.requestId));
+    if (!hold) return false;
     this.deps.telemetry.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
-      requestId: call.rawId,
-      tool: call.tool,
+      requestId: hold.rawId,
+      tool: hold.call.namespacedTool,
     });
+    this.recordHoldEnded(hold, 'the host cancelled the call');
     return true;
   }
 
@@ -162,7 +182,10 @@ export class Interceptor {
    */
   private routeBatch(messages: ParsedMessage[], frame: Buffer, terminated: boolean, utf8: boolean): void {
     const needsGate = messages.some(
-      (m) => (m.method !== undefined && m.method in this.table) || m.method === 'notifications/cancelled',
+      (m) =>
+        (m.method !== undefined && m.method in this.table) ||
+        m.method === 'notifications/cancelled' ||
+        (this.enforce && !Message.isObject(m.value)),
     );
     if (!needsGate) {
       for (const m of messages) if (m.isRequest) this.passThrough(m, { forward: () => undefined, answer: () => undefined });
@@ -186,8 +209,7 @@ export class Interceptor {
     collecting = false;
     if (forwarded.length === messages.length) this.deps.toUpstream(frame, terminated);
     else if (forwarded.length > 0) this.deps.toUpstream(joinBatch(forwarded), true);
-    if (answers.length === 1) this.deps.toHost(answers[0] as Buffer);
-    else if (answers.length > 1) this.deps.toHost(joinBatch(answers));
+    if (answers.length > 0) this.deps.toHost(joinBatch(answers)); // a batch is answered with an array
   }
 
   private settle(value: unknown, frameBytes: number): void {
@@ -201,8 +223,9 @@ export class Interceptor {
         isError,
         resultSize: frameBytes,
       });
-    } else if (request.method === 'tools/list' && value.result !== undefined) {
+    } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
+      if (!tools) return;
       const changed = this.catalog.register(tools);
       this.deps.telemetry.toolsRegistered(tools, changed);
     }

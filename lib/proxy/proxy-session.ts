@@ -2,6 +2,7 @@
  * One proxy run: spawns the upstream, wires host ⇄ interceptor ⇄ upstream, and shuts everything
  * down in order. Resolves with the exit code the `ratri` process should end with.
  */
+import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
@@ -29,11 +30,13 @@ export interface ProxySessionOptions {
   stopTimings?: StopTimings;
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+/** The shell's convention for a process ended by a signal: 128 + the signal's number. */
+export function signalExitCode(signal: NodeJS.Signals | null): number {
+  return 128 + (signal ? (constants.signals[signal] ?? 1) : 1);
+}
 
 export function exitCodeOf(exit: UpstreamExit): number {
-  if (exit.code !== null) return exit.code;
-  return 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 1) : 1);
+  return exit.code ?? signalExitCode(exit.signal);
 }
 
 export class ProxySession {
@@ -159,7 +162,7 @@ export class ProxySession {
     hostIn.pause();
     await queue.close(2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
-    if (this.stopSignal) return 128 + (SIGNAL_NUMBERS[this.stopSignal] ?? 1);
+    if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF
     return exitCodeOf(exit);
   }
@@ -178,10 +181,20 @@ export class ProxySession {
     void (this.interceptor?.pending.whenEmpty(graceMs) ?? Promise.resolve()).then(() => this.stopUpstream());
   }
 
-  /** SIGINT/SIGTERM to the proxy: same graceful stop; the exit code reports the signal. */
-  stop(signal: NodeJS.Signals): void {
-    this.stopSignal ??= signal;
+  /**
+   * SIGINT/SIGTERM to the proxy: the same graceful stop; the exit code reports the signal. A second
+   * signal while stopping kills the upstream's process group at once. Returns false when there is no
+   * upstream to stop (it has not started), so the caller can exit right away.
+   */
+  stop(signal: NodeJS.Signals): boolean {
+    if (!this.upstream) return false;
+    if (this.stopSignal) {
+      this.upstream.signal('SIGKILL');
+      return true;
+    }
+    this.stopSignal = signal;
     void this.stopUpstream();
+    return true;
   }
 
   private stopUpstream(): Promise<void> {

@@ -84,7 +84,7 @@ export class ToolCallGate {
     const context = { key, isRequest, call, facts, out };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
-    const hold: HeldCall = { rawId, tool, abort: new AbortController() };
+    const hold: HeldCall = { rawId, call, abort: new AbortController() };
     if (isRequest) this.deps.held.hold(key, hold);
     void verdict.then((v) => {
       if (isRequest && !this.deps.held.release(key, hold)) return; // cancelled meanwhile
@@ -130,7 +130,7 @@ export class ToolCallGate {
   ): void {
     const { telemetry, held, config } = this.deps;
     const approvalId = `apr-${this.deps.sessionId}-${++this.approvals}`;
-    const hold: HeldCall = { rawId: c.call.requestId, tool: c.call.tool, abort: new AbortController() };
+    const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
     telemetry.emit(EventType.approvalRequested, {
       approvalId,
@@ -144,13 +144,9 @@ export class ToolCallGate {
     const request = { approvalId, facts: c.facts, decision: verdict, timeoutMs: config.approvalTimeoutMs };
     void this.deps.approver.request(request, hold.abort.signal).then(
       (outcome) => {
-        const stillHeld = held.release(c.key, hold);
-        telemetry.emit(EventType.approvalResolved, {
-          approvalId,
-          tool: c.call.namespacedTool,
-          outcome: stillHeld ? outcome : 'cancelled',
-        });
-        if (!stillHeld) return;
+        // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
+        if (!held.release(c.key, hold)) return;
+        telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
         if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
         const frame = approvalDeniedError(c.call.requestId, {
           decision: 'require_approval',

@@ -9,11 +9,15 @@ export const MAX_STRING_CHARS = 4096;
 
 export type Redactor = (value: unknown) => unknown;
 
-export function makeRedactor(redactKeys: string[]): Redactor {
+/**
+ * `truncate` cuts long strings; it is set where payloads enter an event (arguments), and left off for
+ * the last pass over a whole event, so a string is never cut twice.
+ */
+export function makeRedactor(redactKeys: string[], options: { truncate: boolean } = { truncate: true }): Redactor {
   const keys = new Set(redactKeys.map((k) => k.toLowerCase()));
   const walk = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') {
-      return value.length > MAX_STRING_CHARS
+      return options.truncate && value.length > MAX_STRING_CHARS
         ? `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${value.length - MAX_STRING_CHARS} chars]`
         : value;
     }

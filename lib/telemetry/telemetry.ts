@@ -33,7 +33,10 @@ export interface ToolCallRecord {
 }
 
 export class Telemetry {
+  /** For payloads (arguments): redacts and cuts long strings. */
   private readonly redact: Redactor;
+  /** For whole events, as a last safety pass: redacts only. */
+  private readonly redactEvent: Redactor;
 
   constructor(
     private readonly identity: SessionIdentity,
@@ -41,6 +44,7 @@ export class Telemetry {
     redactKeys: string[],
   ) {
     this.redact = makeRedactor(redactKeys);
+    this.redactEvent = makeRedactor(redactKeys, { truncate: false });
   }
 
   emit(type: EventType, data: Record<string, unknown>): void {
@@ -49,7 +53,7 @@ export class Telemetry {
       type,
       ts: new Date().toISOString(),
       ...this.identity,
-      data: this.redact(data) as Record<string, unknown>,
+      data: this.redactEvent(data) as Record<string, unknown>,
     };
     this.queue.push(event);
   }
@@ -63,14 +67,15 @@ export class Telemetry {
     frameBytes: number,
   ): ToolCallRecord {
     const action = inferAction(tool, annotations);
+    const redacted = this.redact(args) as Record<string, unknown>;
     return {
       requestId,
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
       action,
-      resource: inferResource(args),
+      resource: inferResource(redacted), // from redacted arguments: a redacted path or query stays hidden
       riskLevel: riskLevel(action, annotations),
-      arguments: this.redact(args),
+      arguments: redacted,
       argumentsSize: frameBytes,
       startedAt: performance.now(),
     };
@@ -95,7 +100,10 @@ export class Telemetry {
   }
 
   /** The upstream answered (or the proxy answered for it, with `errorCode` one of its own codes). */
-  toolFinished(call: ToolCallRecord, outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number }): void {
+  toolFinished(
+    call: ToolCallRecord,
+    outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number; uninspected?: boolean },
+  ): void {
     const failed = outcome.error !== undefined || outcome.isError === true;
     this.emit(failed ? EventType.toolFailed : EventType.toolCompleted, {
       ...this.callData(call),
@@ -104,6 +112,7 @@ export class Telemetry {
       resultSize: outcome.resultSize,
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.isError ? { isError: true } : {}),
+      ...(outcome.uninspected ? { uninspected: true } : {}),
     });
   }
 

@@ -3,6 +3,7 @@ import { makeRedactor } from '../../lib/telemetry/redact.js';
 import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
 import { EventQueue } from '../../lib/telemetry/event-queue.js';
 import type { EventSink, RatriEvent } from '../../lib/telemetry/event.js';
+import { Telemetry } from '../../lib/telemetry/telemetry.js';
 
 describe('redaction', () => {
   it('replaces redactKeys case-insensitively at any depth, in objects and arrays, without touching the input', () => {
@@ -56,5 +57,30 @@ describe('event queue', () => {
     await queue.close(1000);
     expect(written).toEqual(['1', '4', '5', '6']);
     expect(queue.stats.dropped).toBe(2);
+  });
+});
+
+describe('Telemetry', () => {
+  async function capture(redactKeys: string[], build: (t: Telemetry) => void): Promise<RatriEvent[]> {
+    const seen: RatriEvent[] = [];
+    const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
+    build(new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, redactKeys));
+    await queue.close(1000);
+    return seen;
+  }
+
+  it('never puts a redacted value in the inferred resource', async () => {
+    const events = await capture(['query', 'path'], (t) => {
+      const call = t.describeCall('1', 'search', { query: 'SELECT secret' }, undefined, 10);
+      t.toolStarted(call);
+      expect(call.resource).toEqual({ type: 'query', value: '[REDACTED]' });
+    });
+    expect(JSON.stringify(events)).not.toContain('SELECT secret');
+  });
+
+  it('cuts a long argument once, saying how much was cut', async () => {
+    const events = await capture([], (t) => t.toolStarted(t.describeCall('1', 'echo', { message: 'x'.repeat(5000) }, undefined, 10)));
+    const message = (events[0]!.data.arguments as { message: string }).message;
+    expect(message).toBe(`${'x'.repeat(4096)}…[truncated 904 chars]`);
   });
 });
