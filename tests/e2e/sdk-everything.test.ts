@@ -8,9 +8,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CreateMessageRequestSchema, McpError, type CreateMessageRequest, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, type CreateMessageRequest, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, everythingServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
+import { callError, textOf } from '../helpers/sdk.js';
 
 const SERVER_NAME = 'everything';
 const BLOCK_GET_ENV = { id: 'no-env-dump', tool: 'get-env', decision: 'block', reason: 'environment variables may hold secrets' };
@@ -91,23 +92,6 @@ function argumentNames(tool: Tool): string[] {
   return Object.keys(tool.inputSchema.properties ?? {});
 }
 
-function textOf(result: unknown): string {
-  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
-  return content
-    .filter((c) => c.type === 'text')
-    .map((c) => c.text)
-    .join('');
-}
-
-async function callError(promise: Promise<unknown>): Promise<McpError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(McpError);
-    return err as McpError;
-  }
-  throw new Error('expected the call to be rejected');
-}
 
 interface LoggedEvent {
   type: string;

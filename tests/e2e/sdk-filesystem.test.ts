@@ -8,9 +8,9 @@ import { readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cliPath, filesystemServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
+import { callError, textOf } from '../helpers/sdk.js';
 
 const SERVER_NAME = 'filesystem';
 
@@ -48,23 +48,6 @@ async function connectViaProxy(config: Record<string, unknown>): Promise<Client>
   return client;
 }
 
-function textOf(result: unknown): string {
-  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
-  return content
-    .filter((c) => c.type === 'text')
-    .map((c) => c.text)
-    .join('');
-}
-
-async function callError(promise: Promise<unknown>): Promise<McpError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(McpError);
-    return err as McpError;
-  }
-  throw new Error('expected the call to be rejected');
-}
 
 /** A file in the allowed directory with known content and an mtime safely in the past. */
 function existingFile(): { path: string; content: string; snapshot: () => { content: string; mtimeMs: number; size: number } } {
