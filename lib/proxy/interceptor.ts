@@ -55,25 +55,40 @@ export class Interceptor {
     this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held });
   }
 
-  /** One frame from the host. */
+  /**
+   * One frame from the host. Monitor mode forwards it first and reads it afterwards (nothing it
+   * reads can change what upstream gets); enforce mode reads it first and forwards what the policy allows.
+   */
   onHostFrame(frame: Buffer, terminated: boolean): void {
+    if (!this.enforce) {
+      this.deps.toUpstream(frame, terminated);
+      return this.observe(frame);
+    }
     const read = readFrame(frame);
     const forwardWhole = (): void => this.deps.toUpstream(frame, terminated);
     switch (read.kind) {
       case 'blank':
         return forwardWhole();
       case 'invalid-json':
-        this.deps.telemetry.warning('invalid_json', read.reason, { enforced: this.enforce, frameBytes: frame.length });
-        if (this.enforce) return this.deps.toHost(parseError(read.reason));
-        return forwardWhole();
+        this.deps.telemetry.warning('invalid_json', read.reason, { enforced: true, frameBytes: frame.length });
+        return this.deps.toHost(parseError(read.reason));
       case 'single':
-        return this.route(read.message, frame.length, read.utf8, {
-          forward: forwardWhole,
-          answer: (f) => this.deps.toHost(f),
-        });
+        return this.route(read.message, frame.length, read.utf8, { forward: forwardWhole, answer: (f) => this.deps.toHost(f) });
       case 'batch':
         return this.routeBatch(read.messages, frame, terminated, read.utf8);
     }
+  }
+
+  /** Monitor mode, after forwarding: track requests, record what the policy would have done. */
+  private observe(frame: Buffer): void {
+    const read = readFrame(frame);
+    if (read.kind === 'invalid-json') {
+      this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
+      return;
+    }
+    const alreadyForwarded: Outlet = { forward: () => undefined, answer: () => undefined };
+    if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, alreadyForwarded);
+    else if (read.kind === 'batch') for (const m of read.messages) this.route(m, Buffer.byteLength(m.text), read.utf8, alreadyForwarded);
   }
 
   /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */

@@ -110,7 +110,12 @@ export class ProxySession {
       },
       { maxFrameBytes: config.maxFrameBytes },
     );
-    hostIn.on('data', (chunk: Buffer) => hostReader.push(chunk));
+    // Corked per chunk: the frames of one read leave in one writev, as a byte relay would send them.
+    hostIn.on('data', (chunk: Buffer) => {
+      child.stdin!.cork();
+      hostReader.push(chunk);
+      child.stdin!.uncork();
+    });
     hostIn.on('end', () => {
       hostReader.end();
       recorder?.hostClosed();

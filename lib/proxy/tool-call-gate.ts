@@ -77,7 +77,8 @@ export class ToolCallGate {
     const verdict = evaluateWithDeadline(this.deps.hook, facts, config.guardTimeoutMs, config.guardFailureMode);
 
     if (!enforce) {
-      this.send(key, isRequest, call, out);
+      out.forward(); // a no-op in monitor mode: the interceptor forwarded the frame before reading it
+      this.track(key, isRequest, call);
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
@@ -97,14 +98,19 @@ export class ToolCallGate {
     c: { key: string; isRequest: boolean; call: ToolCallRecord; facts: ToolCallFacts; out: Outlet },
   ): void {
     const { telemetry } = this.deps;
-    telemetry.guardrailEvaluated(c.call, verdict, true);
+    // Each branch writes first and records afterwards: telemetry never delays a frame.
     switch (verdict.decision) {
       case 'allow':
       case 'warn':
-        this.send(c.key, c.isRequest, c.call, c.out);
+        c.out.forward();
+        telemetry.guardrailEvaluated(c.call, verdict, true);
+        this.track(c.key, c.isRequest, c.call);
         return;
       case 'block': {
-        if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
+        if (!c.isRequest) {
+          telemetry.guardrailEvaluated(c.call, verdict, true);
+          return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
+        }
         const frame = blockedError(c.call.requestId, {
           decision: 'block',
           ruleId: verdict.ruleId,
@@ -112,6 +118,7 @@ export class ToolCallGate {
           tool: c.call.namespacedTool,
         });
         c.out.answer(frame);
+        telemetry.guardrailEvaluated(c.call, verdict, true);
         telemetry.toolFinished(c.call, {
           error: { code: ProxyErrorCode.blocked, message: verdict.reason },
           resultSize: frame.length,
@@ -119,6 +126,7 @@ export class ToolCallGate {
         return;
       }
       case 'require_approval':
+        telemetry.guardrailEvaluated(c.call, verdict, true);
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
         this.holdForApproval(verdict, c);
     }
@@ -147,7 +155,10 @@ export class ToolCallGate {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
-        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
+        if (outcome === 'approved') {
+          c.out.forward();
+          return this.track(c.key, true, c.call);
+        }
         const frame = approvalDeniedError(c.call.requestId, {
           decision: 'require_approval',
           approvalId,
@@ -164,9 +175,8 @@ export class ToolCallGate {
     );
   }
 
-  /** Forwards the original bytes and starts tracking the answer. */
-  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet): void {
-    out.forward();
+  /** After the original bytes went upstream: wait for the answer, record the start. */
+  private track(key: string, isRequest: boolean, call: ToolCallRecord): void {
     if (isRequest) this.deps.pending.add(key, { rawId: call.requestId, method: 'tools/call', call });
     this.deps.telemetry.toolStarted(call);
   }

@@ -25,6 +25,11 @@ export class EventQueue {
     private readonly onSinkError: (err: Error) => void = () => {},
   ) {}
 
+  /** False when events would go nowhere; producers check it to skip building them. */
+  get hasSinks(): boolean {
+    return this.sinks.length > 0;
+  }
+
   push(event: RatriEvent): void {
     if (this.sinks.length === 0) return;
     if (this.buffer.length >= this.capacity) {
