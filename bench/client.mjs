@@ -108,7 +108,9 @@ export class McpStdioClient {
 
   onData(chunk) {
     let start = 0;
-    // Several answers in one chunk: batch the requests they trigger into one write.
+    // Corked while a chunk is split, but the requests that answers trigger are sent from promise
+    // continuations, which run after this handler: in effect every request is its own write(),
+    // as with the SDK's stdio transports.
     this.child.stdin.cork();
     try {
       while (start < chunk.length) {

@@ -20,10 +20,11 @@
  *   BENCH_IN_FLIGHT [32]           outstanding calls while pipelining
  *   BENCH_ROUNDS [3]               throughput rounds per variant (the median is reported)
  *   BENCH_BIG_BYTES [1048576]      size of the large echo message
- *   BENCH_BIG_CALLS [20]           large round trips per variant (the median is reported)
+ *   BENCH_BIG_CALLS [30]           large round trips per variant (the median is reported)
  *   BENCH_MEMORY_CALLS [100000]    calls between the two RSS readings
  *   BENCH_MEMORY_LIMIT_MB [20]     allowed RSS growth over BENCH_MEMORY_CALLS
  *   BENCH_TIMEOUT_MS [30000]       longest any single request may stay unanswered
+ *   BENCH_WAIT_QUIET [0]           wait up to this many seconds for other processes to go quiet first
  *   BENCH_VARIANTS [direct,relay,monitor,enforce]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
@@ -31,19 +32,13 @@
  * failed (a variant did not start, a request errored or timed out, a process was left behind).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { McpStdioClient, RpcError } from './client.mjs';
 import { cpuMs, killTracked, machineCpuMs, processTree, readMemory } from './proc.mjs';
-
-const benchDir = dirname(fileURLToPath(import.meta.url));
-const root = resolve(benchDir, '..');
-const ratriCli = join(root, 'dist', 'cli', 'ratri.js');
-const byteRelay = join(benchDir, 'byte-relay.mjs');
-const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+import { benchDir, defineVariants, everything, ratriCli, root } from './variants.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -56,18 +51,32 @@ function intEnv(name, fallback, min = 1) {
   return n;
 }
 
-const settings = {
-  warmupCalls: intEnv('BENCH_WARMUP', 200, 0),
-  latencyCalls: intEnv('BENCH_CALLS', 2000),
-  throughputCalls: intEnv('BENCH_THROUGHPUT_CALLS', 20_000),
-  inFlight: intEnv('BENCH_IN_FLIGHT', 32),
-  throughputRounds: intEnv('BENCH_ROUNDS', 3),
-  bigBytes: intEnv('BENCH_BIG_BYTES', 1024 * 1024),
-  bigCalls: intEnv('BENCH_BIG_CALLS', 20),
-  memoryCalls: intEnv('BENCH_MEMORY_CALLS', 100_000, 0),
-  memoryLimitMb: intEnv('BENCH_MEMORY_LIMIT_MB', 20),
-  requestTimeoutMs: intEnv('BENCH_TIMEOUT_MS', 30_000),
-};
+const settings = readSettings();
+
+function readSettings() {
+  try {
+    return readSettingsOrThrow();
+  } catch (err) {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+function readSettingsOrThrow() {
+  return {
+    warmupCalls: intEnv('BENCH_WARMUP', 200, 0),
+    latencyCalls: intEnv('BENCH_CALLS', 2000),
+    throughputCalls: intEnv('BENCH_THROUGHPUT_CALLS', 20_000),
+    inFlight: intEnv('BENCH_IN_FLIGHT', 32),
+    throughputRounds: intEnv('BENCH_ROUNDS', 3),
+    bigBytes: intEnv('BENCH_BIG_BYTES', 1024 * 1024),
+    bigCalls: intEnv('BENCH_BIG_CALLS', 30),
+    memoryCalls: intEnv('BENCH_MEMORY_CALLS', 100_000, 0),
+    memoryLimitMb: intEnv('BENCH_MEMORY_LIMIT_MB', 20),
+    requestTimeoutMs: intEnv('BENCH_TIMEOUT_MS', 30_000),
+    waitQuietSeconds: intEnv('BENCH_WAIT_QUIET', 0, 0),
+  };
+}
 const outFile = resolve(process.env.BENCH_OUT || join(benchDir, 'results', 'latest.json'));
 
 /** Targets, all relative to the byte relay. */
@@ -79,67 +88,6 @@ const TARGETS = {
 };
 
 const ECHO_MESSAGE = 'hello from the ratri benchmark';
-
-// ---------------------------------------------------------------------------------------------
-// Variants
-
-function ratriConfigs(dir) {
-  const upstream = { command: process.execPath, args: [everything, 'stdio'] };
-  const monitor = join(dir, 'monitor.ratri.mcp.json');
-  writeFileSync(
-    monitor,
-    JSON.stringify({ agentKey: 'bench', serverName: 'everything', mode: 'monitor', upstream, guardrails: { rules: [] } }, null, 2),
-  );
-  const telemetryFile = join(dir, 'enforce-events.jsonl');
-  const enforce = join(dir, 'enforce.ratri.mcp.json');
-  writeFileSync(
-    enforce,
-    JSON.stringify(
-      {
-        agentKey: 'bench',
-        serverName: 'everything',
-        mode: 'enforce',
-        environment: 'development',
-        upstream,
-        redactKeys: ['password', 'token', 'apiKey'],
-        guardrails: {
-          rules: [
-            { id: 'no-env-dump', tool: 'get-env', decision: 'block', reason: 'environment variables may hold secrets' },
-            { id: 'echo-secrets', tool: 'echo', args: { message: { regex: '[Pp]assword|BEGIN [A-Z ]*PRIVATE KEY' } }, decision: 'block' },
-            { id: 'confirm-long-tasks', tool: 'trigger-long-running-operation', decision: 'require_approval' },
-            { id: 'no-sampling', tool: 'trigger-sampling-*', decision: 'block' },
-          ],
-        },
-        telemetry: { jsonl: telemetryFile },
-      },
-      null,
-      2,
-    ),
-  );
-  return { monitor, enforce, telemetryFile };
-}
-
-function defineVariants(dir) {
-  const configs = ratriConfigs(dir);
-  const all = [
-    { name: 'direct', label: 'direct (no proxy)', command: process.execPath, args: [everything, 'stdio'], proxy: false },
-    { name: 'relay', label: 'byte relay (baseline)', command: process.execPath, args: [byteRelay, process.execPath, everything, 'stdio'], proxy: true },
-    { name: 'monitor', label: 'ratri monitor', command: process.execPath, args: [ratriCli, 'mcp', 'proxy', '--config', configs.monitor], proxy: true, ratri: true },
-    {
-      name: 'enforce',
-      label: 'ratri enforce (4 rules, telemetry)',
-      command: process.execPath,
-      args: [ratriCli, 'mcp', 'proxy', '--config', configs.enforce],
-      proxy: true,
-      ratri: true,
-      enforce: true,
-      telemetryFile: configs.telemetryFile,
-    },
-  ];
-  const wanted = (process.env.BENCH_VARIANTS || '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const w of wanted) if (!all.some((v) => v.name === w)) throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
-  return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
@@ -212,16 +160,12 @@ async function startVariant(v) {
   clients.push(v.client);
   const started = performance.now();
   await v.client.start();
-  const init = await v.client.initialize();
-  if (init?.protocolVersion !== '2025-06-18') {
-    log(`${v.name}: note: server answered protocolVersion ${JSON.stringify(init?.protocolVersion)}`);
+  try {
+    await handshake(v);
+  } catch (err) {
+    track(v); // whatever it managed to start is killed at the end
+    throw err;
   }
-  const list = await v.client.request('tools/list', {});
-  const tools = (list.result?.tools ?? []).map((t) => t.name);
-  if (!tools.includes('echo')) throw new Error(`${v.name}: the upstream does not list an "echo" tool (got: ${tools.join(', ')})`);
-  const answer = await v.client.callEcho(ECHO_MESSAGE);
-  const text = answer.result?.content?.[0]?.text;
-  if (text !== `Echo: ${ECHO_MESSAGE}`) throw new Error(`${v.name}: unexpected echo answer: ${JSON.stringify(answer.result).slice(0, 300)}`);
   v.startupMs = performance.now() - started;
   if (v.enforce) {
     // Prove the policy is live, or the enforce numbers would measure nothing.
@@ -232,13 +176,27 @@ async function startVariant(v) {
       if (!(err instanceof RpcError) || err.code !== -32001) throw err;
     }
   }
-  // Wait until the tree is complete (ratri spawns the upstream before it answers initialize).
+  // The tree is complete now (ratri spawns the upstream before it answers initialize).
   track(v);
   const expected = v.name === 'direct' ? 1 : 2;
   if (v.processes.length < expected) {
     throw new Error(`${v.name}: expected ${expected} process(es) under pid ${v.client.pid}, found ${v.processes.map((p) => `${p.pid} ${p.comm}`).join(', ')}`);
   }
   log(`${v.name}: up in ${v.startupMs.toFixed(0)} ms, pids ${v.processes.map((p) => p.pid).join(' → ')}`);
+}
+
+/** initialize → notifications/initialized → tools/list → one echo, checking each answer. */
+async function handshake(v) {
+  const init = await v.client.initialize();
+  if (init?.protocolVersion !== '2025-06-18') {
+    log(`${v.name}: note: server answered protocolVersion ${JSON.stringify(init?.protocolVersion)}`);
+  }
+  const list = await v.client.request('tools/list', {});
+  const tools = (list.result?.tools ?? []).map((t) => t.name);
+  if (!tools.includes('echo')) throw new Error(`${v.name}: the upstream does not list an "echo" tool (got: ${tools.join(', ')})`);
+  const answer = await v.client.callEcho(ECHO_MESSAGE);
+  const text = answer.result?.content?.[0]?.text;
+  if (text !== `Echo: ${ECHO_MESSAGE}`) throw new Error(`${v.name}: unexpected echo answer: ${JSON.stringify(answer.result).slice(0, 300)}`);
 }
 
 async function sequential(v, calls, samples) {
@@ -429,7 +387,7 @@ function verdicts(v, relay) {
 
 const pf = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
 
-function report(variants, machine, problems) {
+function report(variants, machine, problems, load) {
   const relay = variants.find((v) => v.name === 'relay');
   const rows = variants.map((v) => {
     const { ratios, pass } = verdicts(v, relay);
@@ -467,7 +425,7 @@ function report(variants, machine, problems) {
   const targets = table(['variant', TARGETS.throughput.text, TARGETS.p50.text, TARGETS.big.text, TARGETS.memory.text], targetRows);
   const lines = [
     '',
-    `ratri benchmark — ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.platform} ${machine.release}, Node ${machine.node}`,
+    `ratri benchmark (ratri ${machine.commit ?? 'unknown commit'}) — ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.memoryGb} GB, ${machine.platform} ${machine.release}, Node ${machine.node}`,
     `upstream: @modelcontextprotocol/server-everything ${machine.everythingVersion}, tool echo; ` +
       `${settings.latencyCalls} sequential calls, ${settings.throughputRounds}×${settings.throughputCalls} pipelined (median round), ` +
       `${settings.bigCalls}× ${settings.bigBytes}-byte echo (median), RSS over ${settings.memoryCalls} calls`,
@@ -483,6 +441,12 @@ function report(variants, machine, problems) {
   if (enforce?.telemetry) {
     lines.push(`enforce telemetry: ${enforce.telemetry.events} events, ${(enforce.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`);
   }
+  if (load) {
+    lines.push(
+      `load during the measurement (${load.seconds} s): benchmark processes ${load.oursCpus} CPU(s), other processes ${load.otherCpus} CPU(s), steal ${load.stealCpus}` +
+        (load.otherCpus > 0.1 || load.stealCpus > 0.05 ? '  ← NOT QUIET: rerun on an idle machine for numbers to publish' : ''),
+    );
+  }
   for (const p of problems) lines.push(`PROBLEM: ${p}`);
   return lines.join('\n');
 }
@@ -492,6 +456,8 @@ function machineInfo() {
   let commit = null;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'cli'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (changed) commit += ' (+ uncommitted changes in lib/ or cli/)';
   } catch {
     // not a git checkout
   }
@@ -516,6 +482,38 @@ function machineInfo() {
 
 // ---------------------------------------------------------------------------------------------
 
+/** CPU time used so far by the benchmark and every process it started, in ms. */
+function ourCpuMs() {
+  const self = process.cpuUsage();
+  let total = (self.user + self.system) / 1000;
+  for (const p of tracked.values()) {
+    const ms = cpuMs(p.pid);
+    if (Number.isFinite(ms)) total += ms;
+  }
+  return total;
+}
+
+/**
+ * Load from outside the benchmark (other processes) between two snapshots, in CPUs: the machine's
+ * busy time minus ours, divided by the wall time. On a 2-core machine, anything else running skews
+ * every number, so the report says how much there was.
+ */
+function loadSnapshot() {
+  return { at: performance.now(), machine: machineCpuMs(), ours: ourCpuMs() };
+}
+
+function foreignLoad(a, b) {
+  const wallMs = b.at - a.at;
+  const busy = b.machine.busy - a.machine.busy;
+  const ours = b.ours - a.ours;
+  return {
+    seconds: round(wallMs / 1000, 1),
+    otherCpus: round(Math.max(0, busy - ours) / wallMs, 2),
+    oursCpus: round(ours / wallMs, 2),
+    stealCpus: round((b.machine.steal - a.machine.steal) / wallMs, 2),
+  };
+}
+
 async function main() {
   for (const [what, path] of [
     ['the built CLI (run "npm run build")', ratriCli],
@@ -525,13 +523,35 @@ async function main() {
   }
   const machine = machineInfo();
   const tmp = mkdtempSync(join(os.tmpdir(), 'ratri-bench-'));
+  process.on('exit', () => rmSync(tmp, { recursive: true, force: true })); // configs and the events file, on every exit path
   const variants = defineVariants(tmp);
   const bigMessage = makeBigMessage(settings.bigBytes);
   log(`machine: ${machine.cpus} CPU(s), ${machine.cpuModel}, Node ${machine.node}; temp dir ${tmp}`);
   log(`settings: ${JSON.stringify(settings)}`);
   let problems = [];
+  // Is anything else running? Optionally wait for the machine to calm down (BENCH_WAIT_QUIET seconds).
+  // Quiet means three consecutive seconds with less than 0.1 CPU used by anything else.
+  const waitUntil = performance.now() + settings.waitQuietSeconds * 1000;
+  for (let quiet = 0; quiet < 3; ) {
+    const a = loadSnapshot();
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = foreignLoad(a, loadSnapshot());
+    if (idle.otherCpus <= 0.1) {
+      quiet++;
+      continue;
+    }
+    quiet = 0;
+    if (performance.now() >= waitUntil) {
+      log(`WARNING: other processes are using ${idle.otherCpus} CPU(s) of ${machine.cpus} right now; results will be noisy`);
+      break;
+    }
+    log(`waiting for a quiet machine: other processes use ${idle.otherCpus} CPU(s)`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  let load;
   try {
     for (const v of variants) await startVariant(v);
+    const measureStart = loadSnapshot();
     log('warm-up');
     await warmUp(variants, bigMessage);
     log(`latency: ${settings.latencyCalls} sequential calls per variant`);
@@ -542,6 +562,12 @@ async function main() {
     await measureMemory(variants);
     log(`large messages: ${settings.bigCalls} × ${settings.bigBytes} bytes per variant`);
     await measureBig(variants, bigMessage);
+    load = foreignLoad(measureStart, loadSnapshot());
+    const noisy = load.otherCpus > 0.1 || load.stealCpus > 0.05;
+    log(
+      `load during measurement: benchmark ${load.oursCpus} CPU(s), other processes ${load.otherCpus} CPU(s), steal ${load.stealCpus}` +
+        (noisy ? ' — WARNING: the machine was not quiet; treat the numbers with care' : ''),
+    );
     for (const v of variants) {
       if (v.client.notifications || v.client.serverRequests) {
         v.unsolicited = { notifications: v.client.notifications, serverRequests: v.client.serverRequests };
@@ -556,7 +582,7 @@ async function main() {
     enforce.telemetry = { bytes: statSync(enforce.telemetryFile).size, events: countLines(enforce.telemetryFile) };
   }
 
-  const text = report(variants, machine, problems);
+  const text = report(variants, machine, problems, load);
   process.stdout.write(text + '\n');
 
   const result = {
@@ -564,6 +590,7 @@ async function main() {
     command: 'npm run bench',
     machine,
     settings,
+    load,
     targets: TARGETS,
     variants: variants.map((v) => ({
       name: v.name,
@@ -572,7 +599,11 @@ async function main() {
       latencyMs: Object.fromEntries(Object.entries(v.latency).map(([k, x]) => [k, round(x, 4)])),
       throughputCallsPerSec: round(v.throughput, 0),
       throughputRounds: v.throughputRounds.map((x) => round(x, 0)),
+      cpuPerCallUs: Object.fromEntries(
+        Object.entries(v.cpuPerCallUs).map(([k, x]) => [k, Array.isArray(x) ? x.map((y) => round(y, 1)) : round(x, 1)]),
+      ),
       bigRoundTripMs: round(v.big, 2),
+      bigRoundTripMinMs: round(Math.min(...v.bigSamples), 2),
       bigSamplesMs: v.bigSamples.map((x) => round(x, 2)),
       memory: v.memory ? { ...v.memory, seconds: round(v.memory.seconds, 2) } : null,
       ratiosToRelay: Object.fromEntries(Object.entries(v.ratios).map(([k, x]) => [k, round(x, 3)])),
@@ -588,7 +619,6 @@ async function main() {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
   log(`results written to ${relative(process.cwd(), outFile) || outFile}`);
-  rmSync(tmp, { recursive: true, force: true });
   if (problems.length > 0) {
     log(`${problems.length} problem(s) during shutdown; see above`);
     process.exitCode = 1;
@@ -610,7 +640,8 @@ function makeBigMessage(bytes) {
 }
 
 main().catch((err) => {
-  process.stderr.write(`\nbench: FAILED: ${err?.stack ?? err}\n`);
+  const detail = process.env.BENCH_DEBUG ? (err?.stack ?? String(err)) : (err?.message ?? String(err));
+  process.stderr.write(`\nbench: FAILED: ${detail}\n(the benchmark did not complete; BENCH_DEBUG=1 shows the stack)\n`);
   process.exitCode = 1;
   emergencyCleanup();
 });
