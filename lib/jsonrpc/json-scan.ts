@@ -139,3 +139,51 @@ export function idFromHead(head: string): string | undefined {
   }
   return undefined;
 }
+
+/** What `peekEnvelope` reads of a frame. */
+export interface Envelope {
+  /** The frame's first structural character: an object, an array (a batch), or anything else. */
+  kind: 'object' | 'array' | 'other';
+  method?: unknown;
+  /** The id's raw text and its value. */
+  rawId?: string;
+  id?: unknown;
+  /** The `error` member, parsed (error objects are small). */
+  error?: { code?: unknown; message?: unknown };
+  /** Whether `result` is an object with `"isError": true`. */
+  resultIsError: boolean;
+}
+
+const utf8Of = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
+
+function parseMember(latin1: string | undefined): unknown {
+  if (latin1 === undefined) return undefined;
+  try {
+    return JSON.parse(utf8Of(latin1));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the top-level members of a large JSON-RPC frame without decoding or parsing the whole of
+ * it. The bytes are viewed as latin1, one character per byte: JSON's structural characters are
+ * ASCII and never occur inside a multi-byte UTF-8 sequence, so offsets are byte offsets and only
+ * the small members that are needed get decoded and parsed.
+ */
+export function peekEnvelope(frame: Buffer): Envelope {
+  const text = frame.toString('latin1');
+  const first = /\S/.exec(text.slice(0, 64))?.[0];
+  if (first !== '{') return { kind: first === '[' ? 'array' : 'other', resultIsError: false };
+  const { members } = scanTopLevel(text);
+  const rawId = members.get('id');
+  const result = members.get('result');
+  return {
+    kind: 'object',
+    method: parseMember(members.get('method')),
+    rawId: rawId === undefined ? undefined : utf8Of(rawId),
+    id: parseMember(rawId),
+    error: parseMember(members.get('error')) as Envelope['error'],
+    resultIsError: result !== undefined && result.startsWith('{') && scanTopLevel(result).members.get('isError') === 'true',
+  };
+}

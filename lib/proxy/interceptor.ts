@@ -5,7 +5,7 @@
  */
 import type { ProxyConfig } from '../config/types.js';
 import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
-import { idFromHead } from '../jsonrpc/json-scan.js';
+import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { Approver, PolicyHook } from '../policy/policy-hook.js';
@@ -36,6 +36,10 @@ const BATCH_OPEN = Buffer.from('[');
 const BATCH_CLOSE = Buffer.from(']');
 const BATCH_COMMA = Buffer.from(',');
 const ID_MARKER = Buffer.from('"id"');
+/** Upstream answers at least this large are peeked at, not parsed, unless a tools/list needs them whole. */
+const PEEK_BYTES = 64 * 1024;
+/** The outlet of a frame already forwarded (monitor mode): nothing more to send. */
+const IGNORED: Outlet = { forward: () => undefined, answer: () => undefined };
 
 export class Interceptor {
   readonly catalog = new ToolCatalog();
@@ -81,14 +85,30 @@ export class Interceptor {
 
   /** Monitor mode, after forwarding: track requests, record what the policy would have done. */
   private observe(frame: Buffer): void {
+    if (!this.deps.telemetry.enabled) return this.trackOnly(frame);
     const read = readFrame(frame);
     if (read.kind === 'invalid-json') {
       this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
       return;
     }
-    const alreadyForwarded: Outlet = { forward: () => undefined, answer: () => undefined };
-    if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, alreadyForwarded);
-    else if (read.kind === 'batch') for (const m of read.messages) this.route(m, Buffer.byteLength(m.text), read.utf8, alreadyForwarded);
+    if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, IGNORED);
+    else if (read.kind === 'batch') for (const m of read.messages) this.route(m, Buffer.byteLength(m.text), read.utf8, IGNORED);
+  }
+
+  /**
+   * Monitor mode with no event sink: nothing will read a verdict or an event, so the frame is only
+   * peeked at for its id and method, to answer it with -32603 should the upstream exit.
+   */
+  private trackOnly(frame: Buffer): void {
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind === 'array') {
+      const read = readFrame(frame);
+      if (read.kind === 'batch') for (const m of read.messages) if (m.isRequest) this.passThrough(m, IGNORED);
+      return;
+    }
+    if (typeof envelope.method === 'string' && envelope.rawId !== undefined) {
+      this.pending.add(idKey(envelope.id), { rawId: envelope.rawId, method: envelope.method });
+    }
   }
 
   /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */
@@ -104,9 +124,27 @@ export class Interceptor {
   /** One frame from upstream, already relayed to the host: telemetry only. */
   onUpstreamFrame(frame: Buffer): void {
     if (this.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
+    if (frame.length >= PEEK_BYTES && this.settlePeeked(frame)) return;
     const read = readFrame(frame);
     if (read.kind === 'single') this.settle(read.message.value, frame.length);
     else if (read.kind === 'batch') for (const m of read.messages) this.settle(m.value, Buffer.byteLength(m.text));
+  }
+
+  /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list). */
+  private settlePeeked(frame: Buffer): boolean {
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind !== 'object') return false;
+    const key = idKey(envelope.id);
+    if (this.pending.peek(key)?.method === 'tools/list') return false;
+    const request = this.pending.settle(key);
+    if (request?.call) {
+      this.deps.telemetry.toolFinished(request.call, {
+        ...(envelope.error ? { error: { code: envelope.error.code, message: envelope.error.message } } : {}),
+        isError: envelope.resultIsError,
+        resultSize: frame.length,
+      });
+    }
+    return true;
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
@@ -203,7 +241,7 @@ export class Interceptor {
         (this.enforce && !Message.isObject(m.value)),
     );
     if (!needsGate) {
-      for (const m of messages) if (m.isRequest) this.passThrough(m, { forward: () => undefined, answer: () => undefined });
+      for (const m of messages) if (m.isRequest) this.passThrough(m, IGNORED);
       return this.deps.toUpstream(frame, terminated);
     }
     const forwarded: Buffer[] = [];

@@ -25,6 +25,11 @@ export class PendingRequests {
     this.byId.set(key, entry);
   }
 
+  /** The entry for this id, left in place. */
+  peek(key: string): PendingRequest | undefined {
+    return this.byId.get(key);
+  }
+
   /** Removes and returns the entry an answer with this id settles. */
   settle(key: string): PendingRequest | undefined {
     const entry = this.byId.get(key);

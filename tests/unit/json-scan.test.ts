@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idFromHead, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
+import { idFromHead, peekEnvelope, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
 import { readFrame, ParsedMessage } from '../../lib/jsonrpc/message.js';
 
 const parsed = (text: string) => new ParsedMessage(text, JSON.parse(text));
@@ -43,5 +43,25 @@ describe('reading frames', () => {
 
   it('counts members outside strings only', () => {
     expect(scanTopLevel('{"a":"b:c","d":{"e":1}}').memberCount).toBe(3);
+  });
+});
+
+describe('peekEnvelope', () => {
+  it('reads id, method, error and isError of a frame without parsing the rest, across multi-byte text', () => {
+    const big = 'é😀"\\'.repeat(1000);
+    const frame = Buffer.from(JSON.stringify({ result: { content: [{ type: 'text', text: big }], isError: true }, jsonrpc: '2.0', id: 'réq-1' }));
+    expect(peekEnvelope(frame)).toEqual({
+      kind: 'object',
+      method: undefined,
+      rawId: '"réq-1"',
+      id: 'réq-1',
+      error: undefined,
+      resultIsError: true,
+    });
+    const error = Buffer.from('{"jsonrpc":"2.0","id":7.0,"error":{"code":-32000,"message":"ünicode"}}');
+    expect(peekEnvelope(error)).toMatchObject({ rawId: '7.0', id: 7, error: { code: -32000, message: 'ünicode' }, resultIsError: false });
+    const request = Buffer.from(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"arguments":{"x":${JSON.stringify(big)}}}}`);
+    expect(peekEnvelope(request)).toMatchObject({ method: 'tools/call', id: 3 });
+    expect(peekEnvelope(Buffer.from(' [{"id":1}]')).kind).toBe('array');
   });
 });
