@@ -38,6 +38,7 @@ export class Telemetry {
   /** For whole events, as a last safety pass: redacts only. */
   private readonly redactEvent: Redactor;
   private readonly redactKeysSet: boolean;
+  private readonly redactKeyNames: Set<string>;
 
   constructor(
     private readonly identity: SessionIdentity,
@@ -47,6 +48,7 @@ export class Telemetry {
     this.redact = makeRedactor(redactKeys);
     this.redactEvent = makeRedactor(redactKeys, { truncate: false });
     this.redactKeysSet = redactKeys.length > 0;
+    this.redactKeyNames = new Set(redactKeys.map((k) => k.toLowerCase()));
   }
 
   /** False when no sink is configured: then no event is built at all (it would only be thrown away). */
@@ -55,6 +57,21 @@ export class Telemetry {
   }
 
   emit(type: EventType, data: Record<string, unknown>): void {
+    this.push(type, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data);
+  }
+
+  /**
+   * For tool-call events: their `arguments` and `resource` were redacted when the record was made,
+   * so the whole-event walk is needed only when a redact key names one of the event's own fields
+   * (say "message", which an upstream error carries) — checked here without walking the arguments.
+   */
+  private emitFromRecord(type: EventType, data: Record<string, unknown>): void {
+    const own = [...Object.keys(data), ...Object.keys((data.error as object | undefined) ?? {})];
+    const needsWalk = this.redactKeysSet && own.some((k) => this.redactKeyNames.has(k.toLowerCase()));
+    this.push(type, needsWalk ? (this.redactEvent(data) as Record<string, unknown>) : data);
+  }
+
+  private push(type: EventType, data: Record<string, unknown>): void {
     if (!this.queue.hasSinks) return;
     const { agentKey, environment, serverName, sessionId } = this.identity;
     const event: RatriEvent = {
@@ -65,8 +82,7 @@ export class Telemetry {
       environment,
       serverName,
       sessionId,
-      // Payloads were redacted when they entered (describeCall); this pass guards everything else.
-      data: this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data,
+      data,
     };
     this.queue.push(event);
   }
@@ -100,7 +116,7 @@ export class Telemetry {
 
   toolStarted(call: ToolCallRecord): void {
     if (!this.enabled) return;
-    this.emit(EventType.toolStarted, {
+    this.emitFromRecord(EventType.toolStarted, {
       tool: call.namespacedTool,
       requestId: call.requestId,
       action: call.action,
@@ -131,7 +147,7 @@ export class Telemetry {
     if (outcome.error) data.error = outcome.error;
     if (outcome.isError) data.isError = true;
     if (outcome.uninspected) data.uninspected = true;
-    this.emit(failed ? EventType.toolFailed : EventType.toolCompleted, data);
+    this.emitFromRecord(failed ? EventType.toolFailed : EventType.toolCompleted, data);
   }
 
   guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
@@ -149,7 +165,7 @@ export class Telemetry {
       enforced,
     };
     if (verdict.failure) data.failure = verdict.failure;
-    this.emit(EventType.guardrailEvaluated, data);
+    this.emitFromRecord(EventType.guardrailEvaluated, data);
   }
 
   toolsRegistered(tools: ToolDefinition[], changed: string[]): void {

@@ -84,3 +84,16 @@ describe('Telemetry', () => {
     expect(message).toBe(`${'x'.repeat(4096)}…[truncated 904 chars]`);
   });
 });
+
+describe('Telemetry redaction of event fields', () => {
+  it('redacts a redact key that names an event field, such as an upstream error message', async () => {
+    const seen: RatriEvent[] = [];
+    const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
+    const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, ['MESSAGE']);
+    const call = t.describeCall('1', 'echo', { message: 'secret-arg' }, undefined, 10);
+    t.toolFinished(call, { error: { code: -32000, message: 'secret-in-error' }, resultSize: 5 });
+    await queue.close(1000);
+    expect(JSON.stringify(seen)).not.toMatch(/secret/);
+    expect(seen[0]!.data.error).toEqual({ code: -32000, message: '[REDACTED]' });
+  });
+});
