@@ -169,7 +169,7 @@ export class Interceptor {
       this.deps.toHost(frame);
       if (request.call) {
         this.deps.telemetry.toolFinished(request.call, {
-          error: { code: -32603, message: 'upstream exited' },
+          error: { code: ProxyErrorCode.upstreamExited, message: 'upstream exited' },
           resultSize: frame.length,
         });
       }
@@ -243,6 +243,13 @@ export class Interceptor {
     if (!needsGate) {
       for (const m of messages) if (m.isRequest) this.passThrough(m, IGNORED);
       return this.deps.toUpstream(frame, terminated);
+    }
+    if (!utf8) {
+      // Elements are rebuilt from decoded text below, which would not be the bytes that were sent.
+      const refusals = messages.filter((m) => m.isRequest).map((m) => invalidRequestError(m.rawId, 'frame is not valid UTF-8'));
+      this.deps.telemetry.warning('ambiguous_frame', 'batch is not valid UTF-8; nothing forwarded', { enforced: true });
+      if (refusals.length > 0) this.deps.toHost(joinBatch(refusals));
+      return;
     }
     const forwarded: Buffer[] = [];
     const answers: Buffer[] = [];
