@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end suites spawn real processes; two workers match the CI machine's two cores.
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a one-line "N passed, N failed" summary.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });
