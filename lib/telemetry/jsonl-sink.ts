@@ -30,9 +30,11 @@ export class JsonlSink implements EventSink {
 
   write(events: RatriEvent[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    // Each line is encoded on its own and the buffers concatenated: joining hundreds of lines into
+    // one string first, then encoding it, costs several times more CPU.
+    const lines = events.map((e) => Buffer.from(`${JSON.stringify(e)}\n`));
     return new Promise((resolve, reject) => {
-      this.stream.write(text, (err) => (err ? reject(err) : resolve()));
+      this.stream.write(Buffer.concat(lines), (err) => (err ? reject(err) : resolve()));
     });
   }
 

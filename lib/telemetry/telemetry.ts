@@ -38,7 +38,7 @@ export class Telemetry {
   /** For whole events, as a last safety pass: redacts only. */
   private readonly redactEvent: Redactor;
   private readonly redactKeysSet: boolean;
-  private readonly redactKeyNames: Set<string>;
+  private readonly redactToolEventFields: boolean;
 
   constructor(
     private readonly identity: SessionIdentity,
@@ -48,7 +48,7 @@ export class Telemetry {
     this.redact = makeRedactor(redactKeys);
     this.redactEvent = makeRedactor(redactKeys, { truncate: false });
     this.redactKeysSet = redactKeys.length > 0;
-    this.redactKeyNames = new Set(redactKeys.map((k) => k.toLowerCase()));
+    this.redactToolEventFields = redactKeys.some((k) => TOOL_EVENT_FIELDS.has(k.toLowerCase()));
   }
 
   /** False when no sink is configured: then no event is built at all (it would only be thrown away). */
@@ -63,12 +63,10 @@ export class Telemetry {
   /**
    * For tool-call events: their `arguments` and `resource` were redacted when the record was made,
    * so the whole-event walk is needed only when a redact key names one of the event's own fields
-   * (say "message", which an upstream error carries) — checked here without walking the arguments.
+   * (say "message", which an upstream error carries); that is known once, from the key list.
    */
   private emitFromRecord(type: EventType, data: Record<string, unknown>): void {
-    const own = [...Object.keys(data), ...Object.keys((data.error as object | undefined) ?? {})];
-    const needsWalk = this.redactKeysSet && own.some((k) => this.redactKeyNames.has(k.toLowerCase()));
-    this.push(type, needsWalk ? (this.redactEvent(data) as Record<string, unknown>) : data);
+    this.push(type, this.redactToolEventFields ? (this.redactEvent(data) as Record<string, unknown>) : data);
   }
 
   private push(type: EventType, data: Record<string, unknown>): void {
@@ -77,7 +75,7 @@ export class Telemetry {
     const event: RatriEvent = {
       id: randomUUID(),
       type,
-      ts: new Date().toISOString(),
+      ts: timestamp(),
       agentKey,
       environment,
       serverName,
@@ -185,6 +183,26 @@ export class Telemetry {
   warning(kind: string, reason: string, extra: Record<string, unknown> = {}): void {
     this.emit(EventType.proxyWarning, { kind, reason, ...extra });
   }
+}
+
+/** Every field name a tool-call event's data can hold, outside its (already redacted) arguments. */
+const TOOL_EVENT_FIELDS = new Set(
+  ['tool', 'requestId', 'action', 'resource', 'type', 'value', 'riskLevel', 'arguments', 'argumentsSize', 'durationMs',
+   'resultSize', 'error', 'code', 'message', 'isError', 'uninspected', 'decision', 'ruleId', 'reason', 'latencyMs',
+   'enforced', 'failure'].map((f) => f.toLowerCase()),
+);
+
+let lastMs = 0;
+let lastIso = '';
+
+/** The ISO time of now, formatted once per millisecond (events come in bursts). */
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
 }
 
 function round(ms: number): number {
