@@ -139,7 +139,7 @@ export class Interceptor {
     const request = this.pending.settle(key);
     if (request?.call) {
       this.deps.telemetry.toolFinished(request.call, {
-        ...(envelope.error ? { error: { code: envelope.error.code, message: envelope.error.message } } : {}),
+        error: envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined,
         isError: envelope.resultIsError,
         resultSize: frame.length,
       });
@@ -279,7 +279,7 @@ export class Interceptor {
     if (request.call) {
       const isError = (value.result as { isError?: unknown } | undefined)?.isError === true;
       this.deps.telemetry.toolFinished(request.call, {
-        ...(value.error ? { error: { code: value.error.code, message: value.error.message } } : {}),
+        error: value.error ? { code: value.error.code, message: value.error.message } : undefined,
         isError,
         resultSize: frameBytes,
       });
