@@ -1,7 +1,7 @@
 /**
  * A bounded in-memory queue between the data path and the sinks. `push` never waits: events are
- * flushed in batches on a later tick, a full queue drops its oldest event and counts it, and
- * `close` flushes what is left within a deadline.
+ * flushed in batches (every 20 ms, or at once when a batch is full), a full queue drops its oldest
+ * event and counts it, and `close` flushes what is left within a deadline.
  */
 import type { EventSink, RatriEvent } from './event.js';
 
@@ -15,7 +15,7 @@ export interface QueueStats {
 export class EventQueue {
   private buffer: RatriEvent[] = [];
   private flushing: Promise<void> | undefined;
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   readonly stats: QueueStats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
 
   constructor(
@@ -23,6 +23,8 @@ export class EventQueue {
     private readonly capacity = 10_000,
     private readonly batchSize = 500,
     private readonly onSinkError: (err: Error) => void = () => {},
+    /** How long an event may wait for others to share its write. */
+    private readonly flushDelayMs = 20,
   ) {}
 
   /** False when events would go nowhere; producers check it to skip building them. */
@@ -38,12 +40,17 @@ export class EventQueue {
     }
     this.buffer.push(event);
     this.stats.queued++;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
+    if (this.buffer.length >= this.batchSize) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      setImmediate(() => void this.flush());
+    } else if (!this.timer) {
+      // A short wait gathers the events of many calls into one write: one system call and one
+      // completion per batch instead of per call. The timer never keeps the process alive.
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
         void this.flush();
-      });
+      }, this.flushDelayMs).unref();
     }
   }
 
@@ -75,6 +82,8 @@ export class EventQueue {
 
   /** Flushes and closes the sinks, giving up after `deadlineMs`. */
   async close(deadlineMs = 2000): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, deadlineMs);

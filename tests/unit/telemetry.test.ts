@@ -49,9 +49,9 @@ describe('event queue', () => {
       },
       close: async () => undefined,
     };
-    const queue = new EventQueue([sink], 3, 10);
+    const queue = new EventQueue([sink], 3, 10, undefined, 1);
     queue.push(event(1));
-    await new Promise((r) => setImmediate(r)); // batch [1] is now being written
+    await new Promise((r) => setTimeout(r, 20)); // batch [1] is now being written
     for (let i = 2; i <= 6; i++) queue.push(event(i));
     release();
     await queue.close(1000);
