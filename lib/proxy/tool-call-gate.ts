@@ -42,6 +42,15 @@ function ambiguity(message: ParsedMessage, utf8: boolean): string | undefined {
   return undefined;
 }
 
+/** One call on its way through the gate. */
+interface GateCall {
+  key: string;
+  isRequest: boolean;
+  call: ToolCallRecord;
+  facts: ToolCallFacts;
+  out: Outlet;
+}
+
 export class ToolCallGate {
   private approvals = 0;
 
@@ -82,7 +91,7 @@ export class ToolCallGate {
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
-    const context = { key, isRequest, call, facts, out };
+    const context: GateCall = { key, isRequest, call, facts, out };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
@@ -95,7 +104,7 @@ export class ToolCallGate {
 
   private apply(
     verdict: PolicyVerdict,
-    c: { key: string; isRequest: boolean; call: ToolCallRecord; facts: ToolCallFacts; out: Outlet },
+    c: GateCall,
   ): void {
     const { telemetry } = this.deps;
     // Each branch writes first and records afterwards: telemetry never delays a frame.
@@ -134,7 +143,7 @@ export class ToolCallGate {
 
   private holdForApproval(
     verdict: PolicyVerdict,
-    c: { key: string; isRequest: boolean; call: ToolCallRecord; facts: ToolCallFacts; out: Outlet },
+    c: GateCall,
   ): void {
     const { telemetry, held, config } = this.deps;
     const approvalId = `apr-${this.deps.sessionId}-${++this.approvals}`;
