@@ -43,6 +43,10 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       }
       throw err;
     }
+    if (process.stdin.isTTY) {
+      log(`proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`);
+      log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
+    }
     const recorder = args.record ? new SessionRecorder(args.record, proxyConfigAsFile(config)) : undefined;
     const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
