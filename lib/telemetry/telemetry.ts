@@ -109,20 +109,26 @@ export class Telemetry {
     };
   }
 
-  // The event data below is written as whole object literals: object spread costs several µs per
-  // event in Node 20, and these run for every tool call.
-
-  toolStarted(call: ToolCallRecord): void {
-    if (!this.enabled) return;
-    this.emitFromRecord(EventType.toolStarted, {
+  /**
+   * The fields every tool-call event starts with, as a fresh object the caller adds to. (Fields are
+   * assigned, not spread: object spread costs several µs per event in Node 20, for every tool call.)
+   */
+  private callFields(call: ToolCallRecord): Record<string, unknown> {
+    return {
       tool: call.namespacedTool,
       requestId: call.requestId,
       action: call.action,
       resource: call.resource ?? null,
       riskLevel: call.riskLevel,
-      arguments: call.arguments,
-      argumentsSize: call.argumentsSize,
-    });
+    };
+  }
+
+  toolStarted(call: ToolCallRecord): void {
+    if (!this.enabled) return;
+    const data = this.callFields(call);
+    data.arguments = call.arguments;
+    data.argumentsSize = call.argumentsSize;
+    this.emitFromRecord(EventType.toolStarted, data);
   }
 
   /** The upstream answered (or the proxy answered for it, with `errorCode` one of its own codes). */
@@ -132,16 +138,10 @@ export class Telemetry {
   ): void {
     if (!this.enabled) return;
     const failed = outcome.error !== undefined || outcome.isError === true;
-    const data: Record<string, unknown> = {
-      tool: call.namespacedTool,
-      requestId: call.requestId,
-      action: call.action,
-      resource: call.resource ?? null,
-      riskLevel: call.riskLevel,
-      durationMs: round(performance.now() - call.startedAt),
-      argumentsSize: call.argumentsSize,
-      resultSize: outcome.resultSize,
-    };
+    const data = this.callFields(call);
+    data.durationMs = round(performance.now() - call.startedAt);
+    data.argumentsSize = call.argumentsSize;
+    data.resultSize = outcome.resultSize;
     if (outcome.error) data.error = outcome.error;
     if (outcome.isError) data.isError = true;
     if (outcome.uninspected) data.uninspected = true;
@@ -150,18 +150,12 @@ export class Telemetry {
 
   guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
     if (!this.enabled) return;
-    const data: Record<string, unknown> = {
-      tool: call.namespacedTool,
-      requestId: call.requestId,
-      action: call.action,
-      resource: call.resource ?? null,
-      riskLevel: call.riskLevel,
-      decision: verdict.decision,
-      ruleId: verdict.ruleId,
-      reason: verdict.reason,
-      latencyMs: round(verdict.latencyMs),
-      enforced,
-    };
+    const data = this.callFields(call);
+    data.decision = verdict.decision;
+    data.ruleId = verdict.ruleId;
+    data.reason = verdict.reason;
+    data.latencyMs = round(verdict.latencyMs);
+    data.enforced = enforced;
     if (verdict.failure) data.failure = verdict.failure;
     this.emitFromRecord(EventType.guardrailEvaluated, data);
   }
