@@ -165,7 +165,7 @@ export class ProxySession {
       droppedEvents: queue.stats.dropped,
     });
     hostIn.pause();
-    await queue.close(2000);
+    await telemetry.close(2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF

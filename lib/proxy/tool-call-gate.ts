@@ -149,15 +149,7 @@ export class ToolCallGate {
     const approvalId = `apr-${this.deps.sessionId}-${++this.approvals}`;
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
-    telemetry.emit(EventType.approvalRequested, {
-      approvalId,
-      tool: c.call.namespacedTool,
-      requestId: c.call.requestId,
-      ruleId: verdict.ruleId,
-      reason: verdict.reason,
-      arguments: c.call.arguments,
-      timeoutMs: config.approvalTimeoutMs,
-    });
+    telemetry.approvalRequested(c.call, { approvalId, ruleId: verdict.ruleId, reason: verdict.reason, timeoutMs: config.approvalTimeoutMs });
     const request = { approvalId, facts: c.facts, decision: verdict, timeoutMs: config.approvalTimeoutMs };
     void this.deps.approver.request(request, hold.abort.signal).then(
       (outcome) => {

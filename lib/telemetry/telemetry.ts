@@ -1,6 +1,9 @@
 /**
  * Builds events for the proxy. Every event is redacted here, when it is created, before any sink can
- * see it; then it goes into the queue and this returns at once.
+ * see it; then it goes into the queue.
+ *
+ * Building waits for the end of the current turn (a microtask): the frame that caused an event is
+ * written first, and the host's or upstream's next bytes are not delayed by event work.
  */
 import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
@@ -23,13 +26,21 @@ export interface ToolCallRecord {
   requestId: string;
   tool: string;
   namespacedTool: string;
+  argumentsSize: number;
+  startedAt: number;
+  /** Inferred and redacted when the first event about the call is built (never before it is forwarded). */
+  details?: CallDetails;
+  /** The call's arguments as sent, kept only until `details` is made from them. Never put in an event. */
+  rawArguments?: Record<string, unknown>;
+  annotations?: ToolAnnotations;
+}
+
+interface CallDetails {
   action: Action;
   resource: Resource | undefined;
   riskLevel: RiskLevel;
-  /** Redacted arguments. */
-  arguments: unknown;
-  argumentsSize: number;
-  startedAt: number;
+  /** Redacted (and long strings cut). */
+  arguments: Record<string, unknown>;
 }
 
 export class Telemetry {
@@ -56,26 +67,49 @@ export class Telemetry {
     return this.queue.hasSinks;
   }
 
+  /** Records an event; `data` must not be changed by the caller afterwards. */
   emit(type: EventType, data: Record<string, unknown>): void {
-    this.push(type, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data);
+    if (!this.enabled) return;
+    const ts = Date.now();
+    this.later(() => this.push(type, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data, ts));
   }
 
   /**
-   * For tool-call events: their `arguments` and `resource` were redacted when the record was made,
-   * so the whole-event walk is needed only when a redact key names one of the event's own fields
-   * (say "message", which an upstream error carries); that is known once, from the key list.
+   * For tool-call events: their `arguments` and `resource` come from the redacted call details, so
+   * the whole-event walk is needed only when a redact key names one of the event's own fields (say
+   * "message", which an upstream error carries); that is known once, from the key list.
    */
-  private emitFromRecord(type: EventType, data: Record<string, unknown>): void {
-    this.push(type, this.redactToolEventFields ? (this.redactEvent(data) as Record<string, unknown>) : data);
+  private emitFromRecord(type: EventType, data: Record<string, unknown>, ts: number): void {
+    this.push(type, this.redactToolEventFields ? (this.redactEvent(data) as Record<string, unknown>) : data, ts);
   }
 
-  private push(type: EventType, data: Record<string, unknown>): void {
-    if (!this.queue.hasSinks) return;
+  private deferred: Array<() => void> = [];
+
+  /** Runs `build` at the end of the current turn, in order with every other event. */
+  private later(build: () => void): void {
+    this.deferred.push(build);
+    if (this.deferred.length === 1) queueMicrotask(() => this.buildPending());
+  }
+
+  /** Builds every event still waiting; called at the end of each turn and before shutdown. */
+  buildPending(): void {
+    const builds = this.deferred;
+    this.deferred = [];
+    for (const build of builds) build();
+  }
+
+  /** Builds what is pending, then flushes and closes the sinks within `deadlineMs`. */
+  close(deadlineMs: number): Promise<void> {
+    this.buildPending();
+    return this.queue.close(deadlineMs);
+  }
+
+  private push(type: EventType, data: Record<string, unknown>, ts: number): void {
     const { agentKey, environment, serverName, sessionId } = this.identity;
     const event: RatriEvent = {
       id: randomUUID(),
       type,
-      ts: timestamp(),
+      ts: timestamp(ts),
       agentKey,
       environment,
       serverName,
@@ -85,7 +119,7 @@ export class Telemetry {
     this.queue.push(event);
   }
 
-  /** Describes a call once; later events about it reuse the record. */
+  /** Starts the record of a call; what events need of it is inferred later (`detailsOf`). */
   describeCall(
     requestId: string,
     tool: string,
@@ -93,20 +127,34 @@ export class Telemetry {
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
   ): ToolCallRecord {
-    const action = inferAction(tool, annotations);
-    // Without a sink nothing will read the arguments: skip copying them.
-    const redacted = this.queue.hasSinks ? (this.redact(args) as Record<string, unknown>) : {};
-    return {
+    const call: ToolCallRecord = {
       requestId,
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
-      action,
-      resource: inferResource(redacted), // from redacted arguments: a redacted path or query stays hidden
-      riskLevel: riskLevel(action, annotations),
-      arguments: redacted,
       argumentsSize: frameBytes,
       startedAt: performance.now(),
     };
+    if (this.enabled) {
+      call.rawArguments = args;
+      call.annotations = annotations;
+    }
+    return call;
+  }
+
+  /** Action, resource, risk and redacted arguments of a call, made once, from its arguments. */
+  private detailsOf(call: ToolCallRecord): CallDetails {
+    if (!call.details) {
+      const action = inferAction(call.tool, call.annotations);
+      const redacted = this.redact(call.rawArguments ?? {}) as Record<string, unknown>;
+      call.details = {
+        action,
+        resource: inferResource(redacted), // from redacted arguments: a redacted path or query stays hidden
+        riskLevel: riskLevel(action, call.annotations),
+        arguments: redacted,
+      };
+      call.rawArguments = undefined;
+    }
+    return call.details;
   }
 
   /**
@@ -114,21 +162,43 @@ export class Telemetry {
    * assigned, not spread: object spread costs several µs per event in Node 20, for every tool call.)
    */
   private callFields(call: ToolCallRecord): Record<string, unknown> {
+    const details = this.detailsOf(call);
     return {
       tool: call.namespacedTool,
       requestId: call.requestId,
-      action: call.action,
-      resource: call.resource ?? null,
-      riskLevel: call.riskLevel,
+      action: details.action,
+      resource: details.resource ?? null,
+      riskLevel: details.riskLevel,
     };
   }
 
   toolStarted(call: ToolCallRecord): void {
     if (!this.enabled) return;
-    const data = this.callFields(call);
-    data.arguments = call.arguments;
-    data.argumentsSize = call.argumentsSize;
-    this.emitFromRecord(EventType.toolStarted, data);
+    const ts = Date.now();
+    this.later(() => {
+      const data = this.callFields(call);
+      data.arguments = this.detailsOf(call).arguments;
+      data.argumentsSize = call.argumentsSize;
+      this.emitFromRecord(EventType.toolStarted, data, ts);
+    });
+  }
+
+  /** A call is held for a human; the event carries its redacted arguments. */
+  approvalRequested(call: ToolCallRecord, approval: { approvalId: string; ruleId: string | null; reason: string; timeoutMs: number }): void {
+    if (!this.enabled) return;
+    const ts = Date.now();
+    this.later(() => {
+      const data: Record<string, unknown> = {
+        approvalId: approval.approvalId,
+        tool: call.namespacedTool,
+        requestId: call.requestId,
+        ruleId: approval.ruleId,
+        reason: approval.reason,
+        arguments: this.detailsOf(call).arguments,
+        timeoutMs: approval.timeoutMs,
+      };
+      this.push(EventType.approvalRequested, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data, ts);
+    });
   }
 
   /** The upstream answered (or the proxy answered for it, with `errorCode` one of its own codes). */
@@ -137,27 +207,34 @@ export class Telemetry {
     outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number; uninspected?: boolean },
   ): void {
     if (!this.enabled) return;
-    const failed = outcome.error !== undefined || outcome.isError === true;
-    const data = this.callFields(call);
-    data.durationMs = round(performance.now() - call.startedAt);
-    data.argumentsSize = call.argumentsSize;
-    data.resultSize = outcome.resultSize;
-    if (outcome.error) data.error = outcome.error;
-    if (outcome.isError) data.isError = true;
-    if (outcome.uninspected) data.uninspected = true;
-    this.emitFromRecord(failed ? EventType.toolFailed : EventType.toolCompleted, data);
+    const ts = Date.now();
+    const durationMs = round(performance.now() - call.startedAt);
+    this.later(() => {
+      const failed = outcome.error !== undefined || outcome.isError === true;
+      const data = this.callFields(call);
+      data.durationMs = durationMs;
+      data.argumentsSize = call.argumentsSize;
+      data.resultSize = outcome.resultSize;
+      if (outcome.error) data.error = outcome.error;
+      if (outcome.isError) data.isError = true;
+      if (outcome.uninspected) data.uninspected = true;
+      this.emitFromRecord(failed ? EventType.toolFailed : EventType.toolCompleted, data, ts);
+    });
   }
 
   guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
     if (!this.enabled) return;
-    const data = this.callFields(call);
-    data.decision = verdict.decision;
-    data.ruleId = verdict.ruleId;
-    data.reason = verdict.reason;
-    data.latencyMs = round(verdict.latencyMs);
-    data.enforced = enforced;
-    if (verdict.failure) data.failure = verdict.failure;
-    this.emitFromRecord(EventType.guardrailEvaluated, data);
+    const ts = Date.now();
+    this.later(() => {
+      const data = this.callFields(call);
+      data.decision = verdict.decision;
+      data.ruleId = verdict.ruleId;
+      data.reason = verdict.reason;
+      data.latencyMs = round(verdict.latencyMs);
+      data.enforced = enforced;
+      if (verdict.failure) data.failure = verdict.failure;
+      this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
+    });
   }
 
   toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
@@ -189,9 +266,8 @@ const TOOL_EVENT_FIELDS = new Set(
 let lastMs = 0;
 let lastIso = '';
 
-/** The ISO time of now, formatted once per millisecond (events come in bursts). */
-function timestamp(): string {
-  const now = Date.now();
+/** The ISO time of `now` (ms), formatted once per millisecond (events come in bursts). */
+function timestamp(now: number): string {
   if (now !== lastMs) {
     lastMs = now;
     lastIso = new Date(now).toISOString();

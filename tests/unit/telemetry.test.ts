@@ -61,11 +61,28 @@ describe('event queue', () => {
 });
 
 describe('Telemetry', () => {
+  it('builds events after the current turn, in the order they were recorded', async () => {
+    const seen: RatriEvent[] = [];
+    const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }], 100, 100, undefined, 1);
+    const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, []);
+    const call = t.describeCall('1', 'echo', {}, undefined, 10);
+    t.warning('first', 'one');
+    t.toolStarted(call);
+    t.toolFinished(call, { resultSize: 1 });
+    expect(queue.stats.queued).toBe(0); // nothing built yet: the frame goes first
+    await Promise.resolve();
+    expect(queue.stats.queued).toBe(3);
+    await t.close(1000);
+    expect(seen.map((e) => e.type)).toEqual(['proxy.warning', 'agent.tool.started', 'agent.tool.completed']);
+  });
+
+
   async function capture(redactKeys: string[], build: (t: Telemetry) => void): Promise<RatriEvent[]> {
     const seen: RatriEvent[] = [];
     const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
-    build(new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, redactKeys));
-    await queue.close(1000);
+    const telemetry = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, redactKeys);
+    build(telemetry);
+    await telemetry.close(1000);
     return seen;
   }
 
@@ -73,8 +90,8 @@ describe('Telemetry', () => {
     const events = await capture(['query', 'path'], (t) => {
       const call = t.describeCall('1', 'search', { query: 'SELECT secret' }, undefined, 10);
       t.toolStarted(call);
-      expect(call.resource).toEqual({ type: 'query', value: '[REDACTED]' });
     });
+    expect(events[0]!.data.resource).toEqual({ type: 'query', value: '[REDACTED]' });
     expect(JSON.stringify(events)).not.toContain('SELECT secret');
   });
 
@@ -92,7 +109,7 @@ describe('Telemetry redaction of event fields', () => {
     const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, ['MESSAGE']);
     const call = t.describeCall('1', 'echo', { message: 'secret-arg' }, undefined, 10);
     t.toolFinished(call, { error: { code: -32000, message: 'secret-in-error' }, resultSize: 5 });
-    await queue.close(1000);
+    await t.close(1000);
     expect(JSON.stringify(seen)).not.toMatch(/secret/);
     expect(seen[0]!.data.error).toEqual({ code: -32000, message: '[REDACTED]' });
   });
