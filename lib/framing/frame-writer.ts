@@ -26,6 +26,11 @@ export class FrameWriter {
     });
   }
 
+  /** Frames of our own waiting for a relayed frame to end. */
+  get queuedFrames(): number {
+    return this.queued.length;
+  }
+
   /** False once the destination is closed or broken; writes are then dropped. */
   get writable(): boolean {
     return !this.closed && !this.out.destroyed && this.out.writable;

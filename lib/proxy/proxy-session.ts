@@ -16,6 +16,7 @@ import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
+import { StallWatch } from './stall-watch.js';
 import { DEFAULT_STOP_TIMINGS, UpstreamProcess, type StopTimings, type UpstreamExit } from './upstream-process.js';
 
 export interface ProxySessionOptions {
@@ -28,6 +29,12 @@ export interface ProxySessionOptions {
   approver?: Approver;
   recorder?: SessionRecorder;
   stopTimings?: StopTimings;
+}
+
+/** How long a half-written frame may sit still before ratri says so (RATRI_STALL_WARN_MS, default 10 s). */
+function stallWarnMs(): number {
+  const ms = Number(process.env.RATRI_STALL_WARN_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 10_000;
 }
 
 /** The shell's convention for a process ended by a signal: 128 + the signal's number. */
@@ -150,7 +157,25 @@ export class ProxySession {
       toHost.endRelay();
     });
 
+    const stalls = new StallWatch(
+      [
+        {
+          who: 'the host',
+          partialBytes: () => hostReader.partialBytes,
+          consequence: () => 'it is forwarded only once its line ends',
+        },
+        {
+          who: `upstream "${config.upstream.command}"`,
+          partialBytes: () => tap.partialBytes,
+          consequence: () => (toHost.queuedFrames > 0 ? `${toHost.queuedFrames} answer(s) of ratri wait behind it` : ''),
+        },
+      ],
+      stallWarnMs(),
+      log,
+    );
+
     const exit = await upstream.exited;
+    stalls.stop();
     if (!this.hostClosed && !this.stopSignal) {
       const how = exit.code !== null ? `with code ${exit.code}` : `by signal ${exit.signal}`;
       log(`upstream "${config.upstream.command}" exited ${how}`);

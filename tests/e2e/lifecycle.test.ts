@@ -122,6 +122,22 @@ describe('child lifecycle', () => {
   });
 });
 
+describe('stalled frames', () => {
+  it('says on stderr when the host leaves a frame half-written, and forwards it once the line ends', async () => {
+    const s = setup({});
+    const proxy = new ProxyProcess(['--config', s.config], { RATRI_STALL_WARN_MS: '300' });
+    proxy.send(ping);
+    await proxy.response(1); // the proxy and its upstream are up
+    proxy.child.stdin.write('{"jsonrpc":"2.0","id":5,"method":"pi');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(proxy.stderr).toMatch(/the host has sent 36 bytes of a frame without its newline and nothing more for \d+\.\d s; it is forwarded only once its line ends/);
+    proxy.child.stdin.write('ng"}\n');
+    expect(await proxy.response(5)).toEqual({ jsonrpc: '2.0', id: 5, result: { ok: true } });
+    proxy.child.stdin.end();
+    await proxy.exited;
+  });
+});
+
 describe('bad configuration', () => {
   it('lists every problem with its JSON path, exits 2, and prints no stack trace', async () => {
     const dir = tempDir();
