@@ -38,10 +38,6 @@ export class ToolCatalog {
   annotations(name: string): ToolAnnotations | undefined {
     return this.tools.get(name)?.annotations;
   }
-
-  has(name: string): boolean {
-    return this.tools.has(name);
-  }
 }
 
 /** Reads tool definitions out of a `tools/list` result, skipping malformed entries; undefined when it has no tool list. */

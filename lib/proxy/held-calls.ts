@@ -26,11 +26,6 @@ export class HeldCalls {
     this.byId.set(key, call);
   }
 
-  /** True while the call is still held (not cancelled or ended). */
-  isHeld(key: string, call: HeldCall): boolean {
-    return this.byId.get(key) === call;
-  }
-
   /** Ends a hold normally; returns false when it had already ended (e.g. cancelled meanwhile). */
   release(key: string, call: HeldCall): boolean {
     if (this.byId.get(key) !== call) return false;

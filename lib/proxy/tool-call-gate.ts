@@ -86,8 +86,7 @@ export class ToolCallGate {
     const verdict = evaluateWithDeadline(this.deps.hook, facts, config.guardTimeoutMs, config.guardFailureMode);
 
     if (!enforce) {
-      out.forward(); // a no-op in monitor mode: the interceptor forwarded the frame before reading it
-      this.track(key, isRequest, call);
+      this.send(key, isRequest, call, out); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
@@ -107,19 +106,14 @@ export class ToolCallGate {
     c: GateCall,
   ): void {
     const { telemetry } = this.deps;
-    // Each branch writes first and records afterwards: telemetry never delays a frame.
+    // Events are built at the end of the turn (see Telemetry), so recording first delays no frame.
+    telemetry.guardrailEvaluated(c.call, verdict, true);
     switch (verdict.decision) {
       case 'allow':
       case 'warn':
-        c.out.forward();
-        telemetry.guardrailEvaluated(c.call, verdict, true);
-        this.track(c.key, c.isRequest, c.call);
-        return;
+        return this.send(c.key, c.isRequest, c.call, c.out);
       case 'block': {
-        if (!c.isRequest) {
-          telemetry.guardrailEvaluated(c.call, verdict, true);
-          return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
-        }
+        if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
         const frame = blockedError(c.call.requestId, {
           decision: 'block',
           ruleId: verdict.ruleId,
@@ -127,7 +121,6 @@ export class ToolCallGate {
           tool: c.call.namespacedTool,
         });
         c.out.answer(frame);
-        telemetry.guardrailEvaluated(c.call, verdict, true);
         telemetry.toolFinished(c.call, {
           error: { code: ProxyErrorCode.blocked, message: verdict.reason },
           resultSize: frame.length,
@@ -135,7 +128,6 @@ export class ToolCallGate {
         return;
       }
       case 'require_approval':
-        telemetry.guardrailEvaluated(c.call, verdict, true);
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
         this.holdForApproval(verdict, c);
     }
@@ -156,10 +148,7 @@ export class ToolCallGate {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
-        if (outcome === 'approved') {
-          c.out.forward();
-          return this.track(c.key, true, c.call);
-        }
+        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
         const frame = approvalDeniedError(c.call.requestId, {
           decision: 'require_approval',
           approvalId,
@@ -176,8 +165,9 @@ export class ToolCallGate {
     );
   }
 
-  /** After the original bytes went upstream: wait for the answer, record the start. */
-  private track(key: string, isRequest: boolean, call: ToolCallRecord): void {
+  /** Forwards the original bytes, then waits for the answer and records the start. */
+  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet): void {
+    out.forward();
     if (isRequest) this.deps.pending.add(key, { rawId: call.requestId, method: 'tools/call', call });
     this.deps.telemetry.toolStarted(call);
   }

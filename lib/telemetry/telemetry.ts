@@ -69,9 +69,12 @@ export class Telemetry {
 
   /** Records an event; `data` must not be changed by the caller afterwards. */
   emit(type: EventType, data: Record<string, unknown>): void {
-    if (!this.enabled) return;
-    const ts = Date.now();
-    this.later(() => this.push(type, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data, ts));
+    this.record((ts) => this.push(type, this.redactWhole(data), ts));
+  }
+
+  /** The last redaction pass over a whole event's data (a no-op without redact keys). */
+  private redactWhole(data: Record<string, unknown>): Record<string, unknown> {
+    return this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data;
   }
 
   /**
@@ -85,9 +88,14 @@ export class Telemetry {
 
   private deferred: Array<() => void> = [];
 
-  /** Runs `build` at the end of the current turn, in order with every other event. */
-  private later(build: () => void): void {
-    this.deferred.push(build);
+  /**
+   * Runs `build` with the time of this call at the end of the current turn, in order with every
+   * other event; does nothing when no sink is configured.
+   */
+  private record(build: (ts: number) => void): void {
+    if (!this.enabled) return;
+    const ts = Date.now();
+    this.deferred.push(() => build(ts));
     if (this.deferred.length === 1) queueMicrotask(() => this.buildPending());
   }
 
@@ -173,9 +181,7 @@ export class Telemetry {
   }
 
   toolStarted(call: ToolCallRecord): void {
-    if (!this.enabled) return;
-    const ts = Date.now();
-    this.later(() => {
+    this.record((ts) => {
       const data = this.callFields(call);
       data.arguments = this.detailsOf(call).arguments;
       data.argumentsSize = call.argumentsSize;
@@ -185,9 +191,7 @@ export class Telemetry {
 
   /** A call is held for a human; the event carries its redacted arguments. */
   approvalRequested(call: ToolCallRecord, approval: { approvalId: string; ruleId: string | null; reason: string; timeoutMs: number }): void {
-    if (!this.enabled) return;
-    const ts = Date.now();
-    this.later(() => {
+    this.record((ts) => {
       const data: Record<string, unknown> = {
         approvalId: approval.approvalId,
         tool: call.namespacedTool,
@@ -197,7 +201,7 @@ export class Telemetry {
         arguments: this.detailsOf(call).arguments,
         timeoutMs: approval.timeoutMs,
       };
-      this.push(EventType.approvalRequested, this.redactKeysSet ? (this.redactEvent(data) as Record<string, unknown>) : data, ts);
+      this.push(EventType.approvalRequested, this.redactWhole(data), ts);
     });
   }
 
@@ -206,10 +210,8 @@ export class Telemetry {
     call: ToolCallRecord,
     outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number; uninspected?: boolean },
   ): void {
-    if (!this.enabled) return;
-    const ts = Date.now();
     const durationMs = round(performance.now() - call.startedAt);
-    this.later(() => {
+    this.record((ts) => {
       const failed = outcome.error !== undefined || outcome.isError === true;
       const data = this.callFields(call);
       data.durationMs = durationMs;
@@ -223,9 +225,7 @@ export class Telemetry {
   }
 
   guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
-    if (!this.enabled) return;
-    const ts = Date.now();
-    this.later(() => {
+    this.record((ts) => {
       const data = this.callFields(call);
       data.decision = verdict.decision;
       data.ruleId = verdict.ruleId;
