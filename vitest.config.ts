@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +10,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end suites spawn real processes; two workers match the CI machine's two cores.
     maxWorkers: 2,
+    // Every ratri the tests start keeps its default store here, never in the user's ~/.ratri.
+    env: { RATRI_HOME: mkdtempSync(join(tmpdir(), 'ratri-test-home-')) },
     // The JSON report lets .ci/run print a one-line "N passed, N failed" summary.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },

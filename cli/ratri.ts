@@ -2,14 +2,22 @@
 /** The `ratri` command line: yargs wiring only; the work is in lib/. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { approvalsCommand } from './commands/approvals.js';
+import { eventsCommand } from './commands/events.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
+import { serveCommand } from './commands/serve.js';
+import { toolsCommand } from './commands/tools.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('ratri')
   .usage('$0 <command> [options]\n\nAn MCP proxy that watches every tool call and, in enforce mode, blocks or holds dangerous ones.')
   .command(mcpCommand)
   .command(replayCommand)
+  .command(serveCommand)
+  .command(approvalsCommand)
+  .command(eventsCommand)
+  .command(toolsCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
   .strict()
   .recommendCommands()

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
 import { DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
+import { defaultStorePath, resolveConfigPath } from './paths.js';
 
 /** A config that cannot be used. `problems` are one line each: `path: what is wrong (hint)`. */
 export class ConfigError extends Error {
@@ -182,6 +183,8 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     guardTimeoutMs: pick('guardTimeoutMs') ?? DEFAULTS.guardTimeoutMs,
     telemetry: pick('telemetry') ?? {},
     maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
+    store: config.store ? resolveConfigPath(dirname(resolve(file)), config.store) : defaultStorePath(),
+    ...(config.api ? { api: config.api } : {}),
     baseDir: dirname(resolve(file)),
     source: file,
   };

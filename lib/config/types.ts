@@ -28,11 +28,13 @@ export interface RuleConfig {
   reason?: string;
 }
 
-export type TemplateName = 'require_approval_unknown_mcp_tools' | 'block_destructive_tools';
+export type TemplateName = 'require_approval_unknown_mcp_tools' | 'block_destructive_tools' | 'block_changed_tool_definitions';
 
 export interface TemplateConfig {
   template: TemplateName;
   id?: string;
+  /** Overrides the template's own decision (e.g. require_approval instead of block for changed tools). */
+  decision?: Decision;
 }
 
 export interface GuardrailsConfig {
@@ -67,8 +69,14 @@ export interface ConfigFile extends ServerFields {
   agentKey: string;
   upstream?: UpstreamConfig;
   servers?: Record<string, ServerEntry>;
-  api?: { url: string; keyEnv?: string };
+  api?: ApiConfig;
   store?: string;
+}
+
+/** A remote control plane: its URL, and the environment variable holding its key (never the key itself). */
+export interface ApiConfig {
+  url: string;
+  keyEnv?: string;
 }
 
 /** One server's effective settings: the file, the chosen `servers` entry and the CLI overrides, with defaults. */
@@ -85,6 +93,10 @@ export interface ProxyConfig {
   guardTimeoutMs: number;
   telemetry: TelemetryConfig;
   maxFrameBytes: number;
+  /** The SQLite store's absolute path (events and approvals with the embedded control plane; the upload queue with `api`). */
+  store: string;
+  /** Set: the remote control plane decides, instead of the embedded one. */
+  api?: ApiConfig;
   /** Directory of the config file: relative paths in it (cwd, telemetry.jsonl) resolve from here. */
   baseDir: string;
   /** The config file itself, for error messages. */

@@ -33,9 +33,11 @@ export interface BlockedData {
 
 export interface ApprovalDeniedData {
   decision: 'require_approval';
-  approvalId: string;
+  /** Null only when the control plane asked for approval without creating one (`reason` says so). */
+  approvalId: string | null;
   outcome: 'rejected' | 'timeout';
   ruleId: string | null;
+  reason?: string;
 }
 
 export interface UpstreamExitedData {

@@ -1,83 +1,55 @@
 /**
- * The policy hook: what the interceptor asks about each intercepted call, and who resolves a call
- * held for approval. The interceptor knows only these interfaces; the control-plane issue plugs in
- * a store-backed hook and a human approver without touching the proxy.
+ * The policy hook: what the interceptor asks about each intercepted call. The control plane
+ * (lib/control/) answers it, from a local store or a remote API; this file adds the deadline and
+ * the guardFailureMode that apply whichever answers.
  */
-import type { Decision, GuardFailureMode } from '../config/types.js';
-import { evaluateRules, type RuleDecision, type ToolCallFacts } from './rules.js';
-import type { GuardrailsConfig } from '../config/types.js';
+import type { Decision, GuardFailureMode, Mode } from '../config/types.js';
+import type { RuleDecision } from './rules.js';
+import type { ToolAnnotations } from './tool-catalog.js';
+
+/** One guardrail question: the body of `POST /v1/guard/evaluate` (CONTRACT §5). */
+export interface GuardRequest {
+  agentKey: string;
+  environment: string;
+  serverName: string;
+  /** The bare tool name. */
+  tool: string;
+  /** The call's arguments as the upstream will read them (rules match them). */
+  arguments: Record<string, unknown>;
+  annotations?: ToolAnnotations | null;
+  /** In monitor mode no approval is created: the call is never held. Absent means enforce. */
+  mode?: Mode;
+  sessionId?: string;
+  /** How long an approval created for this call stays pending. */
+  approvalTimeoutMs?: number;
+  /** Keys to redact from the arguments before they are stored with an approval. */
+  redactKeys?: string[];
+  /** The JSON-RPC id of the call, as the host wrote it (shown to the human who approves). */
+  requestId?: string;
+}
+
+/** The control plane's answer. */
+export interface GuardAnswer {
+  decision: Decision;
+  ruleId?: string | null;
+  reason?: string;
+  /** Set with `require_approval` in enforce mode: the approval the call now waits for. */
+  approvalId?: string;
+}
+
+/** Decides what happens to one tools/call. */
+export interface PolicyHook {
+  /** Evaluates a call; answers synchronously when it can, so the call keeps its place in the stream. */
+  evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer>;
+}
 
 export interface PolicyVerdict extends RuleDecision {
   /** How long the evaluation took, in milliseconds. */
   latencyMs: number;
   /** Set when the control plane did not answer and guardFailureMode decided instead. */
   failure?: string;
-}
-
-/** Decides what happens to one tools/call. */
-export interface PolicyHook {
-  /** Evaluates a call; must settle (the interceptor adds the deadline from guardTimeoutMs). */
-  evaluate(facts: ToolCallFacts): Promise<RuleDecision> | RuleDecision;
-  /** Whether a tool is in the agent's boundary map (approved "always"). */
-  inBoundary(serverName: string, tool: string): boolean;
-}
-
-export type ApprovalOutcome = 'approved' | 'rejected' | 'timeout';
-
-export interface ApprovalRequest {
-  approvalId: string;
-  facts: ToolCallFacts;
-  decision: RuleDecision;
-  timeoutMs: number;
-}
-
-/** Resolves held calls. */
-export interface Approver {
-  /**
-   * Waits for a human (or the timeout). Must settle with 'timeout' after `timeoutMs` at the latest;
-   * when `signal` aborts (the host cancelled the call, or the proxy is stopping) it may settle with anything.
-   */
-  request(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalOutcome>;
-}
-
-/** The embedded hook of this version: guardrail rules from the config, an in-memory boundary map. */
-export class LocalPolicyHook implements PolicyHook {
-  private readonly boundary = new Set<string>();
-
-  constructor(private readonly guardrails: GuardrailsConfig) {}
-
-  evaluate(facts: ToolCallFacts): RuleDecision {
-    return evaluateRules(this.guardrails, facts);
-  }
-
-  inBoundary(serverName: string, tool: string): boolean {
-    return this.boundary.has(`${serverName}.${tool}`);
-  }
-
-  /** Adds a tool to the boundary map ("approve always"). */
-  approveAlways(serverName: string, tool: string): void {
-    this.boundary.add(`${serverName}.${tool}`);
-  }
-}
-
-/**
- * The approver of this version: nobody can approve yet, so a held call waits `approvalTimeoutMs`
- * and then times out. It still honours cancellation, so the hold ends as soon as the host gives up.
- */
-export class TimeoutApprover implements Approver {
-  request(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalOutcome> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), request.timeoutMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve('rejected');
-        },
-        { once: true },
-      );
-    });
-  }
+  /** The approval a `require_approval` call waits for. */
+  approvalId?: string;
 }
 
 /**
@@ -88,14 +60,20 @@ export class TimeoutApprover implements Approver {
  */
 export function evaluateWithDeadline(
   hook: PolicyHook,
-  facts: ToolCallFacts,
+  request: GuardRequest,
   timeoutMs: number,
   failureMode: GuardFailureMode,
 ): PolicyVerdict | Promise<PolicyVerdict> {
   const started = performance.now();
   // Built as literals: this runs for every tools/call, and object spread is slow in Node 20.
-  const finish = (d: RuleDecision, failure?: string): PolicyVerdict => {
-    const verdict: PolicyVerdict = { decision: d.decision, ruleId: d.ruleId, reason: d.reason, latencyMs: performance.now() - started };
+  const finish = (d: GuardAnswer, failure?: string): PolicyVerdict => {
+    const verdict: PolicyVerdict = {
+      decision: d.decision,
+      ruleId: d.ruleId ?? null,
+      reason: d.reason ?? (d.ruleId ? `matched rule "${d.ruleId}"` : 'no rule matched'),
+      latencyMs: performance.now() - started,
+    };
+    if (d.approvalId) verdict.approvalId = d.approvalId;
     if (failure) verdict.failure = failure;
     return verdict;
   };
@@ -105,9 +83,9 @@ export function evaluateWithDeadline(
     const reason = closed ? 'control plane unavailable' : 'control plane unavailable; allowed (fail_open)';
     return finish({ decision, ruleId: null, reason }, (err as Error)?.message ?? String(err));
   };
-  let answer: RuleDecision | Promise<RuleDecision>;
+  let answer: GuardAnswer | Promise<GuardAnswer>;
   try {
-    answer = hook.evaluate(facts);
+    answer = hook.evaluate(request);
   } catch (err) {
     return failed(err);
   }

@@ -16,8 +16,13 @@ export interface ToolCallFacts {
   arguments: Record<string, unknown>;
   /** Annotations from the last `tools/list`, if the tool was listed. */
   annotations: ToolAnnotations | undefined;
-  /** Whether the tool is in the agent's boundary map (tools approved "always"). */
-  inBoundary: boolean;
+  /**
+   * Whether the tool is in the agent's boundary map (tools approved "always"). Undefined when the
+   * evaluator cannot know (no store): then `require_approval_unknown_mcp_tools` does not apply.
+   */
+  inBoundary?: boolean;
+  /** Whether the tool's definition changed since it was trusted; undefined when unknown, as above. */
+  definitionChanged?: boolean;
 }
 
 export interface RuleDecision {
@@ -27,7 +32,8 @@ export interface RuleDecision {
   reason: string;
 }
 
-const SEVERITY: Record<Decision, number> = { allow: 0, warn: 1, require_approval: 2, block: 3 };
+/** How restrictive each decision is: higher is stricter. */
+export const SEVERITY: Readonly<Record<Decision, number>> = { allow: 0, warn: 1, require_approval: 2, block: 3 };
 
 function asList(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
@@ -97,18 +103,32 @@ function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
 /** Turns a template into the rule it stands for, given the call (templates look at facts rules cannot). */
 function templateMatches(template: TemplateConfig, facts: ToolCallFacts): RuleDecision | undefined {
   const ruleId = template.id ?? template.template;
+  const decide = (decision: Decision, reason: string): RuleDecision => ({ decision: template.decision ?? decision, ruleId, reason });
   switch (template.template) {
     case 'require_approval_unknown_mcp_tools':
-      return facts.inBoundary
-        ? undefined
-        : { decision: 'require_approval', ruleId, reason: `tool "${facts.tool}" is not in the agent's approved tools` };
+      return facts.inBoundary === false
+        ? decide('require_approval', `tool "${facts.tool}" is not in the agent's approved tools`)
+        : undefined;
     case 'block_destructive_tools': {
       const a = facts.annotations;
       return a?.destructiveHint === true && a.readOnlyHint !== true
-        ? { decision: 'block', ruleId, reason: `tool "${facts.tool}" is marked destructive` }
+        ? decide('block', `tool "${facts.tool}" is marked destructive`)
         : undefined;
     }
+    case 'block_changed_tool_definitions':
+      return facts.definitionChanged === true
+        ? decide('block', `tool "${facts.tool}" changed its definition since it was trusted`)
+        : undefined;
   }
+}
+
+/** Which store lookups the rules need: a template that reads the boundary map or the tool registry. */
+export function lookupsNeeded(guardrails: GuardrailsConfig): { boundary: boolean; definitions: boolean } {
+  const templates = new Set(guardrails.rules.filter(isTemplate).map((t) => t.template));
+  return {
+    boundary: templates.has('require_approval_unknown_mcp_tools'),
+    definitions: templates.has('block_changed_tool_definitions'),
+  };
 }
 
 function isTemplate(rule: RuleConfig | TemplateConfig): rule is TemplateConfig {

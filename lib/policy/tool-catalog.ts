@@ -23,16 +23,10 @@ export class ToolCatalog {
 
   /**
    * Adds or updates the tools of one `tools/list` page (lists are paginated, so tools missing from a
-   * page are kept); returns the tools whose definition changed since they were last seen.
+   * page are kept). Definition changes are the control plane's to judge (lib/control/tool-registry.ts).
    */
-  register(tools: ToolDefinition[]): string[] {
-    const changed: string[] = [];
-    for (const tool of tools) {
-      const before = this.tools.get(tool.name);
-      if (before && JSON.stringify(before) !== JSON.stringify(tool)) changed.push(tool.name);
-      this.tools.set(tool.name, tool);
-    }
-    return changed;
+  register(tools: ToolDefinition[]): void {
+    for (const tool of tools) this.tools.set(tool.name, tool);
   }
 
   annotations(name: string): ToolAnnotations | undefined {

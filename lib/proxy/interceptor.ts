@@ -8,8 +8,8 @@ import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExite
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
-import type { Approver, PolicyHook } from '../policy/policy-hook.js';
-import { ToolCatalog, toolsFromListResult } from '../policy/tool-catalog.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy/tool-catalog.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { HeldCalls, type HeldCall } from './held-calls.js';
 import { EventType } from '../telemetry/event.js';
@@ -18,8 +18,7 @@ import { ToolCallGate, type Outlet } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
   config: ProxyConfig;
-  hook: PolicyHook;
-  approver: Approver;
+  controlPlane: ControlPlane;
   telemetry: Telemetry;
   sessionId: string;
   /** Writes a frame upstream (`terminated` false: no newline, for bytes left at end of stream). */
@@ -85,7 +84,6 @@ export class Interceptor {
 
   /** Monitor mode, after forwarding: track requests, record what the policy would have done. */
   private observe(frame: Buffer): void {
-    if (!this.deps.telemetry.enabled) return this.trackOnly(frame);
     const read = readFrame(frame);
     if (read.kind === 'invalid-json') {
       this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
@@ -93,22 +91,6 @@ export class Interceptor {
     }
     if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, IGNORED);
     else if (read.kind === 'batch') for (const m of read.messages) this.route(m, Buffer.byteLength(m.text), read.utf8, IGNORED);
-  }
-
-  /**
-   * Monitor mode with no event sink: nothing will read a verdict or an event, so the frame is only
-   * peeked at for its id and method, to answer it with -32603 should the upstream exit.
-   */
-  private trackOnly(frame: Buffer): void {
-    const envelope = peekEnvelope(frame);
-    if (envelope.kind === 'array') {
-      const read = readFrame(frame);
-      if (read.kind === 'batch') for (const m of read.messages) if (m.isRequest) this.passThrough(m, IGNORED);
-      return;
-    }
-    if (typeof envelope.method === 'string' && envelope.rawId !== undefined) {
-      this.pending.add(idKey(envelope.id), { rawId: envelope.rawId, method: envelope.method });
-    }
   }
 
   /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */
@@ -285,10 +267,32 @@ export class Interceptor {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (!tools) return;
-      const changed = this.catalog.register(tools);
-      this.deps.telemetry.toolsRegistered(tools, changed);
+      if (tools) this.register(tools);
     }
+  }
+
+  /** A tools/list answer: its annotations are kept for the rules, and the control plane registers the tools. */
+  private register(tools: ToolDefinition[]): void {
+    this.catalog.register(tools);
+    const { config, controlPlane, telemetry } = this.deps;
+    let answer;
+    try {
+      answer = controlPlane.defineTools({ agentKey: config.agentKey, serverName: config.serverName, tools });
+    } catch (err) {
+      return this.registrationFailed(tools, err);
+    }
+    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed);
+    answer.then(
+      (a) => telemetry.toolsRegistered(tools, a.changed),
+      (err: unknown) => this.registrationFailed(tools, err),
+    );
+  }
+
+  private registrationFailed(tools: ToolDefinition[], err: unknown): void {
+    const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
+    this.deps.log(reason);
+    this.deps.telemetry.warning('tool_registration_failed', reason);
+    this.deps.telemetry.toolsRegistered(tools, []);
   }
 }
 

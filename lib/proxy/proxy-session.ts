@@ -9,7 +9,9 @@ import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter } from '../framing/frame-writer.js';
-import { LocalPolicyHook, TimeoutApprover, type Approver, type PolicyHook } from '../policy/policy-hook.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import { openControlPlane } from '../control/open-control-plane.js';
+import { StoreError } from '../control/store.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
 import { EventType, type EventSink } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
@@ -25,8 +27,8 @@ export interface ProxySessionOptions {
   hostIn: Readable;
   hostOut: Writable;
   log(message: string): void;
-  hook?: PolicyHook;
-  approver?: Approver;
+  /** The control plane to use instead of the one the config names (tests, `ratri demo`). */
+  controlPlane?: ControlPlane;
   recorder?: SessionRecorder;
   stopTimings?: StopTimings;
 }
@@ -59,7 +61,14 @@ export class ProxySession {
   /** Runs until the upstream has exited; throws SpawnError when it cannot start. */
   async run(): Promise<number> {
     const { config, hostIn, hostOut, log, recorder } = this.options;
-    const sinks: EventSink[] = [];
+    let controlPlane: ControlPlane;
+    try {
+      controlPlane = this.options.controlPlane ?? openControlPlane(config);
+    } catch (err) {
+      if (err instanceof StoreError) throw new ConfigError(config.source, [`store: ${err.message}`]);
+      throw err;
+    }
+    const sinks: EventSink[] = [controlPlane.events];
     if (config.telemetry.jsonl) {
       const path = resolveConfigPath(config.baseDir, config.telemetry.jsonl);
       try {
@@ -88,8 +97,7 @@ export class ProxySession {
     const toUpstream = new FrameWriter(child.stdin!);
     const interceptor = new Interceptor({
       config,
-      hook: this.options.hook ?? new LocalPolicyHook(config.guardrails),
-      approver: this.options.approver ?? new TimeoutApprover(),
+      controlPlane,
       telemetry,
       sessionId: this.sessionId,
       log,
@@ -191,6 +199,7 @@ export class ProxySession {
     });
     hostIn.pause();
     await telemetry.close(2000);
+    await controlPlane.close(2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF

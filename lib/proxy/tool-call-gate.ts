@@ -6,8 +6,8 @@
 import type { ProxyConfig } from '../config/types.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { idKey, Message, type ParsedMessage } from '../jsonrpc/message.js';
-import { evaluateWithDeadline, whenSettled, type Approver, type PolicyHook, type PolicyVerdict } from '../policy/policy-hook.js';
-import type { ToolCallFacts } from '../policy/rules.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import { evaluateWithDeadline, whenSettled, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
@@ -22,8 +22,7 @@ export interface Outlet {
 
 export interface GateDeps {
   config: ProxyConfig;
-  hook: PolicyHook;
-  approver: Approver;
+  controlPlane: ControlPlane;
   catalog: ToolCatalog;
   telemetry: Telemetry;
   pending: PendingRequests;
@@ -47,13 +46,10 @@ interface GateCall {
   key: string;
   isRequest: boolean;
   call: ToolCallRecord;
-  facts: ToolCallFacts;
   out: Outlet;
 }
 
 export class ToolCallGate {
-  private approvals = 0;
-
   constructor(private readonly deps: GateDeps) {}
 
   handle(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
@@ -74,23 +70,29 @@ export class ToolCallGate {
     const args = Message.isObject(params?.arguments) ? params.arguments : {};
     const annotations = catalog.annotations(tool);
     const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
-    const facts: ToolCallFacts = {
-      tool,
-      serverName: config.serverName,
+    const request: GuardRequest = {
+      agentKey: config.agentKey,
       environment: config.environment,
+      serverName: config.serverName,
+      tool,
       arguments: args,
       annotations,
-      inBoundary: this.deps.hook.inBoundary(config.serverName, tool),
+      // A notification is never held (there is nothing to answer), so it must not create an approval.
+      mode: isRequest ? config.mode : 'monitor',
+      sessionId: this.deps.sessionId,
+      approvalTimeoutMs: config.approvalTimeoutMs,
+      redactKeys: config.redactKeys,
+      requestId: rawId,
     };
     const key = idKey((message.value as { id?: unknown }).id);
-    const verdict = evaluateWithDeadline(this.deps.hook, facts, config.guardTimeoutMs, config.guardFailureMode);
+    const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
     if (!enforce) {
       this.send(key, isRequest, call, out); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
-    const context: GateCall = { key, isRequest, call, facts, out };
+    const context: GateCall = { key, isRequest, call, out };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
@@ -120,12 +122,7 @@ export class ToolCallGate {
           reason: verdict.reason,
           tool: c.call.namespacedTool,
         });
-        c.out.answer(frame);
-        telemetry.toolFinished(c.call, {
-          error: { code: ProxyErrorCode.blocked, message: verdict.reason },
-          resultSize: frame.length,
-        });
-        return;
+        return this.refuse(c, frame, ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
@@ -138,12 +135,17 @@ export class ToolCallGate {
     c: GateCall,
   ): void {
     const { telemetry, held, config } = this.deps;
-    const approvalId = `apr-${this.deps.sessionId}-${++this.approvals}`;
+    const approvalId = verdict.approvalId;
+    if (!approvalId) {
+      // A remote API that asks for approval but made none leaves nobody able to approve: say so now.
+      const reason = 'the control plane asked for approval but created no approval to resolve';
+      telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
+      return this.refuse(c, approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'rejected', ruleId: verdict.ruleId, reason }), ProxyErrorCode.approvalDenied, reason);
+    }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
     telemetry.approvalRequested(c.call, { approvalId, ruleId: verdict.ruleId, reason: verdict.reason, timeoutMs: config.approvalTimeoutMs });
-    const request = { approvalId, facts: c.facts, decision: verdict, timeoutMs: config.approvalTimeoutMs };
-    void this.deps.approver.request(request, hold.abort.signal).then(
+    void this.deps.controlPlane.awaitApproval(approvalId, config.approvalTimeoutMs, hold.abort.signal).then(
       (outcome) => {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
@@ -155,14 +157,16 @@ export class ToolCallGate {
           outcome,
           ruleId: verdict.ruleId,
         });
-        c.out.answer(frame);
-        telemetry.toolFinished(c.call, {
-          error: { code: ProxyErrorCode.approvalDenied, message: `approval ${outcome}` },
-          resultSize: frame.length,
-        });
+        this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
       },
       () => undefined,
     );
+  }
+
+  /** Answers the host with one of our errors instead of forwarding, and records the call as failed. */
+  private refuse(c: GateCall, frame: Buffer, code: number, message: string): void {
+    c.out.answer(frame);
+    this.deps.telemetry.toolFinished(c.call, { error: { code, message }, resultSize: frame.length });
   }
 
   /** Forwards the original bytes, then waits for the answer and records the start. */

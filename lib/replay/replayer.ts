@@ -76,6 +76,7 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
     const upstreamScript = join(packageRoot, 'fixtures', 'servers', 'scripted-upstream.mjs');
     const config = {
       ...session.header.config,
+      store: join(dir, 'ratri.db'), // a fresh store: nothing from other runs (approvals, trusted tools) can change a replay
       upstream: {
         command: process.execPath,
         args: [upstreamScript],

@@ -1,19 +1,6 @@
 /** Appends events to a JSON Lines file (`telemetry.jsonl`), one event per line. */
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
-
-/**
- * Creates the missing folders above `path` one level at a time. (`mkdirSync(…, { recursive: true })`
- * spins forever on some file systems, /proc among them, where a level can neither exist nor be made.)
- */
-function makeParentFolders(path: string): void {
-  const missing: string[] = [];
-  for (let dir = dirname(path); !existsSync(dir); dir = dirname(dir)) {
-    missing.unshift(dir);
-    if (dirname(dir) === dir) break;
-  }
-  for (const dir of missing) mkdirSync(dir);
-}
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { makeParentFolders } from '../parent-folders.js';
 import type { EventSink, RatriEvent } from './event.js';
 
 export class JsonlSink implements EventSink {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import { EventType, type RatriEvent } from './event.js';
+import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
 import { inferAction, inferResource, riskLevel, type Action, type Resource, type RiskLevel } from './infer.js';
 import { makeRedactor, type Redactor } from './redact.js';
@@ -115,7 +116,7 @@ export class Telemetry {
   private push(type: EventType, data: Record<string, unknown>, ts: number): void {
     const { agentKey, environment, serverName, sessionId } = this.identity;
     const event: RatriEvent = {
-      id: randomUUID(),
+      id: newEventId(ts),
       type,
       ts: timestamp(ts),
       agentKey,

@@ -3,6 +3,7 @@
  * sink; every line of the file must match schemas/event.schema.json, and each call must leave the
  * sequence of events docs/events.md describes.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -212,7 +213,8 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
     const common = { tool: 'fs.write_file', requestId: '"call-4"', action: 'write', resource: { type: 'file', value: '/tmp/c' }, riskLevel: 'medium' };
     expect(list[0]!.data).toMatchObject({ ...common, decision: 'require_approval', ruleId: 'writes-need-approval', enforced: true });
     const requested = list[1]!;
-    const approvalId = `apr-${SESSION_ID}-1`;
+    // With RATRI_SESSION_ID set, approval ids are derived from it (lib/control/approval-store.ts).
+    const approvalId = `apr_${createHash('sha256').update(`${SESSION_ID}:1`).digest('hex').slice(0, 10)}`;
     expect(requested.data).toMatchObject({
       approvalId,
       tool: 'fs.write_file',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GuardrailsConfig } from '../../lib/config/types.js';
 import { evaluateRules, type ToolCallFacts } from '../../lib/policy/rules.js';
-import { evaluateWithDeadline, LocalPolicyHook } from '../../lib/policy/policy-hook.js';
+import { evaluateWithDeadline, type GuardRequest } from '../../lib/policy/policy-hook.js';
 
 const facts = (over: Partial<ToolCallFacts> = {}): ToolCallFacts => ({
   tool: 'read_file',
@@ -9,7 +9,6 @@ const facts = (over: Partial<ToolCallFacts> = {}): ToolCallFacts => ({
   environment: 'development',
   arguments: {},
   annotations: undefined,
-  inBoundary: false,
   ...over,
 });
 
@@ -61,27 +60,36 @@ describe('guardrail rules', () => {
   it('applies the templates', () => {
     expect(decide([{ template: 'block_destructive_tools' }], { annotations: { destructiveHint: true } }).decision).toBe('block');
     expect(decide([{ template: 'block_destructive_tools' }], { annotations: { destructiveHint: true, readOnlyHint: true } }).decision).toBe('allow');
-    expect(decide([{ template: 'require_approval_unknown_mcp_tools' }]).decision).toBe('require_approval');
+    expect(decide([{ template: 'require_approval_unknown_mcp_tools' }], { inBoundary: false }).decision).toBe('require_approval');
     expect(decide([{ template: 'require_approval_unknown_mcp_tools' }], { inBoundary: true }).decision).toBe('allow');
+    expect(decide([{ template: 'block_changed_tool_definitions' }], { definitionChanged: true }).decision).toBe('block');
+    expect(decide([{ template: 'block_changed_tool_definitions' }], { definitionChanged: false }).decision).toBe('allow');
+  });
+
+  it('lets a template carry its own decision', () => {
+    const rules: GuardrailsConfig['rules'] = [{ template: 'block_changed_tool_definitions', decision: 'require_approval' }];
+    expect(decide(rules, { definitionChanged: true })).toMatchObject({ decision: 'require_approval', ruleId: 'block_changed_tool_definitions' });
+  });
+
+  it('leaves the store-backed templates alone when the facts do not say (no store to ask)', () => {
+    expect(decide([{ template: 'require_approval_unknown_mcp_tools' }, { template: 'block_changed_tool_definitions' }]).decision).toBe('allow');
   });
 });
 
 describe('guard failure modes', () => {
-  const slowHook = {
-    evaluate: () => new Promise<never>(() => undefined),
-    inBoundary: () => false,
-  };
+  const request = (): GuardRequest => ({ agentKey: 'a', environment: 'development', serverName: 's', tool: 't', arguments: {} });
+  const slowHook = { evaluate: () => new Promise<never>(() => undefined) };
   it('fail_closed blocks with "control plane unavailable" when the hook is late', async () => {
-    const v = await evaluateWithDeadline(slowHook, facts(), 20, 'fail_closed');
+    const v = await evaluateWithDeadline(slowHook, request(), 20, 'fail_closed');
     expect(v).toMatchObject({ decision: 'block', reason: 'control plane unavailable' });
     expect(v.failure).toMatch(/guardTimeoutMs/);
   });
   it('fail_open allows and says why when the hook throws', async () => {
-    const v = await evaluateWithDeadline({ evaluate: () => { throw new Error('boom'); }, inBoundary: () => false }, facts(), 20, 'fail_open');
+    const v = await evaluateWithDeadline({ evaluate: () => { throw new Error('boom'); } }, request(), 20, 'fail_open');
     expect(v).toMatchObject({ decision: 'allow', failure: 'boom' });
   });
   it('answers synchronously for a synchronous hook, so the call keeps its place in the stream', () => {
-    const v = evaluateWithDeadline(new LocalPolicyHook({ rules: [] }), facts(), 20, 'fail_closed');
+    const v = evaluateWithDeadline({ evaluate: () => ({ decision: 'allow' }) }, request(), 20, 'fail_closed');
     expect(v).not.toBeInstanceOf(Promise);
   });
 });

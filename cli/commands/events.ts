@@ -1,0 +1,86 @@
+/** `ratri events`: what the proxies recorded, from the store, as a table or JSON lines. */
+import type { CommandModule } from 'yargs';
+import { openChosenStore } from '../../lib/control/open-control-plane.js';
+import type { EventQuery, StoredEvent } from '../../lib/control/event-store.js';
+import { EVENT_COLUMNS } from '../../lib/report/event-rows.js';
+import { renderTable } from '../../lib/report/text-table.js';
+import { parseSince } from '../../lib/report/time-spec.js';
+import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+
+interface EventsArgs extends StoreArgs {
+  tool?: string;
+  decision?: string;
+  type?: string;
+  since?: string;
+  session?: string;
+  limit: number;
+  follow: boolean;
+}
+
+export const eventsCommand: CommandModule<object, EventsArgs> = {
+  command: 'events',
+  describe: 'Show recent events (tool calls, decisions, approvals) from the store',
+  builder: (y) =>
+    withStoreOptions(y)
+      .option('tool', { type: 'string', describe: 'Only this tool: a glob on "server.tool" or the bare name' })
+      .option('decision', { type: 'string', choices: ['allow', 'warn', 'block', 'require_approval'], describe: 'Only guardrail decisions of this kind' })
+      .option('type', { type: 'string', describe: 'Only this event type (glob): agent.tool.*, mcp.tools.registered …' })
+      .option('since', { type: 'string', describe: 'Only events since: 30s, 10m, 2h, 7d or a date' })
+      .option('session', { type: 'string', describe: 'Only events of this proxy session id' })
+      .option('limit', { type: 'number', default: 50, describe: 'At most this many (the newest)' })
+      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new events as they come (Ctrl-C stops)' })
+      .example('$0 events', 'The last 50 events')
+      .example('$0 events --decision block --since 1h', 'What was blocked in the last hour')
+      .example('$0 events --tool "filesystem.*" --json | jq .data.resource', 'Events of one server, for a script')
+      .example('$0 events -f', 'Watch events as they happen'),
+  handler: async (args) => {
+    let query: EventQuery;
+    try {
+      query = {
+        tool: args.tool,
+        decision: args.decision,
+        type: args.type,
+        since: args.since ? parseSince(args.since) : undefined,
+        sessionId: args.session,
+        limit: args.limit,
+      };
+    } catch (err) {
+      fail((err as Error).message, 2);
+    }
+    let plane;
+    try {
+      plane = openChosenStore(args, 'ratri events');
+    } catch (err) {
+      failOpening(err);
+    }
+    const colour = colourOn();
+    const print = (events: StoredEvent[], header: boolean): void => {
+      if (args.json) {
+        for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
+      } else if (events.length > 0) {
+        const table = renderTable(events, EVENT_COLUMNS, colour);
+        process.stdout.write(`${header ? table : table.slice(table.indexOf('\n') + 1)}\n`);
+      }
+    };
+    const first = plane.eventStore.query(query);
+    if (first.length === 0 && !args.json) {
+      process.stderr.write(`ratri: no events${args.follow ? ' yet' : ''} in ${plane.location} matching these filters\n`);
+    }
+    print(first, true);
+    if (!args.follow) return void (await plane.close());
+    let lastSeq = first.at(-1)?.seq ?? (plane.eventStore.query({ limit: 1 }).at(-1)?.seq ?? 0);
+    let headerShown = first.length > 0;
+    const stop = (): void => {
+      void plane.close().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    setInterval(() => {
+      const more = plane.eventStore.query({ ...query, afterSeq: lastSeq, limit: 1000 });
+      if (more.length === 0) return;
+      lastSeq = more.at(-1)!.seq;
+      print(more, !headerShown);
+      headerShown = true;
+    }, 500);
+  },
+};

@@ -1,0 +1,101 @@
+/** `ratri serve`: the embedded control plane behind the HTTP API (docs/api.md), for proxies on other machines. */
+import { dirname, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { ConfigError, readConfigFile } from '../../lib/config/load-config.js';
+import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
+import type { GuardrailsConfig } from '../../lib/config/types.js';
+import { createApiServer, isLoopback } from '../../lib/control/api-server.js';
+import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
+import { StoreError } from '../../lib/control/store.js';
+
+interface ServeArgs {
+  config?: string;
+  store?: string;
+  host: string;
+  port: number;
+  'key-env': string;
+}
+
+function say(message: string): void {
+  process.stderr.write(`ratri serve: ${message}\n`);
+}
+
+function fail(message: string, code: number): never {
+  say(message);
+  process.exit(code);
+}
+
+/** The `ratri serve` command module. */
+export const serveCommand: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'Serve the control plane (rules, approvals, events) over HTTP for remote proxies',
+  builder: (y) =>
+    y
+      .option('config', { alias: 'c', type: 'string', describe: 'A ratri.mcp.json whose top-level guardrails, redactKeys and store to use' })
+      .option('store', { type: 'string', describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+      .option('port', { type: 'number', default: 7466, describe: 'Port to listen on (0 picks a free one)' })
+      .option('key-env', { type: 'string', default: 'RATRI_API_KEY', describe: 'Environment variable holding the API key clients must send' })
+      .example('RATRI_API_KEY=$(openssl rand -hex 32) $0 serve --config ratri.mcp.json', 'Serve the rules of ratri.mcp.json on 127.0.0.1:7466')
+      .example('$0 serve --host 0.0.0.0 --port 8080 --store /var/lib/ratri/ratri.db', 'Serve a team (needs RATRI_API_KEY)')
+      .epilog('Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the same key in RATRI_API_KEY.'),
+  handler: async (args) => {
+    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
+    let guardrails: GuardrailsConfig = { rules: [] };
+    let redactKeys: string[] = [];
+    let store = args.store ? resolve(args.store) : undefined;
+    if (args.config) {
+      try {
+        const file = readConfigFile(args.config);
+        guardrails = file.guardrails ?? guardrails;
+        redactKeys = file.redactKeys ?? [];
+        if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
+      } catch (err) {
+        if (err instanceof ConfigError) fail(err.message, 2);
+        throw err;
+      }
+    }
+    store ??= defaultStorePath();
+
+    const keyEnv = args['key-env'];
+    const key = process.env[keyEnv] || undefined;
+    if (!key && !isLoopback(args.host)) {
+      fail(
+        `refusing to listen on ${args.host} without an API key: anyone who can reach it could approve calls.\n` +
+          `  fix: export ${keyEnv}=$(openssl rand -hex 32) and give proxies the same key, or listen on 127.0.0.1`,
+        2,
+      );
+    }
+    if (!key) say(`warning: ${keyEnv} is not set, so any process on this machine can use the API (set it to require a key)`);
+
+    let plane: LocalControlPlane;
+    try {
+      plane = LocalControlPlane.open(store, guardrails, redactKeys);
+    } catch (err) {
+      if (err instanceof StoreError) fail(err.message, 1);
+      throw err;
+    }
+    const server = createApiServer({ plane, key, redactKeys });
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      void plane.close();
+      if (err.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port`, 1);
+      if (err.code === 'EACCES') fail(`not allowed to listen on ${args.host}:${args.port}; pick a port above 1023`, 1);
+      if (err.code === 'EADDRNOTAVAIL') fail(`${args.host} is not an address of this machine; check --host`, 1);
+      fail(`cannot listen on ${args.host}:${args.port}: ${err.message}`, 1);
+    });
+    server.listen(args.port, args.host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : args.port;
+      const host = args.host.includes(':') && !args.host.startsWith('[') ? `[${args.host}]` : args.host;
+      process.stdout.write(`ratri serve: listening on http://${host}:${port} (store ${store})\n`);
+    });
+
+    const stop = (): void => {
+      server.close();
+      server.closeAllConnections(); // keep-alive sockets of idle proxies would hold close() open
+      void plane.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
+};

@@ -1,0 +1,85 @@
+/** `ratri tools list|trust`: the tool registry, and trusting a tool whose definition changed. */
+import type { Argv, CommandModule } from 'yargs';
+import { openChosenStore } from '../../lib/control/open-control-plane.js';
+import type { LocalControlPlane } from '../../lib/control/local-control-plane.js';
+import type { RegisteredTool } from '../../lib/control/tool-registry.js';
+import { renderTable, type Column } from '../../lib/report/text-table.js';
+import { relativeTime } from '../../lib/report/time-spec.js';
+import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+
+interface ToolsArgs extends StoreArgs {
+  agent?: string;
+}
+
+interface TrustArgs extends ToolsArgs {
+  tool: string;
+}
+
+const COLUMNS: Column<RegisteredTool>[] = [
+  { title: 'AGENT', value: (t) => t.agentKey },
+  { title: 'TOOL', value: (t) => `${t.serverName}.${t.name}` },
+  { title: 'STATUS', value: (t) => (t.changed ? 'CHANGED' : 'trusted'), colour: (t) => (t.changed ? 'red' : 'green') },
+  { title: 'LAST SEEN', value: (t) => relativeTime(t.lastSeen) },
+  { title: 'DESCRIPTION', value: (t) => t.definition.description ?? '', max: 70 },
+];
+
+function openStore(args: StoreArgs): LocalControlPlane {
+  try {
+    return openChosenStore(args, 'ratri tools');
+  } catch (err) {
+    failOpening(err);
+  }
+}
+
+const listCommand: CommandModule<ToolsArgs, ToolsArgs> = {
+  command: 'list',
+  describe: 'List the tools the proxies have seen, and which changed since they were trusted',
+  builder: (y) => y.example('$0 tools list', 'Every registered tool'),
+  handler: async (args) => {
+    const plane = openStore(args);
+    const tools = plane.tools.list(args.agent);
+    await plane.close();
+    if (args.json) return void process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
+    if (tools.length === 0) return void process.stdout.write('No tools registered yet: they are registered when a host lists them (tools/list) through ratri.\n');
+    process.stdout.write(`${renderTable(tools, COLUMNS, colourOn())}\n`);
+  },
+};
+
+const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
+  command: 'trust <tool>',
+  describe: "Trust a tool's current definition (after reviewing a change)",
+  builder: (y) =>
+    (y as Argv<ToolsArgs>)
+      .positional('tool', { type: 'string', demandOption: true, describe: 'server.tool, as "ratri tools list" shows it' })
+      .example('$0 tools trust filesystem.write_file', 'Calls to it are no longer blocked by block_changed_tool_definitions') as Argv<TrustArgs>,
+  handler: async (args) => {
+    const plane = openStore(args);
+    const matches = plane.tools.list(args.agent).filter((t) => `${t.serverName}.${t.name}` === args.tool);
+    if (matches.length === 0) {
+      await plane.close();
+      fail(`no registered tool "${args.tool}"${args.agent ? ` for agent ${args.agent}` : ''}; see "ratri tools list"`);
+    }
+    if (matches.length > 1) {
+      await plane.close();
+      fail(`"${args.tool}" is registered for several agents (${matches.map((t) => t.agentKey).join(', ')}); name one with --agent`, 2);
+    }
+    const tool = matches[0]!;
+    plane.tools.trust(tool.agentKey, tool.serverName, tool.name);
+    await plane.close();
+    process.stdout.write(
+      tool.changed ? `trusted the current definition of ${args.tool} (agent ${tool.agentKey})\n` : `${args.tool} had not changed; it stays trusted\n`,
+    );
+  },
+};
+
+export const toolsCommand: CommandModule<object, ToolsArgs> = {
+  command: 'tools <command>',
+  describe: 'The tool registry: list tools, trust a changed definition',
+  builder: (y) =>
+    withStoreOptions(y)
+      .option('agent', { type: 'string', describe: 'Only this agent key' })
+      .command(listCommand)
+      .command(trustCommand)
+      .demandCommand(1, 'Name one: list, trust SERVER.TOOL'),
+  handler: () => undefined,
+};

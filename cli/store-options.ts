@@ -1,0 +1,32 @@
+/** The options every control-plane command shares: which store (or config) it works on. */
+import type { Argv } from 'yargs';
+import { ConfigError } from '../lib/config/load-config.js';
+
+export interface StoreArgs {
+  store?: string;
+  config?: string;
+  server?: string;
+  json?: boolean;
+}
+
+export function withStoreOptions<T>(y: Argv<T>): Argv<T & StoreArgs> {
+  return y
+    .option('store', { type: 'string', describe: 'SQLite store to use (default: $RATRI_HOME/ratri.db, else ~/.ratri/ratri.db)' })
+    .option('config', { alias: 'c', type: 'string', describe: 'Use the store (or remote API) this ratri.mcp.json names' })
+    .option('server', { type: 'string', describe: 'With --config: which entry of "servers"' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print JSON for scripts instead of a table' }) as Argv<T & StoreArgs>;
+}
+
+/** Prints `ratri: <message>` and exits with `code` (1: the command failed; 2: it was used wrongly). */
+export function fail(message: string, code = 1): never {
+  process.stderr.write(`ratri: ${message}\n`);
+  process.exit(code);
+}
+
+/** A control plane that could not be opened: a bad config is a usage error (2), anything else a failure (1). */
+export function failOpening(err: unknown): never {
+  fail((err as Error).message, err instanceof ConfigError ? 2 : 1);
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set. */
+export const colourOn = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;

@@ -1,0 +1,252 @@
+/**
+ * The control-plane HTTP API (CONTRACT §5, docs/api.md) over a `LocalControlPlane`: what `ratri serve`
+ * runs, so proxies on many machines share one set of rules, approvals and events. Plain `node:http`;
+ * routes are one table; every error is `{ error: "plain sentence" }`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
+import { makeRedactor } from '../telemetry/redact.js';
+import type { RatriEvent } from '../telemetry/event.js';
+import type { ToolDefinition } from '../policy/tool-catalog.js';
+import { MAX_BODY_BYTES, severity, type EvaluateBody } from './api-protocol.js';
+import { BodyValidator, type BodySchema } from './api-validate.js';
+import type { LocalControlPlane } from './local-control-plane.js';
+
+/** What the server serves, and how. */
+export interface ApiServerOptions {
+  plane: LocalControlPlane;
+  /** The bearer key every /v1 request must carry; undefined: no key is asked (loopback only, see `ratri serve`). */
+  key?: string;
+  /** Redacted from the arguments of approvals the server creates, besides the keys each request names. */
+  redactKeys?: string[];
+  /** Larger bodies are answered 413. */
+  maxBodyBytes?: number;
+  /** Where unexpected failures are reported. */
+  log?: (message: string) => void;
+}
+
+/** An answer that is not a success. */
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+interface RouteInput {
+  params: string[];
+  body: unknown;
+  query: URLSearchParams;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  path: RegExp;
+  /** The body's schema; routes without one read no body. */
+  schema?: BodySchema;
+  handle(input: RouteInput): Reply;
+}
+
+const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
+/** A body over the limit is still read (and thrown away) up to this much, so the client gets its 413. */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** True for host names and addresses that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Creates the server (not yet listening). */
+export function createApiServer(options: ApiServerOptions): Server {
+  const validator = new BodyValidator();
+  const routes = makeRoutes(options);
+  const keyHash = options.key === undefined ? undefined : sha256(options.key);
+  const log = options.log ?? ((m: string) => process.stderr.write(`ratri serve: ${m}\n`));
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://ratri');
+    const path = url.pathname;
+    if (path.startsWith('/v1/') && keyHash) checkKey(req.headers.authorization, keyHash);
+    const candidates = routes.filter((r) => r.path.test(path));
+    if (candidates.length === 0) throw new HttpProblem(404, `there is no ${path} here (docs/api.md lists the routes)`);
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) {
+      const allow = [...new Set(candidates.map((r) => r.method))].join(', ');
+      throw new HttpProblem(405, `${req.method} is not allowed on ${path}; use ${allow}`, { allow });
+    }
+    let params: string[];
+    try {
+      params = route.path.exec(path)!.slice(1).map(decodeURIComponent);
+    } catch {
+      throw new HttpProblem(400, `the path ${path} is not correctly percent-encoded`);
+    }
+    let body: unknown;
+    if (route.schema) {
+      body = await readJson(req, limit);
+      const problem = validator.problem(route.schema, body);
+      if (problem) throw new HttpProblem(400, problem);
+    }
+    const reply = route.handle({ params, body, query: url.searchParams });
+    send(res, reply.status, reply.body);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpProblem) return send(res, err.status, { error: err.message, ...err.extra }, err.headers);
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        return send(res, 503, { error: 'the store is busy with another writer; try again' }, { 'retry-after': '1' });
+      }
+      log(`${req.method} ${req.url} failed: ${(err as Error).stack ?? String(err)}`);
+      send(res, 500, { error: `the server failed: ${(err as Error).message}` });
+    });
+  });
+  // Longer than the clients' idle sockets live (15 s), so a proxy never sends on a socket being closed.
+  server.keepAliveTimeout = 30_000;
+  return server;
+}
+
+function checkKey(header: string | undefined, keyHash: Buffer): void {
+  const challenge = { 'www-authenticate': 'Bearer realm="ratri"' };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) {
+    throw new HttpProblem(401, 'this API needs a key: send "Authorization: Bearer <key>" (a proxy reads it from the environment variable named by api.keyEnv, default RATRI_API_KEY)', challenge);
+  }
+  // Hashes have equal lengths, so the comparison takes the same time whatever the key sent.
+  if (!timingSafeEqual(sha256(match[1]!), keyHash)) throw new HttpProblem(401, 'the API key is not valid', challenge);
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Reads and parses a JSON body of at most `limit` bytes. */
+function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const tooLarge = (): HttpProblem => new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
+  if (Number(req.headers['content-length']) > DISCARD_LIMIT_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > DISCARD_LIMIT_BYTES) req.destroy(); // a client that will not stop: hang up
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size > limit) return reject(tooLarge());
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(new HttpProblem(400, `the request body is not valid JSON: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
+  const approvalOr404 = (id: string): ApprovalRecord => {
+    const approval = plane.approvals.get(id);
+    if (!approval) throw new HttpProblem(404, `there is no approval ${id}`);
+    return approval;
+  };
+
+  /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
+  const evaluate = (request: EvaluateBody): GuardAnswer => {
+    const answer = plane.evaluate(request);
+    const floor = request.localDecision;
+    if (!floor || severity(floor.decision) <= severity(answer.decision)) return answer;
+    const stricter: GuardAnswer = {
+      decision: floor.decision,
+      ruleId: floor.ruleId ?? null,
+      reason: floor.reason ?? "the proxy's own rules",
+    };
+    if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
+      const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])]);
+      stricter.approvalId = plane.approvals.create({
+        agentKey: request.agentKey,
+        serverName: request.serverName,
+        tool: request.tool,
+        sessionId: request.sessionId ?? null,
+        requestId: request.requestId ?? null,
+        arguments: redact(request.arguments) as Record<string, unknown>,
+        ruleId: stricter.ruleId ?? null,
+        reason: stricter.reason ?? null,
+        timeoutMs: request.approvalTimeoutMs ?? 300_000,
+      }).id;
+    }
+    return stricter;
+  };
+
+  return [
+    { method: 'GET', path: /^\/healthz$/, handle: () => ({ status: 200, body: { ok: true } }) },
+    {
+      method: 'POST',
+      path: /^\/v1\/guard\/evaluate$/,
+      schema: 'guard-evaluate.json',
+      handle: ({ body }) => ({ status: 200, body: evaluate(body as EvaluateBody) }),
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/events$/,
+      schema: 'events.json',
+      handle: ({ body }) => ({ status: 202, body: { accepted: plane.eventStore.insert((body as { events: RatriEvent[] }).events) } }),
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/tools\/define$/,
+      schema: 'tools-define.json',
+      handle: ({ body }) => {
+        const { agentKey, serverName, tools } = body as { agentKey: string; serverName: string; tools: ToolDefinition[] };
+        return { status: 200, body: plane.defineTools({ agentKey, serverName, tools }) };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/approvals$/,
+      handle: ({ query }) => {
+        const status = query.get('status') ?? undefined;
+        if (status !== undefined && !STATUSES.includes(status as ApprovalStatus)) {
+          throw new HttpProblem(400, `status: must be one of ${STATUSES.join(', ')}`);
+        }
+        return { status: 200, body: { approvals: plane.approvals.list(status as ApprovalStatus | undefined) } };
+      },
+    },
+    { method: 'GET', path: /^\/v1\/approvals\/([^/]+)$/, handle: ({ params }) => ({ status: 200, body: approvalOr404(params[0]!) }) },
+    {
+      method: 'POST',
+      path: /^\/v1\/approvals\/([^/]+)\/resolve$/,
+      schema: 'approval-resolve.json',
+      handle: ({ params, body }) => {
+        const id = params[0]!;
+        const { approve, scope, resolvedBy } = body as { approve: boolean; scope?: ApprovalScope; resolvedBy?: string };
+        const result = plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api');
+        if (!result) throw new HttpProblem(404, `there is no approval ${id}`);
+        if (!result.changed) {
+          const { status, resolvedBy: by } = result.approval;
+          const why = status === 'expired' ? `approval ${id} has expired` : `approval ${id} was already ${status}${by ? ` by ${by}` : ''}`;
+          throw new HttpProblem(409, `${why}; it can no longer be changed`, {}, { approval: result.approval, changed: false });
+        }
+        return { status: 200, body: result };
+      },
+    },
+  ];
+}

@@ -1,0 +1,169 @@
+/**
+ * The `approvals` table. A held call's approval is created `pending`; exactly one of these ends it,
+ * whichever comes first: a human approves or rejects it (`ratri approvals`, the dashboard, the API),
+ * or its time runs out (`expired`). Every change is one conditional UPDATE, so a resolution and an
+ * expiry racing each other from two processes cannot both win.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
+import { isoTime, type Db } from './store.js';
+
+export interface NewApproval {
+  agentKey: string;
+  serverName: string;
+  tool: string;
+  sessionId: string | null;
+  requestId: string | null;
+  /** Already redacted. */
+  arguments: Record<string, unknown>;
+  ruleId: string | null;
+  reason: string | null;
+  timeoutMs: number;
+}
+
+interface ApprovalRow {
+  id: string;
+  status: ApprovalStatus;
+  agent_key: string;
+  server_name: string;
+  tool: string;
+  session_id: string | null;
+  request_id: string | null;
+  arguments: string;
+  rule_id: string | null;
+  reason: string | null;
+  requested_at: string;
+  expires_at: string;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  scope: ApprovalScope | null;
+}
+
+let reproducible = 0;
+
+/**
+ * Short enough to type in `ratri approvals approve apr_…`, random enough never to collide. With
+ * RATRI_SESSION_ID set (golden replays) the ids are derived from it, so a replay's answers are the
+ * same bytes every time; `create` falls back to a random id should one already be taken.
+ */
+export function newApprovalId(): string {
+  const session = process.env.RATRI_SESSION_ID;
+  if (!session) return `apr_${randomBytes(5).toString('hex')}`;
+  return `apr_${createHash('sha256').update(`${session}:${++reproducible}`).digest('hex').slice(0, 10)}`;
+}
+
+function isDuplicateId(err: unknown): boolean {
+  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function fromRow(r: ApprovalRow): ApprovalRecord {
+  return {
+    id: r.id,
+    status: r.status,
+    agentKey: r.agent_key,
+    serverName: r.server_name,
+    tool: r.tool,
+    sessionId: r.session_id,
+    requestId: r.request_id,
+    arguments: JSON.parse(r.arguments) as Record<string, unknown>,
+    ruleId: r.rule_id,
+    reason: r.reason,
+    requestedAt: r.requested_at,
+    expiresAt: r.expires_at,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
+    scope: r.scope,
+  };
+}
+
+export class ApprovalStore {
+  private readonly insertRow;
+  private readonly selectRow;
+  private readonly statusOf;
+  private readonly resolveRow;
+  private readonly expireRow;
+  private readonly expireDue;
+  private readonly anyDue;
+
+  constructor(private readonly db: Db) {
+    this.insertRow = db.prepare(
+      `INSERT INTO approvals (id, status, agent_key, server_name, tool, session_id, request_id, arguments, rule_id, reason, requested_at, expires_at)
+       VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.selectRow = db.prepare('SELECT * FROM approvals WHERE id = ?');
+    this.statusOf = db.prepare('SELECT status FROM approvals WHERE id = ?').pluck();
+    this.resolveRow = db.prepare(
+      `UPDATE approvals SET status = ?, scope = ?, resolved_by = ?, resolved_at = ?
+       WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+    );
+    this.expireRow = db.prepare(`UPDATE approvals SET status = 'expired', resolved_at = ? WHERE id = ? AND status = 'pending'`);
+    this.expireDue = db.prepare(`UPDATE approvals SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?`);
+    this.anyDue = db.prepare(`SELECT 1 FROM approvals WHERE status = 'pending' AND expires_at <= ? LIMIT 1`).pluck();
+  }
+
+  create(a: NewApproval): ApprovalRecord {
+    const now = Date.now();
+    const insert = (id: string): void =>
+      void this.insertRow.run(
+        id, a.agentKey, a.serverName, a.tool, a.sessionId, a.requestId, JSON.stringify(a.arguments), a.ruleId, a.reason,
+        isoTime(now), isoTime(now + a.timeoutMs),
+      );
+    let id = newApprovalId();
+    try {
+      insert(id);
+    } catch (err) {
+      if (!isDuplicateId(err)) throw err;
+      id = `apr_${randomBytes(5).toString('hex')}`;
+      insert(id);
+    }
+    return this.get(id)!;
+  }
+
+  get(id: string): ApprovalRecord | undefined {
+    let row = this.selectRow.get(id) as ApprovalRow | undefined;
+    if (row?.status === 'pending' && row.expires_at <= isoTime()) {
+      this.expire(id); // its proxy may have gone away before its timeout fired
+      row = this.selectRow.get(id) as ApprovalRow;
+    }
+    return row && fromRow(row);
+  }
+
+  /** The status alone: what a waiting proxy polls (a single indexed read). */
+  status(id: string): ApprovalStatus | undefined {
+    return this.statusOf.get(id) as ApprovalStatus | undefined;
+  }
+
+  list(status?: ApprovalStatus, limit = 200): ApprovalRecord[] {
+    this.expireOverdue();
+    const rows = (
+      status
+        ? this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY requested_at DESC LIMIT ?').all(status, limit)
+        : this.db.prepare('SELECT * FROM approvals ORDER BY requested_at DESC LIMIT ?').all(limit)
+    ) as ApprovalRow[];
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Approves or rejects a pending approval whose time has not run out. Returns undefined for an
+   * unknown id; `changed` is false when it was already resolved or expired (it is left as it was).
+   */
+  resolve(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): ResolveResult | undefined {
+    const now = isoTime();
+    const changed = this.resolveRow.run(approve ? 'approved' : 'rejected', scope, resolvedBy, now, id, now).changes > 0;
+    const approval = this.get(id);
+    return approval && { approval, changed };
+  }
+
+  /** Marks one approval expired if it is still pending; returns its status afterwards. */
+  expire(id: string): ApprovalStatus | undefined {
+    this.expireRow.run(isoTime(), id);
+    return this.status(id);
+  }
+
+  /** Pending approvals whose time has passed become `expired` (their proxy may have gone away). */
+  private expireOverdue(): void {
+    const now = isoTime();
+    // Checked with a read first: the UPDATE takes the store's write lock even when nothing is due.
+    if (this.anyDue.get(now)) this.expireDue.run(now, now);
+  }
+}

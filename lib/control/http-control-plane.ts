@@ -1,0 +1,277 @@
+/**
+ * The remote control plane: a Ratri-compatible HTTP API (CONTRACT §5, docs/api.md), such as
+ * `ratri serve`. The only file that knows about `got`. Guard evaluations are never retried (the
+ * deadline and guardFailureMode of `evaluateWithDeadline` decide when the API is slow or away);
+ * idempotent calls are retried with backoff; events that cannot be uploaded wait in the on-disk
+ * outbox of the local store (outbox.ts).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import got, { type Got } from 'got';
+import type { ProxyConfig } from '../config/types.js';
+import { evaluateRules } from '../policy/rules.js';
+import type { RatriEvent } from '../telemetry/event.js';
+import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
+import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
+import type {
+  ApprovalRecord,
+  ApprovalScope,
+  ApprovalStatus,
+  ControlPlane,
+  DefineToolsAnswer,
+  DefineToolsRequest,
+  GuardAnswer,
+  GuardRequest,
+  ResolveResult,
+} from './control-plane.js';
+import { Outbox, OutboxSink, type UploadResult } from './outbox.js';
+import { openStore, type Db } from './store.js';
+
+/** How often a waiting proxy asks the API about its approval. */
+const POLL_MS = 200;
+/** The timeout of one request other than a guard evaluation. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Delays before the retries of an idempotent request. */
+const RETRY_DELAYS_MS = [250, 1_000];
+/** Idle keep-alive sockets are closed well before a server or load balancer would close them under us. */
+const IDLE_SOCKET_MS = 15_000;
+
+/** A request the API did not answer (refused, reset, timed out). */
+export class ApiUnreachableError extends Error {}
+
+/** An answer that is not a success. */
+export class ApiAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+function stderrLog(message: string): void {
+  process.stderr.write(`ratri: ${message}\n`);
+}
+
+const ok = (status: number): boolean => status >= 200 && status < 300;
+const retriable = (status: number): boolean => status === 408 || status === 429 || status >= 500;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A `ControlPlane` that is a remote API; its events wait in the local store's outbox while the API is away. */
+export class HttpControlPlane implements ControlPlane {
+  readonly kind = 'http';
+  readonly events: OutboxSink;
+  private readonly client: Got;
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+  };
+  private readonly outbox: Outbox;
+
+  /** The API's URL (for messages, without any credentials written in it). */
+  readonly location: string;
+
+  private constructor(
+    url: string,
+    private readonly config: ProxyConfig,
+    private readonly db: Db,
+    private readonly log: (message: string) => void,
+  ) {
+    this.location = HttpControlPlane.shown(url);
+    const keyEnv = config.api?.keyEnv ?? 'RATRI_API_KEY';
+    const key = process.env[keyEnv];
+    this.client = got.extend({
+      prefixUrl: url,
+      agent: this.agents,
+      // Without a key no header is sent: the API answers 401, which names the problem.
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      throwHttpErrors: false, // every status is looked at here
+      retry: { limit: 0 }, // retries are ours, and only for idempotent calls
+      responseType: 'text',
+    });
+    this.outbox = new Outbox(db);
+    this.events = new OutboxSink(this.outbox, (events, timeoutMs) => this.uploadEvents(events, timeoutMs), log, config.store);
+  }
+
+  /**
+   * The API named by `config.api`, with its outbox in the store at `config.store` (throws StoreError
+   * when the store cannot be opened). The key is read from the environment variable `api.keyEnv`.
+   */
+  static open(config: ProxyConfig, log: (message: string) => void = stderrLog): HttpControlPlane {
+    if (!config.api) throw new Error('HttpControlPlane.open: the config has no "api"');
+    return new HttpControlPlane(config.api.url, config, openStore(config.store), log);
+  }
+
+  /** The URL as messages show it: a user or password written in it is hidden. */
+  private static shown(url: string): string {
+    try {
+      const u = new URL(url);
+      if (!u.username && !u.password) return url;
+      u.username = '***';
+      u.password = '';
+      return u.toString();
+    } catch {
+      return url;
+    }
+  }
+
+  /**
+   * The config's own rules decide first (a local block needs no round trip); otherwise the API
+   * decides and the stricter answer wins. Store-backed templates are left to the server, which has
+   * the boundary map and the tool registry.
+   */
+  evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
+    const local = evaluateRules(this.config.guardrails, {
+      tool: request.tool,
+      serverName: request.serverName,
+      environment: request.environment,
+      arguments: request.arguments,
+      annotations: request.annotations ?? undefined,
+    });
+    if (local.decision === 'block') return local;
+    const body: EvaluateBody = local.decision === 'require_approval' ? { ...request, localDecision: local } : request;
+    return this.evaluateRemotely(body).then((remote) => moreRestrictive(local, remote));
+  }
+
+  private async evaluateRemotely(body: EvaluateBody): Promise<GuardAnswer> {
+    const answer = this.expect(await this.request('POST', ApiPath.evaluate, body, this.config.guardTimeoutMs), 'POST', ApiPath.evaluate);
+    const a = answer as Partial<GuardAnswer> | null;
+    if (!a || !DECISIONS.includes(a.decision as GuardAnswer['decision'])) {
+      throw new ApiAnswerError(`the control plane at ${this.location} answered the guard evaluation without a valid "decision"`, 200);
+    }
+    const remote: GuardAnswer = { decision: a.decision!, ruleId: typeof a.ruleId === 'string' ? a.ruleId : null };
+    if (typeof a.reason === 'string') remote.reason = a.reason;
+    if (typeof a.approvalId === 'string') remote.approvalId = a.approvalId;
+    return remote;
+  }
+
+  async defineTools(request: DefineToolsRequest): Promise<DefineToolsAnswer> {
+    const answer = (await this.idempotent('POST', ApiPath.defineTools, request)) as Partial<DefineToolsAnswer> | null;
+    return {
+      registered: typeof answer?.registered === 'number' ? answer.registered : request.tools.length,
+      changed: Array.isArray(answer?.changed) ? answer.changed.filter((n): n is string => typeof n === 'string') : [],
+    };
+  }
+
+  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
+    // The server expires an overdue approval when it is read, so "expire" is one last read.
+    const status = async (approvalId: string): Promise<ApprovalStatus | undefined> => (await this.getApproval(approvalId))?.status;
+    return waitForApproval({ status, expire: status }, id, timeoutMs, signal, POLL_MS);
+  }
+
+  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    const answer = await this.request('GET', ApiPath.approval(id));
+    if (answer.status === 404) return undefined;
+    return this.expect(answer, 'GET', ApiPath.approval(id)) as ApprovalRecord;
+  }
+
+  async listApprovals(status?: ApprovalStatus): Promise<ApprovalRecord[]> {
+    const path = status ? `${ApiPath.approvals}?status=${encodeURIComponent(status)}` : ApiPath.approvals;
+    const answer = (await this.idempotent('GET', path)) as { approvals?: unknown } | unknown[] | null;
+    // `{ approvals: [...] }` as ratri serve answers; a bare array from another implementation is read too.
+    const list = Array.isArray(answer) ? answer : answer?.approvals;
+    return Array.isArray(list) ? (list as ApprovalRecord[]) : [];
+  }
+
+  async resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined> {
+    const path = ApiPath.resolve(id);
+    const answer = await this.request('POST', path, { approve, scope, resolvedBy });
+    if (answer.status === 404) return undefined;
+    const body = answer.body as Partial<ResolveResult> & Partial<ApprovalRecord>;
+    // 409: already resolved or expired; it is left as it was, which is what `changed: false` says.
+    if (answer.status === 409 && body?.approval) return { approval: body.approval, changed: false };
+    this.expect(answer, 'POST', path);
+    if (body?.approval) return { approval: body.approval, changed: body.changed !== false };
+    return { approval: body as ApprovalRecord, changed: true }; // an API that answers with the approval alone
+  }
+
+  /** Posts one batch of events; what could not be stored now is for the outbox to retry. */
+  private async uploadEvents(events: RatriEvent[], timeoutMs: number): Promise<UploadResult> {
+    let answer: Answer;
+    try {
+      answer = await this.request('POST', ApiPath.events, { events }, timeoutMs);
+    } catch (err) {
+      return { outcome: 'retry', reason: (err as Error).message };
+    }
+    if (ok(answer.status)) return { outcome: 'stored' };
+    if (answer.status === 413 && events.length > 1) {
+      // Too large as one body: halves are posted in turn (a half stored twice is dropped by event id).
+      const half = Math.ceil(events.length / 2);
+      const first = await this.uploadEvents(events.slice(0, half), timeoutMs);
+      if (first.outcome === 'retry') return first;
+      const second = await this.uploadEvents(events.slice(half), timeoutMs);
+      return second.outcome === 'stored' ? first : second;
+    }
+    const reason = this.describe(answer, 'POST', ApiPath.events);
+    return answer.status === 400 || answer.status === 413 ? { outcome: 'rejected', reason } : { outcome: 'retry', reason };
+  }
+
+  /** A request retried on network errors and 408/429/5xx (only for calls that may safely run twice). */
+  private async idempotent(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      let answer: Answer;
+      try {
+        answer = await this.request(method, path, body);
+      } catch (err) {
+        if (delay === undefined) throw err;
+        await sleep(delay);
+        continue;
+      }
+      if (delay === undefined || !retriable(answer.status)) return this.expect(answer, method, path);
+      await sleep(delay);
+    }
+  }
+
+  /** One request; throws ApiUnreachableError when no answer came. */
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
+    try {
+      const response = await this.client(path, {
+        method,
+        ...(body === undefined ? {} : { json: body }),
+        timeout: { request: timeoutMs },
+      });
+      let parsed: unknown = undefined;
+      try {
+        parsed = response.body ? JSON.parse(response.body) : undefined;
+      } catch {
+        parsed = response.body; // a proxy's HTML error page: kept as text for the message
+      }
+      return { status: response.statusCode, body: parsed };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const why = e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : (e.code ?? e.message);
+      throw new ApiUnreachableError(`cannot reach the control plane at ${this.location}: ${why}`);
+    }
+  }
+
+  /** The body of a success; otherwise throws ApiAnswerError with the server's own words. */
+  private expect(answer: Answer, method: string, path: string): unknown {
+    if (ok(answer.status)) return answer.body;
+    throw new ApiAnswerError(this.describe(answer, method, path), answer.status);
+  }
+
+  private describe(answer: Answer, method: string, path: string): string {
+    const said = (answer.body as { error?: unknown } | undefined)?.error;
+    const detail = typeof said === 'string' ? said : typeof answer.body === 'string' ? answer.body.slice(0, 200) : 'no explanation';
+    return `the control plane at ${this.location} answered ${answer.status} to ${method} /${path.split('?')[0]}: ${detail}`;
+  }
+
+  /**
+   * Uploads what the outbox holds within `deadlineMs` and leaves the rest on disk for the next proxy
+   * on this store; then closes the store and the keep-alive sockets.
+   */
+  async close(deadlineMs = 2000): Promise<void> {
+    const left = await this.events.shutdown(deadlineMs);
+    if (left > 0) this.log(`${left} event(s) wait in the outbox of ${this.config.store}; the next ratri proxy using that store uploads them`);
+    if (this.outbox.dropped > 0) this.log(`${this.outbox.dropped} event(s) were dropped because the outbox was full`);
+    if (this.db.open) this.db.close();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The store's schema, as numbered migrations. `PRAGMA user_version` records how many have run;
+ * a store opened by a newer ratri than the one that made it is brought up to date inside one
+ * IMMEDIATE transaction, so two processes opening a new store at once cannot both migrate it.
+ * Never edit a migration that has shipped: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: events, approvals, the boundary map, the tool registry, the outbox of a remote control plane.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY, -- rowid: grows with each insert (no AUTOINCREMENT, which costs a write per row)
+    id TEXT NOT NULL UNIQUE,
+    ts TEXT NOT NULL,
+    type TEXT NOT NULL,
+    agent_key TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    tool TEXT,
+    decision TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX events_ts ON events (ts);
+  CREATE INDEX events_tool ON events (tool, ts);
+
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    agent_key TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    session_id TEXT,
+    request_id TEXT,
+    arguments TEXT NOT NULL,
+    rule_id TEXT,
+    reason TEXT,
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    resolved_at TEXT,
+    resolved_by TEXT,
+    scope TEXT CHECK (scope IN ('once', 'always'))
+  );
+  CREATE INDEX approvals_status ON approvals (status, requested_at);
+
+  CREATE TABLE boundary (
+    agent_key TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    added_by TEXT,
+    PRIMARY KEY (agent_key, server_name, tool)
+  );
+
+  CREATE TABLE tools (
+    agent_key TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    definition_hash TEXT NOT NULL,
+    trusted_hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    changed_at TEXT,
+    PRIMARY KEY (agent_key, server_name, name)
+  );
+
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  );
+  `,
+];

@@ -1,0 +1,49 @@
+/** Chooses the control plane a config names: the remote API when `api` is set, else the embedded store. */
+import { readConfigFile, resolveProxyConfig } from '../config/load-config.js';
+import { defaultStorePath, resolveConfigPath } from '../config/paths.js';
+import type { ProxyConfig } from '../config/types.js';
+import { dirname, resolve } from 'node:path';
+import type { ControlPlane } from './control-plane.js';
+import { HttpControlPlane } from './http-control-plane.js';
+import { LocalControlPlane } from './local-control-plane.js';
+
+export function openControlPlane(config: ProxyConfig): ControlPlane {
+  if (config.api) return HttpControlPlane.open(config);
+  return LocalControlPlane.open(config.store, config.guardrails, config.redactKeys);
+}
+
+/** How a command names the control plane it works on: `--store`, else `--config` (and `--server`), else the default store. */
+export interface ControlPlaneChoice {
+  store?: string;
+  config?: string;
+  server?: string;
+}
+
+/** The control plane for `ratri approvals`: the store or remote API the proxies of that config use. */
+export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane {
+  if (!choice.store && choice.config) {
+    // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
+    const file = readConfigFile(choice.config);
+    const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
+    return openControlPlane(resolveProxyConfig(file, choice.config, { server }));
+  }
+  return LocalControlPlane.open(storePathOf(choice));
+}
+
+/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API. */
+export function openChosenStore(choice: ControlPlaneChoice, command: string): LocalControlPlane {
+  return LocalControlPlane.open(storePathOf(choice, command));
+}
+
+function storePathOf(choice: ControlPlaneChoice, command?: string): string {
+  if (choice.store) return resolve(choice.store);
+  if (!choice.config) return defaultStorePath();
+  const file = readConfigFile(choice.config);
+  if (file.api && command) {
+    throw new Error(
+      `${choice.config} uses the remote control plane at ${file.api.url}; "${command}" reads a local store. ` +
+        'Run it where "ratri serve" keeps its store, or pass --store PATH.',
+    );
+  }
+  return file.store ? resolveConfigPath(dirname(resolve(choice.config)), file.store) : defaultStorePath();
+}

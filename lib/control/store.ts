@@ -1,0 +1,58 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL) shared by every proxy process, the CLI,
+ * `ratri serve` and the dashboard at once. This file opens it and keeps its schema current; the
+ * tables are read and written by `event-store.ts`, `approval-store.ts`, `tool-registry.ts` and
+ * `outbox.ts`.
+ */
+import Database from 'better-sqlite3';
+import { makeParentFolders } from '../parent-folders.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+export class StoreError extends Error {}
+
+/** Opens (creating it if needed) the store at `path`, brought to the current schema. */
+export function openStore(path: string): Db {
+  let db: Db;
+  try {
+    makeParentFolders(path);
+    db = new Database(path);
+  } catch (err) {
+    throw new StoreError(`cannot open the store ${path}: ${(err as Error).message}`);
+  }
+  try {
+    // Several processes share the file: readers never wait for the writer, and a writer waits
+    // (rather than failing) while another process commits.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    // In WAL mode, NORMAL loses no committed transaction on a process crash (only on power loss).
+    db.pragma('synchronous = NORMAL');
+    migrate(db, path);
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot use the store ${path}: ${(err as Error).message}`);
+  }
+  return db;
+}
+
+function migrate(db: Db, path: string): void {
+  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+  if (version() === MIGRATIONS.length) return;
+  db.transaction(() => {
+    const from = version(); // read again inside the lock: another process may have migrated meanwhile
+    if (from > MIGRATIONS.length) {
+      throw new StoreError(
+        `the store ${path} has schema version ${from}, newer than this ratri knows (${MIGRATIONS.length}); upgrade ratri`,
+      );
+    }
+    for (let v = from; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/** Milliseconds since the epoch as the ISO text the store keeps (sortable as text). */
+export function isoTime(ms: number = Date.now()): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,131 @@
+/**
+ * The `tools` table: every tool a server has listed, with the definition first trusted (pinned) and
+ * the one last seen. A tool whose description, input schema or annotations move away from the
+ * trusted definition is "changed" until a human trusts it again (`ratri tools trust`, or approving
+ * a call to it with "always"); the `block_changed_tool_definitions` template acts on that.
+ */
+import { createHash } from 'node:crypto';
+import type { ToolDefinition } from '../policy/tool-catalog.js';
+import type { DefineToolsAnswer } from './control-plane.js';
+import { isoTime, type Db } from './store.js';
+
+export interface RegisteredTool {
+  agentKey: string;
+  serverName: string;
+  name: string;
+  definition: ToolDefinition;
+  /** The last definition seen differs from the trusted one. */
+  changed: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  changedAt: string | null;
+}
+
+interface ToolRow {
+  agent_key: string;
+  server_name: string;
+  name: string;
+  definition: string;
+  definition_hash: string;
+  trusted_hash: string;
+  first_seen: string;
+  last_seen: string;
+  changed_at: string | null;
+}
+
+/** JSON with object keys sorted, so a server that reorders keys has not changed its tool. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The part of a definition that is pinned: what the model reads and what the policy matches. */
+export function definitionHash(tool: ToolDefinition): string {
+  const pinned = { description: tool.description ?? null, inputSchema: tool.inputSchema ?? null, annotations: tool.annotations ?? null };
+  return createHash('sha256').update(canonicalJson(pinned)).digest('hex');
+}
+
+export class ToolRegistry {
+  private readonly selectRow;
+  private readonly insertRow;
+  private readonly updateSeen;
+  private readonly isChangedStmt;
+  private readonly trustRow;
+  private readonly defineAll;
+
+  constructor(private readonly db: Db) {
+    this.selectRow = db.prepare('SELECT definition_hash, trusted_hash FROM tools WHERE agent_key = ? AND server_name = ? AND name = ?');
+    this.insertRow = db.prepare(
+      `INSERT INTO tools (agent_key, server_name, name, definition, definition_hash, trusted_hash, first_seen, last_seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.updateSeen = db.prepare(
+      `UPDATE tools SET definition = ?, definition_hash = ?, last_seen = ?, changed_at = CASE WHEN ? THEN ? ELSE changed_at END
+       WHERE agent_key = ? AND server_name = ? AND name = ?`,
+    );
+    this.isChangedStmt = db
+      .prepare('SELECT definition_hash <> trusted_hash FROM tools WHERE agent_key = ? AND server_name = ? AND name = ?')
+      .pluck();
+    this.trustRow = db.prepare(
+      `UPDATE tools SET trusted_hash = definition_hash, changed_at = NULL WHERE agent_key = ? AND server_name = ? AND name = ?`,
+    );
+    this.defineAll = db.transaction((agentKey: string, serverName: string, tools: ToolDefinition[]): DefineToolsAnswer => {
+      const now = isoTime();
+      const changed: string[] = [];
+      for (const tool of tools) {
+        const hash = definitionHash(tool);
+        const row = this.selectRow.get(agentKey, serverName, tool.name) as { definition_hash: string; trusted_hash: string } | undefined;
+        const json = JSON.stringify(tool);
+        if (!row) {
+          this.insertRow.run(agentKey, serverName, tool.name, json, hash, hash, now, now);
+          continue;
+        }
+        // A change is reported once, when it is first seen, not on every later list.
+        const newlyChanged = hash !== row.definition_hash && hash !== row.trusted_hash;
+        if (newlyChanged) changed.push(tool.name);
+        this.updateSeen.run(json, hash, now, newlyChanged ? 1 : 0, now, agentKey, serverName, tool.name);
+      }
+      return { registered: tools.length, changed };
+    });
+  }
+
+  /** Registers one `tools/list` page of a server's tools. */
+  define(agentKey: string, serverName: string, tools: ToolDefinition[]): DefineToolsAnswer {
+    return this.defineAll.immediate(agentKey, serverName, tools);
+  }
+
+  /** Whether the tool's last seen definition differs from the trusted one (false for a tool never listed). */
+  isChanged(agentKey: string, serverName: string, tool: string): boolean {
+    return this.isChangedStmt.get(agentKey, serverName, tool) === 1;
+  }
+
+  /** Trusts the tool's current definition; false when the tool is not registered. */
+  trust(agentKey: string, serverName: string, tool: string): boolean {
+    return this.trustRow.run(agentKey, serverName, tool).changes > 0;
+  }
+
+  list(agentKey?: string): RegisteredTool[] {
+    const rows = (
+      agentKey
+        ? this.db.prepare('SELECT * FROM tools WHERE agent_key = ? ORDER BY server_name, name').all(agentKey)
+        : this.db.prepare('SELECT * FROM tools ORDER BY agent_key, server_name, name').all()
+    ) as ToolRow[];
+    return rows.map((r) => ({
+      agentKey: r.agent_key,
+      serverName: r.server_name,
+      name: r.name,
+      definition: JSON.parse(r.definition) as ToolDefinition,
+      changed: r.definition_hash !== r.trusted_hash,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+      changedAt: r.changed_at,
+    }));
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The remote control plane, end to end: a real `ratri serve` child on loopback, real proxies whose
+ * config points `api.url` at it, and the fixture upstream tools-server.mjs. Nothing is mocked; the
+ * API "goes away" by killing the serve process, and comes back by starting it again on the same
+ * port and store.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+
+const KEY = 'e2e-secret-key-0123456789';
+const KEY_ENV = 'RATRI_E2E_API_KEY';
+const AGENT = 'remote-agent';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterEach(async () => {
+  // Nothing outlives its test: whatever is still running is killed and reaped.
+  await Promise.all(
+    children.splice(0).map((child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+      const closed = new Promise((r) => child.once('close', r));
+      child.kill('SIGKILL');
+      return closed;
+    }),
+  );
+});
+
+function workDir(): { dir: string; home: string } {
+  const dir = tempDir('ratri-remote-');
+  dirs.push(dir);
+  return { dir, home: join(dir, 'home') };
+}
+
+interface Serve {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `ratri serve` and waits for its "listening on" line. */
+function startServe(args: string[], home: string): Promise<Serve> {
+  const child = spawn(process.execPath, [cliPath, 'serve', '--key-env', KEY_ENV, ...args], {
+    env: { ...process.env, RATRI_HOME: home, [KEY_ENV]: KEY },
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ratri serve did not start within 10 s; stderr:\n${stderr}`)), 10_000);
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const m = /^ratri serve: listening on (http:\/\/127\.0\.0\.1:(\d+)) \(store (.+)\)$/m.exec(stdout);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({ child, url: m[1]!, port: Number(m[2]), stderr: () => stderr, exited });
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`ratri serve exited with ${code} before listening; stderr:\n${stderr}`));
+    });
+  });
+}
+
+/** A config for `ratri serve --config`: the server's own rules. */
+function serveConfig(dir: string): string {
+  return writeConfig(
+    dir,
+    {
+      agentKey: 'unused-by-serve',
+      upstream: { command: 'unused-by-serve' },
+      guardrails: {
+        rules: [
+          { id: 'server-no-deletes', tool: 'delete_file', decision: 'block', reason: 'deletes are off (server rule)' },
+          { id: 'server-secrets', tool: 'read_file', args: { path: { glob: '/secret/*' } }, decision: 'require_approval', reason: 'secrets need a human' },
+        ],
+      },
+    },
+    'serve.json',
+  );
+}
+
+function startProxy(dir: string, home: string, url: string, extra: Record<string, unknown> = {}): ProxyProcess {
+  const config = writeConfig(dir, {
+    agentKey: AGENT,
+    serverName: 'fs',
+    mode: 'enforce',
+    environment: 'test',
+    upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    api: { url, keyEnv: KEY_ENV },
+    store: 'proxy.db',
+    telemetry: { jsonl: 'events.jsonl' },
+    redactKeys: ['password'],
+    approvalTimeoutMs: 20_000,
+    guardTimeoutMs: 1500,
+    guardrails: {
+      rules: [
+        { id: 'local-no-exec', tool: 'exec', decision: 'block', reason: 'no shell (local rule)' },
+        { id: 'local-writes', tool: 'write_file', decision: 'require_approval', reason: 'writes need a human (local rule)' },
+      ],
+    },
+    ...extra,
+  });
+  const proxy = new ProxyProcess(['--config', config], { RATRI_HOME: home, [KEY_ENV]: KEY });
+  children.push(proxy.child);
+  return proxy;
+}
+
+async function initialize(proxy: ProxyProcess): Promise<void> {
+  proxy.send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } });
+  await proxy.response(0);
+  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+}
+
+function call(proxy: ProxyProcess, id: number, name: string, args: Record<string, unknown> = {}): void {
+  proxy.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+}
+
+async function api(url: string, method: string, path: string, body?: unknown, key: string | null = KEY): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Runs one query on a store another process is using (WAL: reading never blocks it). */
+function query<T>(store: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(store, { fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function jsonlEvents(dir: string): Array<{ id: string; type: string; data: Record<string, any> }> {
+  const file = join(dir, 'events.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Every event of the proxy's telemetry.jsonl is in the server's store exactly once, and nothing else of that agent is. */
+function expectUploadedExactlyOnce(dir: string, serverStore: string): void {
+  const sent = jsonlEvents(dir).map((e) => e.id);
+  const stored = query<{ id: string }>(serverStore, 'SELECT id FROM events WHERE agent_key = ?', AGENT).map((r) => r.id);
+  expect(sent.length).toBeGreaterThan(0);
+  expect(new Set(sent).size).toBe(sent.length);
+  expect([...stored].sort()).toEqual([...sent].sort());
+  expect(query<{ n: number }>(join(dir, 'proxy.db'), 'SELECT count(*) AS n FROM outbox')[0]!.n).toBe(0);
+}
+
+async function pendingApproval(url: string, tool: string): Promise<{ id: string; arguments: Record<string, unknown>; requestId: string }> {
+  return eventually(`a pending approval for ${tool}`, async () => {
+    const { body } = await api(url, 'GET', '/v1/approvals?status=pending');
+    return (body.approvals as Array<{ id: string; tool: string; arguments: Record<string, unknown>; requestId: string }>).find((a) => a.tool === tool);
+  });
+}
+
+describe('ratri serve: the control-plane HTTP API', () => {
+  it('asks every /v1 route for the bearer key, answers /healthz without one, and names what is wrong', async () => {
+    const { dir, home } = workDir();
+    const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home);
+    expect(await api(serve.url, 'GET', '/healthz', undefined, null)).toMatchObject({ status: 200, body: { ok: true } });
+    const routes: Array<[string, string]> = [
+      ['POST', '/v1/guard/evaluate'], ['POST', '/v1/events'], ['POST', '/v1/tools/define'],
+      ['GET', '/v1/approvals'], ['GET', '/v1/approvals/apr_x'], ['POST', '/v1/approvals/apr_x/resolve'],
+    ];
+    for (const [method, path] of routes) {
+      for (const key of [null, 'wrong-key']) {
+        const res = await api(serve.url, method, path, method === 'POST' ? {} : undefined, key);
+        expect(res.status, `${method} ${path} with key ${key}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(res.body.error).toMatch(key ? /not valid/ : /Authorization: Bearer/);
+      }
+    }
+    const evaluate = { agentKey: AGENT, environment: 'test', serverName: 'fs', tool: 'delete_file', arguments: { path: '/a' } };
+    expect(await api(serve.url, 'POST', '/v1/guard/evaluate', evaluate)).toMatchObject({
+      status: 200,
+      body: { decision: 'block', ruleId: 'server-no-deletes', reason: 'deletes are off (server rule)' },
+    });
+    const bad = await api(serve.url, 'POST', '/v1/guard/evaluate', { ...evaluate, tool: 7, arguments: undefined });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/tool: must be a string/);
+    expect(bad.body.error).toMatch(/arguments: is required/);
+    expect((await api(serve.url, 'POST', '/v1/events', { events: [{ id: 'x' }] })).body.error).toMatch(/events\[0\]\.type: is required/);
+    expect(await api(serve.url, 'GET', '/v1/approvals/apr_none')).toMatchObject({ status: 404, body: { error: 'there is no approval apr_none' } });
+    expect((await api(serve.url, 'GET', '/v1/nothing')).status).toBe(404);
+    const wrongMethod = await api(serve.url, 'GET', '/v1/events');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
+  });
+
+  it('refuses a non-loopback address without a key (exit 2), and a port in use (exit 1)', async () => {
+    const { dir, home } = workDir();
+    const open = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--key-env', 'RATRI_E2E_UNSET_KEY'], '', { RATRI_HOME: home });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/without an API key[\s\S]*fix: export RATRI_E2E_UNSET_KEY=/);
+    const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db')], home);
+    const clash = await runCli(['serve', '--port', String(serve.port), '--store', join(dir, 'other.db')], '', { RATRI_HOME: home, [KEY_ENV]: KEY });
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain(`port ${serve.port} on 127.0.0.1 is already in use`);
+  });
+
+  it("enforces the server's rules through a proxy, holds calls for approvals resolved over the API, and stores every event once", async () => {
+    const { dir, home } = workDir();
+    const serverStore = join(dir, 'server.db');
+    const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
+    const proxy = startProxy(dir, home, serve.url);
+    await initialize(proxy);
+
+    proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(((await proxy.response(1)).result as { tools: unknown[] }).tools).toHaveLength(2);
+    const registered = await eventually('the tools registered on the server', () => {
+      const rows = query<{ name: string }>(serverStore, 'SELECT name FROM tools WHERE agent_key = ? AND server_name = ? ORDER BY name', AGENT, 'fs');
+      return rows.length === 2 ? rows.map((r) => r.name) : undefined;
+    });
+    expect(registered).toEqual(['delete_file', 'read_file']);
+
+    call(proxy, 2, 'delete_file', { path: '/a' });
+    expect((await proxy.response(2)).error).toMatchObject({ code: -32001, data: { decision: 'block', ruleId: 'server-no-deletes', tool: 'fs.delete_file' } });
+    call(proxy, 3, 'exec', { command: 'ls' });
+    expect((await proxy.response(3)).error).toMatchObject({ code: -32001, data: { ruleId: 'local-no-exec', reason: 'no shell (local rule)' } });
+
+    // Held until a human approves over the API; only then does the upstream get the call.
+    call(proxy, 4, 'read_file', { path: '/secret/a' });
+    const first = await pendingApproval(serve.url, 'read_file');
+    expect(first.requestId).toBe('4');
+    expect(proxy.unread.some((l) => JSON.parse(l).id === 4)).toBe(false);
+    const approved = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: true, resolvedBy: 'e2e' });
+    expect(approved).toMatchObject({ status: 200, body: { changed: true, approval: { id: first.id, status: 'approved', resolvedBy: 'e2e', scope: 'once' } } });
+    expect((await proxy.response(4)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
+    const again = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: false });
+    expect(again).toMatchObject({ status: 409, body: { changed: false, approval: { status: 'approved' } } });
+    expect(again.body.error).toMatch(/already approved by e2e/);
+
+    call(proxy, 5, 'read_file', { path: '/secret/b' });
+    const second = await pendingApproval(serve.url, 'read_file');
+    expect((await api(serve.url, 'POST', `/v1/approvals/${second.id}/resolve`, { approve: false })).status).toBe(200);
+    expect((await proxy.response(5)).error).toMatchObject({
+      code: -32002,
+      data: { decision: 'require_approval', approvalId: second.id, outcome: 'rejected', ruleId: 'server-secrets' },
+    });
+
+    // A local require_approval rule: the server creates the approval (the proxy cannot), with redacted arguments.
+    call(proxy, 6, 'write_file', { path: '/tmp/x', password: 'hunter2' });
+    const write = await pendingApproval(serve.url, 'write_file');
+    expect(write.arguments).toEqual({ path: '/tmp/x', password: '[REDACTED]' });
+    await api(serve.url, 'POST', `/v1/approvals/${write.id}/resolve`, { approve: true });
+    expect((await proxy.response(6)).result).toEqual({ content: [{ type: 'text', text: 'called write_file' }] });
+
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+    expectUploadedExactlyOnce(dir, serverStore);
+    expect(jsonlEvents(dir).filter((e) => e.type === 'agent.approval.resolved').map((e) => e.data.outcome)).toEqual(['approved', 'rejected', 'approved']);
+  });
+
+  it('fail_open: allows calls while the API is away, keeps events in the outbox, and uploads them once when it is back', async () => {
+    const { dir, home } = workDir();
+    const serverStore = join(dir, 'server.db');
+    const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
+    const proxy = startProxy(dir, home, serve.url, { guardFailureMode: 'fail_open' });
+    await initialize(proxy);
+    call(proxy, 1, 'read_file', { path: '/tmp/a' });
+    expect((await proxy.response(1)).result).toBeDefined();
+
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    call(proxy, 2, 'delete_file', { path: '/tmp/b' }); // the server would block it; nobody is there to say so
+    expect((await proxy.response(2)).result).toEqual({ content: [{ type: 'text', text: 'called delete_file' }] });
+    const verdict = await eventually('the guardrail event of call 2', () =>
+      jsonlEvents(dir).find((e) => e.type === 'agent.guardrail.evaluated' && e.data.requestId === '2'),
+    );
+    expect(verdict.data).toMatchObject({ decision: 'allow', failure: expect.stringMatching(/cannot reach the control plane/) });
+    const proxyStore = join(dir, 'proxy.db');
+    await eventually('events in the outbox', () => (query<{ n: number }>(proxyStore, 'SELECT count(*) AS n FROM outbox')[0]!.n > 0 ? true : undefined));
+
+    // Back on the same port and store: the proxy's background drain uploads the outbox by itself.
+    await startServe(['--port', String(serve.port), '--store', serverStore, '--config', serveConfig(dir)], home);
+    await eventually(
+      'the outbox to be uploaded',
+      () => {
+        const stored = new Set(query<{ id: string }>(serverStore, 'SELECT id FROM events WHERE agent_key = ?', AGENT).map((r) => r.id));
+        return jsonlEvents(dir).every((e) => stored.has(e.id)) ? true : undefined;
+      },
+      20_000,
+    );
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+    expectUploadedExactlyOnce(dir, serverStore);
+    expect(proxy.stderr).toMatch(/wait in the outbox/);
+  });
+
+  it('fail_closed: blocks with "control plane unavailable" while the API is away, and leaves unsent events on disk', async () => {
+    const { dir, home } = workDir();
+    const serverStore = join(dir, 'server.db');
+    const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
+    const proxy = startProxy(dir, home, serve.url, { guardFailureMode: 'fail_closed' });
+    await initialize(proxy);
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    call(proxy, 1, 'read_file', { path: '/tmp/a' });
+    expect((await proxy.response(1)).error).toMatchObject({
+      code: -32001,
+      data: { decision: 'block', ruleId: null, reason: 'control plane unavailable', tool: 'fs.read_file' },
+    });
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+    // What the API took before it went away is on the server; everything after waits in the outbox.
+    const sent = jsonlEvents(dir);
+    const uploaded = query<{ id: string }>(serverStore, 'SELECT id FROM events').map((r) => r.id);
+    const left = query<{ event: string }>(join(dir, 'proxy.db'), 'SELECT event FROM outbox ORDER BY seq').map((r) => JSON.parse(r.event).id);
+    expect(left).toContain(sent.find((e) => e.type === 'mcp.session.ended')!.id);
+    expect([...new Set([...uploaded, ...left])].sort()).toEqual(sent.map((e) => e.id).sort());
+  });
+});
