@@ -20,8 +20,7 @@ import type {
   GuardRequest,
   ResolveResult,
 } from './control-plane.js';
-import { EventStore } from './event-store.js';
-import { ThreadedEventSink } from './threaded-event-sink.js';
+import { EventStore, StoreEventSink } from './event-store.js';
 import { openStore, type Db } from './store.js';
 import { ToolRegistry } from './tool-registry.js';
 
@@ -35,7 +34,7 @@ export class LocalControlPlane implements ControlPlane {
   readonly approvals: ApprovalStore;
   readonly tools: ToolRegistry;
   readonly boundary: BoundaryMap;
-  readonly events: ThreadedEventSink;
+  readonly events: StoreEventSink;
   private readonly needs;
   private readonly redactors = new Map<string, Redactor>();
 
@@ -50,7 +49,7 @@ export class LocalControlPlane implements ControlPlane {
     this.approvals = new ApprovalStore(db);
     this.tools = new ToolRegistry(db);
     this.boundary = new BoundaryMap(db);
-    this.events = new ThreadedEventSink(location);
+    this.events = new StoreEventSink(this.eventStore);
     this.needs = lookupsNeeded(guardrails);
   }
 
@@ -131,8 +130,8 @@ export class LocalControlPlane implements ControlPlane {
     return Promise.resolve(this.resolveApprovalNow(id, approve, scope, resolvedBy));
   }
 
-  async close(): Promise<void> {
-    await this.events.close();
+  close(): Promise<void> {
     if (this.db.open) this.db.close();
+    return Promise.resolve();
   }
 }
