@@ -4,10 +4,11 @@
  * drives it with the benchmark client (pipelined echo calls, optionally large ones), and prints the
  * functions with the most self time and the most inclusive time.
  *
- *   node bench/profile.mjs [monitor|enforce|relay] [calls]      (needs dist/: npm run build)
+ *   node bench/profile.mjs [monitor|enforce|store|relay] [calls]   (needs dist/: npm run build)
  *   PROFILE_BIG=5 node bench/profile.mjs enforce 0              (five 1 MB echoes instead)
  *
  * The .cpuprofile file is kept (its path is printed); open it in Chrome DevTools → Performance.
+ * A ratri variant's store (<variant>.db) is written to the same temp dir.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,11 +24,11 @@ const message = 'hello from the ratri benchmark';
 const dir = mkdtempSync(join(os.tmpdir(), 'ratri-profile-'));
 const variant = defineVariants(dir, ['--cpu-prof', `--cpu-prof-dir=${dir}`]).find((v) => v.name === name);
 if (!variant || !variant.proxy) {
-  process.stderr.write('usage: node bench/profile.mjs [monitor|enforce|relay] [calls]\n');
+  process.stderr.write('usage: node bench/profile.mjs [monitor|enforce|store|relay] [calls]\n');
   process.exit(2);
 }
 
-const client = new McpStdioClient({ name, command: variant.command, args: variant.args });
+const client = new McpStdioClient({ name, command: variant.command, args: variant.args, env: variant.env });
 try {
   await client.start();
   await client.initialize();

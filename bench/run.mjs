@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 /**
  * ratri benchmark: the same raw JSON-RPC client drives the same upstream MCP server
- * (@modelcontextprotocol/server-everything, tool `echo`) through four paths, in one run:
+ * (@modelcontextprotocol/server-everything, tool `echo`) through five paths, in one run:
  *
- *   direct   the client spawns the upstream itself (no middle process)
- *   relay    bench/byte-relay.mjs: a plain Node byte pipe (the baseline every ratio is against)
- *   monitor  ratri mcp proxy, mode monitor, no rules, no telemetry sink
- *   enforce  ratri mcp proxy, mode enforce, 4 guardrail rules, telemetry to a JSONL file
+ *   direct   the client spawns the upstream itself (no middle process); writes nothing
+ *   relay    bench/byte-relay.mjs: a plain Node byte pipe (the baseline every ratio is against); writes nothing
+ *   monitor  ratri mcp proxy, mode monitor, no rules; events to its SQLite store only
+ *   enforce  ratri mcp proxy, mode enforce, 4 guardrail rules; events to a JSONL file and to its store
+ *   store    ratri mcp proxy, mode enforce, the same 4 rules + the block_changed_tool_definitions
+ *            template (one SELECT on the store's tool registry per tools/call); events to its store
+ *            only (no JSONL): the default setup a user gets
  *
- * All four are started up front and measured round-robin (variant A, B, C, D, A, B, …) so that
+ * Every ratri variant has its own store (<temp dir>/<variant>.db, RATRI_HOME=<temp dir>), never the
+ * user's ~/.ratri. After the run the stores are read back: how many events each holds, and for the
+ * store variant the p50 of the `latencyMs` of its agent.guardrail.evaluated events (the guard
+ * evaluation itself, target ≤ 0.2 ms), shown next to its p50 round trip minus monitor's and relay's.
+ *
+ * All variants are started up front and measured round-robin (variant A, B, C, D, E, A, B, …) so that
  * drift on the machine (other load, CPU frequency) hits every variant alike.
  *
  * Usage: npm run bench            (builds dist/ first)
@@ -25,7 +33,7 @@
  *   BENCH_MEMORY_LIMIT_MB [20]     allowed RSS growth over BENCH_MEMORY_CALLS
  *   BENCH_TIMEOUT_MS [30000]       longest any single request may stay unanswered
  *   BENCH_WAIT_QUIET [0]           wait up to this many seconds for other processes to go quiet first
- *   BENCH_VARIANTS [direct,relay,monitor,enforce]   subset to run (relay is always added)
+ *   BENCH_VARIANTS [direct,relay,monitor,enforce,store]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
  * Exit status: 0 when the benchmark ran (targets are reported, not asserted), 1 when something
@@ -36,6 +44,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { McpStdioClient, RpcError } from './client.mjs';
 import { cpuMs, killTracked, machineCpuMs, processTree, readMemory } from './proc.mjs';
 import { benchDir, defineVariants, everything, ratriCli, root } from './variants.mjs';
@@ -85,6 +94,8 @@ const TARGETS = {
   p50: { max: 1.3, text: 'p50 latency ≤ 1.3× relay' },
   big: { max: 1.2, text: '1 MB round trip ≤ 1.2× relay' },
   memory: { text: `RSS growth < ${settings.memoryLimitMb} MB over ${settings.memoryCalls} calls` },
+  /** Absolute, not a ratio: the p50 of latencyMs in the store variant's agent.guardrail.evaluated events. */
+  guardStore: { max: 0.2, text: 'guard evaluation on the store ≤ 0.2 ms p50' },
 };
 
 const ECHO_MESSAGE = 'hello from the ratri benchmark';
@@ -156,7 +167,7 @@ process.on('exit', () => emergencyCleanup());
 // Phases
 
 async function startVariant(v) {
-  v.client = new McpStdioClient({ name: v.name, command: v.command, args: v.args, requestTimeoutMs: settings.requestTimeoutMs });
+  v.client = new McpStdioClient({ name: v.name, command: v.command, args: v.args, env: v.env, requestTimeoutMs: settings.requestTimeoutMs });
   clients.push(v.client);
   const started = performance.now();
   await v.client.start();
@@ -175,6 +186,17 @@ async function startVariant(v) {
     } catch (err) {
       if (!(err instanceof RpcError) || err.code !== -32001) throw err;
     }
+  }
+  if (v.toolRegistry) {
+    // The handshake listed the tools through the proxy, so the per-call lookup of
+    // block_changed_tool_definitions finds a row (and measures a hit, not a miss).
+    const row = withStore(v.storeFile, (db) =>
+      db
+        .prepare("SELECT definition_hash = trusted_hash AS trusted FROM tools WHERE agent_key = 'bench' AND server_name = 'everything' AND name = 'echo'")
+        .get(),
+    );
+    if (!row) throw new Error(`${v.name}: the store's tool registry has no row for echo after tools/list (${v.storeFile})`);
+    if (row.trusted !== 1) throw new Error(`${v.name}: the registry marks echo as changed; its calls would be blocked`);
   }
   // The tree is complete now (ratri spawns the upstream before it answers initialize).
   track(v);
@@ -327,6 +349,57 @@ async function measureMemory(variants) {
   }
 }
 
+/** Opens a variant's store read-only, runs `fn` on it and closes it again. */
+function withStore(file, fn) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** What a variant's store holds after the run: events, size on disk, and its guard evaluation latencies. */
+function readStore(v) {
+  const bytes = ['', '-wal'].reduce((sum, suffix) => sum + (existsSync(v.storeFile + suffix) ? statSync(v.storeFile + suffix).size : 0), 0);
+  return withStore(v.storeFile, (db) => {
+    const events = db.prepare('SELECT count(*) FROM events').pluck().get();
+    const byType = Object.fromEntries(db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all().map((r) => [r.type, r.n]));
+    const latencies = Float64Array.from(
+      db.prepare("SELECT json_extract(data,'$.latencyMs') FROM events WHERE type='agent.guardrail.evaluated'").pluck().all().filter((x) => typeof x === 'number'),
+    ).sort();
+    const guard =
+      latencies.length === 0
+        ? null
+        : {
+            count: latencies.length,
+            p50: percentile(latencies, 50),
+            p90: percentile(latencies, 90),
+            p99: percentile(latencies, 99),
+            mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+            max: latencies[latencies.length - 1],
+          };
+    return { events, bytes, byType, guardLatencyMs: guard };
+  });
+}
+
+/** The issue's question: guard evaluation on the embedded store, and what the store variant costs end to end. */
+function guardEvaluation(variants) {
+  const v = variants.find((x) => x.name === 'store');
+  if (!v?.store) return null;
+  const monitor = variants.find((x) => x.name === 'monitor');
+  const relay = variants.find((x) => x.name === 'relay');
+  const p50 = v.store.guardLatencyMs?.p50 ?? NaN;
+  return {
+    variant: v.name,
+    guardLatencyP50Ms: p50,
+    guardEvaluations: v.store.guardLatencyMs?.count ?? 0,
+    pass: Number.isFinite(p50) ? p50 <= TARGETS.guardStore.max : null,
+    p50MinusMonitorMs: monitor ? v.latency.p50 - monitor.latency.p50 : NaN,
+    p50MinusRelayMs: v.latency.p50 - relay.latency.p50,
+  };
+}
+
 function countLines(file) {
   const fd = openSync(file, 'r');
   const buf = Buffer.allocUnsafe(1 << 20);
@@ -437,9 +510,34 @@ function report(variants, machine, problems, load) {
     targets,
     '',
   ];
-  const enforce = variants.find((v) => v.enforce);
-  if (enforce?.telemetry) {
-    lines.push(`enforce telemetry: ${enforce.telemetry.events} events, ${(enforce.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`);
+  const guard = guardEvaluation(variants);
+  if (guard) {
+    const ms = (x) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)} ms` : 'n/a');
+    lines.push(
+      table(
+        ['variant', TARGETS.guardStore.text, 'p50 round trip − monitor', 'p50 round trip − relay'],
+        [[
+          variants.find((v) => v.name === 'store').label,
+          `${pf(guard.pass)} (${Number.isFinite(guard.guardLatencyP50Ms) ? guard.guardLatencyP50Ms.toFixed(3) : 'n/a'} ms over ${guard.guardEvaluations} evaluations)`,
+          ms(guard.p50MinusMonitorMs),
+          ms(guard.p50MinusRelayMs),
+        ]],
+      ),
+      '',
+    );
+  }
+  for (const v of variants) {
+    if (v.telemetry) {
+      lines.push(`${v.name} telemetry: ${v.telemetry.events} events, ${(v.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`);
+    }
+  }
+  for (const v of variants) {
+    if (!v.store) continue;
+    const g = v.store.guardLatencyMs;
+    lines.push(
+      `${v.name} variant's store: ${v.store.events} events, ${(v.store.bytes / 1024 / 1024).toFixed(1)} MB on disk` +
+        (g ? `; guard evaluation latencyMs p50 ${g.p50.toFixed(3)} p90 ${g.p90.toFixed(3)} p99 ${g.p99.toFixed(3)} (${g.count} events)` : ''),
+    );
   }
   if (load) {
     lines.push(
@@ -577,10 +675,19 @@ async function main() {
     log('shutting down (stdin EOF, as a host does)');
     problems = await shutDown(variants);
   }
-  const enforce = variants.find((v) => v.enforce);
-  if (enforce && existsSync(enforce.telemetryFile)) {
-    enforce.telemetry = { bytes: statSync(enforce.telemetryFile).size, events: countLines(enforce.telemetryFile) };
+  for (const v of variants) {
+    if (v.telemetryFile && existsSync(v.telemetryFile)) {
+      v.telemetry = { bytes: statSync(v.telemetryFile).size, events: countLines(v.telemetryFile) };
+    }
+    if (v.storeFile) {
+      try {
+        v.store = readStore(v);
+      } catch (err) {
+        problems.push(`${v.name}: cannot read its store ${v.storeFile}: ${err.message}`);
+      }
+    }
   }
+  const guard = guardEvaluation(variants);
 
   const text = report(variants, machine, problems, load);
   process.stdout.write(text + '\n');
@@ -592,6 +699,7 @@ async function main() {
     settings,
     load,
     targets: TARGETS,
+    guardEvaluation: guard && Object.fromEntries(Object.entries(guard).map(([k, x]) => [k, typeof x === 'number' ? round(x, 4) : x])),
     variants: variants.map((v) => ({
       name: v.name,
       label: v.label,
@@ -612,6 +720,14 @@ async function main() {
       shutdown: v.shutdown,
       unsolicited: v.unsolicited ?? null,
       telemetry: v.telemetry ?? null,
+      store: v.store
+        ? {
+            events: v.store.events,
+            bytes: v.store.bytes,
+            eventsByType: v.store.byType,
+            guardLatencyMs: v.store.guardLatencyMs && Object.fromEntries(Object.entries(v.store.guardLatencyMs).map(([k, x]) => [k, round(x, 4)])),
+          }
+        : null,
     })),
     problems,
     table: text,

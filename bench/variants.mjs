@@ -1,6 +1,10 @@
 /**
- * The four ways the benchmark reaches the upstream, and the ratri configs it writes for them.
+ * The ways the benchmark reaches the upstream, and the ratri configs it writes for them.
  * Shared by run.mjs (the benchmark) and profile.mjs (a CPU profile of one variant).
+ *
+ * Every ratri variant gets its own SQLite store inside the benchmark's temp dir (`store` in its
+ * config, and RATRI_HOME set to the temp dir in its environment as well), so the benchmark never
+ * touches the user's ~/.ratri and no two variants write to the same file.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,65 +16,89 @@ export const ratriCli = join(root, 'dist', 'cli', 'ratri.js');
 export const byteRelay = join(benchDir, 'byte-relay.mjs');
 export const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 
+/** The same four rules for every enforcing variant. */
+const ENFORCE_RULES = [
+  { id: 'no-env-dump', tool: 'get-env', decision: 'block', reason: 'environment variables may hold secrets' },
+  { id: 'echo-secrets', tool: 'echo', args: { message: { regex: '[Pp]assword|BEGIN [A-Z ]*PRIVATE KEY' } }, decision: 'block' },
+  { id: 'confirm-long-tasks', tool: 'trigger-long-running-operation', decision: 'require_approval' },
+  { id: 'no-sampling', tool: 'trigger-sampling-*', decision: 'block' },
+];
+
+function writeConfig(dir, name, config) {
+  const file = join(dir, `${name}.ratri.mcp.json`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
 export function ratriConfigs(dir) {
   const upstream = { command: process.execPath, args: [everything, 'stdio'] };
-  const monitor = join(dir, 'monitor.ratri.mcp.json');
-  writeFileSync(
-    monitor,
-    JSON.stringify({ agentKey: 'bench', serverName: 'everything', mode: 'monitor', upstream, guardrails: { rules: [] } }, null, 2),
-  );
+  const stores = { monitor: join(dir, 'monitor.db'), enforce: join(dir, 'enforce.db'), store: join(dir, 'store.db') };
+  const monitor = writeConfig(dir, 'monitor', {
+    agentKey: 'bench',
+    serverName: 'everything',
+    mode: 'monitor',
+    upstream,
+    guardrails: { rules: [] },
+    store: stores.monitor,
+  });
   const telemetryFile = join(dir, 'enforce-events.jsonl');
-  const enforce = join(dir, 'enforce.ratri.mcp.json');
-  writeFileSync(
-    enforce,
-    JSON.stringify(
-      {
-        agentKey: 'bench',
-        serverName: 'everything',
-        mode: 'enforce',
-        environment: 'development',
-        upstream,
-        redactKeys: ['password', 'token', 'apiKey'],
-        guardrails: {
-          rules: [
-            { id: 'no-env-dump', tool: 'get-env', decision: 'block', reason: 'environment variables may hold secrets' },
-            { id: 'echo-secrets', tool: 'echo', args: { message: { regex: '[Pp]assword|BEGIN [A-Z ]*PRIVATE KEY' } }, decision: 'block' },
-            { id: 'confirm-long-tasks', tool: 'trigger-long-running-operation', decision: 'require_approval' },
-            { id: 'no-sampling', tool: 'trigger-sampling-*', decision: 'block' },
-          ],
-        },
-        telemetry: { jsonl: telemetryFile },
-      },
-      null,
-      2,
-    ),
-  );
-  return { monitor, enforce, telemetryFile };
+  const enforceBase = {
+    agentKey: 'bench',
+    serverName: 'everything',
+    mode: 'enforce',
+    environment: 'development',
+    upstream,
+    redactKeys: ['password', 'token', 'apiKey'],
+  };
+  const enforce = writeConfig(dir, 'enforce', {
+    ...enforceBase,
+    guardrails: { rules: ENFORCE_RULES },
+    telemetry: { jsonl: telemetryFile },
+    store: stores.enforce,
+  });
+  // The default setup a user gets: events to the store only (no JSONL), plus a template that reads
+  // the store's tool registry on every tools/call.
+  const store = writeConfig(dir, 'store', {
+    ...enforceBase,
+    guardrails: { rules: [...ENFORCE_RULES, { template: 'block_changed_tool_definitions' }] },
+    store: stores.store,
+  });
+  return { monitor, enforce, store, telemetryFile, stores };
 }
 
 /**
  * All variants, or the subset named in BENCH_VARIANTS (the relay, the baseline, is always kept).
  * `nodeArgs` are given to the middle process (relay or ratri), e.g. --cpu-prof; never to the upstream.
+ * `env` (ratri variants only) is the environment to start the variant with; the others inherit the benchmark's.
+ * `storeFile` is the variant's SQLite store; `enforce` makes the benchmark prove the policy is live
+ * (get-env blocked); `toolRegistry` makes it check that the tool registry holds `echo` before measuring.
  */
 export function defineVariants(dir, nodeArgs = []) {
   const configs = ratriConfigs(dir);
+  const env = { ...process.env, RATRI_HOME: dir };
+  const ratri = (config) => ({ command: process.execPath, args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', config], env, proxy: true, ratri: true });
   const all = [
     { name: 'direct', label: 'direct (no proxy)', command: process.execPath, args: [everything, 'stdio'], proxy: false },
     { name: 'relay', label: 'byte relay (baseline)', command: process.execPath, args: [...nodeArgs, byteRelay, process.execPath, everything, 'stdio'], proxy: true },
-    { name: 'monitor', label: 'ratri monitor', command: process.execPath, args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', configs.monitor], proxy: true, ratri: true },
+    { name: 'monitor', label: 'ratri monitor (events to the store)', ...ratri(configs.monitor), storeFile: configs.stores.monitor },
     {
       name: 'enforce',
-      label: 'ratri enforce (4 rules, telemetry)',
-      command: process.execPath,
-      args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', configs.enforce],
-      proxy: true,
-      ratri: true,
+      label: 'ratri enforce (4 rules, events to JSONL + store)',
+      ...ratri(configs.enforce),
       enforce: true,
       telemetryFile: configs.telemetryFile,
+      storeFile: configs.stores.enforce,
+    },
+    {
+      name: 'store',
+      label: 'ratri enforce + store (4 rules + block_changed_tool_definitions, events to the store only)',
+      ...ratri(configs.store),
+      enforce: true,
+      toolRegistry: true,
+      storeFile: configs.stores.store,
     },
   ];
   const wanted = (process.env.BENCH_VARIANTS || '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const w of wanted) if (!all.some((v) => v.name === w)) throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
   return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name));
 }
-
