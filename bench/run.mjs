@@ -109,6 +109,17 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
+/** p50/p90/p99, mean and max of samples sorted in ascending order. */
+function summarize(sorted) {
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    max: sorted[sorted.length - 1],
+  };
+}
+
 function median(values) {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
@@ -245,14 +256,7 @@ async function measureLatency(variants) {
   }
   for (const v of variants) {
     const s = [...v.latencySamples].sort((a, b) => a - b);
-    v.latency = {
-      calls: s.length,
-      p50: percentile(s, 50),
-      p90: percentile(s, 90),
-      p99: percentile(s, 99),
-      mean: s.reduce((a, b) => a + b, 0) / s.length,
-      max: s[s.length - 1],
-    };
+    v.latency = { calls: s.length, ...summarize(s) };
     delete v.latencySamples;
   }
 }
@@ -371,14 +375,7 @@ function readStore(v) {
     const guard =
       latencies.length === 0
         ? null
-        : {
-            count: latencies.length,
-            p50: percentile(latencies, 50),
-            p90: percentile(latencies, 90),
-            p99: percentile(latencies, 99),
-            mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
-            max: latencies[latencies.length - 1],
-          };
+        : { count: latencies.length, ...summarize(latencies) };
     return { events, bytes, byType, guardLatencyMs: guard };
   });
 }

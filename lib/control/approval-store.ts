@@ -8,18 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
 import { isoTime, type Db } from './store.js';
 
-export interface NewApproval {
-  agentKey: string;
-  serverName: string;
-  tool: string;
-  sessionId: string | null;
-  requestId: string | null;
-  /** Already redacted. */
-  arguments: Record<string, unknown>;
-  ruleId: string | null;
-  reason: string | null;
+/** What a new approval is made of: the call it is about (arguments already redacted) and how long it may wait. */
+export type NewApproval = Pick<ApprovalRecord, 'agentKey' | 'serverName' | 'tool' | 'sessionId' | 'requestId' | 'arguments' | 'ruleId' | 'reason'> & {
   timeoutMs: number;
-}
+};
 
 interface ApprovalRow {
   id: string;

@@ -77,7 +77,10 @@ export class ProxySession {
         throw new ConfigError(config.source, [`telemetry.jsonl: cannot open ${path}: ${(err as Error).message}`]);
       }
     }
-    const queue = new EventQueue(sinks, 10_000, 500, (err) => log(`telemetry sink failed: ${err.message}`));
+    // A sink that fails (a full disk) fails every batch, every 20 ms: say it once, count the rest.
+    const queue = new EventQueue(sinks, 10_000, 500, (err) => {
+      if (queue.stats.failedBatches === 1) log(`telemetry sink failed: ${err.message} (further failures are counted, not shown)`);
+    });
     const telemetry = new Telemetry(
       { agentKey: config.agentKey, environment: config.environment, serverName: config.serverName, sessionId: this.sessionId },
       queue,
@@ -201,6 +204,7 @@ export class ProxySession {
     await telemetry.close(2000);
     await controlPlane.close(2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
+    if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF
     return exitCodeOf(exit);
