@@ -111,6 +111,9 @@ export const approvalsCommand: CommandModule<object, StoreArgs> = {
       .command(listCommand)
       .command(resolveCommand(true))
       .command(resolveCommand(false))
-      .demandCommand(1, 'Name one: list, approve ID, reject ID'),
+      .demandCommand(1, 'Name one: list, approve ID, reject ID')
+      .example('$0 approvals list', 'Calls waiting for a human now')
+      .example('$0 approvals approve apr_3f9a1c2b7d', 'Let a held call through')
+      .example('$0 approvals reject apr_3f9a1c2b7d --config ratri.mcp.json', 'Refuse it, on the store or API that config uses'),
   handler: () => undefined,
 };

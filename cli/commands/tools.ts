@@ -80,6 +80,8 @@ export const toolsCommand: CommandModule<object, ToolsArgs> = {
       .option('agent', { type: 'string', describe: 'Only this agent key' })
       .command(listCommand)
       .command(trustCommand)
-      .demandCommand(1, 'Name one: list, trust SERVER.TOOL'),
+      .demandCommand(1, 'Name one: list, trust SERVER.TOOL')
+      .example('$0 tools list', 'Every tool the proxies have seen, and which changed')
+      .example('$0 tools trust filesystem.write_file', 'Trust its current definition after reviewing the change'),
   handler: () => undefined,
 };
