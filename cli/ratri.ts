@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { approvalsCommand } from './commands/approvals.js';
+import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .command(approvalsCommand)
   .command(eventsCommand)
   .command(toolsCommand)
+  .command(doctorCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
   .example('$0 mcp proxy --config ratri.mcp.json', 'What an MCP host runs in place of the server')
   .example('$0 approvals list', 'Calls held for approval, waiting for you')
