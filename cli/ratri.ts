@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { approvalsCommand } from './commands/approvals.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { mcpCommand } from './commands/mcp.js';
@@ -19,6 +20,7 @@ await yargs(hideBin(process.argv))
   .command(approvalsCommand)
   .command(eventsCommand)
   .command(toolsCommand)
+  .command(dashboardCommand)
   .command(doctorCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
   .example('$0 mcp proxy --config ratri.mcp.json', 'What an MCP host runs in place of the server')
