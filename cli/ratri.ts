@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { approvalsCommand } from './commands/approvals.js';
+import { demoCommand } from './commands/demo.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
@@ -20,6 +21,7 @@ await yargs(hideBin(process.argv))
   .command(approvalsCommand)
   .command(eventsCommand)
   .command(toolsCommand)
+  .command(demoCommand)
   .command(dashboardCommand)
   .command(doctorCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
