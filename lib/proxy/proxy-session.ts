@@ -27,7 +27,7 @@ export interface ProxySessionOptions {
   hostIn: Readable;
   hostOut: Writable;
   log(message: string): void;
-  /** The control plane to use instead of the one the config names (tests, `ratri demo`). */
+  /** The control plane to use instead of the one the config names (for embedding ratri in another program). */
   controlPlane?: ControlPlane;
   recorder?: SessionRecorder;
   stopTimings?: StopTimings;
