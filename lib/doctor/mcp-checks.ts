@@ -27,6 +27,13 @@ export interface McpSession {
 
 type Outcome<T> = { kind: 'answer'; value: T } | { kind: 'error'; error: Error } | { kind: 'timeout' } | { kind: 'exit' } | { kind: 'aborted' };
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** vscode-jsonrpc's own failures (writing, reading, a closed connection: codes -32099 to -32096), not an answer of the server. */
+function isConnectionError(error: Error): boolean {
+  return !(error instanceof ResponseError) || (error.code <= -32096 && error.code >= -32099);
+}
+
 /** Waits for a request's answer, the timeout, the upstream's exit, or the abort signal, whichever is first. */
 async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
   let timer: NodeJS.Timeout | undefined;
@@ -34,7 +41,15 @@ async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: n
   const races: Array<Promise<Outcome<T>>> = [
     request.then(
       (value): Outcome<T> => ({ kind: 'answer', value }),
-      (error: Error): Outcome<T> => ({ kind: 'error', error }),
+      async (error: Error): Promise<Outcome<T>> => {
+        // A server that dies at once makes the write of the request fail (EPIPE) before its exit is
+        // seen; the exit, with its stderr, is the better explanation, so give it a moment to arrive.
+        if (isConnectionError(error)) {
+          const exited = await Promise.race([session.child.exited.then(() => true), sleep(1000).then(() => false)]);
+          if (exited) return { kind: 'exit' };
+        }
+        return { kind: 'error', error };
+      },
     ),
     new Promise((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
     session.child.exited.then((): Outcome<T> => ({ kind: 'exit' })),
