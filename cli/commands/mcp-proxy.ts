@@ -1,7 +1,12 @@
-/** `ratri mcp proxy --config FILE`: the stdio proxy a host launches in place of the upstream server. */
+/**
+ * `ratri mcp proxy --config FILE`: the stdio proxy a host launches in place of the upstream server;
+ * with `--transport http|sse` an HTTP server instead, one upstream per client session.
+ */
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadProxyConfig } from '../../lib/config/load-config.js';
-import type { Mode } from '../../lib/config/types.js';
+import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
+import { openControlPlane } from '../../lib/control/open-control-plane.js';
+import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
 import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
@@ -13,6 +18,84 @@ interface ProxyArgs {
   mode?: Mode;
   environment?: string;
   record?: string;
+  transport: string;
+  port: number;
+  host: string;
+  'allowed-origin'?: string[];
+  'auth-token-env'?: string;
+  'session-idle-ms': number;
+  'max-sessions': number;
+}
+
+/** Without an explicit maxFrameBytes, HTTP bodies are held to 4 MiB (a whole body sits in memory). */
+const DEFAULT_HTTP_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Parses `--transport stdio|http|sse[,…]`; stdio cannot be combined with the HTTP ones. */
+function parseTransports(value: string): { stdio: boolean; http: boolean; sse: boolean } | string {
+  const names = value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((n) => !['stdio', 'http', 'sse'].includes(n));
+  if (unknown.length > 0) return `--transport: unknown transport "${unknown.join(', ')}" (choose stdio, http, sse, or http,sse)`;
+  const chosen = { stdio: names.includes('stdio') || names.length === 0, http: names.includes('http'), sse: names.includes('sse') };
+  if (chosen.stdio && (chosen.http || chosen.sse)) return '--transport: stdio cannot be combined with http or sse';
+  return chosen;
+}
+
+/** `--transport http|sse`: serves until SIGINT/SIGTERM, then stops every session's upstream. */
+async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { http: boolean; sse: boolean }): Promise<void> {
+  const fail = (message: string, code: number): never => {
+    log(message);
+    process.exit(code);
+  };
+  if (args.record) fail('--record works with --transport stdio only', 2);
+  let authToken: string | undefined;
+  if (args['auth-token-env']) {
+    authToken = process.env[args['auth-token-env']];
+    if (!authToken) fail(`--auth-token-env ${args['auth-token-env']}: that environment variable is not set or empty`, 2);
+  }
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port: ${args.port} is not a port (0-65535)`, 2);
+  if (!(args['session-idle-ms'] > 0)) fail('--session-idle-ms must be a positive number of milliseconds', 2);
+  if (!(Number.isInteger(args['max-sessions']) && args['max-sessions'] >= 1)) fail('--max-sessions must be an integer of at least 1', 2);
+  // Sessions open the control plane one by one, later; a store that cannot open should stop us now.
+  try {
+    await openControlPlane(config).close(2000);
+  } catch (err) {
+    fail(`store: ${(err as Error).message}`, 2);
+  }
+  let front: HttpFront;
+  try {
+    front = await HttpFront.start({
+      config,
+      streamableHttp: transports.http,
+      legacySse: transports.sse,
+      host: args.host,
+      port: args.port,
+      allowedOrigins: args['allowed-origin'] ?? [],
+      authToken,
+      sessionIdleMs: args['session-idle-ms'],
+      maxSessions: args['max-sessions'],
+      maxBodyBytes: config.maxFrameBytes === DEFAULTS.maxFrameBytes ? DEFAULT_HTTP_BODY_BYTES : config.maxFrameBytes,
+      log,
+    });
+  } catch (err) {
+    if (err instanceof ListenError) fail(err.message, 1);
+    throw err;
+  }
+  const parts = [
+    transports.http ? `Streamable HTTP at ${front.baseUrl}/mcp` : '',
+    transports.sse ? `${transports.http ? 'and ' : ''}legacy SSE at ${front.baseUrl}/sse` : '',
+  ].filter(Boolean);
+  log(`serving MCP over ${parts.join(' ')}`);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      // A second signal reaches each session's stop again, which kills its upstream at once.
+      const first = !stopping;
+      stopping = true;
+      void front.stop(signal).then(() => {
+        if (first) process.exit(signalExitCode(signal));
+      });
+    });
+  }
 }
 
 function log(message: string): void {
@@ -29,9 +112,17 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
       .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay)' })
+      .option('transport', { type: 'string', default: 'stdio', describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse' })
+      .option('port', { type: 'number', default: 3100, describe: 'HTTP port (0 picks a free one)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
+      .option('allowed-origin', { type: 'string', array: true, describe: 'Browser Origin allowed besides localhost (repeatable)' })
+      .option('auth-token-env', { type: 'string', describe: 'Require "Authorization: Bearer TOKEN", TOKEN read from this environment variable' })
+      .option('session-idle-ms', { type: 'number', default: 30 * 60 * 1000, describe: 'End an HTTP session idle this long' })
+      .option('max-sessions', { type: 'number', default: 100, describe: 'Most HTTP sessions (each with its own upstream) at once' })
       .example('$0 mcp proxy --config ratri.mcp.json', 'Proxy the upstream of ratri.mcp.json on stdin/stdout')
       .example('$0 mcp proxy --config ratri.mcp.json --server github --mode enforce', 'Run one server of a multi-server config, enforcing')
-      .example('$0 mcp proxy -c ratri.mcp.json --record session.golden.jsonl', 'Capture a session for ratri replay'),
+      .example('$0 mcp proxy -c ratri.mcp.json --record session.golden.jsonl', 'Capture a session for ratri replay')
+      .example('$0 mcp proxy -c ratri.mcp.json --transport http,sse --port 3100', 'Serve MCP over HTTP at http://127.0.0.1:3100/mcp (and /sse)'),
   handler: async (args) => {
     let config;
     try {
@@ -43,6 +134,12 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       }
       throw err;
     }
+    const transports = parseTransports(args.transport);
+    if (typeof transports === 'string') {
+      log(transports);
+      process.exit(2);
+    }
+    if (!transports.stdio) return serveHttp(args, config, transports);
     if (process.stdin.isTTY) {
       log(`proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`);
       log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');

@@ -31,6 +31,12 @@ export interface ProxySessionOptions {
   controlPlane?: ControlPlane;
   recorder?: SessionRecorder;
   stopTimings?: StopTimings;
+  /**
+   * Why the session ended when the host side closed, for the `mcp.session.ended` event. Default
+   * "host closed stdin"; the HTTP front passes its own (a DELETE, an idle session, …) since its
+   * "host input" is an in-memory stream that it ends itself.
+   */
+  hostCloseReason?: () => string;
 }
 
 /** How long a half-written frame may sit still before ratri says so (RATRI_STALL_WARN_MS, default 10 s). */
@@ -197,7 +203,11 @@ export class ProxySession {
       durationMs: Date.now() - started,
       upstreamExitCode: exit.code,
       signal: exit.signal,
-      reason: this.stopSignal ? `proxy received ${this.stopSignal}` : this.hostClosed ? 'host closed stdin' : 'upstream exited',
+      reason: this.stopSignal
+        ? `proxy received ${this.stopSignal}`
+        : this.hostClosed
+          ? (this.options.hostCloseReason?.() ?? 'host closed stdin')
+          : 'upstream exited',
       droppedEvents: queue.stats.dropped,
     });
     hostIn.pause();

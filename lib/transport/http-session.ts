@@ -1,0 +1,145 @@
+/**
+ * One HTTP client session: a `ProxySession` of its own (its own upstream child, the full
+ * interceptor, telemetry and approvals), driven through in-memory host streams. What a client
+ * POSTs is written into the host input as one line; what the proxy writes to the host is split
+ * back into lines and handed to the transport that owns the session.
+ */
+import { PassThrough, Writable } from 'node:stream';
+import type { ProxyConfig } from '../config/types.js';
+import { FrameReader } from '../framing/frame-reader.js';
+import { ProxySession } from '../proxy/proxy-session.js';
+import type { StopTimings } from '../proxy/upstream-process.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SPACE = 0x20;
+
+/**
+ * Makes one newline-free line of a JSON text: a raw CR or LF in valid JSON can only be whitespace
+ * between tokens (inside strings they must be escaped), so a space means the same. Copies only
+ * when there is something to replace; otherwise the bytes are forwarded as they are.
+ */
+export function oneLine(body: Buffer): Buffer {
+  if (body.indexOf(LF) === -1 && body.indexOf(CR) === -1) return body;
+  const copy = Buffer.from(body);
+  for (let i = 0; i < copy.length; i++) if (copy[i] === CR || copy[i] === LF) copy[i] = SPACE;
+  return copy;
+}
+
+export interface HttpSessionOptions {
+  /** The id clients name the session by (`Mcp-Session-Id`, `?sessionId=`). */
+  id: string;
+  /** Which front transport owns it; only for messages. */
+  transport: 'http' | 'sse';
+  config: ProxyConfig;
+  log(message: string): void;
+  stopTimings?: StopTimings;
+}
+
+/** One client's session. The owning transport sets `onServerLine` and `onEnded`. */
+export class HttpSession {
+  readonly id: string;
+  readonly transport: 'http' | 'sse';
+  /** Every complete line the proxy writes towards the client (upstream bytes or ratri's own answers). */
+  onServerLine: (line: Buffer) => void = () => undefined;
+  /** Called once when the session has ended (ended by us, or its upstream exited or never started). */
+  onEnded: (reason: string) => void = () => undefined;
+  /** Time of the last request or of the last stream closing; the idle reaper reads it. */
+  lastActivity = Date.now();
+  /** Open long-lived responses (SSE streams): a session with one is not idle. */
+  openStreams = 0;
+  /** Settles with the ProxySession's exit code once its upstream is gone and telemetry flushed. */
+  readonly done: Promise<number>;
+  private readonly hostIn = new PassThrough();
+  private readonly proxy: ProxySession;
+  private endReason: string | undefined;
+
+  constructor(options: HttpSessionOptions) {
+    this.id = options.id;
+    this.transport = options.transport;
+    // No size limit on lines towards the client: the ProxySession already applies maxFrameBytes
+    // to what it inspects and relays longer upstream frames unchanged, so this splitter must too.
+    const lines = new FrameReader({ onFrame: (line) => this.serverLine(line) }, { maxFrameBytes: Number.MAX_SAFE_INTEGER });
+    const hostOut = new Writable({
+      highWaterMark: 1024 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk);
+        callback();
+      },
+      final(callback) {
+        lines.end();
+        callback();
+      },
+    });
+    const sessionLog = (message: string): void => options.log(`session ${this.id.slice(0, 8)}: ${message}`);
+    this.proxy = new ProxySession({
+      config: options.config,
+      hostIn: this.hostIn,
+      hostOut,
+      log: sessionLog,
+      stopTimings: options.stopTimings,
+      hostCloseReason: () => this.endReason ?? 'client ended the session',
+    });
+    this.done = this.proxy.run().then(
+      (code) => {
+        this.finish(this.endReason ?? `upstream exited (code ${code})`);
+        return code;
+      },
+      (err: Error) => {
+        sessionLog(err.message);
+        this.finish(`upstream could not start: ${err.message}`);
+        return 1;
+      },
+    );
+  }
+
+  /** True once the session was ended or its upstream is gone: requests naming it get 404. */
+  get ended(): boolean {
+    return this.endReason !== undefined;
+  }
+
+  /** Forwards one client message (or batch) to the proxy as one line. */
+  deliver(body: Buffer): void {
+    if (this.ended) return;
+    this.lastActivity = Date.now();
+    this.hostIn.write(Buffer.concat([oneLine(body), Buffer.from('\n')]));
+  }
+
+  /**
+   * Ends the session the way a stdio host ends one by closing stdin: held calls are dropped, answers
+   * already on their way get the grace period, then the upstream is stopped (stdin closed, SIGTERM,
+   * SIGKILL). The session counts as ended at once.
+   */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.finish(reason);
+    this.hostIn.end();
+  }
+
+  /**
+   * The front got SIGINT/SIGTERM: the ProxySession's own signal stop (a second call kills the
+   * upstream's process group). Before the upstream has started there is nothing to signal, so the
+   * host input is ended instead and the session stops as soon as the spawn completes.
+   */
+  stop(signal: NodeJS.Signals): void {
+    if (!this.ended) this.finish(`proxy received ${signal}`);
+    if (!this.proxy.stop(signal)) this.hostIn.end();
+  }
+
+  private serverLine(line: Buffer): void {
+    if (this.ended) return; // the client is gone; the upstream is being stopped
+    try {
+      this.onServerLine(line);
+    } catch (err) {
+      // A routing bug must not take the whole front down with it.
+      this.proxy.stop('SIGTERM');
+      this.finish(`internal error: ${(err as Error).message}`);
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    this.onEnded(reason);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * MCP Streamable HTTP (2025-03-26 and later) on one endpoint, `/mcp`:
+ *   POST   a message or batch → requests: an SSE stream carrying their answers (and what the server
+ *          sends meanwhile), closed once every request is answered; only notifications or
+ *          responses: 202.
+ *   GET    the session's stream for server-initiated messages; `Last-Event-ID` resumes any stream.
+ *   DELETE ends the session; its upstream is stopped.
+ * `initialize` creates the session and its upstream; every later request must name it in
+ * `Mcp-Session-Id`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { peekEnvelope } from '../jsonrpc/json-scan.js';
+import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import type { HttpSession } from './http-session.js';
+import { corsHeaders, readBody, refuse, type Refusal } from './http-security.js';
+import { EventBuffer, openEventStream, sseEvent } from './sse.js';
+
+/** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+
+/** What a transport needs from the front: the session registry and the body limit. */
+export interface FrontContext {
+  maxBodyBytes: number;
+  /** Creates a session with its upstream, or says why not (503 when full). */
+  createSession(transport: 'http' | 'sse', id: string): HttpSession | Refusal;
+  /** A live session; undefined when unknown or ended. */
+  session(id: string): HttpSession | undefined;
+  log(message: string): void;
+}
+
+/** The answer stream of one POST that carried requests. */
+interface PostStream {
+  key: string;
+  /** Requests not answered yet: idKey → the id as the client wrote it. */
+  pending: Map<string, string>;
+  progressTokens: string[];
+  /** The live HTTP response, if the client is still connected (or reconnected with Last-Event-ID). */
+  sink?: ServerResponse;
+}
+
+/** Per-session routing state. */
+interface Streams {
+  buffer: EventBuffer;
+  posts: Map<string, PostStream>;
+  byRequest: Map<string, PostStream>;
+  byProgress: Map<string, PostStream>;
+  standalone?: ServerResponse;
+  /** The sequence number of the last GET-stream event written to a live GET stream. */
+  standaloneSent: number;
+  nextPost: number;
+  protocolVersion?: string;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+export class StreamableHttpTransport {
+  private readonly state = new Map<string, Streams>();
+
+  constructor(private readonly front: FrontContext) {}
+
+  /** Handles one request to `/mcp` (security checks already passed). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return refuse(res, { status: 400, message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})` });
+    }
+    if (req.method === 'POST') return this.post(req, res);
+    if (req.method === 'GET') return this.get(req, res);
+    if (req.method === 'DELETE') return this.delete(req, res);
+    refuse(res, { status: 405, message: `Method Not Allowed: ${req.method} /mcp (use POST, GET or DELETE)`, headers: { Allow: 'GET, POST, DELETE' } });
+  }
+
+  /** Looks up the session a request names; answers 400/404 itself when there is none. */
+  private named(req: IncomingMessage, res: ServerResponse): { session: HttpSession; streams: Streams } | undefined {
+    const id = header(req, 'mcp-session-id');
+    if (id === undefined) {
+      refuse(res, { status: 400, message: 'Bad Request: Mcp-Session-Id header is required (send initialize first)' });
+      return undefined;
+    }
+    const session = this.front.session(id);
+    const streams = this.state.get(id);
+    if (!session || !streams || session.transport !== 'http') {
+      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, -32001);
+      return undefined;
+    }
+    session.lastActivity = Date.now();
+    return { session, streams };
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const accept = header(req, 'accept') ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      return refuse(res, { status: 406, message: 'Not Acceptable: Accept must list both application/json and text/event-stream' });
+    }
+    const type = header(req, 'content-type') ?? '';
+    if (!/^application\/json\b/i.test(type)) {
+      return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
+    }
+    const body = await readBody(req, res, this.front.maxBodyBytes);
+    if (body === undefined) return;
+    const read = readFrame(body);
+    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, -32700);
+    const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
+    if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
+      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, -32600);
+    }
+    const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
+    let session: HttpSession;
+    let streams: Streams;
+    if (initialize) {
+      if (header(req, 'mcp-session-id') !== undefined) {
+        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, -32600);
+      }
+      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, -32600);
+      const created = this.front.createSession('http', randomUUID());
+      if (!('id' in created)) return refuse(res, created);
+      session = created;
+      streams = this.attach(session, (messages[0]!.value as { params?: { protocolVersion?: unknown } }).params?.protocolVersion);
+    } else {
+      const found = this.named(req, res);
+      if (!found) return;
+      ({ session, streams } = found);
+      streams.protocolVersion = header(req, 'mcp-protocol-version') ?? streams.protocolVersion;
+    }
+
+    const requests = messages.filter((m) => m.isRequest);
+    if (requests.length === 0) {
+      session.deliver(body);
+      res.writeHead(202, { ...corsHeaders(req), 'Mcp-Session-Id': session.id });
+      res.end();
+      return;
+    }
+    const post: PostStream = { key: `p${++streams.nextPost}`, pending: new Map(), progressTokens: [], sink: res };
+    for (const m of requests) {
+      const key = idKey((m.value as { id: unknown }).id);
+      post.pending.set(key, m.rawId);
+      streams.byRequest.set(key, post);
+      const token = (m.value as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta?.progressToken;
+      if (token !== undefined) {
+        post.progressTokens.push(idKey(token));
+        streams.byProgress.set(idKey(token), post);
+      }
+    }
+    streams.posts.set(post.key, post);
+    session.openStreams++;
+    openEventStream(req, res, { 'Mcp-Session-Id': session.id }, () => {
+      session.openStreams--;
+      session.lastActivity = Date.now();
+      if (post.sink === res) post.sink = undefined; // the answers still go to the buffer for a resume
+    });
+    // A client of 2025-11-25 or later may resume from the priming id; older ones may not expect empty events.
+    if ((streams.protocolVersion ?? '') >= '2025-11-25') res.write(`id: ${streams.buffer.primingId(post.key)}\ndata: \n\n`);
+    session.deliver(body);
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse): void {
+    if (!(header(req, 'accept') ?? '').includes('text/event-stream')) {
+      return refuse(res, { status: 406, message: 'Not Acceptable: Accept must list text/event-stream' });
+    }
+    const found = this.named(req, res);
+    if (!found) return;
+    const { session, streams } = found;
+    const lastEventId = header(req, 'last-event-id');
+    let stream = 'g';
+    let after = streams.standaloneSent;
+    if (lastEventId !== undefined) {
+      const parsed = EventBuffer.parseId(lastEventId);
+      if (!parsed || (parsed.stream !== 'g' && Number(parsed.stream.slice(1)) > streams.nextPost)) {
+        return refuse(res, { status: 400, message: `Bad Request: Last-Event-ID "${lastEventId}" is not an event of this session` });
+      }
+      ({ stream, seq: after } = parsed);
+    }
+    const post = stream === 'g' ? undefined : streams.posts.get(stream);
+    if ((stream === 'g' && streams.standalone) || post?.sink) {
+      return refuse(res, { status: 409, message: 'Conflict: this stream already has a connection' });
+    }
+    session.openStreams++;
+    openEventStream(req, res, { 'Mcp-Session-Id': session.id }, () => {
+      session.openStreams--;
+      session.lastActivity = Date.now();
+      if (streams.standalone === res) streams.standalone = undefined;
+      if (post && post.sink === res) post.sink = undefined;
+    });
+    for (const event of streams.buffer.after(stream, after)) res.write(sseEvent(event.data, { id: event.id }));
+    if (stream === 'g') {
+      streams.standaloneSent = Math.max(streams.standaloneSent, Number(streams.buffer.primingId('g').split('-')[1]));
+      streams.standalone = res;
+    } else if (post) {
+      post.sink = res;
+    } else {
+      res.end(); // that POST stream was already answered in full: the replay was all that was left
+    }
+  }
+
+  private delete(req: IncomingMessage, res: ServerResponse): void {
+    const found = this.named(req, res);
+    if (!found) return;
+    res.writeHead(200, { ...corsHeaders(req), 'Mcp-Session-Id': found.session.id });
+    res.end();
+    found.session.end('client ended the session (DELETE)');
+  }
+
+  /** Sets up routing for a new session. */
+  private attach(session: HttpSession, protocolVersion: unknown): Streams {
+    const streams: Streams = {
+      buffer: new EventBuffer(),
+      posts: new Map(),
+      byRequest: new Map(),
+      byProgress: new Map(),
+      standaloneSent: 0,
+      nextPost: 0,
+      protocolVersion: typeof protocolVersion === 'string' ? protocolVersion : undefined,
+    };
+    this.state.set(session.id, streams);
+    session.onServerLine = (line) => this.route(streams, line);
+    session.onEnded = (reason) => this.closeAll(session.id, streams, reason);
+    return streams;
+  }
+
+  /** Sends one line from the proxy on the stream it belongs to. */
+  private route(streams: Streams, line: Buffer): void {
+    const { answers, progressToken } = classify(line);
+    const post =
+      answers.length > 0
+        ? streams.byRequest.get(answers[0]!)
+        : progressToken !== undefined
+          ? streams.byProgress.get(progressToken)
+          : undefined;
+    if (post) {
+      post.sink?.write(sseEvent(line, { id: streams.buffer.add(post.key, line) }));
+      for (const key of answers) this.settle(streams, key);
+      return;
+    }
+    // Server-initiated (or unrelated): the GET stream; without one, the newest connected POST
+    // stream (clients that never open GET still see sampling/elicitation requests); else keep it
+    // for the next GET. Never more than one stream: the spec forbids broadcasting.
+    const live = [...streams.posts.values()].reverse().find((p) => p.sink);
+    if (!streams.standalone && live) {
+      live.sink!.write(sseEvent(line, { id: streams.buffer.add(live.key, line) }));
+      return;
+    }
+    const id = streams.buffer.add('g', line);
+    if (streams.standalone) {
+      streams.standalone.write(sseEvent(line, { id }));
+      streams.standaloneSent = EventBuffer.parseId(id)!.seq;
+    }
+  }
+
+  /** A request was answered; its POST stream ends once all of its requests are. */
+  private settle(streams: Streams, key: string): void {
+    const post = streams.byRequest.get(key);
+    if (!post) return;
+    streams.byRequest.delete(key);
+    post.pending.delete(key);
+    if (post.pending.size > 0) return;
+    for (const token of post.progressTokens) if (streams.byProgress.get(token) === post) streams.byProgress.delete(token);
+    streams.posts.delete(post.key);
+    post.sink?.end();
+  }
+
+  /** The session ended: unanswered requests get an error, every stream is closed. */
+  private closeAll(id: string, streams: Streams, reason: string): void {
+    this.state.delete(id);
+    for (const post of streams.posts.values()) {
+      for (const rawId of post.pending.values()) {
+        const error = Buffer.from(`{"jsonrpc":"2.0","id":${rawId},"error":{"code":-32000,"message":${JSON.stringify(`the session ended before the server answered: ${reason}`)}}}`);
+        post.sink?.write(sseEvent(error, { id: streams.buffer.add(post.key, error) }));
+      }
+      post.sink?.end();
+    }
+    streams.posts.clear();
+    streams.standalone?.end();
+  }
+}
+
+/** Which requests a server line answers (idKeys), or which progress token it reports on. */
+function classify(line: Buffer): { answers: string[]; progressToken?: string } {
+  const envelope = peekEnvelope(line);
+  if (envelope.kind === 'object') {
+    if (envelope.method === undefined) return { answers: envelope.rawId === undefined ? [] : [idKey(envelope.id)] };
+    if (envelope.method !== 'notifications/progress') return { answers: [] };
+  } else if (envelope.kind !== 'array') {
+    return { answers: [] };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line.toString('utf8'));
+  } catch {
+    return { answers: [] };
+  }
+  if (Array.isArray(value)) return { answers: value.filter((m) => Message.isResponse(m)).map((m) => idKey(m.id)) };
+  const token = (value as { params?: { progressToken?: unknown } }).params?.progressToken;
+  return { answers: [], progressToken: token === undefined ? undefined : idKey(token) };
+}

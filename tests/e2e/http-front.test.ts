@@ -1,0 +1,337 @@
+/**
+ * `ratri mcp proxy --transport http|sse`: the built CLI serves MCP over Streamable HTTP and legacy
+ * SSE, one upstream (@modelcontextprotocol/server-everything) per session, with the full
+ * interceptor in between; the official SDK clients drive it, raw HTTP checks the refusals.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliPath, everythingServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
+import { callError, textOf } from '../helpers/sdk.js';
+
+const BLOCK_GET_ENV = { id: 'no-env-dump', tool: 'get-env', decision: 'block' };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+const ACCEPT_BOTH = 'application/json, text/event-stream';
+
+interface Front {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  base: string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const dirs: string[] = [];
+const fronts: Front[] = [];
+const clients: Client[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  for (const f of fronts.splice(0)) {
+    const kids = childPids(f.child.pid!);
+    if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill('SIGKILL');
+    for (const pid of kids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Live (non-zombie) child processes of `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  const kids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') kids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kids;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts the built CLI with `--port 0` and waits for its "serving" line. */
+async function startFront(args: string[] = [], options: { config?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<Front> {
+  const dir = tempDir('ratri-http-');
+  dirs.push(dir);
+  const config = writeConfig(dir, {
+    agentKey: 'http-test',
+    serverName: 'everything',
+    mode: 'enforce',
+    store: join(dir, 'ratri.db'),
+    upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
+    guardrails: { rules: [BLOCK_GET_ENV] },
+    ...options.config,
+  });
+  const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http,sse', '--port', '0', ...args], {
+    env: { ...process.env, RATRI_HOME: dir, ...options.env },
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  const front: Front = { child, port: 0, base: '', stderr: () => stderr, exited };
+  fronts.push(front);
+  await until('the serving line', () => /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:\d+\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/.test(stderr) || child.exitCode !== null);
+  const port = Number(/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)?.[1]);
+  expect(port, stderr).toBeGreaterThan(0);
+  front.port = port;
+  front.base = `http://127.0.0.1:${port}`;
+  return front;
+}
+
+async function connect(front: Front, kind: 'http' | 'sse', headers: Record<string, string> = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport | SSEClientTransport }> {
+  const transport =
+    kind === 'http'
+      ? new StreamableHTTPClientTransport(new URL(`${front.base}/mcp`), { requestInit: { headers } })
+      : new SSEClientTransport(new URL(`${front.base}/sse`), { requestInit: { headers } });
+  const client = new Client({ name: 'http-front-test', version: '1.0.0' });
+  clients.push(client);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One raw HTTP request (node:http, so Host and Origin can be anything). */
+function raw(front: Front, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: front.port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const post = (front: Front, message: unknown, headers: Record<string, string> = {}): Promise<RawResponse> =>
+  raw(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, ...headers }, typeof message === 'string' ? message : JSON.stringify(message));
+
+/** The events of an SSE body: id and data of each. */
+function sseEvents(body: string): Array<{ id?: string; event?: string; data: string }> {
+  return body
+    .split('\n\n')
+    .filter((block) => /^data:/m.test(block))
+    .map((block) => {
+      const field = (name: string): string | undefined => new RegExp(`^${name}: ?(.*)$`, 'm').exec(block)?.[1];
+      return { id: field('id'), event: field('event'), data: field('data') ?? '' };
+    });
+}
+
+function expectRefusal(res: RawResponse, status: number): void {
+  expect(res.status, res.body).toBe(status);
+  const body = JSON.parse(res.body) as { jsonrpc: string; error: { code: number; message: string }; id: null };
+  expect(body.jsonrpc).toBe('2.0');
+  expect(body.id).toBeNull();
+  expect(body.error.message.length).toBeGreaterThan(5);
+}
+
+/** A raw session: initialize + initialized; returns its id. */
+async function rawSession(front: Front, headers: Record<string, string> = {}): Promise<string> {
+  const init = await post(front, INIT, headers);
+  expect(init.status, init.body).toBe(200);
+  const id = init.headers['mcp-session-id'] as string;
+  expect(id).toMatch(/^[\x21-\x7e]+$/);
+  const done = await post(front, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'Mcp-Session-Id': id, ...headers });
+  expect(done.status).toBe(202);
+  return id;
+}
+
+describe('ratri mcp proxy --transport http,sse', () => {
+  for (const kind of ['http', 'sse'] as const) {
+    it(`relays a full SDK session over ${kind === 'http' ? 'Streamable HTTP' : 'legacy SSE'} and enforces the rules`, async () => {
+      const front = await startFront();
+      const { client } = await connect(front, kind);
+      expect(client.getServerVersion()?.name).toContain('everything');
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'get-env']));
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'over http' } }))).toBe('Echo: over http');
+      const refused = await callError(client.callTool({ name: 'get-env', arguments: {} }));
+      expect(refused.code).toBe(-32001);
+      // Progress notifications of a call reach the client while the call runs.
+      const progress: number[] = [];
+      const long = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
+      expect(textOf(long)).toContain('Long running operation completed');
+      // The upstream may send its last progress after its answer (stdio shows the same), so that one may miss.
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      expect(progress).toEqual([1, 2, 3].slice(0, progress.length));
+      expect(childPids(front.child.pid!)).toHaveLength(1);
+    });
+  }
+
+  it('gives each session its own upstream process, and DELETE stops it', async () => {
+    const front = await startFront();
+    const a = await connect(front, 'http');
+    const pidsAfterA = childPids(front.child.pid!);
+    const b = await connect(front, 'http');
+    const pids = childPids(front.child.pid!);
+    expect(pidsAfterA).toHaveLength(1);
+    expect(pids).toHaveLength(2);
+    expect((a.transport as StreamableHTTPClientTransport).sessionId).not.toBe((b.transport as StreamableHTTPClientTransport).sessionId);
+    // Both work at once, each through its own upstream.
+    const [ra, rb] = await Promise.all([
+      a.client.callTool({ name: 'echo', arguments: { message: 'a' } }),
+      b.client.callTool({ name: 'echo', arguments: { message: 'b' } }),
+    ]);
+    expect([textOf(ra), textOf(rb)]).toEqual(['Echo: a', 'Echo: b']);
+
+    const sessionA = (a.transport as StreamableHTTPClientTransport).sessionId!;
+    await (a.transport as StreamableHTTPClientTransport).terminateSession();
+    await until('one upstream left', () => childPids(front.child.pid!).length === 1);
+    expect(isAlive(pidsAfterA[0]!)).toBe(false); // A's own upstream is the one that stopped
+    expect(childPids(front.child.pid!)).toEqual(pids.filter((p) => p !== pidsAfterA[0]));
+    const after = await post(front, { jsonrpc: '2.0', id: 9, method: 'ping' }, { 'Mcp-Session-Id': sessionA });
+    expectRefusal(after, 404);
+    expect(textOf(await b.client.callTool({ name: 'echo', arguments: { message: 'still' } }))).toBe('Echo: still');
+  });
+
+  it('refuses foreign origins (403), foreign Host headers (421), and accepts loopback origins', async () => {
+    const front = await startFront();
+    expectRefusal(await post(front, INIT, { Origin: 'https://evil.example' }), 403);
+    expectRefusal(await post(front, INIT, { Host: 'evil.example' }), 421);
+    expectRefusal(await raw(front, 'GET', '/sse', { Origin: 'http://attacker.localhost.example', Accept: 'text/event-stream' }), 403);
+    const ok = await post(front, INIT, { Origin: 'http://localhost:5173' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+  });
+
+  it('accepts an origin named with --allowed-origin', async () => {
+    const front = await startFront(['--allowed-origin', 'https://app.example.com']);
+    expect((await post(front, INIT, { Origin: 'https://app.example.com' })).status).toBe(200);
+    expectRefusal(await post(front, INIT, { Origin: 'https://other.example.com' }), 403);
+  });
+
+  it('requires the bearer token from --auth-token-env (401 without it or with a wrong one)', async () => {
+    const front = await startFront(['--auth-token-env', 'RATRI_TEST_TOKEN'], { env: { RATRI_TEST_TOKEN: 's3cret-token' } });
+    const missing = await post(front, INIT);
+    expectRefusal(missing, 401);
+    expect(missing.headers['www-authenticate']).toMatch(/^Bearer/);
+    expectRefusal(await post(front, INIT, { Authorization: 'Bearer wrong-token' }), 401);
+    expectRefusal(await raw(front, 'GET', '/sse', { Accept: 'text/event-stream' }), 401);
+    for (const kind of ['http', 'sse'] as const) {
+      const { client } = await connect(front, kind, { Authorization: 'Bearer s3cret-token' });
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { message: kind } }))).toBe(`Echo: ${kind}`);
+    }
+  });
+
+  it('refuses bodies over maxFrameBytes (413), unknown sessions (404), and malformed requests', async () => {
+    const front = await startFront([], { config: { maxFrameBytes: 2048 } });
+    const id = await rawSession(front);
+    const big = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4000) } } };
+    expectRefusal(await post(front, big, { 'Mcp-Session-Id': id }), 413);
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'Mcp-Session-Id': 'no-such-session' }), 404);
+    expectRefusal(await raw(front, 'POST', '/messages?sessionId=no-such-session', { 'Content-Type': 'application/json' }, '{}'), 404);
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 3, method: 'ping' }), 400); // no Mcp-Session-Id
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 4, method: 'ping' }, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' }), 400);
+    expectRefusal(await post(front, '{"jsonrpc":', { 'Mcp-Session-Id': id }), 400);
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 5, method: 'ping' }, { 'Mcp-Session-Id': id, Accept: 'application/json' }), 406);
+    expectRefusal(await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'application/json' }), 406);
+    expectRefusal(await raw(front, 'PUT', '/mcp', { 'Mcp-Session-Id': id }), 405);
+    // The session itself is still fine, and a body with raw newlines (pretty-printed JSON) is one message.
+    const pretty = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { message: 'a\nb' } } }, null, 2).replace(/\n/g, '\r\n');
+    const answered = await post(front, pretty, { 'Mcp-Session-Id': id });
+    expect(answered.status).toBe(200);
+    expect(answered.headers['content-type']).toBe('text/event-stream');
+    const [event] = sseEvents(answered.body);
+    expect(JSON.parse(event!.data)).toMatchObject({ id: 6, result: { content: [{ text: 'Echo: a\nb' }] } });
+  });
+
+  it('replays a stream from Last-Event-ID', async () => {
+    const front = await startFront();
+    const id = await rawSession(front);
+    const first = await post(front, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } }, { 'Mcp-Session-Id': id });
+    const events = sseEvents(first.body);
+    expect(events.map((e) => JSON.parse(e.data).id)).toContain(1);
+    for (const e of events) expect(e.id).toMatch(/^p\d+-\d+$/);
+    // Resume that POST stream from its start: every event of it comes again, same ids, same bytes.
+    const stream = events[0]!.id!.split('-')[0];
+    const replay = await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'text/event-stream', 'Last-Event-ID': `${stream}-0` });
+    expect(replay.status).toBe(200);
+    expect(sseEvents(replay.body)).toEqual(events);
+    // From its last event: nothing more.
+    const none = await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'text/event-stream', 'Last-Event-ID': events.at(-1)!.id! });
+    expect(sseEvents(none.body)).toEqual([]);
+    expectRefusal(await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'text/event-stream', 'Last-Event-ID': 'garbage' }), 400);
+  });
+
+  it('reaps idle sessions after --session-idle-ms and stops their upstream', async () => {
+    const front = await startFront(['--session-idle-ms', '400']);
+    const { client, transport } = await connect(front, 'http');
+    const sessionId = (transport as StreamableHTTPClientTransport).sessionId!;
+    expect(childPids(front.child.pid!)).toHaveLength(1);
+    await client.close(); // goes away without DELETE: only the idle reaper can end the session
+    await until('the idle upstream to exit', () => childPids(front.child.pid!).length === 0);
+    expect(front.stderr()).toMatch(/idle for \d+ ms; ending it/);
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 1, method: 'ping' }, { 'Mcp-Session-Id': sessionId }), 404);
+  });
+
+  it('answers 503 when --max-sessions are open', async () => {
+    const front = await startFront(['--max-sessions', '1']);
+    const { transport } = await connect(front, 'http');
+    const full = await post(front, INIT);
+    expectRefusal(full, 503);
+    expect(JSON.parse(full.body).error.message).toMatch(/max-sessions/);
+    expectRefusal(await raw(front, 'GET', '/sse', { Accept: 'text/event-stream' }), 503);
+    expect(childPids(front.child.pid!)).toHaveLength(1);
+    await (transport as StreamableHTTPClientTransport).terminateSession();
+    expect((await post(front, INIT)).status).toBe(200);
+  });
+
+  it('stops every session and leaves no child process on SIGTERM', async () => {
+    const front = await startFront();
+    await connect(front, 'http');
+    await connect(front, 'sse');
+    const pids = childPids(front.child.pid!);
+    expect(pids).toHaveLength(2);
+    front.child.kill('SIGTERM');
+    const exit = await front.exited;
+    expect(exit.code).toBe(128 + 15);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('fails with a clear message and exit code 1 when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const dir = tempDir('ratri-http-');
+      dirs.push(dir);
+      const config = writeConfig(dir, { agentKey: 't', store: join(dir, 'ratri.db'), upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
+      const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', String(port)], { env: { ...process.env, RATRI_HOME: dir } });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: the address is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
