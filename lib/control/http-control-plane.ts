@@ -62,6 +62,19 @@ const ok = (status: number): boolean => status >= 200 && status < 300;
 const retriable = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A URL as messages show it: a user or password written in it is hidden. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '***';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** A `ControlPlane` that is a remote API; its events wait in the local store's outbox while the API is away. */
 export class HttpControlPlane implements ControlPlane {
   readonly kind = 'http';
@@ -82,7 +95,7 @@ export class HttpControlPlane implements ControlPlane {
     private readonly db: Db,
     private readonly log: (message: string) => void,
   ) {
-    this.location = HttpControlPlane.shown(url);
+    this.location = shownUrl(url);
     const keyEnv = config.api?.keyEnv ?? 'RATRI_API_KEY';
     const key = process.env[keyEnv];
     this.client = got.extend({
@@ -107,18 +120,6 @@ export class HttpControlPlane implements ControlPlane {
     return new HttpControlPlane(config.api.url, config, openStore(config.store), log);
   }
 
-  /** The URL as messages show it: a user or password written in it is hidden. */
-  private static shown(url: string): string {
-    try {
-      const u = new URL(url);
-      if (!u.username && !u.password) return url;
-      u.username = '***';
-      u.password = '';
-      return u.toString();
-    } catch {
-      return url;
-    }
-  }
 
   /**
    * The config's own rules decide first (a local block needs no round trip); otherwise the API

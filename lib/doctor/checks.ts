@@ -10,6 +10,7 @@ import { ConfigError, readConfigFile, resolveProxyConfig } from '../config/load-
 import { resolveConfigPath } from '../config/paths.js';
 import type { ConfigFile, ProxyConfig } from '../config/types.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
+import { shownUrl } from '../control/http-control-plane.js';
 import { SpawnError } from '../proxy/upstream-process.js';
 import { failed, passed, warned, type CheckResult } from './check-result.js';
 import { locateCommand, upstreamCwd, UpstreamChild } from './upstream-child.js';
@@ -116,18 +117,7 @@ export async function checkUpstream(s: ServerUnderTest): Promise<{ result: Check
   }
 }
 
-/** A URL as shown: a user or password written in it is hidden. */
-function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '***';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+
 
 /** Opens the store and writes inside a transaction that is rolled back: nothing in it changes. */
 function storeUsable(path: string): { ok: true; version: number } | { ok: false; why: string; fix: string } {

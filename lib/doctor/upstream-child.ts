@@ -10,7 +10,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { resolveConfigPath } from '../config/paths.js';
 import type { UpstreamConfig } from '../config/types.js';
-import { DEFAULT_STOP_TIMINGS, SpawnError, type StopTimings, type UpstreamExit } from '../proxy/upstream-process.js';
+import { DEFAULT_STOP_TIMINGS, signalGroup, SpawnError, stopInOrder, type StopTimings, type UpstreamExit } from '../proxy/upstream-process.js';
 
 /** How much of the upstream's stderr is kept (the end of it). */
 const STDERR_KEEP_BYTES = 8 * 1024;
@@ -133,37 +133,12 @@ export class UpstreamChild {
 
   /** Sends a signal to the whole process group (falls back to the child alone). */
   signal(signal: NodeJS.Signals): void {
-    if (this.hasExited || this.child.pid === undefined) return;
-    try {
-      process.kill(-this.child.pid, signal);
-    } catch {
-      try {
-        this.child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
+    signalGroup(this, signal);
   }
 
   /** Close stdin → wait → SIGTERM → wait → SIGKILL, as the proxy stops its upstream. */
-  async stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
-    if (!this.child.stdin.destroyed) this.child.stdin.end();
-    if (await this.exitedWithin(timings.graceMs)) return this.exited;
-    this.signal('SIGTERM');
-    if (await this.exitedWithin(timings.termMs)) return this.exited;
-    this.signal('SIGKILL');
-    return this.exited;
-  }
-
-  private exitedWithin(ms: number): Promise<boolean> {
-    if (this.hasExited) return Promise.resolve(true);
-    return new Promise((resolveWait) => {
-      const timer = setTimeout(() => resolveWait(false), ms);
-      void this.exited.then(() => {
-        clearTimeout(timer);
-        resolveWait(true);
-      });
-    });
+  stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
+    return stopInOrder(this, timings);
   }
 }
 

@@ -103,37 +103,55 @@ export class UpstreamProcess {
 
   /** Sends a signal to the whole process group (falls back to the child alone). */
   signal(signal: NodeJS.Signals): void {
-    if (this.hasExited || this.child.pid === undefined) return;
-    try {
-      process.kill(-this.child.pid, signal);
-    } catch {
-      try {
-        this.child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
+    signalGroup(this, signal);
   }
 
   /** Close stdin → wait → SIGTERM → wait → SIGKILL. Resolves with how the child ended. */
-  async stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
-    if (!this.child.stdin?.destroyed) this.child.stdin?.end();
-    if (await this.exitedWithin(timings.graceMs)) return this.exited;
-    this.signal('SIGTERM');
-    if (await this.exitedWithin(timings.termMs)) return this.exited;
-    this.signal('SIGKILL');
-    return this.exited;
+  stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
+    return stopInOrder(this, timings);
   }
 
+}
 
-  private exitedWithin(ms: number): Promise<boolean> {
-    if (this.hasExited) return Promise.resolve(true);
-    return new Promise((resolveWait) => {
-      const timer = setTimeout(() => resolveWait(false), ms);
-      void this.exited.then(() => {
-        clearTimeout(timer);
-        resolveWait(true);
-      });
+/** A started child, as the stop sequence sees it (UpstreamProcess, and the doctor's UpstreamChild). */
+export interface StoppableChild {
+  readonly child: ChildProcess;
+  /** Settles when the child has exited. */
+  readonly exited: Promise<UpstreamExit>;
+  readonly hasExited: boolean;
+}
+
+/** Sends a signal to the child's whole process group (falls back to the child alone). */
+export function signalGroup(p: StoppableChild, signal: NodeJS.Signals): void {
+  if (p.hasExited || p.child.pid === undefined) return;
+  try {
+    process.kill(-p.child.pid, signal);
+  } catch {
+    try {
+      p.child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function exitedWithin(p: StoppableChild, ms: number): Promise<boolean> {
+  if (p.hasExited) return Promise.resolve(true);
+  return new Promise((resolveWait) => {
+    const timer = setTimeout(() => resolveWait(false), ms);
+    void p.exited.then(() => {
+      clearTimeout(timer);
+      resolveWait(true);
     });
-  }
+  });
+}
+
+/** Close stdin → wait → SIGTERM → wait → SIGKILL, to the group. Resolves with how the child ended. */
+export async function stopInOrder(p: StoppableChild, timings: StopTimings): Promise<UpstreamExit> {
+  if (!p.child.stdin?.destroyed) p.child.stdin?.end();
+  if (await exitedWithin(p, timings.graceMs)) return p.exited;
+  signalGroup(p, 'SIGTERM');
+  if (await exitedWithin(p, timings.termMs)) return p.exited;
+  signalGroup(p, 'SIGKILL');
+  return p.exited;
 }
