@@ -4,8 +4,8 @@
  * folder is deleted unless the run is kept.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { StoredEvent } from '../control/event-store.js';
+import { isProcessAlive } from '../process-alive.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
 import { callRows, checkEvents, countByType, upstreamPid, type CallRow } from './demo-events.js';
 import { DemoHost } from './demo-host.js';
@@ -47,29 +47,13 @@ export interface DemoSummary {
   durationMs: number;
 }
 
-/** True while a process with this pid exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie still answers kill(0); on Linux its state letter after the name says so.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): kill(0) succeeding is all we know
-  }
-}
-
 /**
  * Ends the session's upstream if it outlived the proxy (a proxy killed the hard way cannot stop it).
  * Returns its pid when it had to, so the run can say so. The upstream leads its own process group.
  */
 function killLeftoverUpstream(plane: LocalControlPlane, sessionId: string): number | null {
   const pid = upstreamPid(plane.eventStore.query({ sessionId, type: 'mcp.session.started', limit: 1 }));
-  if (pid === null || !alive(pid)) return null;
+  if (pid === null || !isProcessAlive(pid)) return null;
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {

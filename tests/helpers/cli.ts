@@ -1,9 +1,10 @@
 /** Test helpers that drive the built CLI (dist/cli/ratri.js) as a real child process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { isProcessAlive } from '../../lib/process-alive.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const cliPath = join(root, 'dist', 'cli', 'ratri.js');
@@ -114,16 +115,4 @@ export class ProxyProcess {
 }
 
 /** True while a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export const isAlive = isProcessAlive;
