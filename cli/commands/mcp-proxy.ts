@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadProxyConfig } from '../../lib/config/load-config.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
+import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { openControlPlane } from '../../lib/control/open-control-plane.js';
 import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
 import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
@@ -55,16 +56,18 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port: ${args.port} is not a port (0-65535)`, 2);
   if (!(args['session-idle-ms'] > 0)) fail('--session-idle-ms must be a positive number of milliseconds', 2);
   if (!(Number.isInteger(args['max-sessions']) && args['max-sessions'] >= 1)) fail('--max-sessions must be an integer of at least 1', 2);
-  // Sessions open the control plane one by one, later; a store that cannot open should stop us now.
+  // One control plane for every session, opened before listening: a store that cannot open stops us now.
+  let controlPlane: ControlPlane;
   try {
-    await openControlPlane(config).close(2000);
+    controlPlane = openControlPlane(config);
   } catch (err) {
-    fail(`store: ${(err as Error).message}`, 2);
+    return fail(`store: ${(err as Error).message}`, 2);
   }
   let front: HttpFront;
   try {
     front = await HttpFront.start({
       config,
+      controlPlane,
       streamableHttp: transports.http,
       legacySse: transports.sse,
       host: args.host,
@@ -77,6 +80,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
       log,
     });
   } catch (err) {
+    await controlPlane.close(2000);
     if (err instanceof ListenError) fail(err.message, 1);
     throw err;
   }
@@ -91,9 +95,12 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
       // A second signal reaches each session's stop again, which kills its upstream at once.
       const first = !stopping;
       stopping = true;
-      void front.stop(signal).then(() => {
-        if (first) process.exit(signalExitCode(signal));
-      });
+      if (!first) return void front.stop(signal);
+      void front
+        .stop(signal)
+        .then(() => controlPlane.close(2000))
+        .catch((err: Error) => log(`closing the control plane: ${err.message}`))
+        .then(() => process.exit(signalExitCode(signal)));
     });
   }
 }

@@ -27,7 +27,10 @@ export interface ProxySessionOptions {
   hostIn: Readable;
   hostOut: Writable;
   log(message: string): void;
-  /** The control plane to use instead of the one the config names (for embedding ratri in another program). */
+  /**
+   * The control plane to use instead of opening the one the config names: the HTTP front shares one
+   * among all its sessions. Whoever passes it closes it; the session only closes one it opened.
+   */
   controlPlane?: ControlPlane;
   recorder?: SessionRecorder;
   stopTimings?: StopTimings;
@@ -212,7 +215,7 @@ export class ProxySession {
     });
     hostIn.pause();
     await telemetry.close(2000);
-    await controlPlane.close(2000);
+    if (!this.options.controlPlane) await controlPlane.close(2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);

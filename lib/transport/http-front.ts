@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyConfig } from '../config/types.js';
+import type { ControlPlane } from '../control/control-plane.js';
 import type { StopTimings } from '../proxy/upstream-process.js';
 import { answerPreflight, checkRequest, refuse, type Refusal, type SecurityOptions } from './http-security.js';
 import { HttpSession } from './http-session.js';
@@ -15,6 +16,11 @@ import { StreamableHttpTransport, type FrontContext } from './streamable-http.js
 
 export interface HttpFrontOptions {
   config: ProxyConfig;
+  /**
+   * The control plane every session uses: one store connection (or one API client and outbox) for
+   * the whole front, not one per session. The caller opens it and closes it after `stop()`.
+   */
+  controlPlane: ControlPlane;
   /** Which transports to serve (at least one). */
   streamableHttp: boolean;
   legacySse: boolean;
@@ -131,7 +137,7 @@ export class HttpFront {
         headers: { 'Retry-After': '5' },
       };
     }
-    const session = new HttpSession({ id, transport, config: this.options.config, log: this.options.log, stopTimings: this.options.stopTimings });
+    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopTimings: this.options.stopTimings });
     this.sessions.set(id, session);
     this.running.add(session);
     void session.done.then(() => {

@@ -6,6 +6,7 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import type { ProxyConfig } from '../config/types.js';
+import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { ProxySession } from '../proxy/proxy-session.js';
 import type { StopTimings } from '../proxy/upstream-process.js';
@@ -32,6 +33,8 @@ export interface HttpSessionOptions {
   /** Which front transport owns it; only for messages. */
   transport: 'http' | 'sse';
   config: ProxyConfig;
+  /** The front's control plane, shared by all its sessions (one store connection, not one per session). */
+  controlPlane: ControlPlane;
   log(message: string): void;
   stopTimings?: StopTimings;
 }
@@ -74,6 +77,7 @@ export class HttpSession {
     const sessionLog = (message: string): void => options.log(`session ${this.id.slice(0, 8)}: ${message}`);
     this.proxy = new ProxySession({
       config: options.config,
+      controlPlane: options.controlPlane,
       hostIn: this.hostIn,
       hostOut,
       log: sessionLog,

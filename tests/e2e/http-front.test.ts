@@ -4,11 +4,12 @@
  * interceptor in between; the official SDK clients drive it, raw HTTP checks the refusals.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import Database from 'better-sqlite3';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,6 +31,31 @@ interface Front {
   base: string;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The store the config names (unless a test's config overrides it). */
+  store: string;
+}
+
+/** How many of a process's open file descriptors are the given file. */
+function openHandles(pid: number, file: string): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+/** How many `agent.tool.completed` events of the echo tool the store holds. */
+function completedEchoes(store: string): number {
+  const db = new Database(store, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM events WHERE type = 'agent.tool.completed' AND tool = 'everything.echo'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 const dirs: string[] = [];
@@ -89,7 +115,7 @@ async function startFront(args: string[] = [], options: { config?: Record<string
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-  const front: Front = { child, port: 0, base: '', stderr: () => stderr, exited };
+  const front: Front = { child, port: 0, base: '', stderr: () => stderr, exited, store: join(dir, 'ratri.db') };
   fronts.push(front);
   await until('the serving line', () => /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:\d+\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/.test(stderr) || child.exitCode !== null);
   const port = Number(/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)?.[1]);
@@ -201,6 +227,8 @@ describe('ratri mcp proxy --transport http,sse', () => {
       b.client.callTool({ name: 'echo', arguments: { message: 'b' } }),
     ]);
     expect([textOf(ra), textOf(rb)]).toEqual(['Echo: a', 'Echo: b']);
+    // The sessions share the front's one store connection rather than opening one each.
+    expect(openHandles(front.child.pid!, front.store)).toBe(1);
 
     const sessionA = (a.transport as StreamableHTTPClientTransport).sessionId!;
     await (a.transport as StreamableHTTPClientTransport).terminateSession();
@@ -210,6 +238,8 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const after = await post(front, { jsonrpc: '2.0', id: 9, method: 'ping' }, { 'Mcp-Session-Id': sessionA });
     expectRefusal(after, 404);
     expect(textOf(await b.client.callTool({ name: 'echo', arguments: { message: 'still' } }))).toBe('Echo: still');
+    // A's end did not close the shared control plane: B's later call is stored too (3 echo calls in all).
+    await until('three stored echo calls', () => completedEchoes(front.store) === 3);
   });
 
   it('refuses foreign origins (403), foreign Host headers (421), and accepts loopback origins', async () => {
