@@ -10,6 +10,7 @@ import { eventsCommand } from './commands/events.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
+import { storeCommand } from './commands/store.js';
 import { toolsCommand } from './commands/tools.js';
 
 await yargs(hideBin(process.argv))
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(approvalsCommand)
   .command(eventsCommand)
   .command(toolsCommand)
+  .command(storeCommand)
   .command(demoCommand)
   .command(dashboardCommand)
   .command(doctorCommand)

@@ -1,0 +1,120 @@
+/** `ratri store info|prune`: what the embedded store holds, and deleting old history from it. */
+import type { Argv, CommandModule } from 'yargs';
+import type { LocalControlPlane } from '../../lib/control/local-control-plane.js';
+import { openChosenStore } from '../../lib/control/open-control-plane.js';
+import { compactStore, countHistoryBefore, pruneHistory, storeBytes, storeInfo } from '../../lib/control/store-maintenance.js';
+import { parseSince } from '../../lib/report/time-spec.js';
+import { fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+
+interface PruneArgs extends StoreArgs {
+  'older-than': string;
+  'dry-run': boolean;
+  vacuum: boolean;
+}
+
+function open(args: StoreArgs): LocalControlPlane {
+  try {
+    return openChosenStore(args, 'ratri store');
+  } catch (err) {
+    failOpening(err);
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+const infoCommand: CommandModule<StoreArgs, StoreArgs> = {
+  command: 'info',
+  describe: 'Where the store is, how big, and what it holds',
+  builder: (y) => y.example('$0 store info', 'The default store').example('$0 store info --config ratri.mcp.json --json', 'The store a config uses, as JSON'),
+  handler: async (args) => {
+    const plane = open(args);
+    const info = storeInfo(plane.db, plane.location);
+    await plane.close();
+    if (args.json) return void process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    const lines = [
+      `store ${info.path} (${megabytes(info.bytes)}, schema version ${info.schemaVersion})`,
+      `  events     ${info.events}${info.events > 0 ? `, from ${info.oldestEvent} to ${info.newestEvent}` : ''}`,
+      `  approvals  ${info.approvals.pending} pending, ${info.approvals.total} in all`,
+      `  tools      ${info.tools} registered, ${info.boundary} always allowed (boundary map)`,
+      `  outbox     ${info.outbox} event(s) waiting for a remote control plane`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  },
+};
+
+const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
+  command: 'prune',
+  describe: 'Delete events (and decided approvals) older than a time; registered tools and the boundary map stay',
+  builder: (y) =>
+    (y as Argv<StoreArgs>)
+      .option('older-than', { type: 'string', demandOption: true, describe: 'Delete what was recorded before this: 30d, 12h, or a date' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Only say how much would be deleted' })
+      .option('vacuum', {
+        type: 'boolean',
+        default: false,
+        describe: 'Then rewrite the file so the freed space goes back to the disk (proxies writing meanwhile wait; best when none is busy)',
+      })
+      .example('$0 store prune --older-than 30d', 'Keep the last 30 days of history')
+      .example('$0 store prune --older-than 2026-01-01 --dry-run', 'How much is older than that date')
+      .example('$0 store prune --older-than 7d --vacuum', 'Delete, then shrink the file') as Argv<PruneArgs>,
+  handler: async (args) => {
+    let before: string;
+    try {
+      before = parseSince(args['older-than'], Date.now(), '--older-than');
+    } catch (err) {
+      fail((err as Error).message, 2);
+    }
+    const plane = open(args);
+    const { db, location } = plane;
+    const bytesBefore = storeBytes(location);
+    if (args['dry-run']) {
+      const would = countHistoryBefore(db, before);
+      await plane.close();
+      if (args.json) return void process.stdout.write(`${JSON.stringify({ store: location, before, wouldDelete: would })}\n`);
+      return void process.stdout.write(`would delete ${would.events} event(s) and ${would.approvals} decided approval(s) recorded before ${before} from ${location}\n`);
+    }
+    const progress = process.stderr.isTTY === true && !args.json;
+    const deleted = pruneHistory(db, before, (sofar) => {
+      if (progress) process.stderr.write(`\rratri: deleted ${sofar.events} event(s), ${sofar.approvals} approval(s) so far…`);
+    });
+    if (progress && deleted.events + deleted.approvals > 0) process.stderr.write('\n');
+    if (args.vacuum) {
+      if (!args.json) process.stderr.write(`ratri: compacting ${location} (${megabytes(bytesBefore)})…\n`);
+      try {
+        compactStore(db);
+      } catch (err) {
+        await plane.close();
+        fail(`deleted ${deleted.events} event(s), but could not compact the store: ${(err as Error).message} (a proxy was busy writing? try again when none is)`);
+      }
+    }
+    const remaining = storeInfo(db, location).events;
+    await plane.close();
+    const bytesAfter = storeBytes(location);
+    if (args.json) {
+      return void process.stdout.write(`${JSON.stringify({ store: location, before, deleted, remainingEvents: remaining, bytesBefore, bytesAfter })}\n`);
+    }
+    process.stdout.write(
+      `deleted ${deleted.events} event(s) and ${deleted.approvals} decided approval(s) recorded before ${before} from ${location}; ${remaining} event(s) remain\n`,
+    );
+    process.stdout.write(
+      args.vacuum
+        ? `the file went from ${megabytes(bytesBefore)} to ${megabytes(bytesAfter)}\n`
+        : `the file keeps its size (${megabytes(bytesAfter)}): SQLite reuses the freed space for new events; --vacuum gives it back to the disk\n`,
+    );
+  },
+};
+
+export const storeCommand: CommandModule<object, StoreArgs> = {
+  command: 'store <command>',
+  describe: 'The embedded store: what it holds, and pruning old history',
+  builder: (y) =>
+    withStoreOptions(y)
+      .command(infoCommand)
+      .command(pruneCommand)
+      .demandCommand(1, 'Name one: info, prune')
+      .example('$0 store info', 'Size, event count and time span of the store')
+      .example('$0 store prune --older-than 30d', 'Delete history older than 30 days'),
+  handler: () => undefined,
+};
