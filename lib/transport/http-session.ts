@@ -4,6 +4,7 @@
  * POSTs is written into the host input as one line; what the proxy writes to the host is split
  * back into lines and handed to the transport that owns the session.
  */
+import type { ServerResponse } from 'node:http';
 import { PassThrough, Writable } from 'node:stream';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
@@ -43,8 +44,12 @@ export interface HttpSessionOptions {
 export class HttpSession {
   readonly id: string;
   readonly transport: 'http' | 'sse';
-  /** Every complete line the proxy writes towards the client (upstream bytes or ratri's own answers). */
-  onServerLine: (line: Buffer) => void = () => undefined;
+  /**
+   * Every complete line the proxy writes towards the client (upstream bytes or ratri's own answers).
+   * Returns the response it was written to when that response's buffer is full (`write` returned
+   * false): the session then stops taking the upstream's output until that response drains.
+   */
+  onServerLine: (line: Buffer) => ServerResponse | undefined = () => undefined;
   /** Called once when the session has ended (ended by us, or its upstream exited or never started). */
   onEnded: (reason: string) => void = () => undefined;
   /** Time of the last request or of the last stream closing; the idle reaper reads it. */
@@ -56,6 +61,10 @@ export class HttpSession {
   private readonly hostIn = new PassThrough();
   private readonly proxy: ProxySession;
   private endReason: string | undefined;
+  /** Responses that refused more (their client reads slowly) since the last chunk from the proxy. */
+  private readonly full = new Set<ServerResponse>();
+  /** Waits (for a response to drain, for the host input to drain) to let go of when the session ends. */
+  private readonly waits = new Set<() => void>();
 
   constructor(options: HttpSessionOptions) {
     this.id = options.id;
@@ -63,11 +72,14 @@ export class HttpSession {
     // No size limit on lines towards the client: the ProxySession already applies maxFrameBytes
     // to what it inspects and relays longer upstream frames unchanged, so this splitter must too.
     const lines = new FrameReader({ onFrame: (line) => this.serverLine(line) }, { maxFrameBytes: Number.MAX_SAFE_INTEGER });
+    // Backpressure towards a slow client: a chunk is taken as written only once every response it
+    // filled has drained. Meanwhile up to highWaterMark more is buffered, then the ProxySession stops
+    // reading the upstream's stdout (as it does for a slow stdio host), and the upstream waits.
     const hostOut = new Writable({
       highWaterMark: 1024 * 1024,
-      write(chunk: Buffer, _encoding, callback) {
+      write: (chunk: Buffer, _encoding, callback) => {
         lines.push(chunk);
-        callback();
+        this.afterFull(callback);
       },
       final(callback) {
         lines.end();
@@ -102,11 +114,50 @@ export class HttpSession {
     return this.endReason !== undefined;
   }
 
-  /** Forwards one client message (or batch) to the proxy as one line. */
-  deliver(body: Buffer): void {
-    if (this.ended) return;
+  /**
+   * Forwards one client message (or batch) to the proxy as one line. Settles once the proxy has taken
+   * it in (at once, unless the upstream is not reading its stdin), so a transport can hold its `202`
+   * until then and a client cannot pile up messages in memory faster than the upstream reads them.
+   */
+  deliver(body: Buffer): Promise<void> {
+    if (this.ended) return Promise.resolve();
     this.lastActivity = Date.now();
-    this.hostIn.write(Buffer.concat([oneLine(body), Buffer.from('\n')]));
+    if (this.hostIn.write(Buffer.concat([oneLine(body), Buffer.from('\n')]))) return Promise.resolve();
+    return this.waitFor([this.hostIn]);
+  }
+
+  /** Calls `callback` once every response filled by the last chunk has drained (or closed). */
+  private afterFull(callback: () => void): void {
+    const full = [...this.full].filter((res) => !res.destroyed);
+    this.full.clear();
+    if (full.length === 0 || this.ended) return callback();
+    void this.waitFor(full).then(callback);
+  }
+
+  /** Settles when each stream has emitted `drain`, `finish` or `close`, or when the session ends. */
+  private waitFor(streams: Array<NodeJS.EventEmitter>): Promise<void> {
+    return new Promise((resolve) => {
+      let left = streams.length;
+      const cleanups: Array<() => void> = [];
+      const release = (): void => {
+        this.waits.delete(release);
+        for (const cleanup of cleanups) cleanup();
+        resolve();
+      };
+      for (const stream of streams) {
+        const events = ['drain', 'finish', 'close'];
+        const off = (): void => {
+          for (const event of events) stream.off(event, one);
+        };
+        const one = (): void => {
+          off();
+          if (--left === 0) release();
+        };
+        for (const event of events) stream.on(event, one);
+        cleanups.push(off);
+      }
+      this.waits.add(release);
+    });
   }
 
   /**
@@ -133,7 +184,8 @@ export class HttpSession {
   private serverLine(line: Buffer): void {
     if (this.ended) return; // the client is gone; the upstream is being stopped
     try {
-      this.onServerLine(line);
+      const full = this.onServerLine(line);
+      if (full) this.full.add(full);
     } catch (err) {
       // A routing bug must not take the whole front down with it.
       this.proxy.stop('SIGTERM');
@@ -144,6 +196,7 @@ export class HttpSession {
   private finish(reason: string): void {
     if (this.endReason !== undefined) return;
     this.endReason = reason;
+    for (const release of [...this.waits]) release();
     this.onEnded(reason);
   }
 }

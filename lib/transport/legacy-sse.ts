@@ -33,7 +33,7 @@ export class LegacySseTransport {
       session.openStreams--;
       session.end('client closed the SSE stream');
     });
-    session.onServerLine = (line) => res.write(sseEvent(line, { event: 'message' }));
+    session.onServerLine = (line) => (res.write(sseEvent(line, { event: 'message' })) ? undefined : res);
     session.onEnded = () => res.end();
     // Relative, as the SDK's own server sends it: the client resolves it against the /sse URL.
     res.write(`event: endpoint\ndata: /messages?sessionId=${session.id}\n\n`);
@@ -60,7 +60,7 @@ export class LegacySseTransport {
     if (read.kind === 'invalid-json' || read.kind === 'blank') {
       return refuse(res, { status: 400, message: `Parse error: ${read.kind === 'blank' ? 'empty body' : read.reason}` }, -32700);
     }
-    session.deliver(body);
+    await session.deliver(body); // answered once the upstream side has taken it in
     res.writeHead(202, { ...corsHeaders(req), 'Content-Type': 'text/plain' });
     res.end('Accepted');
   }

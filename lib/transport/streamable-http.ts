@@ -129,7 +129,7 @@ export class StreamableHttpTransport {
 
     const requests = messages.filter((m) => m.isRequest);
     if (requests.length === 0) {
-      session.deliver(body);
+      await session.deliver(body); // 202 once the upstream side has taken it in
       res.writeHead(202, { ...corsHeaders(req), 'Mcp-Session-Id': session.id });
       res.end();
       return;
@@ -154,7 +154,7 @@ export class StreamableHttpTransport {
     });
     // A client of 2025-11-25 or later may resume from the priming id; older ones may not expect empty events.
     if ((streams.protocolVersion ?? '') >= '2025-11-25') res.write(`id: ${streams.buffer.primingId(post.key)}\ndata: \n\n`);
-    session.deliver(body);
+    void session.deliver(body); // the answer is this stream: nothing to hold back
   }
 
   private get(req: IncomingMessage, res: ServerResponse): void {
@@ -221,8 +221,11 @@ export class StreamableHttpTransport {
     return streams;
   }
 
-  /** Sends one line from the proxy on the stream it belongs to. */
-  private route(streams: Streams, line: Buffer): void {
+  /**
+   * Sends one line from the proxy on the stream it belongs to; returns that stream's response when
+   * it is full (the session then waits for it to drain before taking more from the upstream).
+   */
+  private route(streams: Streams, line: Buffer): ServerResponse | undefined {
     const { answers, progressToken } = classify(line);
     const post =
       answers.length > 0
@@ -231,23 +234,24 @@ export class StreamableHttpTransport {
           ? streams.byProgress.get(progressToken)
           : undefined;
     if (post) {
-      post.sink?.write(sseEvent(line, { id: streams.buffer.add(post.key, line) }));
+      const sink = post.sink;
+      const ok = sink?.write(sseEvent(line, { id: streams.buffer.add(post.key, line) })) ?? true;
       for (const key of answers) this.settle(streams, key);
-      return;
+      return ok ? undefined : sink;
     }
     // Server-initiated (or unrelated): the GET stream; without one, the newest connected POST
     // stream (clients that never open GET still see sampling/elicitation requests); else keep it
     // for the next GET. Never more than one stream: the spec forbids broadcasting.
     const live = [...streams.posts.values()].reverse().find((p) => p.sink);
     if (!streams.standalone && live) {
-      live.sink!.write(sseEvent(line, { id: streams.buffer.add(live.key, line) }));
-      return;
+      const sink = live.sink!;
+      return sink.write(sseEvent(line, { id: streams.buffer.add(live.key, line) })) ? undefined : sink;
     }
     const id = streams.buffer.add('g', line);
-    if (streams.standalone) {
-      streams.standalone.write(sseEvent(line, { id }));
-      streams.standaloneSent = EventBuffer.parseId(id)!.seq;
-    }
+    const sink = streams.standalone;
+    if (!sink) return undefined;
+    streams.standaloneSent = EventBuffer.parseId(id)!.seq;
+    return sink.write(sseEvent(line, { id })) ? undefined : sink;
   }
 
   /** A request was answered; its POST stream ends once all of its requests are. */

@@ -5,15 +5,16 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliPath, everythingServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath, everythingServer, fixtureServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
 import { callError, textOf } from '../helpers/sdk.js';
 
 const BLOCK_GET_ENV = { id: 'no-env-dump', tool: 'get-env', decision: 'block' };
@@ -368,4 +369,173 @@ describe('ratri mcp proxy --transport http,sse', () => {
       blocker.close();
     }
   });
+});
+
+/** A response read into memory, which the test can stop reading (pause) and start again. */
+interface HeldStream {
+  res: IncomingMessage;
+  /** Everything read so far (joined on each call: call it once the reading is done). */
+  text: () => string;
+  /** Waits until `needle` has been read. */
+  until: (needle: string, timeoutMs?: number) => Promise<void>;
+}
+
+/**
+ * Sends a request and keeps its response, read until `pauseAfter` appears in it (if given), then
+ * paused. Each chunk is looked at once (with the end of the one before), so reading tens of MiB
+ * costs the test little.
+ */
+function holdResponse(front: Front, method: string, path: string, headers: Record<string, string>, body?: string, pauseAfter?: string): Promise<HeldStream> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: front.port, method, path, headers }, (res) => {
+      const parts: string[] = [];
+      const decoder = new StringDecoder('utf8');
+      const watched = new Map<string, boolean>(pauseAfter === undefined ? [] : [[pauseAfter, false]]);
+      const waiters: Array<() => void> = [];
+      let carry = '';
+      const held: HeldStream = {
+        res,
+        text: () => parts.join(''),
+        until: async (needle, timeoutMs = 30_000) => {
+          if (!watched.has(needle)) watched.set(needle, parts.join('').includes(needle));
+          const deadline = Date.now() + timeoutMs;
+          while (!watched.get(needle)) {
+            if (Date.now() > deadline) throw new Error(`"${needle}" did not arrive within ${timeoutMs} ms (${parts.length} chunks read)`);
+            await new Promise<void>((r) => {
+              const t = setTimeout(r, 200);
+              waiters.push(() => {
+                clearTimeout(t);
+                r();
+              });
+            });
+          }
+        },
+      };
+      let resolved = false;
+      res.on('data', (c: Buffer) => {
+        const part = decoder.write(c);
+        parts.push(part);
+        const window = carry + part;
+        for (const [needle, seen] of watched) if (!seen && window.includes(needle)) watched.set(needle, true);
+        carry = window.slice(-256);
+        for (const w of waiters.splice(0)) w();
+        if (!resolved && watched.get(pauseAfter!)) {
+          resolved = true;
+          res.pause();
+          resolve(held);
+        }
+      });
+      if (pauseAfter === undefined) {
+        resolved = true;
+        res.pause();
+        resolve(held);
+      }
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The number the flood fixture last wrote to its progress file, once it has not changed for `quietMs`. */
+async function settledProgress(file: string, quietMs = 1500, timeoutMs = 20_000): Promise<number> {
+  const read = (): number => {
+    try {
+      return Number(readFileSync(file, 'utf8'));
+    } catch {
+      return -1;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (now > 0 && Date.now() - since >= quietMs) {
+      return now;
+    }
+  }
+  return last;
+}
+
+describe('backpressure towards a client that does not read', () => {
+  const COUNT = 200;
+  const BYTES = 256 * 1024; // 200 × 256 KiB = 50 MiB in all
+
+  for (const kind of ['sse', 'http'] as const) {
+    it(`over ${kind === 'http' ? 'Streamable HTTP' : 'legacy SSE'}: the upstream waits while the client does not read, and every message arrives once it does`, async () => {
+      const progress = join(tempDir('ratri-flood-'), 'progress');
+      dirs.push(dirname(progress));
+      const front = await startFront([], {
+        config: { upstream: { command: process.execPath, args: [fixtureServer('flood-server.mjs')] } },
+        env: { FLOOD_PROGRESS: progress },
+      });
+      const flood = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'flood', arguments: { count: COUNT, bytes: BYTES } } });
+      let stream: HeldStream;
+      if (kind === 'sse') {
+        stream = await holdResponse(front, 'GET', '/sse', { Accept: 'text/event-stream' }, undefined, 'event: endpoint');
+        const endpoint = /data: (\/messages\?sessionId=\S+)/.exec(stream.text())![1]!;
+        const send = async (message: string): Promise<void> => {
+          expect((await raw(front, 'POST', endpoint, { 'Content-Type': 'application/json' }, message)).status).toBe(202);
+        };
+        await send(JSON.stringify(INIT));
+        await send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+        await send(flood);
+      } else {
+        const id = await rawSession(front);
+        stream = await holdResponse(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id }, flood);
+      }
+      // Not reading: once the socket's and ratri's buffers are full, ratri stops taking the
+      // upstream's output and the upstream's writes stop completing, far short of 50 MiB.
+      const stalledAt = await settledProgress(progress);
+      expect(stalledAt).toBeGreaterThan(0);
+      expect(stalledAt).toBeLessThan(COUNT / 2);
+      expect(front.child.exitCode).toBeNull();
+      // Reading again: everything comes, in order, then the answer.
+      stream.res.resume();
+      await stream.until('flooded 200');
+      const text = stream.text();
+      const numbers = [...text.matchAll(/"data":"(\d+):/g)].map((m) => Number(m[1]));
+      expect(numbers).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+      expect(readFileSync(progress, 'utf8')).toBe(String(COUNT));
+      stream.res.destroy();
+    }, 60_000);
+  }
+});
+
+describe('backpressure towards a client that sends faster than the upstream reads', () => {
+  it('answers 202 only once the upstream side has taken the message in, and delivers every message', async () => {
+    const progress = join(tempDir('ratri-hold-'), 'progress');
+    dirs.push(dirname(progress));
+    const front = await startFront([], {
+      config: { upstream: { command: process.execPath, args: [fixtureServer('flood-server.mjs')] } },
+      env: { FLOOD_PROGRESS: progress },
+    });
+    const id = await rawSession(front);
+    const session = { 'Mcp-Session-Id': id };
+    const callTool = async (name: string, args: Record<string, unknown> = {}): Promise<string> => {
+      const answer = await post(front, { jsonrpc: '2.0', id: name, method: 'tools/call', params: { name, arguments: args } }, session);
+      return (JSON.parse(sseEvents(answer.body).at(-1)!.data) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text;
+    };
+    const HOLD_MS = 2500;
+    expect(await callTool('hold_stdin', { ms: HOLD_MS })).toBe('holding');
+    // 30 notifications of 1 MiB each, one after the other, each sent once the one before got its 202.
+    const COUNT = 30;
+    const big = 'x'.repeat(1024 * 1024);
+    const answeredAt: number[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const r = await post(front, { jsonrpc: '2.0', method: 'notifications/bulk', params: { i, big } }, session);
+      expect(r.status).toBe(202);
+      answeredAt.push(Date.now());
+    }
+    const resumedAt = Number(readFileSync(`${progress}.resumed`, 'utf8'));
+    // While the upstream did not read, only what fits in the pipe and ratri's small buffers was
+    // taken; without backpressure all 30 MiB would have been answered at once, into memory.
+    const early = answeredAt.filter((t) => t < resumedAt).length;
+    expect(early).toBeLessThan(5);
+    expect(await callTool('received')).toBe(`received ${COUNT + 1}`); // + notifications/initialized
+  }, 30_000);
 });
