@@ -46,7 +46,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     let store = args.store ? resolve(args.store) : undefined;
     if (args.config) {
       try {
-        const file = readConfigFile(args.config);
+        const file = readConfigFile(args.config, { controlPlaneOnly: true });
         guardrails = file.guardrails ?? guardrails;
         redactKeys = file.redactKeys ?? [];
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);

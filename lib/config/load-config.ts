@@ -86,17 +86,24 @@ function patternHint(at: string, pattern: string): string {
   return `must match ${pattern}`;
 }
 
+/** How a config file is read. */
+export interface ReadOptions {
+  /**
+   * The config only names a control plane (its guardrails, redactKeys and store), as for
+   * `ratri serve`: neither `upstream` nor `servers` is needed, though either may be there.
+   */
+  controlPlaneOnly?: boolean;
+}
+
 /** Problems the schema cannot express: exactly one of upstream/servers, and regexes that compile. */
-function semanticProblems(config: Record<string, unknown>): string[] {
+function semanticProblems(config: Record<string, unknown>, options: ReadOptions): string[] {
   const problems: string[] = [];
   const hasUpstream = 'upstream' in config;
   const hasServers = 'servers' in config;
-  if (hasUpstream === hasServers) {
-    problems.push(
-      hasUpstream
-        ? '(top level): set either "upstream" or "servers", not both'
-        : 'upstream: is required (or a "servers" map with one entry per upstream server)',
-    );
+  if (hasUpstream && hasServers) {
+    problems.push('(top level): set either "upstream" or "servers", not both');
+  } else if (!hasUpstream && !hasServers && !options.controlPlaneOnly) {
+    problems.push('upstream: is required (or a "servers" map with one entry per upstream server)');
   }
   const checkRules = (rules: unknown, at: string): void => {
     if (!Array.isArray(rules)) return;
@@ -119,19 +126,19 @@ function semanticProblems(config: Record<string, unknown>): string[] {
 }
 
 /** Validates a parsed config; throws ConfigError listing every problem. */
-export function validateConfig(value: unknown, file: string): ConfigFile {
+export function validateConfig(value: unknown, file: string, options: ReadOptions = {}): ConfigFile {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(file, ['(top level): must be a JSON object']);
   }
   const validate = getValidator();
   const problems = validate(value) ? [] : (validate.errors ?? []).map(describe).filter((p): p is string => !!p);
-  problems.push(...semanticProblems(value as Record<string, unknown>));
+  problems.push(...semanticProblems(value as Record<string, unknown>, options));
   if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);
   return value as ConfigFile;
 }
 
 /** Reads and validates a config file. */
-export function readConfigFile(file: string): ConfigFile {
+export function readConfigFile(file: string, options: ReadOptions = {}): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -146,7 +153,7 @@ export function readConfigFile(file: string): ConfigFile {
   } catch (err) {
     throw new ConfigError(file, [`(file): not valid JSON: ${(err as Error).message}`]);
   }
-  return validateConfig(value, file);
+  return validateConfig(value, file, options);
 }
 
 /** Picks the server (from `servers` with `--server`, or the top-level `upstream`) and applies defaults and overrides. */

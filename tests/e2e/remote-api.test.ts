@@ -70,13 +70,12 @@ function startServe(args: string[], home: string): Promise<Serve> {
   });
 }
 
-/** A config for `ratri serve --config`: the server's own rules. */
+/** A config for `ratri serve --config`: the server's own rules, and no upstream (serve needs none). */
 function serveConfig(dir: string): string {
   return writeConfig(
     dir,
     {
       agentKey: 'unused-by-serve',
-      upstream: { command: 'unused-by-serve' },
       guardrails: {
         rules: [
           { id: 'server-no-deletes', tool: 'delete_file', decision: 'block', reason: 'deletes are off (server rule)' },

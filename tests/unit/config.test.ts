@@ -19,6 +19,13 @@ describe('config validation', () => {
     expect(problems({ agentKey: 'a', upstream })).toEqual([]);
   });
 
+  it('needs an upstream, unless the config only names a control plane (ratri serve)', () => {
+    const rulesOnly = { agentKey: 'a', guardrails: { rules: [{ id: 'r', tool: 'x', decision: 'block' }] } };
+    expect(problems(rulesOnly)).toEqual(['upstream: is required (or a "servers" map with one entry per upstream server)']);
+    expect(validateConfig(rulesOnly, 'serve.json', { controlPlaneOnly: true })).toEqual(rulesOnly);
+    expect(() => validateConfig({ ...rulesOnly, upstream, servers: {} }, 'serve.json', { controlPlaneOnly: true })).toThrow(/set either "upstream" or "servers", not both/);
+  });
+
   it('reports every problem at once, each with its JSON path', () => {
     const found = problems({
       mode: 'enforcing',
