@@ -1,6 +1,8 @@
 /** The options every control-plane command shares: which store (or config) it works on. */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../lib/config/load-config.js';
+import type { LocalControlPlane } from '../lib/control/local-control-plane.js';
+import { openChosenStore, type ControlPlaneChoice } from '../lib/control/open-control-plane.js';
 
 export interface StoreArgs {
   store?: string;
@@ -30,3 +32,12 @@ export function failOpening(err: unknown): never {
 
 /** Colour only on a terminal, and never when NO_COLOR is set. */
 export const colourOn = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/** The embedded store `command` works on (`--store`, `--config`, or the default); exits with the reason when it cannot be opened. */
+export function openStoreOrExit(choice: ControlPlaneChoice, command: string): LocalControlPlane {
+  try {
+    return openChosenStore(choice, command);
+  } catch (err) {
+    failOpening(err);
+  }
+}

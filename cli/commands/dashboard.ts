@@ -2,10 +2,8 @@
 import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { isLoopback } from '../../lib/control/api-server.js';
-import type { LocalControlPlane } from '../../lib/control/local-control-plane.js';
-import { openChosenStore } from '../../lib/control/open-control-plane.js';
 import { createDashboardServer } from '../../lib/dashboard/server.js';
-import { fail, failOpening } from '../store-options.js';
+import { fail, openStoreOrExit } from '../store-options.js';
 
 interface DashboardArgs {
   port: number;
@@ -49,12 +47,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
         2,
       );
     }
-    let plane: LocalControlPlane;
-    try {
-      plane = openChosenStore(args, 'ratri dashboard');
-    } catch (err) {
-      failOpening(err);
-    }
+    const plane = openStoreOrExit(args, 'ratri dashboard');
     const { server } = createDashboardServer({ plane, host: args.host });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();

@@ -1,11 +1,10 @@
 /** `ratri events`: what the proxies recorded, from the store, as a table or JSON lines. */
 import type { CommandModule } from 'yargs';
-import { openChosenStore } from '../../lib/control/open-control-plane.js';
 import type { EventQuery, StoredEvent } from '../../lib/control/event-store.js';
 import { EVENT_COLUMNS } from '../../lib/report/event-rows.js';
 import { renderTable } from '../../lib/report/text-table.js';
 import { parseSince } from '../../lib/report/time-spec.js';
-import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
 
 interface EventsArgs extends StoreArgs {
   tool?: string;
@@ -47,12 +46,7 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
     } catch (err) {
       fail((err as Error).message, 2);
     }
-    let plane;
-    try {
-      plane = openChosenStore(args, 'ratri events');
-    } catch (err) {
-      failOpening(err);
-    }
+    const plane = openStoreOrExit(args, 'ratri events');
     const colour = colourOn();
     const print = (events: StoredEvent[], header: boolean): void => {
       if (args.json) {

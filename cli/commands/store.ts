@@ -1,23 +1,13 @@
 /** `ratri store info|prune`: what the embedded store holds, and deleting old history from it. */
 import type { Argv, CommandModule } from 'yargs';
-import type { LocalControlPlane } from '../../lib/control/local-control-plane.js';
-import { openChosenStore } from '../../lib/control/open-control-plane.js';
 import { compactStore, countHistoryBefore, pruneHistory, storeBytes, storeInfo } from '../../lib/control/store-maintenance.js';
 import { parseSince } from '../../lib/report/time-spec.js';
-import { fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
 
 interface PruneArgs extends StoreArgs {
   'older-than': string;
   'dry-run': boolean;
   vacuum: boolean;
-}
-
-function open(args: StoreArgs): LocalControlPlane {
-  try {
-    return openChosenStore(args, 'ratri store');
-  } catch (err) {
-    failOpening(err);
-  }
 }
 
 function megabytes(bytes: number): string {
@@ -29,7 +19,7 @@ const infoCommand: CommandModule<StoreArgs, StoreArgs> = {
   describe: 'Where the store is, how big, and what it holds',
   builder: (y) => y.example('$0 store info', 'The default store').example('$0 store info --config ratri.mcp.json --json', 'The store a config uses, as JSON'),
   handler: async (args) => {
-    const plane = open(args);
+    const plane = openStoreOrExit(args, 'ratri store');
     const info = storeInfo(plane.db, plane.location);
     await plane.close();
     if (args.json) return void process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -66,7 +56,7 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
     } catch (err) {
       fail((err as Error).message, 2);
     }
-    const plane = open(args);
+    const plane = openStoreOrExit(args, 'ratri store');
     const { db, location } = plane;
     const bytesBefore = storeBytes(location);
     if (args['dry-run']) {

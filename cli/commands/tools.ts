@@ -1,11 +1,9 @@
 /** `ratri tools list|trust`: the tool registry, and trusting a tool whose definition changed. */
 import type { Argv, CommandModule } from 'yargs';
-import { openChosenStore } from '../../lib/control/open-control-plane.js';
-import type { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import type { RegisteredTool } from '../../lib/control/tool-registry.js';
 import { renderTable, type Column } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
-import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
 
 interface ToolsArgs extends StoreArgs {
   agent?: string;
@@ -23,20 +21,12 @@ const COLUMNS: Column<RegisteredTool>[] = [
   { title: 'DESCRIPTION', value: (t) => t.definition.description ?? '', max: 70 },
 ];
 
-function openStore(args: StoreArgs): LocalControlPlane {
-  try {
-    return openChosenStore(args, 'ratri tools');
-  } catch (err) {
-    failOpening(err);
-  }
-}
-
 const listCommand: CommandModule<ToolsArgs, ToolsArgs> = {
   command: 'list',
   describe: 'List the tools the proxies have seen, and which changed since they were trusted',
   builder: (y) => y.example('$0 tools list', 'Every registered tool'),
   handler: async (args) => {
-    const plane = openStore(args);
+    const plane = openStoreOrExit(args, 'ratri tools');
     const tools = plane.tools.list(args.agent);
     await plane.close();
     if (args.json) return void process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
@@ -53,7 +43,7 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
       .positional('tool', { type: 'string', demandOption: true, describe: 'server.tool, as "ratri tools list" shows it' })
       .example('$0 tools trust filesystem.write_file', 'Calls to it are no longer blocked by block_changed_tool_definitions') as Argv<TrustArgs>,
   handler: async (args) => {
-    const plane = openStore(args);
+    const plane = openStoreOrExit(args, 'ratri tools');
     const matches = plane.tools.list(args.agent).filter((t) => `${t.serverName}.${t.name}` === args.tool);
     if (matches.length === 0) {
       await plane.close();
