@@ -4,7 +4,8 @@
  * (headless, driven by playwright-core) opens the page, watches the calls appear and approves or
  * rejects held calls, which the waiting proxy then forwards or refuses. Also: the server's refusals
  * (foreign Host, no token, foreign Origin), its errors and its clean stop. Writes the screenshots in
- * docs/images/. Needs `npm run build` first (`npm test` does it) and /usr/bin/chromium.
+ * test-results/screenshots/, or in docs/images/ with RATRI_DOC_IMAGES=1 (`npm run docs:images`).
+ * Needs `npm run build` first (`npm test` does it) and /usr/bin/chromium.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -21,7 +22,8 @@ const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
-const IMAGES = join(root, 'docs', 'images');
+// The README's and docs' screenshots are refreshed on request only, so a test run leaves the tree clean.
+const IMAGES = process.env.RATRI_DOC_IMAGES === '1' ? join(root, 'docs', 'images') : join(root, 'test-results', 'screenshots');
 
 /** A running `ratri dashboard`; `url` resolves once it has printed its address. */
 class DashboardProcess {
