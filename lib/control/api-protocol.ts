@@ -55,4 +55,5 @@ export const ApiPath = {
   approvals: 'v1/approvals',
   approval: (id: string): string => `v1/approvals/${encodeURIComponent(id)}`,
   resolve: (id: string): string => `v1/approvals/${encodeURIComponent(id)}/resolve`,
+  expire: (id: string): string => `v1/approvals/${encodeURIComponent(id)}/expire`,
 } as const;

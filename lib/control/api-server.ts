@@ -248,5 +248,19 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
         return { status: 200, body: result };
       },
     },
+    {
+      // The proxy that held the call stopped waiting (the host cancelled it or went away): no human
+      // should be asked about it any more. No body. A decided approval stays as it was (200 either way).
+      method: 'POST',
+      path: /^\/v1\/approvals\/([^/]+)\/expire$/,
+      handle: ({ params }) => {
+        const id = params[0]!;
+        approvalOr404(id);
+        const before = plane.approvals.status(id);
+        plane.approvals.expire(id);
+        const approval = approvalOr404(id);
+        return { status: 200, body: { approval, changed: before === 'pending' && approval.status === 'expired' } };
+      },
+    },
   ];
 }

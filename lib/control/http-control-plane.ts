@@ -160,9 +160,19 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
-    // The server expires an overdue approval when it is read, so "expire" is one last read.
     const status = async (approvalId: string): Promise<ApprovalStatus | undefined> => (await this.getApproval(approvalId))?.status;
-    return waitForApproval({ status, expire: status }, id, timeoutMs, signal, POLL_MS);
+    return waitForApproval({ status, expire: (approvalId) => this.expireApproval(approvalId) }, id, timeoutMs, signal, POLL_MS);
+  }
+
+  /**
+   * Tells the API nobody waits for this approval any more (`POST …/expire`). An API without that
+   * route (404 for it) expires it when its time runs out; then this is one last read.
+   */
+  private async expireApproval(id: string): Promise<ApprovalStatus | undefined> {
+    const answer = await this.request('POST', ApiPath.expire(id));
+    const approval = (answer.body as { approval?: ApprovalRecord } | null)?.approval;
+    if (answer.status === 200 && approval) return approval.status;
+    return (await this.getApproval(id))?.status;
   }
 
   async getApproval(id: string): Promise<ApprovalRecord | undefined> {

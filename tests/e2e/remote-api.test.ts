@@ -269,10 +269,25 @@ describe('ratri serve: the control-plane HTTP API', () => {
     await api(serve.url, 'POST', `/v1/approvals/${write.id}/resolve`, { approve: true });
     expect((await proxy.response(6)).result).toEqual({ content: [{ type: 'text', text: 'called write_file' }] });
 
+    // The host cancels a held call: the proxy tells the API at once (POST …/expire), so no human is
+    // asked about a call nobody waits for, long before its 20 s run out.
+    call(proxy, 7, 'read_file', { path: '/secret/c' });
+    const cancelled = await pendingApproval(serve.url, 'read_file');
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'the user gave up' } });
+    const expired = await eventually('the cancelled call\'s approval to expire on the server', async () => {
+      const r = await api(serve.url, 'GET', `/v1/approvals/${cancelled.id}`);
+      return r.body.status === 'expired' ? r.body : undefined;
+    });
+    expect(Date.parse(expired.expiresAt)).toBeGreaterThan(Date.now() + 10_000);
+    expect(await api(serve.url, 'POST', `/v1/approvals/${cancelled.id}/resolve`, { approve: true })).toMatchObject({ status: 409 });
+    // The route itself: a decided approval stays as it was; an unknown one is 404.
+    expect(await api(serve.url, 'POST', `/v1/approvals/${first.id}/expire`)).toMatchObject({ status: 200, body: { changed: false, approval: { status: 'approved' } } });
+    expect((await api(serve.url, 'POST', '/v1/approvals/apr_0000000000/expire')).status).toBe(404);
+
     proxy.child.stdin.end();
     expect((await proxy.exited).code).toBe(0);
     expectUploadedExactlyOnce(dir, serverStore);
-    expect(jsonlEvents(dir).filter((e) => e.type === 'agent.approval.resolved').map((e) => e.data.outcome)).toEqual(['approved', 'rejected', 'approved']);
+    expect(jsonlEvents(dir).filter((e) => e.type === 'agent.approval.resolved').map((e) => e.data.outcome)).toEqual(['approved', 'rejected', 'approved', 'cancelled']);
   });
 
   it('fail_open: allows calls while the API is away, keeps events in the outbox, and uploads them once when it is back', async () => {
