@@ -12,6 +12,7 @@ import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { MAX_BODY_BYTES, severity, type EvaluateBody } from './api-protocol.js';
 import { BodyValidator, type BodySchema } from './api-validate.js';
 import type { LocalControlPlane } from './local-control-plane.js';
+import { readRequestBody } from '../http-body.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
@@ -58,7 +59,7 @@ interface Route {
 }
 
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
-/** A body over the limit is still read (and thrown away) up to this much, so the client gets its 413. */
+/** A body over the limit is still read (and thrown away) up to this much, so the client can read its 413; then we hang up. */
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** True for host names and addresses that only this machine can reach. */
@@ -139,27 +140,15 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const tooLarge = (): HttpProblem => new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
-  if (Number(req.headers['content-length']) > DISCARD_LIMIT_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else if (size > DISCARD_LIMIT_BYTES) req.destroy(); // a client that will not stop: hang up
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > limit) return reject(tooLarge());
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(new HttpProblem(400, `the request body is not valid JSON: ${(err as Error).message}`));
-      }
-    });
-  });
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES });
+  if (read.kind === 'too-large') throw new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
+  if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
+  try {
+    return JSON.parse(read.body.toString('utf8'));
+  } catch (err) {
+    throw new HttpProblem(400, `the request body is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {

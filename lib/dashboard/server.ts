@@ -14,6 +14,7 @@ import { isoTime } from '../control/store.js';
 import { CallTable } from './calls.js';
 import { CLIENT_JS } from './client.js';
 import { PAGE_CSS, renderPage } from './page.js';
+import { readRequestBody } from '../http-body.js';
 
 /** What the dashboard serves, and how. */
 export interface DashboardOptions {
@@ -85,24 +86,15 @@ function send(res: ServerResponse, status: number, body: string, type: string): 
 const sendJson = (res: ServerResponse, status: number, body: unknown): void =>
   send(res, status, JSON.stringify(body), 'application/json; charset=utf-8');
 
-function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return reject(new Problem(413, `the body is larger than ${MAX_BODY_BYTES} bytes`));
-      try {
-        resolve(size === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new Problem(400, 'the body is not JSON'));
-      }
-    });
-  });
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const read = await readRequestBody(req, { limit: MAX_BODY_BYTES, hangUpAboveBytes: 1024 * 1024 });
+  if (read.kind === 'too-large') throw new Problem(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
+  try {
+    return read.body.length === 0 ? {} : JSON.parse(read.body.toString('utf8'));
+  } catch {
+    throw new Problem(400, 'the body is not JSON');
+  }
 }
 
 /** Creates the dashboard's server over `plane`'s store. */

@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readRequestBody } from '../http-body.js';
 
 /** What the security checks need to know about the front. */
 export interface SecurityOptions {
@@ -124,42 +125,13 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse): void
   res.end();
 }
 
-/** Reads a request body up to `limit` bytes; resolves undefined (after answering 413) when it is longer. */
-export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
-  const tooLarge = (): void =>
-    refuse(res, {
-      status: 413,
-      message: `Payload Too Large: the body exceeds ${limit} bytes (maxFrameBytes)`,
-      headers: { Connection: 'close' },
-    });
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    tooLarge();
-    req.resume(); // drain what the client still sends; the connection closes after the answer
-    return Promise.resolve(undefined);
+/** Reads a request body up to `limit` bytes; resolves undefined (after answering 413) when it is longer, or when the client went away. */
+export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
+  const read = await readRequestBody(req, { limit });
+  if (read.kind === 'body') return read.body;
+  if (read.kind === 'too-large') {
+    // Connection: close ends the upload still under way once the answer is sent.
+    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${limit} bytes (maxFrameBytes)`, headers: { Connection: 'close' } });
   }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        tooLarge();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', () => {
-      if (!over) resolve(undefined);
-      over = true;
-    });
-  });
+  return undefined;
 }

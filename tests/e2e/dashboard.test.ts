@@ -273,6 +273,9 @@ describe('ratri dashboard refuses what another site could send', () => {
     expect(forged.map((r) => r.status)).toEqual([403, 403, 403, 403, 421]);
     expect((await http(`${url}/api/calls`, 'GET', {})).status).toBe(403);
     expect((await http(resolveUrl, 'POST', { 'Content-Type': 'text/plain', 'X-Ratri-Token': token }, body)).status).toBe(415);
+    const padded = await http(resolveUrl, 'POST', { ...json, 'X-Ratri-Token': token }, JSON.stringify({ approve: true, pad: 'x'.repeat(5000) }));
+    expect(padded.status).toBe(413); // over the 4 KiB a resolve body may have: refused, the call still held
+    expect(JSON.parse(padded.body).error).toMatch(/the body is larger than 4096 bytes/);
     const still = await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token });
     expect((JSON.parse(still.body) as { approvals: unknown[] }).approvals).toHaveLength(1);
 

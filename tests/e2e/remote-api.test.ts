@@ -203,6 +203,11 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect((await api(serve.url, 'POST', '/v1/events', { events: [{ id: 'x' }] })).body.error).toMatch(/events\[0\]\.type: is required/);
     expect(await api(serve.url, 'GET', '/v1/approvals/apr_none')).toMatchObject({ status: 404, body: { error: 'there is no approval apr_none' } });
     expect((await api(serve.url, 'GET', '/v1/nothing')).status).toBe(404);
+    // A body over the 8 MiB limit: 413 naming it, and the server goes on.
+    const huge = await api(serve.url, 'POST', '/v1/events', { events: [], pad: 'x'.repeat(9 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error).toMatch(/larger than 8388608 bytes; send smaller batches/);
+    expect((await api(serve.url, 'GET', '/healthz', undefined, null)).status).toBe(200);
     const wrongMethod = await api(serve.url, 'GET', '/v1/events');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
