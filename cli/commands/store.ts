@@ -79,7 +79,7 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
         fail(`deleted ${deleted.events} event(s), but could not compact the store: ${(err as Error).message} (a proxy was busy writing? try again when none is)`);
       }
     }
-    const remaining = storeInfo(db, location).events;
+    const remaining = plane.eventStore.count();
     await plane.close();
     const bytesAfter = storeBytes(location);
     if (args.json) {

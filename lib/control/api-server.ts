@@ -244,11 +244,9 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       path: /^\/v1\/approvals\/([^/]+)\/expire$/,
       handle: ({ params }) => {
         const id = params[0]!;
-        approvalOr404(id);
-        const before = plane.approvals.status(id);
-        plane.approvals.expire(id);
-        const approval = approvalOr404(id);
-        return { status: 200, body: { approval, changed: before === 'pending' && approval.status === 'expired' } };
+        const before = approvalOr404(id).status;
+        const after = plane.approvals.expire(id);
+        return { status: 200, body: { approval: approvalOr404(id), changed: before === 'pending' && after === 'expired' } };
       },
     },
   ];
