@@ -3,20 +3,12 @@
  * `ratri approvals` command) resolves it, and the proxy forwards the exact original bytes or answers
  * -32002. Everything is real: the CLI, the fixture upstream, the SQLite file.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
-const dirs: string[] = [];
-const proxies: ProxyProcess[] = [];
-afterEach(async () => {
-  for (const p of proxies.splice(0)) {
-    p.child.kill('SIGKILL');
-    await p.exited;
-  }
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+const { track } = cleanUpAfterEach('ratri-approvals-');
 
 interface Setup {
   dir: string;
@@ -27,8 +19,7 @@ interface Setup {
 
 /** An enforce-mode proxy in front of the byte recorder, with its own store. */
 function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Setup {
-  const dir = tempDir('ratri-approvals-');
-  dirs.push(dir);
+  const dir = track(tempDir('ratri-approvals-'));
   const record = join(dir, 'upstream-received.bin');
   const storePath = store ?? join(dir, 'ratri.db');
   const config = writeConfig(dir, {
@@ -42,7 +33,7 @@ function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Se
     upstream: { command: process.execPath, args: [fixtureServer('byte-recorder.mjs')], env: { RECORD_FILE: record, SENT_FILE: join(dir, 'sent.bin') } },
   });
   const proxy = new ProxyProcess(['--config', config]);
-  proxies.push(proxy);
+  track(proxy);
   return { dir, store: storePath, record, proxy };
 }
 
@@ -171,11 +162,10 @@ describe('approvals across processes (embedded store)', () => {
   });
 
   it('works as the README shows: the example config, a held call, approval from a second terminal, then ratri events', async () => {
-    const home = tempDir('ratri-readme-home-');
-    dirs.push(home);
+    const home = track(tempDir('ratri-readme-home-'));
     const env = { RATRI_HOME: home }; // the default store, as a new user has it: $RATRI_HOME/ratri.db
     const proxy = new ProxyProcess(['--config', join(root, 'examples', 'ratri.mcp.json')], env);
-    proxies.push(proxy);
+    track(proxy);
     for (const line of readFileSync(join(root, 'examples', 'held-call.jsonl'), 'utf8').trim().split('\n')) proxy.send(line);
     await proxy.response(1, 15_000);
 

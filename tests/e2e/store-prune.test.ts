@@ -3,31 +3,17 @@
  * proxies need (tool registry, pending approvals) stay, and a proxy writing events while a prune runs
  * loses none of them.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import type { RatriEvent } from '../../lib/telemetry/event.js';
 import { newEventId } from '../../lib/telemetry/event-id.js';
-import { fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
-const dirs: string[] = [];
-const proxies: ProxyProcess[] = [];
-afterEach(async () => {
-  for (const p of proxies.splice(0)) {
-    p.child.kill('SIGKILL');
-    await p.exited;
-  }
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-
-function dir(): string {
-  const d = tempDir('ratri-prune-');
-  dirs.push(d);
-  return d;
-}
+const { dir, track } = cleanUpAfterEach('ratri-prune-');
 
 /** Seeds `count` events recorded `daysAgo` days ago, and two old approvals (one decided, one pending). */
 function seedOldHistory(store: string, count: number, daysAgo: number): void {
@@ -67,8 +53,7 @@ function proxy(d: string): ProxyProcess {
     upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
   });
   const p = new ProxyProcess(['--config', config]);
-  proxies.push(p);
-  return p;
+  return track(p);
 }
 
 const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read_file', arguments: { path: `/f/${id}` } } });

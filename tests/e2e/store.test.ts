@@ -3,27 +3,13 @@
  * `ratri events` and `ratri tools` commands read what they wrote, and a tool that changes its
  * definition is blocked until trusted again.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
-const dirs: string[] = [];
-const proxies: ProxyProcess[] = [];
-afterEach(async () => {
-  for (const p of proxies.splice(0)) {
-    p.child.kill('SIGKILL');
-    await p.exited;
-  }
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-
-function dir(): string {
-  const d = tempDir('ratri-store-e2e-');
-  dirs.push(d);
-  return d;
-}
+const { dir, track } = cleanUpAfterEach('ratri-store-e2e-');
 
 function proxy(d: string, name: string, fields: Record<string, unknown>): ProxyProcess {
   const config = writeConfig(
@@ -39,8 +25,7 @@ function proxy(d: string, name: string, fields: Record<string, unknown>): ProxyP
     `${name}.json`,
   );
   const p = new ProxyProcess(['--config', config]);
-  proxies.push(p);
-  return p;
+  return track(p);
 }
 
 const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({

@@ -1,9 +1,10 @@
 /** Test helpers that drive the built CLI (dist/cli/ratri.js) as a real child process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { afterEach } from 'vitest';
 import { isProcessAlive } from '../../lib/process-alive.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
@@ -116,3 +117,25 @@ export class ProxyProcess {
 
 /** True while a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
 export const isAlive = isProcessAlive;
+
+/**
+ * For a test file's top level: temp folders and proxies its tests make, removed and killed after
+ * each test. `dir()` makes a folder; `track()` registers a proxy (or another folder) to clean up.
+ */
+export function cleanUpAfterEach(prefix: string): { dir: () => string; track: <T extends ProxyProcess | string>(thing: T) => T } {
+  const dirs: string[] = [];
+  const proxies: ProxyProcess[] = [];
+  afterEach(async () => {
+    for (const p of proxies.splice(0)) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
+  const track = <T extends ProxyProcess | string>(thing: T): T => {
+    if (typeof thing === 'string') dirs.push(thing);
+    else proxies.push(thing as ProxyProcess);
+    return thing;
+  };
+  return { dir: () => track(tempDir(prefix)), track };
+}
