@@ -5,6 +5,8 @@
  * same messages as the policy did (docs/policy.md, "One frame, one reading"). The checks here are
  * the ones a frame's bytes and its messages' envelopes need; strict-scan.ts reads the JSON text.
  */
+import { NULL_ID, type RawId } from './errors.js';
+import type { ParsedMessage } from './message.js';
 import { foldKey } from './strict-scan.js';
 
 const CR = 0x0d;
@@ -64,4 +66,14 @@ export function expectsAnswer(value: unknown): boolean {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const folded = Object.keys(value).map(foldKey);
   return folded.includes('id') && !folded.includes('result') && !folded.includes('error');
+}
+
+/**
+ * The id a refused message is answered with: its own, unless its id is what could be read two ways
+ * (`problemKey`, the top-level key the frame's problem is about, or an `ID` spelled otherwise): then null.
+ */
+export function refusalId(message: ParsedMessage, problemKey?: string): RawId {
+  if (problemKey !== undefined && foldKey(problemKey) === 'id') return NULL_ID;
+  const idKeys = Object.keys(message.value as object).filter((k) => foldKey(k) === 'id');
+  return idKeys.length === 1 && idKeys[0] === 'id' ? message.rawId : NULL_ID;
 }

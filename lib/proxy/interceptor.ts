@@ -4,11 +4,10 @@
  * were relayed to the host) to finish telemetry and learn the tool list.
  */
 import type { ProxyConfig } from '../config/types.js';
-import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError, type RawId } from '../jsonrpc/errors.js';
+import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
-import { expectsAnswer } from '../jsonrpc/one-reading.js';
-import { foldKey } from '../jsonrpc/strict-scan.js';
+import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy/tool-catalog.js';
@@ -329,9 +328,3 @@ function joinBatch(parts: Buffer[]): Buffer {
   return Buffer.concat(pieces);
 }
 
-/** The id to refuse a message with: its own, unless its id is what could be read two ways. */
-function refusalId(message: ParsedMessage, problemKey?: string): RawId {
-  if (problemKey !== undefined && foldKey(problemKey) === 'id') return NULL_ID;
-  const idKeys = Object.keys(message.value as object).filter((k) => foldKey(k) === 'id');
-  return idKeys.length === 1 && idKeys[0] === 'id' ? message.rawId : NULL_ID;
-}

@@ -87,7 +87,7 @@ describe('one frame, one reading, through the built CLI', () => {
     expect(seen.every((w) => w.data.enforced === false)).toBe(true);
   });
 
-  it('an HTTP session answers a frame nested 6000 deep with -32600 and goes on serving', async () => {
+  it('an HTTP session answers a frame nested 6000 deep, or one whose id is ambiguous, with -32600 and goes on serving', async () => {
     const d = dir();
     const config = writeConfig(d, {
       agentKey: 'one-reading',
@@ -108,7 +108,7 @@ describe('one frame, one reading, through the built CLI', () => {
       const post = async (body: string, session?: string) => {
         const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
         if (session) headers['mcp-session-id'] = session;
-        const res = await fetch(url, { method: 'POST', headers, body });
+        const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(8000) });
         const text = await res.text();
         const data = text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
         return { session: res.headers.get('mcp-session-id') ?? undefined, answers: data.filter((m) => 'id' in m) };
@@ -117,6 +117,11 @@ describe('one frame, one reading, through the built CLI', () => {
       expect(init.session).toBeDefined();
       const refused = await post(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deep(6000)}}}}`, init.session);
       expect(refused.answers.at(-1)).toMatchObject({ id: 1, error: { code: -32600, data: { reason: 'nested deeper than 64 levels' } } });
+      // The id itself is what is ambiguous: the answer carries id null, and the POST's stream still ends.
+      for (const body of ['{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}', '{"jsonrpc":"2.0","ID":3,"method":"ping"}']) {
+        const answer = await post(body, init.session);
+        expect(answer.answers.at(-1)).toMatchObject({ id: null, error: { code: -32600 } });
+      }
       const after = await post('{"jsonrpc":"2.0","id":2,"method":"ping"}', init.session);
       expect(after.answers.at(-1)).toEqual({ jsonrpc: '2.0', id: 2, result: {} });
     } finally {
