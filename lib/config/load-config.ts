@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
 import { matcherProblems } from '../policy/arg-matcher.js';
+import { compileRules } from '../policy/rules.js';
 import { DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 
@@ -129,7 +130,11 @@ export function validateConfig(value: unknown, file: string, options: ReadOption
   const problems = validate(value) ? [] : (validate.errors ?? []).map(describe).filter((p): p is string => !!p);
   problems.push(...semanticProblems(value as Record<string, unknown>, options));
   if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);
-  return value as ConfigFile;
+  const config = value as ConfigFile;
+  for (const guardrails of [config.guardrails, ...Object.values(config.servers ?? {}).map((s) => s.guardrails)]) {
+    if (guardrails) compileRules(guardrails);
+  }
+  return config;
 }
 
 /** Reads and validates a config file. */

@@ -39,7 +39,7 @@ function asList(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
 
-/** Each rule's `args`, compiled on first use (the rules object is the config's own, kept for the session). */
+/** Each rule's `args`, compiled once: when the config loads (compileRules), or on first use. */
 const compiled = new WeakMap<Record<string, ArgMatcher>, ArgCondition[]>();
 
 function conditionsOf(args: Record<string, ArgMatcher>): ArgCondition[] {
@@ -49,6 +49,11 @@ function conditionsOf(args: Record<string, ArgMatcher>): ArgCondition[] {
     compiled.set(args, conditions);
   }
   return conditions;
+}
+
+/** Compiles the `args` of every rule now, so that no call pays for it. */
+export function compileRules(guardrails: GuardrailsConfig): void {
+  for (const rule of guardrails.rules) if (!isTemplate(rule) && rule.args) conditionsOf(rule.args);
 }
 
 function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
