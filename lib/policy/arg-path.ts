@@ -2,7 +2,9 @@
  * Argument paths, the keys of a rule's `args` (docs/policy.md#args): `path`, `options.target.path`,
  * `files.0`, and the wildcards `*` (one level: any key or array index) and `**` (any depth). A path
  * can reach several values; a rule looks at every one of them, because the upstream may read any.
+ * Keys are matched under case folding, as a Go server reads them.
  */
+import { foldKey } from '../jsonrpc/strict-scan.js';
 
 const ANY = Symbol('*');
 const DEEP = Symbol('**');
@@ -41,10 +43,20 @@ export function topLevelNames(path: string): string[] | undefined {
   return first === path ? [path] : [path, first];
 }
 
-function childAt(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) return /^(0|[1-9][0-9]*)$/.test(key) ? value[Number(key)] : undefined;
-  return own(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+/**
+ * Whether some child of `value` under `key` passes `test`. Object keys are compared under case
+ * folding, as Go's `encoding/json` matches them: a rule on `path` also sees `"Path"`. (Enforce mode
+ * refuses an object with two keys equal under folding, so there is one such child; monitor mode
+ * may see several, and tests each.)
+ */
+function someChildAt(value: unknown, key: string, test: ValueTest): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return /^(0|[1-9][0-9]*)$/.test(key) && value[Number(key)] !== undefined && test(value[Number(key)]);
+  const folded = foldKey(key);
+  for (const k in value) {
+    if (own(value, k) && (k === key || foldKey(k) === folded) && test((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
 }
 
 function someChild(value: unknown, test: ValueTest): boolean {
@@ -66,8 +78,7 @@ function someFrom(value: unknown, segments: Segment[], i: number, depth: number,
     }
     return someFrom(value, segments, i + 1, depth, test) || someChild(value, (child) => someFrom(child, segments, i, depth + 1, test));
   }
-  const child = childAt(value, segment);
-  return child !== undefined && someFrom(child, segments, i + 1, depth + 1, test);
+  return someChildAt(value, segment, (child) => someFrom(child, segments, i + 1, depth + 1, test));
 }
 
 /**
@@ -77,5 +88,5 @@ function someFrom(value: unknown, segments: Segment[], i: number, depth: number,
 export function compileArgPath(path: string): ArgPath {
   const segments = segmentsOf(path);
   const literal = segments.length > 1 && segments.every((s) => typeof s === 'string');
-  return (args, test) => (literal && own(args, path) && test(args[path])) || someFrom(args, segments, 0, 0, test);
+  return (args, test) => (literal && someChildAt(args, path, test)) || someFrom(args, segments, 0, 0, test);
 }

@@ -157,3 +157,16 @@ describe('regex flags', () => {
     expect(blocks({ message: { regex: 'password' } }, { message: 'my PassWord' })).toBe(false);
   });
 });
+
+describe('argument names as a Go server reads them', () => {
+  it('matches a key in any case, at the top and nested, and through wildcards', () => {
+    const etc = { path: { under: '/etc' } };
+    for (const call of [{ Path: '/etc/passwd' }, { PATH: '/etc/passwd' }]) expect(blocks(etc, call), JSON.stringify(call)).toBe(true);
+    expect(blocks({ paths: { under: '/etc' } }, { pathſ: '/etc/passwd' })).toBe(true); // the long s folds to s
+    expect(blocks({ 'options.target': { under: '/etc' } }, { Options: { Target: '/etc/shadow' } })).toBe(true);
+    expect(blocks({ 'options.target': { under: '/etc' } }, { 'OPTIONS.TARGET': '/etc/shadow' })).toBe(true);
+    expect(blocks({ 'paths.*': { under: '/etc' } }, { Paths: ['/tmp/a', '/etc/shadow'] })).toBe(true);
+    expect(blocks({ path: { exists: true } }, { PATH: 1 })).toBe(true);
+    expect(blocks(etc, { Path: '/tmp/a' })).toBe(false);
+  });
+});
