@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { StopTimings } from '../proxy/upstream-process.js';
@@ -78,7 +79,7 @@ export class HttpFront {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       front.handle(req, res).catch((err: Error) => {
         options.log(`internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-        refuse(res, { status: 500, message: 'Internal Server Error' }, -32603);
+        refuse(res, { status: 500, message: 'Internal Server Error' }, ProxyErrorCode.upstreamExited);
       });
     });
     await new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import type { HttpSession } from './http-session.js';
@@ -84,7 +85,7 @@ export class StreamableHttpTransport {
     const session = this.front.session(id);
     const streams = this.state.get(id);
     if (!session || !streams || session.transport !== 'http') {
-      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, -32001);
+      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, ProxyErrorCode.sessionNotFound);
       return undefined;
     }
     session.lastActivity = Date.now();
@@ -103,19 +104,19 @@ export class StreamableHttpTransport {
     const body = await readBody(req, res, this.front.maxBodyBytes);
     if (body === undefined) return;
     const read = readFrame(body);
-    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, -32700);
+    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
     const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
     if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
-      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, -32600);
+      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, ProxyErrorCode.invalidRequest);
     }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
     let session: HttpSession;
     let streams: Streams;
     if (initialize) {
       if (header(req, 'mcp-session-id') !== undefined) {
-        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, -32600);
+        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, ProxyErrorCode.invalidRequest);
       }
-      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, -32600);
+      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
       const created = this.front.createSession('http', randomUUID());
       if (!('id' in created)) return refuse(res, created);
       session = created;
@@ -271,7 +272,7 @@ export class StreamableHttpTransport {
     this.state.delete(id);
     for (const post of streams.posts.values()) {
       for (const rawId of post.pending.values()) {
-        const error = Buffer.from(`{"jsonrpc":"2.0","id":${rawId},"error":{"code":-32000,"message":${JSON.stringify(`the session ended before the server answered: ${reason}`)}}}`);
+        const error = errorResponse(rawId, ProxyErrorCode.httpRefused, `the session ended before the server answered: ${reason}`);
         post.sink?.write(sseEvent(error, { id: streams.buffer.add(post.key, error) }));
       }
       post.sink?.end();
