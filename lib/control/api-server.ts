@@ -182,6 +182,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES });
   if (read.kind === 'too-large') throw new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
+  if (read.kind === 'timeout') throw new HttpProblem(408, `the request body did not arrive within ${read.timeoutMs} ms`, { connection: 'close' });
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
   try {
     return JSON.parse(read.body.toString('utf8'));

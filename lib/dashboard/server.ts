@@ -73,6 +73,7 @@ const sendJson = (res: ServerResponse, status: number, body: unknown): void =>
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const read = await readRequestBody(req, { limit: MAX_BODY_BYTES, hangUpAboveBytes: 1024 * 1024 });
   if (read.kind === 'too-large') throw new Problem(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (read.kind === 'timeout') throw new Problem(408, `the body did not arrive within ${read.timeoutMs} ms`);
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
   try {
     return read.body.length === 0 ? {} : JSON.parse(read.body.toString('utf8'));
@@ -153,6 +154,7 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
       try {
         sendJson(res, 200, await api(req, url));
       } catch (err) {
+        if (err instanceof Problem && err.status === 408) res.setHeader('Connection', 'close'); // the rest of that body is not awaited
         if (err instanceof Problem) return sendJson(res, err.status, { error: err.message, ...err.extra });
         sendJson(res, 500, { error: `the dashboard failed: ${(err as Error).message}` });
       }

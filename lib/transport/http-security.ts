@@ -116,13 +116,26 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse): void
   res.end();
 }
 
-/** Reads a request body up to `limit` bytes; resolves undefined (after answering 413) when it is longer, or when the client went away. */
-export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
-  const read = await readRequestBody(req, { limit });
+/** How large a request body may be, which setting says so (for the 413), and how long it may take to come. */
+export interface BodyPolicy {
+  maxBytes: number;
+  /** Names the setting that applies, e.g. `maxFrameBytes in the config`. */
+  setting: string;
+  timeoutMs: number;
+}
+
+/**
+ * Reads a request body; resolves undefined (after answering 413 or 408) when it is longer than
+ * allowed or does not arrive in time, or when the client went away.
+ */
+export async function readBody(req: IncomingMessage, res: ServerResponse, policy: BodyPolicy): Promise<Buffer | undefined> {
+  const read = await readRequestBody(req, { limit: policy.maxBytes, timeoutMs: policy.timeoutMs });
   if (read.kind === 'body') return read.body;
+  // Connection: close ends the upload still under way once the answer is sent.
   if (read.kind === 'too-large') {
-    // Connection: close ends the upload still under way once the answer is sent.
-    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${limit} bytes (maxFrameBytes)`, headers: { Connection: 'close' } });
+    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${policy.maxBytes} bytes (${policy.setting})`, headers: { Connection: 'close' } });
+  } else if (read.kind === 'timeout') {
+    refuse(res, { status: 408, message: `Request Timeout: the body did not arrive within ${read.timeoutMs} ms (--request-timeout-ms)`, headers: { Connection: 'close' } });
   }
   return undefined;
 }

@@ -55,7 +55,7 @@ export class LegacySseTransport {
     if (!/^application\/json\b/i.test(type)) {
       return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
     }
-    const body = await readBody(req, res, this.front.maxBodyBytes);
+    const body = await readBody(req, res, this.front.body);
     if (body === undefined) return;
     const read = readFrame(body);
     if (read.kind === 'invalid-json' || read.kind === 'blank') {

@@ -14,15 +14,15 @@ import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import type { HttpSession } from './http-session.js';
-import { corsHeaders, readBody, refuse, type Refusal } from './http-security.js';
+import { corsHeaders, readBody, refuse, type BodyPolicy, type Refusal } from './http-security.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
-/** What a transport needs from the front: the session registry and the body limit. */
+/** What a transport needs from the front: the session registry and the body limits. */
 export interface FrontContext {
-  maxBodyBytes: number;
+  body: BodyPolicy;
   /** Creates a session with its upstream, or says why not (503 when full). */
   createSession(transport: 'http' | 'sse', id: string): HttpSession | Refusal;
   /** A live session; undefined when unknown or ended. */
@@ -101,7 +101,7 @@ export class StreamableHttpTransport {
     if (!/^application\/json\b/i.test(type)) {
       return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
     }
-    const body = await readBody(req, res, this.front.maxBodyBytes);
+    const body = await readBody(req, res, this.front.body);
     if (body === undefined) return;
     const read = readFrame(body);
     if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
@@ -219,6 +219,7 @@ export class StreamableHttpTransport {
     this.state.set(session.id, streams);
     session.onServerLine = (line) => this.route(streams, line);
     session.onEnded = (reason) => this.closeAll(session.id, streams, reason);
+    session.hasUnanswered = () => streams.byRequest.size > 0;
     return streams;
   }
 
