@@ -1,7 +1,8 @@
 /**
  * The checks every HTTP request to the front passes before it reaches a transport: the Host header
- * (DNS rebinding), the Origin header (browsers on foreign sites), the bearer token, and the body
- * size limit; plus the JSON-RPC-shaped error body every refusal carries.
+ * (DNS rebinding), Origin and Sec-Fetch-Site (pages of other sites; both by lib/net/loopback.ts),
+ * the bearer token, and the body's size and time limits; plus the JSON-RPC-shaped error body every
+ * refusal carries.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
