@@ -71,6 +71,8 @@ interface Route {
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
 /** A body over the limit is still read (and thrown away) up to this much, so the client can read its 413; then we hang up. */
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+/** A body must have come within this long (408 otherwise): long enough for 8 MiB over a slow link, short enough that a stalled client lets go. */
+const BODY_TIMEOUT_MS = 30_000;
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
@@ -180,7 +182,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES });
+  const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS });
   if (read.kind === 'too-large') throw new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
   if (read.kind === 'timeout') throw new HttpProblem(408, `the request body did not arrive within ${read.timeoutMs} ms`, { connection: 'close' });
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
