@@ -8,7 +8,8 @@ import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
 import { FrameReader } from '../framing/frame-reader.js';
-import { FrameWriter } from '../framing/frame-writer.js';
+import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
+import { readFrame } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { openControlPlane } from '../control/open-control-plane.js';
 import { StoreError } from '../control/store.js';
@@ -56,6 +57,16 @@ export function signalExitCode(signal: NodeJS.Signals | null): number {
 
 export function exitCodeOf(exit: UpstreamExit): number {
   return exit.code ?? signalExitCode(exit.signal);
+}
+
+/** The upstream's output ended in the middle of a frame that was not relayed whole: stderr and a warning say what the host got. */
+function reportUnfinished(unfinished: UnfinishedFrame, who: string, log: (message: string) => void, telemetry: Telemetry): void {
+  const reason =
+    unfinished.outcome === 'dropped'
+      ? `output ended in the middle of a frame (${unfinished.bytes} bytes without a newline): not a complete JSON-RPC message, not relayed`
+      : `output ended in the middle of a frame longer than maxFrameBytes, ${unfinished.bytes} bytes of which were already relayed: the line was ended there, so that ratri's own answers stay on lines of their own`;
+  log(`${who}: ${reason}`);
+  telemetry.warning('unfinished_frame', reason, { direction: 'upstream', frameBytes: unfinished.bytes, relayed: unfinished.outcome === 'cut' });
 }
 
 export class ProxySession {
@@ -108,7 +119,7 @@ export class ProxySession {
       upstream: { command: config.upstream.command, args: config.upstream.args ?? [], pid: child.pid ?? null },
     });
 
-    const toHost = new FrameWriter(hostOut);
+    const toHost = new FrameWriter(hostOut, config.maxFrameBytes);
     const toUpstream = new FrameWriter(child.stdin!);
     const interceptor = new Interceptor({
       config,
@@ -154,17 +165,20 @@ export class ProxySession {
     hostIn.on('error', () => this.hostGone());
     hostOut.on('error', () => this.hostGone());
 
-    // Upstream → host: bytes are relayed first; a tap reassembles frames for telemetry afterwards.
+    // Upstream → host: bytes are relayed first (line by line); a tap reassembles frames for telemetry afterwards.
+    let tail: Buffer | undefined; // what the upstream left after its last newline, once its output ended
     const tap = new FrameReader(
       {
         onFrame: (frame, terminated) => {
+          if (!terminated) return void (tail = frame);
           if (recorder) {
-            recorder.fromUpstream(frame, terminated);
-            recorder.toHost(frame, terminated);
+            recorder.fromUpstream(frame, true);
+            recorder.toHost(frame, true);
           }
           interceptor.onUpstreamFrame(frame);
         },
-        onOversize: (info) => interceptor.onUpstreamOversize(info),
+        // One cut off by the end of the output answers nothing: its request gets -32603 (reported below).
+        onOversize: (info) => info.terminated && interceptor.onUpstreamOversize(info),
       },
       { maxFrameBytes: config.maxFrameBytes },
     );
@@ -177,7 +191,17 @@ export class ProxySession {
     });
     child.stdout!.on('end', () => {
       tap.end();
-      toHost.endRelay();
+      // A frame left without its newline reaches the host only if it is a whole message (docs/errors.md).
+      const kind = tail && readFrame(tail).kind;
+      const unfinished = toHost.endRelay(kind === 'single' || kind === 'batch');
+      if (tail) recorder?.fromUpstream(tail, false);
+      if (tail && unfinished?.outcome === 'delivered') {
+        recorder?.toHost(tail, true);
+        interceptor.onUpstreamFrame(tail);
+      }
+      if (unfinished && unfinished.outcome !== 'delivered' && kind !== 'blank') {
+        reportUnfinished(unfinished, `upstream "${config.upstream.command}"`, log, telemetry);
+      }
     });
 
     const stalls = new StallWatch(

@@ -106,6 +106,27 @@ describe('child lifecycle', () => {
     expect(events.at(-1).type).toBe('mcp.session.ended');
   });
 
+  it('an upstream that exits after half a line: the host gets only whole JSON-RPC lines, its -32603 among them, and a warning is stored', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = join(dir, 'ratri.db');
+    const s = setup({ HALF_LINE_ON: 'tools/call:4' }, { store: db });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(ping);
+    await proxy.response(1);
+    proxy.send({ jsonrpc: '2.0', id: 'cut', method: 'tools/call', params: { name: 'anything', arguments: {} } });
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(4);
+    const lines = proxy.unread;
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { jsonrpc: '2.0', id: 'cut', error: { code: -32603, message: 'Upstream MCP server exited before answering', data: { upstreamExitCode: 4, signal: null } } },
+    ]);
+    expect(proxy.stderr).toMatch(/output ended in the middle of a frame \(\d+ bytes without a newline\): not a complete JSON-RPC message, not relayed/);
+    const events = await storedEvents(db);
+    expect(events.find((e) => e.type === 'proxy.warning')?.data).toMatchObject({ kind: 'unfinished_frame', direction: 'upstream', relayed: false });
+    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toMatchObject({ code: -32603 });
+  });
+
   it('passes upstream stderr to its own stderr, never to stdout', async () => {
     const s = setup({});
     const result = await runCli(['mcp', 'proxy', '--config', s.config], JSON.stringify(ping) + '\n');
