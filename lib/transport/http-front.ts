@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import type { StopTimings } from '../proxy/upstream-process.js';
+import type { StopBudget } from '../proxy/stop-clock.js';
 import { answerPreflight, checkRequest, refuse, type BodyPolicy, type Refusal, type SecurityOptions } from './http-security.js';
 import { HttpSession } from './http-session.js';
 import { LegacySseTransport } from './legacy-sse.js';
@@ -38,7 +38,7 @@ export interface HttpFrontOptions {
   /** How long a client may take to send a request's headers. */
   headersTimeoutMs: number;
   log(message: string): void;
-  stopTimings?: StopTimings;
+  stopBudget?: StopBudget;
 }
 
 /** The port could not be bound; the message says which and why. */
@@ -145,7 +145,7 @@ export class HttpFront {
         headers: { 'Retry-After': '5' },
       };
     }
-    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopTimings: this.options.stopTimings });
+    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopBudget: this.options.stopBudget });
     this.sessions.set(id, session);
     this.running.add(session);
     void session.done.then(() => {

@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { ProxySession } from '../proxy/proxy-session.js';
-import type { StopTimings } from '../proxy/upstream-process.js';
+import type { StopBudget } from '../proxy/stop-clock.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -58,7 +58,7 @@ export interface HttpSessionOptions {
   /** The front's control plane, shared by all its sessions (one store connection, not one per session). */
   controlPlane: ControlPlane;
   log(message: string): void;
-  stopTimings?: StopTimings;
+  stopBudget?: StopBudget;
 }
 
 /** One client's session. The owning transport sets `onServerLine` and `onEnded`. */
@@ -118,7 +118,7 @@ export class HttpSession {
       hostIn: this.hostIn,
       hostOut,
       log: sessionLog,
-      stopTimings: options.stopTimings,
+      stopBudget: options.stopBudget,
       hostCloseReason: () => this.endReason ?? 'client ended the session',
     });
     this.done = this.proxy.run().then(
