@@ -10,7 +10,7 @@
  * request id is echoed back exactly as sent) and the spans of top-level array elements (a filtered
  * batch is rebuilt from original bytes).
  */
-import { skipString, trimmedSpan } from './json-scan.js';
+import { skipString, TopLevelCollector } from './json-scan.js';
 
 /** Deepest nesting of objects and arrays a host frame may have. */
 export const MAX_DEPTH = 64;
@@ -78,22 +78,10 @@ function addKey(object: ObjectState, key: string): string | undefined {
 }
 
 export function strictScan(text: string): StrictScan {
-  const members = new Map<string, string>();
-  const elements: Array<[number, number]> = [];
+  const top = new TopLevelCollector(text);
   const stack: Array<ObjectState | undefined> = []; // undefined: an array
-  let topKind: 'object' | 'array' | undefined;
-  let pendingKey: string | undefined;
-  let valueStart = -1;
-  const result: StrictScan = { members, elements };
-
-  const closeValue = (end: number): void => {
-    if (valueStart === -1) return;
-    const [s, e] = trimmedSpan(text, valueStart, end);
-    if (topKind === 'object' && pendingKey !== undefined) members.set(pendingKey, text.slice(s, e));
-    if (topKind === 'array' && e > s) elements.push([s, e]);
-    valueStart = -1;
-    pendingKey = undefined;
-  };
+  let topKey: string | undefined;
+  const result: StrictScan = { members: top.members, elements: top.elements };
 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -108,42 +96,28 @@ export function strictScan(text: string): StrictScan {
         result.problem ??= addKey(object, key);
         if (result.problem && stack.length === 1) result.problemKey = key;
         object.expectKey = false;
-        if (stack.length === 1 && topKind === 'object') pendingKey = key;
+        if (stack.length === 1) topKey = key;
       } else if (hasEscape && BACKSLASH_U.test(raw) && LONE_SURROGATE.test(JSON.parse(raw) as string)) {
         result.problem = 'a string has an unpaired surrogate escape (\\ud800-\\udfff)';
       }
       if (result.problem) return result;
       i = end - 1;
-      continue;
-    }
-    if (c === COLON) {
-      if (stack.length === 1 && topKind === 'object') valueStart = i + 1;
-      continue;
-    }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (stack.length === 0) {
-        topKind = c === OPEN_OBJECT ? 'object' : 'array';
-        if (topKind === 'array') valueStart = i + 1;
-      }
+    } else if (c === COLON) {
+      if (stack.length === 1 && topKey !== undefined) top.member(topKey, i);
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (stack.length === 0) top.open(c, i);
       if (stack.length >= MAX_DEPTH) {
         result.problem = `nested deeper than ${MAX_DEPTH} levels`;
         return result;
       }
       stack.push(c === OPEN_OBJECT ? { keys: new Set(), folds: undefined, expectKey: true } : undefined);
-      continue;
-    }
-    if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       stack.pop();
-      if (stack.length === 0) closeValue(i);
-      continue;
-    }
-    if (c === COMMA) {
+      if (stack.length === 0) top.end(i, false);
+    } else if (c === COMMA) {
       const object = stack[stack.length - 1];
       if (object) object.expectKey = true;
-      if (stack.length === 1) {
-        closeValue(i);
-        if (topKind === 'array') valueStart = i + 1;
-      }
+      if (stack.length === 1) top.end(i, true);
     }
   }
   return result;
