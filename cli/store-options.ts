@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../lib/config/load-config.js';
 import type { LocalControlPlane } from '../lib/control/local-control-plane.js';
 import { openChosenStore, type ControlPlaneChoice } from '../lib/control/open-control-plane.js';
+import { stderrLine } from '../lib/report/visible-text.js';
 
 export interface StoreArgs {
   store?: string;
@@ -21,7 +22,7 @@ export function withStoreOptions<T>(y: Argv<T>): Argv<T & StoreArgs> {
 
 /** Prints `ratri: <message>` and exits with `code` (1: the command failed; 2: it was used wrongly). */
 export function fail(message: string, code = 1): never {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
   process.exit(code);
 }
 

@@ -12,6 +12,7 @@ import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
+import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ProxyArgs {
   config: string;
@@ -106,7 +107,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
 }
 
 function log(message: string): void {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
 }
 
 export const proxyCommand: CommandModule<object, ProxyArgs> = {
@@ -136,7 +137,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       config = loadProxyConfig(args.config, { server: args.server, mode: args.mode, environment: args.environment });
     } catch (err) {
       if (err instanceof ConfigError) {
-        process.stderr.write(`ratri: ${err.message}\n`);
+        log(err.message);
         process.exit(2);
       }
       throw err;
@@ -162,7 +163,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       process.exitCode = await session.run();
     } catch (err) {
       if (err instanceof ConfigError) {
-        process.stderr.write(`ratri: ${err.message}\n`);
+        log(err.message);
         process.exit(2);
       }
       if (err instanceof SpawnError) {

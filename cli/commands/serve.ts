@@ -7,6 +7,7 @@ import type { GuardrailsConfig } from '../../lib/config/types.js';
 import { createApiServer, isLoopback } from '../../lib/control/api-server.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { StoreError } from '../../lib/control/store.js';
+import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ServeArgs {
   config?: string;
@@ -17,7 +18,7 @@ interface ServeArgs {
 }
 
 function say(message: string): void {
-  process.stderr.write(`ratri serve: ${message}\n`);
+  process.stderr.write(stderrLine('ratri serve', message));
 }
 
 function fail(message: string, code: number): never {

@@ -10,6 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
 import type { ProxyConfig } from '../config/types.js';
 import { evaluateRules } from '../policy/rules.js';
+import { stderrLine } from '../report/visible-text.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
 import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
@@ -55,7 +56,7 @@ interface Answer {
 }
 
 function stderrLog(message: string): void {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
 }
 
 const ok = (status: number): boolean => status >= 200 && status < 300;

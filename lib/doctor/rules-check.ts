@@ -11,6 +11,7 @@ import { globMatch } from '../policy/glob.js';
 import { evaluateRules, lookupsNeeded, type ToolCallFacts } from '../policy/rules.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { renderTable, type Colour, type Column } from '../report/text-table.js';
+import { visibleText } from '../report/visible-text.js';
 import { passed, warned, type CheckResult } from './check-result.js';
 
 /** One row of the decisions table. */
@@ -121,7 +122,8 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   const mode = config.mode === 'monitor' ? '; monitor mode: decisions are recorded, never applied (set "mode": "enforce" to apply them)' : '; enforce mode';
   const detail = `${summary || 'no tools'} (for a call with no arguments${byArgs > 0 ? `; ${byArgs} may differ by arguments` : ''})${mode}`;
   const unmatched = options.sharedRules ? [] : unmatchedRules(config, tools);
-  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...notes, ...unmatched];
+  // The table's cells are made visible by renderTable; the notes name tools, so they are made visible here.
+  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...[...notes, ...unmatched].map(visibleText)];
   const data = { mode: config.mode, environment: config.environment, decisions: rows, notes: [...notes, ...unmatched] };
   if (unmatched.length > 0) return warned('rules', detail, 'check the "tool" of the rules named below: a misspelt name leaves its tool unguarded', { server, lines, data });
   if (notes.length > 0 && typeof store === 'string' && !config.api) return warned('rules', detail, 'see the control plane check below', { server, lines, data });
