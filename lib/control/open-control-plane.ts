@@ -7,9 +7,11 @@ import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
 
-export function openControlPlane(config: ProxyConfig): ControlPlane {
+/** The control plane of a proxy (which creates its store); `existingStore` for a command, which never does. */
+export function openControlPlane(config: ProxyConfig, { existingStore = false } = {}): ControlPlane {
   if (config.api) return HttpControlPlane.open(config);
-  return LocalControlPlane.open(config.store, config.guardrails, config.redactKeys);
+  const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
+  return open(config.store, config.guardrails, config.redactKeys);
 }
 
 /** How a command names the control plane it works on: `--store`, else `--config` (and `--server`), else the default store. */
@@ -25,14 +27,14 @@ export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
     const file = readConfigFile(choice.config);
     const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
-    return openControlPlane(resolveProxyConfig(file, choice.config, { server }));
+    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), { existingStore: true });
   }
-  return LocalControlPlane.open(storePathOf(choice));
+  return LocalControlPlane.openExisting(storePathOf(choice));
 }
 
-/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API. */
+/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API or there is no store. */
 export function openChosenStore(choice: ControlPlaneChoice, command: string): LocalControlPlane {
-  return LocalControlPlane.open(storePathOf(choice, command));
+  return LocalControlPlane.openExisting(storePathOf(choice, command));
 }
 
 function storePathOf(choice: ControlPlaneChoice, command?: string): string {
