@@ -4,10 +4,10 @@
  * tables are read and written by `event-store.ts`, `approval-store.ts`, `tool-registry.ts` and
  * `outbox.ts`.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { defaultStorePath } from '../config/paths.js';
-import { makeParentFolders } from '../parent-folders.js';
+import { openPrivateFile } from '../private-files.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -23,7 +23,8 @@ export function openStore(path: string, { create = true }: { create?: boolean } 
   if (!create && !existsSync(path)) throw new StoreError(noStoreMessage(path));
   let db: Db;
   try {
-    if (create) makeParentFolders(path);
+    // Made 0600 before SQLite opens it: SQLite gives the -wal and -shm files the mode of the store.
+    if (create && !existsSync(path)) closeSync(openPrivateFile(path, 'a'));
     db = new Database(path, { fileMustExist: !create });
   } catch (err) {
     throw new StoreError(`cannot open the store ${path}: ${(err as Error).message}`);

@@ -13,6 +13,7 @@ import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { HeldCalls, type HeldCall } from './held-calls.js';
 import { EventType } from '../telemetry/event.js';
+import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import { PendingRequests } from './pending-requests.js';
 import { ToolCallGate, type Outlet } from './tool-call-gate.js';
 
@@ -73,7 +74,7 @@ export class Interceptor {
       case 'blank':
         return forwardWhole();
       case 'invalid-json':
-        this.deps.telemetry.warning('invalid_json', read.reason, { enforced: true, frameBytes: frame.length });
+        this.deps.telemetry.warning('invalid_json', jsonErrorReason(read.reason), { enforced: true, frameBytes: frame.length });
         return this.deps.toHost(parseError(read.reason));
       case 'single':
         return this.route(read.message, frame.length, read.utf8, { forward: forwardWhole, answer: (f) => this.deps.toHost(f) });
@@ -86,7 +87,7 @@ export class Interceptor {
   private observe(frame: Buffer): void {
     const read = readFrame(frame);
     if (read.kind === 'invalid-json') {
-      this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
+      this.deps.telemetry.warning('invalid_json', jsonErrorReason(read.reason), { enforced: false, frameBytes: frame.length });
       return;
     }
     if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, IGNORED);

@@ -2,20 +2,21 @@
  * `ratri mcp proxy --record FILE`: writes what crosses the proxy, in order, in the golden format,
  * so a real session can become a regression test (`ratri replay FILE`).
  */
-import { writeFileSync, appendFileSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { openPrivateFile } from '../private-files.js';
 import { frameFields } from './golden-format.js';
 
 export class SessionRecorder {
-  constructor(
-    private readonly file: string,
-    config: Record<string, unknown>,
-  ) {
+  private readonly fd: number;
+
+  constructor(file: string, config: Record<string, unknown>) {
     const { upstream: _upstream, servers: _servers, ...rest } = config;
-    writeFileSync(file, JSON.stringify({ golden: 1, description: 'recorded by ratri mcp proxy --record', config: rest }) + '\n');
+    this.fd = openPrivateFile(file, 'w', { tighten: true }); // overwritten whole, so made 0600 even if it existed
+    this.line({ golden: 1, description: 'recorded by ratri mcp proxy --record', config: rest });
   }
 
   private line(fields: Record<string, unknown>): void {
-    appendFileSync(this.file, JSON.stringify(fields) + '\n');
+    writeSync(this.fd, JSON.stringify(fields) + '\n');
   }
 
   fromHost(frame: Buffer, terminated: boolean): void {

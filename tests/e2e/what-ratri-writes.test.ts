@@ -1,0 +1,100 @@
+/**
+ * What ratri writes to disk, through the built CLI: `$RATRI_HOME` and the folders it makes are 0700,
+ * the store (with its -wal and -shm), JSONL sinks and `--record` files 0600; a redacted value reaches
+ * no sink, not even through the reason of an invalid-JSON warning; `--record` applies `redactKeys`
+ * unless `--record-unredacted` says otherwise (docs/golden-files.md).
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
+
+const { dir, track } = cleanUpAfterEach('ratri-writes-');
+
+const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+const SECRET = 'hunter2-SECRET-value';
+// Not JSON, and V8's message for it quotes the text around the bad token: `..."password":hunter2-SE"...`.
+const BROKEN_FRAME = `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"login","arguments":{"password":${SECRET}}}}`;
+
+function proxyConfig(d: string, fields: Record<string, unknown>): string {
+  return writeConfig(d, {
+    agentKey: 'agent-writes',
+    serverName: 'fs',
+    redactKeys: ['password'],
+    upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    ...fields,
+  });
+}
+
+describe('file modes', () => {
+  it('makes $RATRI_HOME and the folders it creates 0700; the store, its -wal and -shm, the JSONL sink and the recording 0600', async () => {
+    const d = dir();
+    const home = join(d, 'home');
+    const jsonl = join(d, 'out', 'deeper', 'events.jsonl');
+    const record = join(d, 'rec', 'session.golden.jsonl');
+    const config = proxyConfig(d, { redactKeys: [], telemetry: { jsonl } });
+    const proxy = track(new ProxyProcess(['--config', config, '--record', record], { RATRI_HOME: home }));
+    proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/a' } } });
+    await proxy.response(1);
+    const store = join(home, 'ratri.db');
+    // While the proxy runs, SQLite keeps the -wal and -shm files next to the store.
+    for (let i = 0; i < 50 && !existsSync(`${store}-shm`); i++) await new Promise((r) => setTimeout(r, 100));
+    const modes = Object.fromEntries(
+      [home, store, `${store}-wal`, `${store}-shm`, join(d, 'out'), join(d, 'out', 'deeper'), jsonl, join(d, 'rec'), record].map((p) => [p.slice(d.length), mode(p)]),
+    );
+    expect(modes).toEqual({
+      '/home': '700',
+      '/home/ratri.db': '600',
+      '/home/ratri.db-wal': '600',
+      '/home/ratri.db-shm': '600',
+      '/out': '700',
+      '/out/deeper': '700',
+      '/out/deeper/events.jsonl': '600',
+      '/rec': '700',
+      '/rec/session.golden.jsonl': '600',
+    });
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+  });
+
+  it('makes a recording that overwrites an existing, readable file 0600', async () => {
+    const d = dir();
+    const record = join(d, 'old.golden.jsonl');
+    writeFileSync(record, 'old\n', { mode: 0o644 });
+    const proxy = track(new ProxyProcess(['--config', proxyConfig(d, { redactKeys: [], store: join(d, 'ratri.db') }), '--record', record]));
+    proxy.child.stdin.end();
+    await proxy.exited;
+    expect(mode(record)).toBe('600');
+    expect(readFileSync(record, 'utf8')).not.toContain('old\n');
+  });
+});
+
+describe('the reason of an invalid-JSON warning', () => {
+  for (const m of ['enforce', 'monitor'] as const) {
+    it(`${m} mode: is stored without the part of the frame V8 quotes`, async () => {
+      const d = dir();
+      const store = join(d, 'ratri.db');
+      const jsonl = join(d, 'events.jsonl');
+      const proxy = track(new ProxyProcess(['--config', proxyConfig(d, { mode: m, store, telemetry: { jsonl } })]));
+      proxy.send(BROKEN_FRAME);
+      proxy.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+      await proxy.response(2);
+      proxy.child.stdin.end();
+      expect((await proxy.exited).code).toBe(0);
+
+      const db = new Database(store, { readonly: true });
+      const warnings = db.prepare("SELECT data FROM events WHERE type = 'proxy.warning'").pluck().all() as string[];
+      const everything = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
+      db.close();
+      expect(warnings.map((w) => JSON.parse(w))).toEqual([
+        expect.objectContaining({ kind: 'invalid_json', reason: 'Unexpected token: the frame is not valid JSON (its text is not recorded)' }),
+      ]);
+      expect(everything).not.toContain('hunter2');
+      expect(readFileSync(jsonl, 'utf8')).not.toContain('hunter2');
+      const shown = await runCli(['events', '--store', store, '--type', 'proxy.warning']);
+      expect(shown.stdout).toContain('invalid_json: Unexpected token: the frame is not valid JSON');
+    });
+  }
+});
