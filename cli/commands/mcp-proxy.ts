@@ -20,6 +20,7 @@ interface ProxyArgs {
   mode?: Mode;
   environment?: string;
   record?: string;
+  'record-unredacted': boolean;
   transport: string;
   port: number;
   host: string;
@@ -49,6 +50,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
     process.exit(code);
   };
   if (args.record) fail('--record works with --transport stdio only', 2);
+  if (args['record-unredacted']) fail('--record-unredacted goes with --record FILE, which works with --transport stdio only', 2);
   let authToken: string | undefined;
   if (args['auth-token-env']) {
     authToken = process.env[args['auth-token-env']];
@@ -106,6 +108,14 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   }
 }
 
+/** `--record FILE`: redacted unless `--record-unredacted`, which says on stderr what the file then holds. */
+function startRecording(file: string, config: ProxyConfig, unredacted: boolean): SessionRecorder {
+  if (unredacted && config.redactKeys.length > 0) {
+    log(`--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`);
+  }
+  return new SessionRecorder(file, proxyConfigAsFile(config), unredacted ? [] : config.redactKeys);
+}
+
 function log(message: string): void {
   process.stderr.write(stderrLine('ratri', message));
 }
@@ -119,7 +129,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('server', { type: 'string', describe: 'Which entry of "servers" to run' })
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
-      .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay)' })
+      .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay), the values of redactKeys redacted' })
+      .option('record-unredacted', { type: 'boolean', default: false, describe: 'With --record: keep every frame byte for byte, secrets included' })
       .option('transport', { type: 'string', default: 'stdio', describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse' })
       .option('port', { type: 'number', default: 3100, describe: 'HTTP port (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
@@ -148,11 +159,15 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       process.exit(2);
     }
     if (!transports.stdio) return serveHttp(args, config, transports);
+    if (args['record-unredacted'] && !args.record) {
+      log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
+      process.exit(2);
+    }
     if (process.stdin.isTTY) {
       log(`proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`);
       log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
     }
-    const recorder = args.record ? new SessionRecorder(args.record, proxyConfigAsFile(config)) : undefined;
+    const recorder = args.record ? startRecording(args.record, config, args['record-unredacted']) : undefined;
     const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {

@@ -98,3 +98,65 @@ describe('the reason of an invalid-JSON warning', () => {
     });
   }
 });
+
+describe('--record', () => {
+  // Odd but valid bytes: a frame with nothing to redact must be recorded exactly so.
+  const PLAIN = '{ "jsonrpc":"2.0", "id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/caf\\u00e9"}}}';
+  const WITH_SECRET = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/b', Password: SECRET } } });
+  // The secret hides in the first of two "params": JSON.parse keeps the second, which has nothing to redact.
+  const DUPLICATE = `{"jsonrpc":"2.0","id":3,"method":"ping","params":{"token":"tok-${SECRET}"},"params":{}}`;
+
+  async function record(d: string, frames: string[], extra: string[] = []): Promise<{ file: string; text: string; stderr: string }> {
+    const file = join(d, 'session.golden.jsonl');
+    const config = proxyConfig(d, { mode: 'enforce', redactKeys: ['password', 'token'], store: join(d, 'ratri.db') });
+    const proxy = track(new ProxyProcess(['--config', config, '--record', file, ...extra]));
+    for (const f of frames) proxy.send(f);
+    proxy.send({ jsonrpc: '2.0', id: 99, method: 'ping' });
+    await proxy.response(99);
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+    return { file, text: readFileSync(file, 'utf8'), stderr: proxy.stderr };
+  }
+
+  it('redacts the values of redactKeys in every direction, keeps other frames byte for byte, and the recording replays', async () => {
+    const d = dir();
+    const { file, text } = await record(d, [PLAIN, WITH_SECRET, DUPLICATE]);
+    expect(text).not.toContain('hunter2');
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ golden: 1, description: 'recorded by ratri mcp proxy --record, the values of password, token redacted' });
+    expect(lines).toContainEqual({ from: 'host', text: PLAIN });
+    expect(lines).toContainEqual({ to: 'upstream', text: PLAIN });
+    const redacted = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/b', Password: '[REDACTED]' } } });
+    expect(lines).toContainEqual({ from: 'host', text: redacted, redacted: true });
+    expect(lines).toContainEqual({ to: 'upstream', text: redacted, redacted: true });
+    expect(lines).toContainEqual({ from: 'host', text: '{"jsonrpc":"2.0","id":3,"method":"ping","params":{}}', redacted: true });
+    const replay = await runCli(['replay', file]);
+    expect(replay.stdout + replay.stderr).toMatch(/✓ .*session\.golden\.jsonl/);
+    expect(replay.code).toBe(0);
+  });
+
+  it('withholds a frame that is not JSON, and the -32700 answer that quotes it; replaying that file says why it cannot', async () => {
+    const d = dir();
+    const { file, text } = await record(d, [BROKEN_FRAME]);
+    expect(text).not.toContain('hunter2');
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual({ from: 'host', withheld: `not JSON (${Buffer.byteLength(BROKEN_FRAME)} bytes), so it cannot be redacted` });
+    expect(lines).toContainEqual({ to: 'host', withheld: 'a -32700 answer, whose message quotes a frame that was not JSON' });
+    const replay = await runCli(['replay', file]);
+    expect(replay.code).toBe(1);
+    expect(replay.stdout + replay.stderr).toContain('--record withheld this frame (not JSON');
+    expect(replay.stdout + replay.stderr).toContain('record the session again with --record-unredacted');
+  });
+
+  it('--record-unredacted keeps every frame byte for byte, and says so on stderr', async () => {
+    const d = dir();
+    const { file, text, stderr } = await record(d, [WITH_SECRET, BROKEN_FRAME], ['--record-unredacted']);
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual({ from: 'host', text: WITH_SECRET });
+    expect(lines).toContainEqual({ from: 'host', text: BROKEN_FRAME });
+    expect(stderr).toContain(`ratri: --record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of password, token included (the file is 0600)`);
+    const alone = await runCli(['mcp', 'proxy', '--config', join(d, 'ratri.mcp.json'), '--record-unredacted']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--record-unredacted goes with --record FILE');
+  });
+});
