@@ -280,7 +280,10 @@ export class HttpControlPlane implements ControlPlane {
    */
   async close(deadlineMs = 2000): Promise<void> {
     const left = await this.events.shutdown(deadlineMs);
-    if (left > 0) this.log(`${left} event(s) wait in the outbox of ${this.config.store}; the next ratri proxy using that store uploads them`);
+    // Said once per run: when the first upload failed, the message already said what becomes of them.
+    if (left > 0 && !this.events.toldOfWaitingEvents) {
+      this.log(`${left} event(s) wait in the outbox of ${this.config.store}; the next ratri proxy that uses this store uploads them`);
+    }
     if (this.outbox.dropped > 0) this.log(`${this.outbox.dropped} event(s) were dropped because the outbox was full`);
     if (this.db.open) this.db.close();
     this.agents.http.destroy();
