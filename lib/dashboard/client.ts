@@ -142,7 +142,8 @@ export const CLIENT_JS = String.raw`'use strict';
     buttons.forEach(function (b) { b.disabled = true; });
     msg.className = 'message'; msg.textContent = 'sending…';
     api('/api/approvals/' + encodeURIComponent(a.id) + '/resolve', { approve: approve, scope: scope }).then(function (r) {
-      msg.textContent = shown(approve ? 'approved: the waiting proxy forwards the call' + (r.note ? '. Always: ' + r.note : '') : 'rejected: the host gets error -32002');
+      msg.textContent = shown(approve ? 'approved: the waiting proxy forwards the call' + (r.note ? '. Always: ' + r.note + '.' : '') : 'rejected: the host gets error -32002');
+      if (r.note) card.keepUntil = Date.now() + 8000;
       card.classList.add('done');
       setTimeout(poll, 0);
     }, function (err) {
@@ -177,7 +178,8 @@ export const CLIENT_JS = String.raw`'use strict';
       if (!card) { card = approvalCard(a); cards.set(a.id, card); box.append(card); }
       card.expires.textContent = 'requested ' + relative(a.requestedAt) + ' · expires ' + relative(a.expiresAt);
     });
-    cards.forEach(function (card, id) { if (!ids.has(id)) { card.remove(); cards.delete(id); } });
+    // A card approved "always" stays a while, so its note on what that did can be read.
+    cards.forEach(function (card, id) { if (!ids.has(id) && !(card.keepUntil > Date.now())) { card.remove(); cards.delete(id); } });
     $('approval-count').textContent = String(list.length);
     $('approval-count').classList.toggle('some', list.length > 0);
     $('no-approvals').classList.toggle('hidden', list.length > 0);
