@@ -18,8 +18,8 @@ export function renderHeader(configPath: string, colour: boolean): string {
 }
 
 /** A check: its line, then its fix and its extra lines, indented. */
-export function renderCheck(shown: CheckResult, colour: boolean): string {
-  const check = visibleCheck(shown);
+export function renderCheck(raw: CheckResult, colour: boolean): string {
+  const check = visibleCheck(raw);
   const { mark, colour: tint } = MARK[check.level];
   const head = `${paint(mark, tint, colour)} ${check.level === 'skip' ? paint(`${check.title}: ${check.detail}`, 'dim', colour) : `${paint(check.title, 'bold', colour)}: ${check.detail}`}`;
   const fix = check.fix && check.level !== 'pass' ? [`    ${paint('fix:', tint, colour)} ${check.fix}`] : [];
