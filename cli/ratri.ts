@@ -13,13 +13,6 @@ import { serveCommand } from './commands/serve.js';
 import { storeCommand } from './commands/store.js';
 import { toolsCommand } from './commands/tools.js';
 
-// A listing piped into a reader that stops early (`ratri events | head -1`): the reader has all it
-// wanted, so stop quietly, as other command-line tools do, instead of an EPIPE stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-
 await yargs(hideBin(process.argv))
   .scriptName('ratri')
   .usage('$0 <command> [options]\n\nAn MCP proxy that watches every tool call and, in enforce mode, blocks or holds dangerous ones.')
