@@ -1,16 +1,14 @@
 /**
  * What `--record` writes of one frame (docs/golden-files.md, "What a recording contains"). A
  * recording is meant to be shared (attached to a bug report, turned into a golden file), so the
- * values of `redactKeys` are replaced by "[REDACTED]" as in every other sink. A frame with nothing to
- * redact is kept byte for byte; one with something to redact is written re-serialised from its parsed
- * value (so duplicate keys, which could hide a value from the parse, are re-serialised too); a frame
- * that cannot be read as JSON cannot be redacted, so it is withheld, and so is the -32700 answer to it,
- * whose message quotes it. `--record-unredacted` keeps every frame as it was.
+ * values of `redactKeys` are replaced by "[REDACTED]", as in every other sink, in the frame's own
+ * text (`redact-json-text.ts`): every other byte is kept, so a redacted recording replays as the
+ * session went. A frame that is not JSON cannot be searched for keys, so it is withheld, and so is the
+ * -32700 answer to it, whose message quotes it. `--record-unredacted` keeps every frame as it was.
  */
 import { isUtf8 } from 'node:buffer';
-import { countParsedMembers, scanTopLevel } from '../jsonrpc/json-scan.js';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
-import { makeRedactor } from '../telemetry/redact.js';
+import { redactJsonText } from './redact-json-text.js';
 
 export type RecordedFrame =
   /** The bytes to record; `redacted` when they are not the frame's own. */
@@ -21,7 +19,6 @@ export type RecordedFrame =
 /** Decides what is recorded of each frame; with no `redactKeys`, every frame as it is. */
 export function makeFrameRedactor(redactKeys: string[]): (frame: Buffer) => RecordedFrame {
   if (redactKeys.length === 0) return (frame) => ({ bytes: frame, redacted: false });
-  const redact = makeRedactor(redactKeys, { truncate: false });
   return (frame) => {
     if (!isUtf8(frame)) return { withheld: `not UTF-8 (${frame.length} bytes), so it cannot be redacted` };
     const text = frame.toString('utf8');
@@ -33,9 +30,8 @@ export function makeFrameRedactor(redactKeys: string[]): (frame: Buffer) => Reco
       return { withheld: `not JSON (${frame.length} bytes), so it cannot be redacted` };
     }
     if (answersParseError(value)) return { withheld: 'a -32700 answer, whose message quotes a frame that was not JSON' };
-    const clean = redact(value);
-    const untouched = JSON.stringify(clean) === JSON.stringify(value) && scanTopLevel(text).memberCount === countParsedMembers(value);
-    return untouched ? { bytes: frame, redacted: false } : { bytes: Buffer.from(JSON.stringify(clean), 'utf8'), redacted: true };
+    const redacted = redactJsonText(text, redactKeys);
+    return redacted.changed ? { bytes: Buffer.from(redacted.text, 'utf8'), redacted: true } : { bytes: frame, redacted: false };
   };
 }
 

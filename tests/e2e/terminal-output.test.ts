@@ -50,17 +50,12 @@ describe('values from hosts and upstreams on the terminal', () => {
     const { store, proxy } = start(d);
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     await proxy.response(1);
-    proxy.send(call(2, CLEAR_NAME, { note: 'left\u202eright \u001b]0;title\u0007' }));
-    expect((await proxy.response(2)).error).toMatchObject({ code: -32000 });
+    proxy.send(call(2, 'send_mail', { note: 'left\u202eright \u001b]0;title\u0007' }));
+    expect((await proxy.response(2)).error).toMatchObject({ code: -32000 }); // the upstream's message is hostile
+    proxy.send(call(4, CLEAR_NAME));
+    expect((await proxy.response(4)).error).toMatchObject({ code: -32600 }); // a tool name with control characters is refused
     proxy.send(call(3, RLO_NAME, { to: 'bob\u2067' }));
     const s = ['--store', store];
-
-    const events = await runCli(['events', ...s, '--limit', '100']);
-    expect(events.code, events.stderr).toBe(0);
-    expectSafe(events.stdout);
-    expect(events.stdout).toContain('mail.clear\\x1b[2J\\x1b[Hscreen');
-    expect(events.stdout).toContain('boom \\x1b[31mred ratri: approved'); // the newline is a space in a table cell
-    expect(events.stdout).toContain('left\\u202eright');
 
     const tools = await runCli(['tools', 'list', ...s]);
     expect(tools.code, tools.stderr).toBe(0);
@@ -74,6 +69,18 @@ describe('values from hosts and upstreams on the terminal', () => {
       pending = JSON.parse((await runCli(['approvals', 'list', '--json', ...s])).stdout) as Array<{ id: string }>;
       if (pending.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
+    // Events reach the store in batches: wait for the held call's.
+    let events = await runCli(['events', ...s, '--limit', '100']);
+    for (let i = 0; i < 50 && !events.stdout.includes('agent.approval.requested'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      events = await runCli(['events', ...s, '--limit', '100']);
+    }
+    expect(events.code, events.stderr).toBe(0);
+    expectSafe(events.stdout);
+    expect(events.stdout).toContain('mail.invoice-\\u202egnp.exe');
+    expect(events.stdout).toContain('boom \\x1b[31mred ratri: approved'); // the newline is a space in a table cell
+    expect(events.stdout).toContain('left\\u202eright');
+
     const list = await runCli(['approvals', 'list', ...s]);
     expectSafe(list.stdout);
     expect(list.stdout).toContain('mail.invoice-\\u202egnp.exe');
