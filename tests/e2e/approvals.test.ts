@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, fixtureServer, newStore, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const { track } = cleanUpAfterEach('ratri-approvals-');
 
@@ -21,7 +21,7 @@ interface Setup {
 function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Setup {
   const dir = track(tempDir('ratri-approvals-'));
   const record = join(dir, 'upstream-received.bin');
-  const storePath = store ?? join(dir, 'ratri.db');
+  const storePath = store ?? newStore(dir);
   const config = writeConfig(dir, {
     agentKey: 'agent-approvals',
     serverName: 'files',

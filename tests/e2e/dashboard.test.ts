@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../lib/control/event-store.js';
-import { openStore } from '../../lib/control/store.js';
 import { CallTable } from '../../lib/dashboard/calls.js';
-import { cliPath, fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath, fixtureServer, newStore, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -70,13 +69,6 @@ interface Setup {
   dir: string;
   store: string;
   proxy: ProxyProcess;
-}
-
-/** A new, empty store in `dir` (the dashboard never creates one; a proxy would, but not at once). */
-function newStore(dir: string): string {
-  const path = join(dir, 'ratri.db');
-  openStore(path).close();
-  return path;
 }
 
 /** An enforce-mode proxy in front of the tools fixture: writes need approval, deletes are blocked. */
