@@ -9,14 +9,6 @@ import { skipString } from '../jsonrpc/json-scan.js';
 import { foldKey } from '../jsonrpc/strict-scan.js';
 import { REDACTED } from '../telemetry/redact.js';
 
-const QUOTE = 34;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-const COMMA = 44;
-const COLON = 58;
-
 /** Index of the first character at or after `i` that is not JSON white space. */
 function skipSpace(text: string, i: number): number {
   while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
@@ -25,19 +17,19 @@ function skipSpace(text: string, i: number): number {
 
 /** Index just past the value that starts at `start` (a string, an object, an array or a scalar). */
 function skipValue(text: string, start: number): number {
-  const c = text.charCodeAt(start);
-  if (c === QUOTE) return skipString(text, start);
-  if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
+  const c = text[start];
+  if (c === '"') return skipString(text, start);
+  if (c !== '{' && c !== '[') {
     let i = start;
     while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
     return i;
   }
   let depth = 0;
   for (let i = start; i < text.length; i++) {
-    const d = text.charCodeAt(i);
-    if (d === QUOTE) i = skipString(text, i) - 1;
-    else if (d === OPEN_OBJECT || d === OPEN_ARRAY) depth++;
-    else if ((d === CLOSE_OBJECT || d === CLOSE_ARRAY) && --depth === 0) return i + 1;
+    const d = text[i];
+    if (d === '"') i = skipString(text, i) - 1;
+    else if (d === '{' || d === '[') depth++;
+    else if ((d === '}' || d === ']') && --depth === 0) return i + 1;
   }
   return text.length;
 }
@@ -53,13 +45,13 @@ export function redactJsonText(text: string, redactKeys: string[]): { text: stri
   let copied = 0;
   let atKey = false;
   for (let i = 0; i < text.length; ) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE && atKey && inObject.at(-1) === true) {
+    const c = text[i];
+    if (c === '"' && atKey && inObject.at(-1) === true) {
       const end = skipString(text, i);
       const key = JSON.parse(text.slice(i, end)) as string;
       const valueStart = skipSpace(text, skipSpace(text, end) + 1); // past the colon
       atKey = false;
-      if (text.charCodeAt(skipSpace(text, end)) === COLON && keys.has(foldKey(key))) {
+      if (text[skipSpace(text, end)] === ':' && keys.has(foldKey(key))) {
         const valueEnd = skipValue(text, valueStart);
         out += `${text.slice(copied, valueStart)}${JSON.stringify(REDACTED)}`;
         copied = i = valueEnd;
@@ -68,13 +60,13 @@ export function redactJsonText(text: string, redactKeys: string[]): { text: stri
       }
       continue;
     }
-    if (c === QUOTE) i = skipString(text, i);
+    if (c === '"') i = skipString(text, i);
     else {
       // Only structure moves between keys and values; white space, colons and scalars change nothing.
-      if (c === OPEN_OBJECT || c === OPEN_ARRAY) inObject.push(c === OPEN_OBJECT);
-      else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) inObject.pop();
-      if (c === OPEN_OBJECT || c === OPEN_ARRAY || c === CLOSE_OBJECT || c === CLOSE_ARRAY) atKey = c === OPEN_OBJECT;
-      else if (c === COMMA) atKey = inObject.at(-1) === true;
+      if (c === '{' || c === '[') inObject.push(c === '{');
+      else if (c === '}' || c === ']') inObject.pop();
+      if (c === '{' || c === '[' || c === '}' || c === ']') atKey = c === '{';
+      else if (c === ',') atKey = inObject.at(-1) === true;
       i++;
     }
   }
