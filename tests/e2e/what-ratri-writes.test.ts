@@ -99,6 +99,27 @@ describe('the reason of an invalid-JSON warning', () => {
   }
 });
 
+describe('redactKeys', () => {
+  it('redacts keys that a Go server reads as the same name (PASSWORD, paſſword) in the store and the JSONL sink', async () => {
+    const d = dir();
+    const store = join(d, 'ratri.db');
+    const jsonl = join(d, 'events.jsonl');
+    const proxy = track(new ProxyProcess(['--config', proxyConfig(d, { mode: 'enforce', store, telemetry: { jsonl } })]));
+    // One such key per object: two in one object would be refused as ambiguous.
+    const args = { PASSWORD: `a-${SECRET}`, nested: { 'pa\u017f\u017fword': `b-${SECRET}` }, more: [{ PassWord: `c-${SECRET}` }] };
+    proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: args } });
+    expect((await proxy.response(1)).result).toBeDefined(); // forwarded
+    proxy.child.stdin.end();
+    expect((await proxy.exited).code).toBe(0);
+    const db = new Database(store, { readonly: true });
+    const everything = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
+    db.close();
+    expect(everything).toContain('[REDACTED]');
+    expect(everything).not.toContain(SECRET);
+    expect(readFileSync(jsonl, 'utf8')).not.toContain(SECRET);
+  });
+});
+
 describe('--record', () => {
   // Odd but valid bytes: a frame with nothing to redact must be recorded exactly so.
   const PLAIN = '{ "jsonrpc":"2.0", "id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/caf\\u00e9"}}}';
