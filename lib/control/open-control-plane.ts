@@ -7,9 +7,12 @@ import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
 
-/** The control plane of a proxy (which creates its store); `existingStore` for a command, which never does. */
-export function openControlPlane(config: ProxyConfig, { existingStore = false } = {}): ControlPlane {
-  if (config.api) return HttpControlPlane.open(config);
+/**
+ * The control plane a config names. `approverKey`: the key a remote API wants for resolving approvals
+ * (`ratri approvals`); proxies have none. `existingStore`: for a command, which never creates a store.
+ */
+export function openControlPlane(config: ProxyConfig, { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {}): ControlPlane {
+  if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
   const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
   return open(config.store, config.guardrails, config.redactKeys);
 }
@@ -19,6 +22,8 @@ export interface ControlPlaneChoice {
   store?: string;
   config?: string;
   server?: string;
+  /** With a remote API: the approver key, sent when resolving approvals. */
+  approverKey?: string;
 }
 
 /** The control plane for `ratri approvals`: the store or remote API the proxies of that config use. */
@@ -27,7 +32,7 @@ export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
     const file = readConfigFile(choice.config);
     const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
-    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), { existingStore: true });
+    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), { approverKey: choice.approverKey, existingStore: true });
   }
   return LocalControlPlane.openExisting(storePathOf(choice));
 }

@@ -133,7 +133,9 @@ export function readHostFrame(frame: Buffer): ReadFrame {
     const message = new ParsedMessage(text, value, scan.members, envelopeProblem(value));
     return { kind: 'single', message, utf8, ...found };
   }
-  return { kind: 'batch', messages: elementsOf(text, value, scan.elements, true), utf8, ...found };
+  // A scan that stopped at a problem has not found every element: the plain scan finds them all.
+  const spans = scan.problem === undefined ? scan.elements : scanTopLevel(text).elements;
+  return { kind: 'batch', messages: elementsOf(text, value, spans, true), utf8, ...found };
 }
 
 function elementsOf(text: string, values: unknown[], spans: Array<[number, number]>, strict: boolean): ParsedMessage[] {

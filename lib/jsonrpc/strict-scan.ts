@@ -37,14 +37,17 @@ const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // eslint-disable-next-line no-control-regex
 const NOT_ASCII = /[^\x00-\x7f]/;
+const COMBINING_DOT = /\u0307/g;
 
 /**
- * A key's case-folded form, as Go's `strings.EqualFold` would compare it. Upper- then lower-casing
- * also folds `ſ` to `s` and the Kelvin sign to `k`; where it folds more than Go does (`ß` and `ss`),
- * the scan refuses more, never less.
+ * A key's case-folded form, as Go's `encoding/json` compares names: it maps each character to
+ * upper(lower(c)), so `ſ` is `s`, the Kelvin sign `k`, the dotted capital `İ` a plain `i` and the
+ * dotless `ı` an `i` too. JavaScript's full case mappings stand in for Go's simple ones (lower, upper,
+ * lower again, and the combining dot that lower-casing `İ` leaves is dropped); where they fold more
+ * than Go does (`ß` and `ss`), the scan refuses more, never less.
  */
 export function foldKey(key: string): string {
-  return NOT_ASCII.test(key) ? key.toUpperCase().toLowerCase() : key.toLowerCase();
+  return NOT_ASCII.test(key) ? key.toLowerCase().toUpperCase().toLowerCase().replace(COMBINING_DOT, '') : key.toLowerCase();
 }
 
 function show(key: string): string {
