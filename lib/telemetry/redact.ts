@@ -1,8 +1,9 @@
 /**
- * Replaces the values of `redactKeys` (case-insensitive, at any depth, in objects and arrays) with
+ * Replaces the values of `redactKeys` (keys case-folded as Go compares them, at any depth, in objects and arrays) with
  * "[REDACTED]". It returns a copy; the frame that goes upstream is never touched. Long strings are
  * cut so one huge argument cannot bloat every sink.
  */
+import { foldKey } from '../jsonrpc/strict-scan.js';
 
 export const REDACTED = '[REDACTED]';
 export const MAX_STRING_CHARS = 4096;
@@ -14,7 +15,8 @@ export type Redactor = (value: unknown) => unknown;
  * the last pass over a whole event, so a string is never cut twice.
  */
 export function makeRedactor(redactKeys: string[], options: { truncate: boolean } = { truncate: true }): Redactor {
-  const keys = new Set(redactKeys.map((k) => k.toLowerCase()));
+  // Folded as Go compares keys: a Go server reads "PASSWORD" and "paſſword" as its field "password".
+  const keys = new Set(redactKeys.map(foldKey));
   const walk = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') {
       return options.truncate && value.length > MAX_STRING_CHARS
@@ -25,7 +27,7 @@ export function makeRedactor(redactKeys: string[], options: { truncate: boolean 
     if (depth > 64) return '[too deep]';
     if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = keys.has(k.toLowerCase()) ? REDACTED : walk(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) out[k] = keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1);
     return out;
   };
   return (value) => walk(value, 0);
