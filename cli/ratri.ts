@@ -9,6 +9,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
+import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { storeCommand } from './commands/store.js';
 import { toolsCommand } from './commands/tools.js';
@@ -26,6 +27,7 @@ await yargs(hideBin(process.argv))
   .command(demoCommand)
   .command(dashboardCommand)
   .command(doctorCommand)
+  .command(rulesCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
   .example('$0 mcp proxy --config ratri.mcp.json', 'What an MCP host runs in place of the server')
   .example('$0 approvals list', 'Calls held for approval, waiting for you')
