@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
+import { initCommand } from './commands/init.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
 import { rulesCommand } from './commands/rules.js';
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .scriptName('ratri')
   .usage('$0 <command> [options]\n\nAn MCP proxy that watches every tool call and, in enforce mode, blocks or holds dangerous ones.')
   .command(mcpCommand)
+  .command(initCommand)
   .command(replayCommand)
   .command(serveCommand)
   .command(approvalsCommand)

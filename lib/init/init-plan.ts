@@ -1,0 +1,160 @@
+/**
+ * `ratri init`, deciding without writing: which host files exist, what each server entry is, and
+ * for the chosen stdio servers the new text of the host file and the ratri config each host gets
+ * (docs/hosts.md#ratri-init). `--dry-run` prints this plan; init-apply.ts writes it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { defaultStorePath, ratriHome } from '../config/paths.js';
+import type { ConfigFile, Mode, ServerEntry, UpstreamConfig } from '../config/types.js';
+import { ratriLaunch } from '../ratri-launch.js';
+import { applyEdits, layoutOf, replaceCommand, serializeLike, type TextEdit } from './json-edit.js';
+import { JsonSyntaxError } from './json-spans.js';
+import { judgeEntry } from './host-entry.js';
+import { hostFiles, readHostFile, type HostId, type Machine, type ReadHostFile } from './host-files.js';
+
+export interface Selection {
+  hosts: string[];
+  servers: string[];
+  /** Every stdio server of every host. */
+  all: boolean;
+  mode?: Mode;
+}
+
+export interface EntryPlan {
+  /** The entry's name in the host file. */
+  name: string;
+  /** Where its server map is in the file, e.g. ["projects", "/home/me/app", "mcpServers"]. */
+  map: string[];
+  action: 'wrap' | 'wrapped' | 'leave' | 'not chosen';
+  /** wrap: the `servers` key in the ratri config. */
+  server?: string;
+  why?: string;
+}
+
+export interface FilePlan {
+  host: HostId;
+  path: string;
+  entries: EntryPlan[];
+  before: Buffer;
+  /** The new text, when an entry is wrapped. */
+  after?: string;
+  /** A problem that keeps the file from being read or rewritten. */
+  problem?: string;
+  /** The file has comments or trailing commas (JSONC): it is listed, never rewritten. */
+  jsonc: boolean;
+  /** A file that lives in a project folder (and may be shared through git). */
+  inProject: boolean;
+}
+
+export interface ConfigPlan {
+  host: HostId;
+  path: string;
+  before?: string;
+  after: string;
+}
+
+export interface InitPlan {
+  files: FilePlan[];
+  configs: ConfigPlan[];
+}
+
+/** Where `ratri init` writes the ratri config of a host. */
+export const ratriConfigPath = (host: HostId): string => join(ratriHome(), `${host}.mcp.json`);
+
+const chosen = (sel: Selection, host: HostId, name: string): boolean =>
+  (sel.all || sel.hosts.length > 0 || sel.servers.length > 0) &&
+  (sel.hosts.length === 0 || sel.hosts.includes(host)) &&
+  (sel.servers.length === 0 || sel.servers.includes(name));
+
+/** The ratri config a host has (written by an earlier init), or a new one. */
+interface WorkingConfig {
+  path: string;
+  before?: string;
+  file: ConfigFile;
+  /** True once a server was added to it. */
+  added: boolean;
+}
+
+function startConfig(host: HostId, mode: Mode | undefined): WorkingConfig {
+  const path = ratriConfigPath(host);
+  if (!existsSync(path)) return { path, added: false, file: { agentKey: host, mode: mode ?? 'monitor', store: defaultStorePath(), servers: {} } };
+  const before = readFileSync(path, 'utf8');
+  try {
+    return { path, before, added: false, file: JSON.parse(before) as ConfigFile };
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message}); fix it, or move it away and run ratri init again`);
+  }
+}
+
+/** A `servers` key for an entry: its name in the letters ratri allows, made unique unless the same upstream is there already. */
+function serverKey(config: ConfigFile, name: string, upstream: UpstreamConfig): string {
+  const base = name.replace(/[^A-Za-z0-9_-]+/g, '_') || 'server';
+  const servers = (config.servers ??= {});
+  for (let n = 1; ; n++) {
+    const key = n === 1 ? base : `${base}-${n}`;
+    const existing = servers[key];
+    if (!existing || isDeepStrictEqual(existing.upstream, upstream)) return key;
+  }
+}
+
+function planFile(file: ReadHostFile, sel: Selection, config: WorkingConfig): FilePlan {
+  const entries: EntryPlan[] = [];
+  const edits: TextEdit[] = [];
+  const readOnly = file.doc.hasComments || file.doc.hasTrailingCommas;
+  for (const map of file.maps) {
+    if (map.node.kind !== 'object') continue;
+    for (const member of map.node.members) {
+      const base = { name: member.key, map: map.path };
+      const verdict = judgeEntry(member.value);
+      if (verdict.kind === 'leave') entries.push({ ...base, action: 'leave', why: verdict.why });
+      else if (verdict.kind === 'wrapped') entries.push({ ...base, action: 'wrapped', why: `already starts ratri${verdict.server ? ` (--server ${verdict.server})` : ''}` });
+      else if (!chosen(sel, file.host, member.key)) entries.push({ ...base, action: 'not chosen' });
+      else if (readOnly) entries.push({ ...base, action: 'leave', why: 'the file has comments or trailing commas (JSONC); ratri does not rewrite it, so they are not lost: wrap this entry by hand (docs/hosts.md)' });
+      else {
+        const key = serverKey(config.file, member.key, verdict.upstream);
+        const entry: ServerEntry = { upstream: verdict.upstream };
+        if (sel.mode !== undefined && sel.mode !== (config.file.mode ?? 'monitor')) entry.mode = sel.mode;
+        if (!config.file.servers![key]) {
+          config.file.servers![key] = entry;
+          config.added = true;
+        }
+        const launch = ratriLaunch(config.path, key);
+        edits.push(...replaceCommand(file.text, member.value, launch.command, launch.args));
+        entries.push({ ...base, action: 'wrap', server: key });
+      }
+    }
+  }
+  const plan: FilePlan = { host: file.host, path: file.path, entries, before: file.bytes, jsonc: readOnly, inProject: false };
+  if (edits.length > 0) plan.after = applyEdits(file.text, edits);
+  return plan;
+}
+
+/** Reads every host file on the machine and plans the changes for the chosen servers. */
+export function planInit(machine: Machine, sel: Selection): InitPlan {
+  const files: FilePlan[] = [];
+  const configs = new Map<HostId, WorkingConfig>();
+  for (const hostFile of hostFiles(machine)) {
+    const inProject = hostFile.path.startsWith(machine.project + '/') || hostFile.path.startsWith(machine.project + '\\');
+    let read: ReadHostFile | undefined;
+    try {
+      read = readHostFile(hostFile);
+    } catch (err) {
+      if (!(err instanceof JsonSyntaxError)) throw err;
+      files.push({ host: hostFile.host, path: hostFile.path, entries: [], before: readFileSync(hostFile.path), jsonc: false, inProject, problem: `not valid JSON (${err.message}): left alone` });
+      continue;
+    }
+    if (!read) continue;
+    let config = configs.get(read.host);
+    if (!config) configs.set(read.host, (config = startConfig(read.host, sel.mode)));
+    files.push({ ...planFile(read, sel, config), inProject });
+  }
+  const configPlans: ConfigPlan[] = [];
+  for (const [host, config] of configs) {
+    if (!config.added) continue;
+    const after = serializeLike(config.file, config.before ? layoutOf(config.before) : { indent: '  ', newline: true });
+    configPlans.push({ host, path: config.path, after, ...(config.before !== undefined ? { before: config.before } : {}) });
+  }
+  return { files, configs: configPlans };
+}
