@@ -89,8 +89,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   return done(false);
 }
 
+/** What the MCP checks need of the options. */
+export type McpCheckOptions = Pick<DoctorOptions, 'timeoutMs' | 'version' | 'signal' | 'onProgress'>;
+
 /** Checks 2–4 with one upstream: started, spoken to, and stopped before returning. Returns the tools when listed. */
-async function mcpChecks(s: ServerUnderTest, options: DoctorOptions, report: (c: CheckResult) => void): Promise<ToolDefinition[] | undefined> {
+export async function mcpChecks(s: ServerUnderTest, options: McpCheckOptions, report: (c: CheckResult) => void): Promise<ToolDefinition[] | undefined> {
   const label = serverLabel(s);
   const skipRest = (from: CheckId, why: string): void => {
     for (const id of SERVER_CHECKS.slice(SERVER_CHECKS.indexOf(from), SERVER_CHECKS.indexOf('rules'))) report(skipped(id, why, label));

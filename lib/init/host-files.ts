@@ -56,6 +56,11 @@ function claudeCodeMaps(doc: JsonDocument): string[][] {
   return [['mcpServers'], ...perProject];
 }
 
+/** The server maps of a host file, whichever host it belongs to (for `ratri doctor --host-config`). */
+export function everyServerMap(doc: JsonDocument): string[][] {
+  return [...claudeCodeMaps(doc), ['servers'], ['mcp', 'servers']];
+}
+
 /** Every file the hosts may read on this machine, found or not. */
 export function hostFiles(m: Machine): HostFile[] {
   const app = appFolder(m);

@@ -87,7 +87,7 @@ export function runInit(machine: Machine, options: InitOptions): string {
   }
   const caveat = launchCaveat();
   if (caveat) out.push(`warning: ${caveat}`);
-  const check = plan.configs[0] ? ` Check the servers of a host end to end: ratri doctor --mcp --mcp-config ${plan.configs[0].path}.` : '';
+  const check = ` Check a host's entries end to end: ratri doctor --mcp --host-config ${changed[0]?.path ?? 'FILE'}.`;
   out.push('', `Restart the hosts to use ratri.${check} Undo: ratri init --undo.`);
   return out.join('\n');
 }

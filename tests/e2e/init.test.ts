@@ -3,7 +3,7 @@
 // the entry's command, args and env, a PATH without node, another working directory) and list the
 // same tools as the unwrapped ones; --dry-run and a second run change nothing; --undo gives back
 // identical bytes (docs/hosts.md#ratri-init).
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -197,6 +197,30 @@ describe('ratri init', () => {
     const before = m.files.get(cursor)!.toString('utf8');
     expect(text.replace(/"args": \[[^\]]*\]/, '')).toBe(before.replace(/"args": \[[^\]]*\]/, ''));
     expect(json(join(m.home, '.ratri', 'cursor.mcp.json')).mode).toBe('enforce');
+    expect(r.stdout).toContain(`Check a host's entries end to end: ratri doctor --mcp --host-config ${cursor}.`);
+
+    // ratri doctor knows the host file: the wrapped entry is launched as the host would and checked end to end.
+    const doctor = await runCli(['doctor', '--mcp', '--host-config', cursor, '--json'], '', m.env, 60_000);
+    expect(doctor.code).toBe(0);
+    const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; level: string; server: string; detail: string }> }).checks;
+    expect(checks.map((c) => [c.id, c.level, c.server])).toEqual(
+      ['config', 'host-entry', 'initialize', 'tools', 'rules', 'control-plane'].map((id) => [id, 'pass', 'everything']),
+    );
+    expect(checks[1]!.detail).toContain(`${process.execPath} ${cliPath} mcp proxy --config ${join(m.home, '.ratri', 'cursor.mcp.json')} --server everything`);
+    expect(checks[1]!.detail).toContain('launched as a host would: PATH=/usr/bin:/bin:/usr/sbin:/sbin');
+    expect(checks[3]!.detail).toMatch(/^\d+ tools/);
+    // A wrapped entry whose ratri config is gone fails on the config, before anything is started.
+    rmSync(join(m.home, '.ratri', 'cursor.mcp.json'));
+    const gone = await runCli(['doctor', '--mcp', '--host-config', cursor], '', m.env);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout).toContain('✗ config valid:');
+    expect(gone.stdout).toContain('(file): cannot read it: file not found');
+    // A host file with nothing wrapped fails, and says what to run.
+    const windsurf = join(m.home, '.codeium', 'windsurf', 'mcp_config.json');
+    const none = await runCli(['doctor', '--mcp', '--host-config', windsurf], '', m.env);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain(`✗ host entry starts ratri: ${windsurf}: no entry starts ratri`);
+    expect(none.stdout).toContain('fix: wrap its servers with ratri init');
     const wrong = await init(m, '--host', 'emacs');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('--host: unknown host "emacs"; the hosts are claude-desktop, claude-code, cursor, vscode, windsurf');
