@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { Mode } from '../../lib/config/types.js';
 import { undoInit } from '../../lib/init/init-backups.js';
+import { InitError } from '../../lib/init/init-plan.js';
 import { InitUsageError, runInit } from '../../lib/init/init-run.js';
 import { HOST_IDS, thisMachine } from '../../lib/init/host-files.js';
 import { fail } from '../store-options.js';
@@ -68,6 +69,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
       process.stdout.write(`${text}\n`);
     } catch (err) {
       if (err instanceof InitUsageError) fail(err.message, 2);
+      if (err instanceof InitError) fail(err.message, 1);
       throw err;
     }
   },

@@ -1,16 +1,10 @@
 /** `ratri rules test`: what the rules decide for one call, and why; the exit code says the decision. */
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../../lib/config/load-config.js';
-import { DECISION_EXIT, OptionError, renderRulesTest, runRulesTest, type RulesTestResult } from '../../lib/policy/rules-test.js';
+import { DECISION_EXIT, OptionError, renderRulesTest, runRulesTest, type RulesTestInput, type RulesTestResult } from '../../lib/policy/rules-test.js';
 import { colourOn, fail } from '../store-options.js';
 
-interface TestArgs {
-  config: string;
-  server?: string;
-  environment?: string;
-  tool: string;
-  args?: string;
-  annotations?: string;
+interface TestArgs extends RulesTestInput {
   json: boolean;
 }
 

@@ -45,15 +45,21 @@ export interface DoctorReport {
 
 const SERVER_CHECKS: CheckId[] = ['upstream', 'initialize', 'tools', 'rules', 'control-plane', 'host-config'];
 
-/** Runs every check; resolves with the report (it rejects only on a bug, never on a bad setup). */
-export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+/** Collects the checks of one run: `report` passes each on as it is known, `done` makes the report. */
+export function checkCollector(options: Pick<DoctorOptions, 'onCheck' | 'onProgress'>, file: string): { report: (check: CheckResult) => void; done: (interrupted: boolean) => DoctorReport } {
   const checks: CheckResult[] = [];
   const report = (check: CheckResult): void => {
     options.onProgress?.(undefined);
     checks.push(check);
     options.onCheck?.(check);
   };
-  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(options.configPath), checks, interrupted });
+  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(file), checks, interrupted });
+  return { report, done };
+}
+
+/** Runs every check; resolves with the report (it rejects only on a bug, never on a bad setup). */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const { report, done } = checkCollector(options, options.configPath);
 
   const config = checkConfig(options.configPath, options.server);
   report(config.result);

@@ -14,7 +14,7 @@ import { everyServerMap } from '../init/host-files.js';
 import { nodeAt, plainValue, readJsonDocument, JsonSyntaxError } from '../init/json-spans.js';
 import { failed, skipped, type CheckResult } from './check-result.js';
 import { checkConfig, checkControlPlane, serverLabel } from './checks.js';
-import { mcpChecks, type DoctorOptions, type DoctorReport } from './doctor.js';
+import { checkCollector, mcpChecks, type DoctorOptions, type DoctorReport } from './doctor.js';
 import { DoctorAborted } from './mcp-checks.js';
 import { checkRules } from './rules-check.js';
 
@@ -58,13 +58,7 @@ function wrappedEntries(path: string, only: string | undefined): WrappedEntry[] 
 
 /** Runs the checks for every wrapped entry (or `--server NAME`'s). */
 export async function runHostDoctor(options: HostDoctorOptions): Promise<DoctorReport> {
-  const checks: CheckResult[] = [];
-  const report = (check: CheckResult): void => {
-    options.onProgress?.(undefined);
-    checks.push(check);
-    options.onCheck?.(check);
-  };
-  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(options.hostConfig), checks, interrupted });
+  const { report, done } = checkCollector(options, options.hostConfig);
   const entries = wrappedEntries(options.hostConfig, options.server);
   if (typeof entries === 'string') {
     report(failed('host-entry', `${options.hostConfig}: ${entries}`, 'give the path of a host config file (docs/hosts.md#where-ratri-init-looks)'));

@@ -60,6 +60,11 @@ export interface InitPlan {
   configs: ConfigPlan[];
 }
 
+/** A file ratri init cannot work with (a ratri config it did not write); the message says what to do. */
+export class InitError extends Error {
+  override name = 'InitError';
+}
+
 /** Where `ratri init` writes the ratri config of a host. */
 export const ratriConfigPath = (host: HostId): string => join(ratriHome(), `${host}.mcp.json`);
 
@@ -81,11 +86,16 @@ function startConfig(host: HostId, mode: Mode | undefined): WorkingConfig {
   const path = ratriConfigPath(host);
   if (!existsSync(path)) return { path, added: false, file: { agentKey: host, mode: mode ?? 'monitor', store: defaultStorePath(), servers: {} } };
   const before = readFileSync(path, 'utf8');
+  let file: ConfigFile;
   try {
-    return { path, before, added: false, file: JSON.parse(before) as ConfigFile };
+    file = JSON.parse(before) as ConfigFile;
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message}); fix it, or move it away and run ratri init again`);
+    throw new InitError(`${path}: not valid JSON (${(err as Error).message}); fix it, or move it away and run ratri init again`);
   }
+  if (file === null || typeof file !== 'object' || 'upstream' in file) {
+    throw new InitError(`${path}: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away and run ratri init again`);
+  }
+  return { path, before, added: false, file };
 }
 
 /** A `servers` key for an entry: its name in the letters ratri allows, made unique unless the same upstream is there already. */
@@ -141,8 +151,8 @@ export function planInit(machine: Machine, sel: Selection): InitPlan {
     try {
       read = readHostFile(hostFile);
     } catch (err) {
-      if (!(err instanceof JsonSyntaxError)) throw err;
-      files.push({ host: hostFile.host, path: hostFile.path, entries: [], before: readFileSync(hostFile.path), jsonc: false, inProject, problem: `not valid JSON (${err.message}): left alone` });
+      const why = err instanceof JsonSyntaxError ? `not valid JSON (${err.message})` : `cannot read it (${(err as Error).message})`;
+      files.push({ host: hostFile.host, path: hostFile.path, entries: [], before: Buffer.alloc(0), jsonc: false, inProject, problem: `${why}: left alone` });
       continue;
     }
     if (!read) continue;

@@ -229,6 +229,21 @@ describe('ratri init', () => {
     expect(missing.stderr).toContain('--server: no server named "nope" in the host configs found');
   });
 
+  it('leaves a host file that is not JSON alone, and stops at a ratri config it did not write', async () => {
+    const m = machine();
+    const windsurf = join(m.home, '.codeium', 'windsurf', 'mcp_config.json');
+    writeFileSync(windsurf, '{ "mcpServers": ');
+    m.files.set(windsurf, Buffer.from('{ "mcpServers": '));
+    const listed = await init(m);
+    expect(listed.stdout).toContain(`Windsurf: ${windsurf}\n  not valid JSON (expected a JSON value at line 1, column 17): left alone`);
+    mkdirSync(join(m.home, '.ratri'), { recursive: true });
+    writeFileSync(join(m.home, '.ratri', 'cursor.mcp.json'), JSON.stringify({ agentKey: 'me', upstream: { command: 'x' } }));
+    const r = await init(m, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cursor.mcp.json: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away');
+    expect(unchanged(m)).toEqual([]);
+  });
+
   it('--undo leaves a file changed since init alone, unless --force', async () => {
     const m = machine();
     expect((await init(m, '--host', 'windsurf', '--yes')).code).toBe(0);
