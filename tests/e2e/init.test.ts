@@ -199,6 +199,14 @@ describe('ratri init', () => {
     expect(json(join(m.home, '.ratri', 'cursor.mcp.json')).mode).toBe('enforce');
     expect(r.stdout).toContain(`Check a host's entries end to end: ratri doctor --mcp --host-config ${cursor}.`);
 
+    // A later run adds to the host's config; a server in another mode than the file's gets its own.
+    expect((await init(m, '--host', 'claude-code', '--server', 'everything')).code).toBe(0);
+    expect((await init(m, '--host', 'claude-code', '--server', 'everything-local', '--mode', 'enforce')).code).toBe(0);
+    const claudeCode = json(join(m.home, '.ratri', 'claude-code.mcp.json'));
+    expect(claudeCode.mode).toBe('monitor');
+    expect(claudeCode.servers.everything.mode).toBeUndefined();
+    expect(claudeCode.servers['everything-local'].mode).toBe('enforce');
+
     // ratri doctor knows the host file: the wrapped entry is launched as the host would and checked end to end.
     const doctor = await runCli(['doctor', '--mcp', '--host-config', cursor, '--json'], '', m.env, 60_000);
     expect(doctor.code).toBe(0);
