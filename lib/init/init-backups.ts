@@ -56,7 +56,9 @@ export function writeWithBackup(path: string, text: string): string | null {
     entry = { backup, written: '' };
   }
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
+  // A file init creates (a ratri config) holds the servers' command lines, which may hold tokens:
+  // readable by this user only. A file that exists keeps its mode.
+  writeFileSync(path, text, { mode: 0o600 });
   manifest.files[path] = { ...entry, written: sha256(text) };
   writeManifest(manifest);
   return entry.backup;

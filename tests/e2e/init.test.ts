@@ -3,7 +3,7 @@
 // the entry's command, args and env, a PATH without node, another working directory) and list the
 // same tools as the unwrapped ones; --dry-run and a second run change nothing; --undo gives back
 // identical bytes (docs/hosts.md#ratri-init).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -117,9 +117,10 @@ describe('ratri init', () => {
     const m = machine();
     // The JSON files as parsed before init (settings.json is JSONC: it is compared as bytes below).
     const originals = new Map([...m.files].filter(([path]) => !path.endsWith('settings.json')).map(([path, bytes]) => [path, JSON.parse(bytes.toString('utf8')) as Record<string, any>]));
+    const desktopPath = join(m.home, '.config', 'Claude', 'claude_desktop_config.json');
+    const desktopMode = statSync(desktopPath).mode;
     const r = await init(m, '--yes');
     expect(r.code).toBe(0);
-    const desktopPath = join(m.home, '.config', 'Claude', 'claude_desktop_config.json');
     const desktop = json(desktopPath);
     const ratriConfig = join(m.home, '.ratri', 'claude-desktop.mcp.json');
     // Unknown keys, env and the entries ratri does not wrap are kept; only command and args changed.
@@ -129,6 +130,8 @@ describe('ratri init', () => {
       args: [cliPath, 'mcp', 'proxy', '--config', ratriConfig, '--server', 'everything'],
       env: { EVERYTHING_FIXTURE: 'claude-desktop' },
     });
+    expect(statSync(ratriConfig).mode & 0o777).toBe(0o600);
+    expect(statSync(desktopPath).mode).toBe(desktopMode);
     expect(json(ratriConfig)).toEqual({
       agentKey: 'claude-desktop',
       mode: 'monitor',
