@@ -10,7 +10,7 @@ import { defaultStorePath, ratriHome } from '../config/paths.js';
 import type { ConfigFile, Mode, ServerEntry, UpstreamConfig } from '../config/types.js';
 import { ratriLaunch } from '../ratri-launch.js';
 import { applyEdits, layoutOf, replaceCommand, serializeLike, type TextEdit } from './json-edit.js';
-import { JsonSyntaxError } from './json-spans.js';
+import { JsonSyntaxError, type JsonMember } from './json-spans.js';
 import { judgeEntry } from './host-entry.js';
 import { hostFiles, readHostFile, type HostId, type Machine, type ReadHostFile } from './host-files.js';
 
@@ -109,34 +109,33 @@ function serverKey(config: ConfigFile, name: string, upstream: UpstreamConfig): 
   }
 }
 
-function planFile(file: ReadHostFile, sel: Selection, config: WorkingConfig): FilePlan {
-  const entries: EntryPlan[] = [];
-  const edits: TextEdit[] = [];
-  const readOnly = file.doc.hasComments || file.doc.hasTrailingCommas;
-  for (const map of file.maps) {
-    if (map.node.kind !== 'object') continue;
-    for (const member of map.node.members) {
-      const base = { name: member.key, map: map.path };
-      const verdict = judgeEntry(member.value);
-      if (verdict.kind === 'leave') entries.push({ ...base, action: 'leave', why: verdict.why });
-      else if (verdict.kind === 'wrapped') entries.push({ ...base, action: 'wrapped', why: `already starts ratri${verdict.server ? ` (--server ${verdict.server})` : ''}` });
-      else if (!chosen(sel, file.host, member.key)) entries.push({ ...base, action: 'not chosen' });
-      else if (readOnly) entries.push({ ...base, action: 'leave', why: 'the file has comments or trailing commas (JSONC); ratri does not rewrite it, so they are not lost: wrap this entry by hand (docs/hosts.md)' });
-      else {
-        const key = serverKey(config.file, member.key, verdict.upstream);
-        const entry: ServerEntry = { upstream: verdict.upstream };
-        if (sel.mode !== undefined && sel.mode !== (config.file.mode ?? 'monitor')) entry.mode = sel.mode;
-        if (!config.file.servers![key]) {
-          config.file.servers![key] = entry;
-          config.added = true;
-        }
-        const launch = ratriLaunch(config.path, key);
-        edits.push(...replaceCommand(file.text, member.value, launch.command, launch.args));
-        entries.push({ ...base, action: 'wrap', server: key });
-      }
-    }
+const JSONC_WHY = 'the file has comments or trailing commas (JSONC); ratri does not rewrite it, so they are not lost: wrap this entry by hand (docs/hosts.md)';
+
+/** What happens to one entry; a wrapped one adds its edits and, when new, its server to the config. */
+function planEntry(file: ReadHostFile, member: JsonMember, map: string[], sel: Selection, config: WorkingConfig, edits: TextEdit[]): EntryPlan {
+  const base = { name: member.key, map };
+  const verdict = judgeEntry(member.value);
+  if (verdict.kind === 'leave') return { ...base, action: 'leave', why: verdict.why };
+  if (verdict.kind === 'wrapped') return { ...base, action: 'wrapped', why: `already starts ratri${verdict.server ? ` (--server ${verdict.server})` : ''}` };
+  if (!chosen(sel, file.host, member.key)) return { ...base, action: 'not chosen' };
+  if (file.doc.hasComments || file.doc.hasTrailingCommas) return { ...base, action: 'leave', why: JSONC_WHY };
+  const key = serverKey(config.file, member.key, verdict.upstream);
+  if (!config.file.servers![key]) {
+    const entry: ServerEntry = { upstream: verdict.upstream };
+    if (sel.mode !== undefined && sel.mode !== (config.file.mode ?? 'monitor')) entry.mode = sel.mode;
+    config.file.servers![key] = entry;
+    config.added = true;
   }
-  const plan: FilePlan = { host: file.host, path: file.path, entries, before: file.bytes, jsonc: readOnly, inProject: false };
+  const launch = ratriLaunch(config.path, key);
+  edits.push(...replaceCommand(file.text, member.value, launch.command, launch.args));
+  return { ...base, action: 'wrap', server: key };
+}
+
+function planFile(file: ReadHostFile, sel: Selection, config: WorkingConfig): FilePlan {
+  const edits: TextEdit[] = [];
+  const entries = file.maps.flatMap((map) => (map.node.kind === 'object' ? map.node.members.map((m) => planEntry(file, m, map.path, sel, config, edits)) : []));
+  const jsonc = file.doc.hasComments || file.doc.hasTrailingCommas;
+  const plan: FilePlan = { host: file.host, path: file.path, entries, before: file.bytes, jsonc, inProject: false };
   if (edits.length > 0) plan.after = applyEdits(file.text, edits);
   return plan;
 }
@@ -145,7 +144,11 @@ function planFile(file: ReadHostFile, sel: Selection, config: WorkingConfig): Fi
 export function planInit(machine: Machine, sel: Selection): InitPlan {
   const files: FilePlan[] = [];
   const configs = new Map<HostId, WorkingConfig>();
+  const seen = new Set<string>();
   for (const hostFile of hostFiles(machine)) {
+    // With the project folder at home, ~/.cursor/mcp.json is both Cursor files: read it once.
+    if (seen.has(hostFile.path)) continue;
+    seen.add(hostFile.path);
     const inProject = hostFile.path.startsWith(machine.project + '/') || hostFile.path.startsWith(machine.project + '\\');
     let read: ReadHostFile | undefined;
     try {

@@ -95,6 +95,9 @@ describe('ratri init', () => {
     expect(r.stdout).toContain('Nothing chosen: ratri init --yes wraps every stdio server above');
     expect(unchanged(m)).toEqual([]);
     expect(existsSync(join(m.home, '.ratri'))).toBe(false);
+    // With the project folder at home, ~/.cursor/mcp.json is both Cursor files: listed once.
+    const atHome = await init({ ...m, project: m.home });
+    expect(atHome.stdout.split(`Cursor: ${join(m.home, '.cursor', 'mcp.json')}\n`)).toHaveLength(2);
   });
 
   it('--dry-run prints the diff and changes nothing', async () => {
