@@ -57,37 +57,41 @@ function checkSelection(plan: InitPlan, sel: Selection): void {
   }
 }
 
+/** The diffs of what would be written. */
+function dryRunLines(plan: InitPlan, changed: FilePlan[]): string[] {
+  const out: string[] = [];
+  for (const c of plan.configs) out.push(unifiedDiff(c.path, c.before, c.after), '');
+  for (const f of changed) out.push(unifiedDiff(f.path, f.before.toString('utf8'), f.after!), '');
+  return [...out, 'Dry run: nothing was changed.'];
+}
+
+/** Writes the ratri configs, then the host files that name them; returns what was done. */
+function apply(plan: InitPlan, changed: FilePlan[]): string[] {
+  const out: string[] = [];
+  for (const c of plan.configs) {
+    writeWithBackup(c.path, c.after);
+    out.push(`wrote ${c.path}${c.before === undefined ? ' (new)' : ''}`);
+  }
+  for (const f of changed) out.push(`rewrote ${f.path} (the original is kept in ${writeWithBackup(f.path, f.after!)})`);
+  const caveat = launchCaveat();
+  if (caveat) out.push(`warning: ${caveat}`);
+  const check = ` Check a host's entries end to end: ratri doctor --mcp --host-config ${changed[0]?.path ?? 'FILE'}.`;
+  return [...out, '', `Restart the hosts to use ratri.${check} Undo: ratri init --undo.`];
+}
+
 /** Runs init and returns what to print. Throws InitUsageError for a wrong --host or --server. */
 export function runInit(machine: Machine, options: InitOptions): string {
   const plan = planInit(machine, options);
   checkSelection(plan, options);
-  const out: string[] = [];
   if (plan.files.length === 0) return 'No MCP host config found on this machine (see docs/hosts.md#ratri-init for where ratri init looks).';
-  for (const f of plan.files) out.push(...fileLines(f, options.dryRun), '');
+  const out = plan.files.flatMap((f) => [...fileLines(f, options.dryRun), '']);
   const changed = plan.files.filter((f) => f.after !== undefined);
   if (!options.all && options.hosts.length === 0 && options.servers.length === 0) {
     out.push('Nothing chosen: ratri init --yes wraps every stdio server above, --host NAME or --server NAME picks some; add --dry-run to see the changes first.');
-    return out.join('\n');
-  }
-  if (changed.length === 0 && plan.configs.length === 0) {
+  } else if (changed.length === 0 && plan.configs.length === 0) {
     out.push('Nothing to change.');
-    return out.join('\n');
+  } else {
+    out.push(...(options.dryRun ? dryRunLines(plan, changed) : apply(plan, changed)));
   }
-  if (options.dryRun) {
-    for (const c of plan.configs) out.push(unifiedDiff(c.path, c.before, c.after), '');
-    for (const f of changed) out.push(unifiedDiff(f.path, f.before.toString('utf8'), f.after!), '');
-    out.push('Dry run: nothing was changed.');
-    return out.join('\n');
-  }
-  for (const c of plan.configs) out.push(`wrote ${c.path}${c.before === undefined ? ' (new)' : ''}`);
-  for (const c of plan.configs) writeWithBackup(c.path, c.after);
-  for (const f of changed) {
-    const backup = writeWithBackup(f.path, f.after!);
-    out.push(`rewrote ${f.path} (the original is kept in ${backup})`);
-  }
-  const caveat = launchCaveat();
-  if (caveat) out.push(`warning: ${caveat}`);
-  const check = ` Check a host's entries end to end: ratri doctor --mcp --host-config ${changed[0]?.path ?? 'FILE'}.`;
-  out.push('', `Restart the hosts to use ratri.${check} Undo: ratri init --undo.`);
   return out.join('\n');
 }
