@@ -7,8 +7,10 @@ import { demoCommand } from './commands/demo.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
+import { initCommand } from './commands/init.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
+import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { storeCommand } from './commands/store.js';
 import { toolsCommand } from './commands/tools.js';
@@ -17,6 +19,7 @@ await yargs(hideBin(process.argv))
   .scriptName('ratri')
   .usage('$0 <command> [options]\n\nAn MCP proxy that watches every tool call and, in enforce mode, blocks or holds dangerous ones.')
   .command(mcpCommand)
+  .command(initCommand)
   .command(replayCommand)
   .command(serveCommand)
   .command(approvalsCommand)
@@ -26,6 +29,7 @@ await yargs(hideBin(process.argv))
   .command(demoCommand)
   .command(dashboardCommand)
   .command(doctorCommand)
+  .command(rulesCommand)
   .demandCommand(1, 'Name a command: ratri mcp proxy --config ratri.mcp.json')
   .example('$0 mcp proxy --config ratri.mcp.json', 'What an MCP host runs in place of the server')
   .example('$0 approvals list', 'Calls held for approval, waiting for you')

@@ -3,7 +3,8 @@
  * with `--transport http|sse` an HTTP server instead, one upstream per client session.
  */
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadProxyConfig } from '../../lib/config/load-config.js';
+import { chooseProxyConfig, commandLineNotice } from '../../lib/config/command-line-config.js';
+import { ConfigError } from '../../lib/config/load-config.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { openControlPlane } from '../../lib/control/open-control-plane.js';
@@ -16,7 +17,8 @@ import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ProxyArgs {
-  config: string;
+  config?: string;
+  '--'?: string[];
   server?: string;
   mode?: Mode;
   environment?: string;
@@ -153,7 +155,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
   describe: 'Run the stdio proxy in front of the upstream MCP server named in the config',
   builder: (y) =>
     y
-      .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Path to ratri.mcp.json' })
+      .parserConfiguration({ 'populate--': true })
+      .option('config', { alias: 'c', type: 'string', describe: 'Path to ratri.mcp.json (or no config: -- COMMAND ARGS…)' })
       .option('server', { type: 'string', describe: 'Which entry of "servers" to run' })
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
@@ -169,12 +172,13 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('max-sessions', { type: 'number', default: 100, describe: 'Most HTTP sessions (each with its own upstream) at once' })
       .example('$0 mcp proxy --config ratri.mcp.json', 'Proxy the upstream of ratri.mcp.json on stdin/stdout')
       .example('$0 mcp proxy --config ratri.mcp.json --server github --mode enforce', 'Run one server of a multi-server config, enforcing')
+      .example('$0 mcp proxy -- npx -y @modelcontextprotocol/server-everything', 'No config: monitor mode, agent "local", the default store')
       .example('$0 mcp proxy -c ratri.mcp.json --record session.golden.jsonl', 'Capture a session for ratri replay')
       .example('$0 mcp proxy -c ratri.mcp.json --transport http,sse --port 3100', 'Serve MCP over HTTP at http://127.0.0.1:3100/mcp (and /sse)'),
   handler: async (args) => {
     let config;
     try {
-      config = loadProxyConfig(args.config, { server: args.server, mode: args.mode, environment: args.environment });
+      config = chooseProxyConfig(args.config, args['--']?.map(String), { server: args.server, mode: args.mode, environment: args.environment });
     } catch (err) {
       if (err instanceof ConfigError) {
         log(err.message);
@@ -187,6 +191,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       log(transports);
       process.exit(2);
     }
+    if (args.config === undefined) log(commandLineNotice(config));
     if (!transports.stdio) return serveHttp(args, config, transports);
     if (args['record-unredacted'] && !args.record) {
       log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
@@ -211,7 +216,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
         process.exit(2);
       }
       if (err instanceof SpawnError) {
-        log(`${err.message}\n  fix: check "upstream.command" in ${args.config}`);
+        log(`${err.message}\n  fix: check "upstream.command" in ${config.source}`);
         process.exit(err.code === 'EACCES' ? 126 : 127);
       }
       throw err;

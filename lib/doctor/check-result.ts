@@ -3,11 +3,12 @@
 /** `pass` ✓ and `warn` ! do not fail the run; `fail` ✗ does; `skip` is a check that could not run after an earlier failure. */
 export type CheckLevel = 'pass' | 'warn' | 'fail' | 'skip';
 
-export type CheckId = 'config' | 'upstream' | 'initialize' | 'tools' | 'rules' | 'control-plane' | 'host-config';
+export type CheckId = 'config' | 'host-entry' | 'upstream' | 'initialize' | 'tools' | 'rules' | 'control-plane' | 'host-config';
 
 /** The one-line titles, in the order the checks run. */
 export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   config: 'config valid',
+  'host-entry': 'host entry starts ratri',
   upstream: 'upstream command starts',
   initialize: 'MCP initialize handshake',
   tools: 'tools/list',

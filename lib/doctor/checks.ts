@@ -12,6 +12,7 @@ import type { ConfigFile, ProxyConfig } from '../config/types.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
 import { shownUrl } from '../control/http-control-plane.js';
 import { SpawnError } from '../proxy/upstream-process.js';
+import { ratriLaunch } from '../ratri-launch.js';
 import { failed, passed, warned, type CheckResult } from './check-result.js';
 import { locateCommand, upstreamCwd, UpstreamChild } from './upstream-child.js';
 
@@ -217,15 +218,15 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
   return passed('control-plane', `${shown} is up and accepts the key; ${keyNote}`, { server, data });
 }
 
-/** Check 7: what to paste into the host's config (informational, always ✓). */
+/** Check 7: what to paste into the host's config (informational, always ✓): the form ratri init writes. */
 export function hostSnippet(s: ServerUnderTest, configPath: string): CheckResult {
-  const args = ['ratri', 'mcp', 'proxy', '--config', resolve(configPath), ...(s.entry !== undefined ? ['--server', s.entry] : [])];
-  const snippet = { mcpServers: { [s.config.serverName]: { command: 'npx', args } } };
-  return passed('host-config', 'paste into Claude Desktop (claude_desktop_config.json) or Cursor (.cursor/mcp.json):', {
+  const launch = ratriLaunch(resolve(configPath), s.entry);
+  const snippet = { mcpServers: { [s.config.serverName]: launch } };
+  return passed('host-config', 'paste into Claude Desktop (claude_desktop_config.json) or Cursor (.cursor/mcp.json), or let ratri init write it:', {
     server: serverLabel(s),
     // The args on one line, as people write them: easier to read and to paste than one per line.
     lines: JSON.stringify(snippet, null, 2)
-      .replace(/"args": \[[^\]]*\]/, `"args": ${JSON.stringify(args).replace(/","/g, '", "')}`)
+      .replace(/"args": \[[^\]]*\]/, `"args": ${JSON.stringify(launch.args).replace(/","/g, '", "')}`)
       .split('\n'),
     data: snippet,
   });

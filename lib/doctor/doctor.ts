@@ -45,15 +45,21 @@ export interface DoctorReport {
 
 const SERVER_CHECKS: CheckId[] = ['upstream', 'initialize', 'tools', 'rules', 'control-plane', 'host-config'];
 
-/** Runs every check; resolves with the report (it rejects only on a bug, never on a bad setup). */
-export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+/** Collects the checks of one run: `report` passes each on as it is known, `done` makes the report. */
+export function checkCollector(options: Pick<DoctorOptions, 'onCheck' | 'onProgress'>, file: string): { report: (check: CheckResult) => void; done: (interrupted: boolean) => DoctorReport } {
   const checks: CheckResult[] = [];
   const report = (check: CheckResult): void => {
     options.onProgress?.(undefined);
     checks.push(check);
     options.onCheck?.(check);
   };
-  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(options.configPath), checks, interrupted });
+  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(file), checks, interrupted });
+  return { report, done };
+}
+
+/** Runs every check; resolves with the report (it rejects only on a bug, never on a bad setup). */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const { report, done } = checkCollector(options, options.configPath);
 
   const config = checkConfig(options.configPath, options.server);
   report(config.result);
@@ -89,8 +95,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   return done(false);
 }
 
+/** What the MCP checks need of the options. */
+export type McpCheckOptions = Pick<DoctorOptions, 'timeoutMs' | 'version' | 'signal' | 'onProgress'>;
+
 /** Checks 2–4 with one upstream: started, spoken to, and stopped before returning. Returns the tools when listed. */
-async function mcpChecks(s: ServerUnderTest, options: DoctorOptions, report: (c: CheckResult) => void): Promise<ToolDefinition[] | undefined> {
+export async function mcpChecks(s: ServerUnderTest, options: McpCheckOptions, report: (c: CheckResult) => void): Promise<ToolDefinition[] | undefined> {
   const label = serverLabel(s);
   const skipRest = (from: CheckId, why: string): void => {
     for (const id of SERVER_CHECKS.slice(SERVER_CHECKS.indexOf(from), SERVER_CHECKS.indexOf('rules'))) report(skipped(id, why, label));

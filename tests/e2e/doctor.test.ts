@@ -82,7 +82,9 @@ describe('ratri doctor --mcp', () => {
     expect(line(text.stdout, 'tools/list')).toContain('2 tools');
     expect(text.stdout).toMatch(/read_file\s+allow\s+-\s+block \(etc, by arguments\)/);
     expect(text.stdout).toMatch(/delete_file\s+block\s+no-delete/);
-    expect(text.stdout).toContain(`"args": ["ratri", "mcp", "proxy", "--config", "${path}"]`);
+    // The form ratri init writes: absolute node and CLI file, so any PATH and working directory work.
+    expect(text.stdout).toContain(`"command": ${JSON.stringify(process.execPath)},`);
+    expect(text.stdout).toContain(`"args": [${JSON.stringify(cliPath)}, "mcp", "proxy", "--config", ${JSON.stringify(path)}]`);
     expect(text.stdout).toContain('All 7 checks passed.');
 
     const json = await doctor(path, ['--json']);
@@ -97,7 +99,7 @@ describe('ratri doctor --mcp', () => {
       ['read_file', 'allow', null],
       ['delete_file', 'block', 'no-delete'],
     ]);
-    expect(report.checks[6]!.data).toEqual({ mcpServers: { files: { command: 'npx', args: ['ratri', 'mcp', 'proxy', '--config', path] } } });
+    expect(report.checks[6]!.data).toEqual({ mcpServers: { files: { command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', path] } } });
     // The upstream it started is gone.
     expect(isAlive(report.checks[1]!.data!.pid as number)).toBe(false);
   });
