@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { chooseProxyConfig, commandLineNotice } from '../../lib/config/command-line-config.js';
 import { ConfigError } from '../../lib/config/load-config.js';
+import { startupSummary } from '../../lib/config/startup-summary.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { openControlPlane } from '../../lib/control/open-control-plane.js';
@@ -191,7 +192,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       log(transports);
       process.exit(2);
     }
-    if (args.config === undefined) log(commandLineNotice(config));
+    log(args.config === undefined ? commandLineNotice(config) : startupSummary(config));
     if (!transports.stdio) return serveHttp(args, config, transports);
     if (args['record-unredacted'] && !args.record) {
       log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
