@@ -12,6 +12,7 @@ import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
+import { requiredOption } from '../usage-failure.js';
 
 interface ProxyArgs {
   config: string;
@@ -113,8 +114,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
   command: 'proxy',
   describe: 'Run the stdio proxy in front of the upstream MCP server named in the config',
   builder: (y) =>
-    y
-      .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Path to ratri.mcp.json' })
+    requiredOption(y, 'config', { alias: 'c', describe: 'Path to ratri.mcp.json' }, 'the path to the config file: --config ratri.mcp.json (or -c)')
       .option('server', { type: 'string', describe: 'Which entry of "servers" to run' })
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
