@@ -12,7 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../lib/control/event-store.js';
 import { CallTable } from '../../lib/dashboard/calls.js';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
@@ -101,9 +101,14 @@ function startDashboard(...args: string[]): DashboardProcess {
 /** Script errors and CSP violations each page reported (the test fails on any). */
 const pageProblems = new WeakMap<Page, string[]>();
 
+// Found once, outside any test's time limit: the first run on a machine unpacks @sparticuz/chromium's binary.
+let chromiumPath = '';
+beforeAll(async () => {
+  chromiumPath = (await findChromium()).executablePath;
+}, 120_000);
+
 async function openPage(url: string): Promise<Page> {
-  const { executablePath } = await findChromium();
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
   browsers.push(browser);
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   const problems: string[] = [];

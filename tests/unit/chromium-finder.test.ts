@@ -46,5 +46,5 @@ describe('findChromium', () => {
     const found = await findChromium({ PATH: binDir([]) });
     expect(found.source).toBe('@sparticuz/chromium');
     expect(findSystemChromium({ CHROMIUM: found.executablePath })?.executablePath).toBe(found.executablePath);
-  });
+  }, 120_000); // the first run on a machine unpacks the binary
 });
