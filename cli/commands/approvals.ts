@@ -9,6 +9,7 @@ import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
 import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+import type { GroupCommand } from '../usage-failure.js';
 
 interface ListArgs extends StoreArgs {
   status: ApprovalStatus | 'all';
@@ -112,15 +113,16 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
   };
 }
 
-export const approvalsCommand: CommandModule<object, StoreArgs> = {
-  command: 'approvals <command>',
+const subcommands = [listCommand, resolveCommand(true), resolveCommand(false)] as CommandModule<StoreArgs>[];
+
+export const approvalsCommand: GroupCommand<object, StoreArgs> = {
+  command: 'approvals',
   describe: 'List, approve and reject tool calls held for approval',
+  subcommands,
   builder: (y) =>
     withStoreOptions(y)
-      .command(listCommand)
-      .command(resolveCommand(true))
-      .command(resolveCommand(false))
-      .demandCommand(1, 'Name one: list, approve ID, reject ID')
+      .command(subcommands)
+      .demandCommand(1)
       .example('$0 approvals list', 'Calls waiting for a human now')
       .example('$0 approvals approve apr_3f9a1c2b7d', 'Let a held call through')
       .example('$0 approvals reject apr_3f9a1c2b7d --config ratri.mcp.json', 'Refuse it, on the store or API that config uses'),

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { compactStore, countHistoryBefore, pruneHistory, storeBytes, storeInfo } from '../../lib/control/store-maintenance.js';
 import { parseSince } from '../../lib/report/time-spec.js';
 import { fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { requiredOption, type GroupCommand } from '../usage-failure.js';
 
 interface PruneArgs extends StoreArgs {
   'older-than': string;
@@ -38,8 +39,7 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
   command: 'prune',
   describe: 'Delete events (and decided approvals) older than a time; registered tools and the boundary map stay',
   builder: (y) =>
-    (y as Argv<StoreArgs>)
-      .option('older-than', { type: 'string', demandOption: true, describe: 'Delete what was recorded before this: 30d, 12h, or a date' })
+    requiredOption(y as Argv<StoreArgs>, 'older-than', { describe: 'Delete what was recorded before this: 30d, 12h, or a date' }, 'how old the history to delete is: --older-than 30d (or 12h, or a date)')
       .option('dry-run', { type: 'boolean', default: false, describe: 'Only say how much would be deleted' })
       .option('vacuum', {
         type: 'boolean',
@@ -96,14 +96,16 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
   },
 };
 
-export const storeCommand: CommandModule<object, StoreArgs> = {
-  command: 'store <command>',
+const subcommands = [infoCommand, pruneCommand] as CommandModule<StoreArgs>[];
+
+export const storeCommand: GroupCommand<object, StoreArgs> = {
+  command: 'store',
   describe: 'The embedded store: what it holds, and pruning old history',
+  subcommands,
   builder: (y) =>
     withStoreOptions(y)
-      .command(infoCommand)
-      .command(pruneCommand)
-      .demandCommand(1, 'Name one: info, prune')
+      .command(subcommands)
+      .demandCommand(1)
       .example('$0 store info', 'Size, event count and time span of the store')
       .example('$0 store prune --older-than 30d', 'Delete history older than 30 days'),
   handler: () => undefined,

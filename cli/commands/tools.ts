@@ -5,6 +5,7 @@ import { renderTable, type Column } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
 import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
+import type { GroupCommand } from '../usage-failure.js';
 
 interface ToolsArgs extends StoreArgs {
   agent?: string;
@@ -63,15 +64,17 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
   },
 };
 
-export const toolsCommand: CommandModule<object, ToolsArgs> = {
-  command: 'tools <command>',
+const subcommands = [listCommand, trustCommand] as CommandModule<ToolsArgs>[];
+
+export const toolsCommand: GroupCommand<object, ToolsArgs> = {
+  command: 'tools',
   describe: 'The tool registry: list tools, trust a changed definition',
+  subcommands,
   builder: (y) =>
     withStoreOptions(y)
       .option('agent', { type: 'string', describe: 'Only this agent key' })
-      .command(listCommand)
-      .command(trustCommand)
-      .demandCommand(1, 'Name one: list, trust SERVER.TOOL')
+      .command(subcommands)
+      .demandCommand(1)
       .example('$0 tools list', 'Every tool the proxies have seen, and which changed')
       .example('$0 tools trust filesystem.write_file', 'Trust its current definition after reviewing the change'),
   handler: () => undefined,

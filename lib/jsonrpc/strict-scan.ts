@@ -35,7 +35,7 @@ const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 const NOT_ASCII = /[^\x00-\x7f]/;
 const COMBINING_DOT = /\u0307/g;
 

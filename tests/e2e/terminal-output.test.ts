@@ -14,7 +14,7 @@ const RLO_NAME = 'invoice-\u202egnp.exe';
 const CLEAR_NAME = 'clear\u001b[2J\u001b[Hscreen';
 
 /** Raw characters no printed line may carry: C0 controls (but newline), DEL, C1, bidi controls. */
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 function expectSafe(text: string): void {
