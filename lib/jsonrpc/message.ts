@@ -54,6 +54,21 @@ export function idKey(id: unknown): string {
   return JSON.stringify(id) ?? 'undefined';
 }
 
+/**
+ * The key the proxy matches requests, answers and cancellations by: the id's own JSON text, so `7`,
+ * `7.0` and `"7"` are three ids (docs/errors.md). Only a string is normalised, to its value
+ * (`"\u0061"` is `"a"`): JSON says those are the same string, while `7` and `7.0` are two spellings
+ * the upstream may well tell apart.
+ */
+export function rawIdKey(rawId: RawId): string {
+  if (rawId.charCodeAt(0) !== 34 /* " */) return rawId;
+  try {
+    return JSON.stringify(JSON.parse(rawId));
+  } catch {
+    return rawId;
+  }
+}
+
 /** One JSON-RPC message read from a frame, with enough of its original text to echo its id exactly. */
 export class ParsedMessage {
   private scanned: TopLevelScan | undefined;
@@ -76,10 +91,21 @@ export class ParsedMessage {
   get rawId(): RawId {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';
     const fast = JSON.stringify(this.value.id) ?? 'null';
-    // Fast path: the id appears exactly as JSON.stringify writes it (`1` must not match `1.0`).
+    // Fast path: the id appears exactly as JSON.stringify writes it (`1` must not match `1.0`), and
+    // it is the only `"id":` of the text (a nested `{"id":7}` in the params must not stand for `7.0`).
     const at = this.text.indexOf(`"id":${fast}`);
-    if (at !== -1 && /^[\s,}]/.test(this.text.charAt(at + 5 + fast.length))) return fast;
+    if (at !== -1 && /^[\s,}]/.test(this.text.charAt(at + 5 + fast.length)) && this.onlyIdKeyAt(at)) return fast;
     return this.scan().members.get('id') ?? fast;
+  }
+
+  /** The raw text of `params.NAME` (a cancellation's `requestId`), or undefined. */
+  rawParam(name: string): string | undefined {
+    const params = this.scan().members.get('params');
+    return params?.startsWith('{') ? scanTopLevel(params).members.get(name) : undefined;
+  }
+
+  private onlyIdKeyAt(at: number): boolean {
+    return this.text.indexOf('"id":') === at && this.text.indexOf('"id":', at + 5) === -1;
   }
 
   /** True when some object in the text has the same key twice (JSON.parse would silently keep the last). */

@@ -5,7 +5,7 @@
  */
 import type { ProxyConfig } from '../config/types.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
-import { idKey, Message, type ParsedMessage } from '../jsonrpc/message.js';
+import { Message, rawIdKey, type ParsedMessage } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { evaluateWithDeadline, whenSettled, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
@@ -84,7 +84,8 @@ export class ToolCallGate {
       redactKeys: config.redactKeys,
       requestId: rawId,
     };
-    const key = idKey((message.value as { id?: unknown }).id);
+    const key = rawIdKey(rawId);
+    if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
     if (!enforce) {
@@ -161,6 +162,13 @@ export class ToolCallGate {
       },
       () => undefined,
     );
+  }
+
+  /** A call with the id of one still held: the first keeps its place, this one is refused (docs/errors.md). */
+  private refuseReusedId(rawId: string, tool: string, out: Outlet): void {
+    const reason = `request id ${rawId} is already used by a call held for approval; send this call with another id`;
+    this.deps.telemetry.warning('request_id_reused', reason, { requestId: rawId, tool });
+    out.answer(invalidRequestError(rawId, reason));
   }
 
   /** Answers the host with one of our errors instead of forwarding, and records the call as failed. */
