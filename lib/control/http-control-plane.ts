@@ -8,7 +8,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
-import type { ProxyConfig } from '../config/types.js';
+import { ConfigError } from '../config/load-config.js';
+import { apiKeyEnv, type ProxyConfig } from '../config/types.js';
 import { evaluateRules } from '../policy/rules.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
@@ -75,6 +76,22 @@ export function shownUrl(url: string): string {
   }
 }
 
+/**
+ * The API's key from the variable `api.keyEnv` names; undefined when the config says the API takes
+ * none (`"keyEnv": null`). An unset or empty variable is a ConfigError naming it: a proxy must not
+ * start with a control plane that will refuse every question (docs/config.md).
+ */
+function apiKey(config: ProxyConfig): string | undefined {
+  const name = apiKeyEnv(config.api!);
+  if (name === null) return undefined;
+  const key = process.env[name];
+  if (key) return key;
+  throw new ConfigError(config.source, [
+    `api.keyEnv: the environment variable ${name} is ${key === undefined ? 'not set' : 'empty'}; set it to the key of ${shownUrl(config.api!.url)} ` +
+      'where the proxy runs (the key never goes in the config), or set "keyEnv": null if that API takes no key',
+  ]);
+}
+
 /** A `ControlPlane` that is a remote API; its events wait in the local store's outbox while the API is away. */
 export class HttpControlPlane implements ControlPlane {
   readonly kind = 'http';
@@ -96,12 +113,10 @@ export class HttpControlPlane implements ControlPlane {
     private readonly log: (message: string) => void,
   ) {
     this.location = shownUrl(url);
-    const keyEnv = config.api?.keyEnv ?? 'RATRI_API_KEY';
-    const key = process.env[keyEnv];
+    const key = apiKey(config);
     this.client = got.extend({
       prefixUrl: url,
       agent: this.agents,
-      // Without a key no header is sent: the API answers 401, which names the problem.
       headers: key ? { authorization: `Bearer ${key}` } : {},
       throwHttpErrors: false, // every status is looked at here
       retry: { limit: 0 }, // retries are ours, and only for idempotent calls
@@ -117,6 +132,7 @@ export class HttpControlPlane implements ControlPlane {
    */
   static open(config: ProxyConfig, log: (message: string) => void = stderrLog): HttpControlPlane {
     if (!config.api) throw new Error('HttpControlPlane.open: the config has no "api"');
+    apiKey(config); // before the store opens: a missing key is a ConfigError, nothing is left open
     return new HttpControlPlane(config.api.url, config, openStore(config.store), log);
   }
 

@@ -19,6 +19,7 @@ import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
 import { StallWatch } from './stall-watch.js';
+import { upstreamEnv } from './upstream-env.js';
 import { DEFAULT_STOP_TIMINGS, UpstreamProcess, type StopTimings, type UpstreamExit } from './upstream-process.js';
 
 export interface ProxySessionOptions {
@@ -96,7 +97,7 @@ export class ProxySession {
       config.redactKeys,
     );
 
-    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir);
+    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
     this.upstream = upstream;
     const child = upstream.child;
     const started = Date.now();
