@@ -160,7 +160,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
 
   /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
   const evaluate = (request: EvaluateBody): GuardAnswer => {
-    const answer = plane.evaluate(request);
+    const answer = plane.evaluateNow(request);
     const floor = request.localDecision;
     if (!floor || severity(floor.decision) <= severity(answer.decision)) return answer;
     const stricter: GuardAnswer = {
@@ -170,17 +170,21 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
     };
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
       const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])]);
-      stricter.approvalId = plane.approvals.create({
-        agentKey: request.agentKey,
-        serverName: request.serverName,
-        tool: request.tool,
-        sessionId: request.sessionId ?? null,
-        requestId: request.requestId ?? null,
-        arguments: redact(request.arguments) as Record<string, unknown>,
-        ruleId: stricter.ruleId ?? null,
-        reason: stricter.reason ?? null,
-        timeoutMs: request.approvalTimeoutMs ?? 300_000,
-      }).id;
+      try {
+        stricter.approvalId = plane.approvals.create({
+          agentKey: request.agentKey,
+          serverName: request.serverName,
+          tool: request.tool,
+          sessionId: request.sessionId ?? null,
+          requestId: request.requestId ?? null,
+          arguments: redact(request.arguments) as Record<string, unknown>,
+          ruleId: stricter.ruleId ?? null,
+          reason: stricter.reason ?? null,
+          timeoutMs: request.approvalTimeoutMs ?? 300_000,
+        }).id;
+      } catch (err) {
+        stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
+      }
     }
     return stricter;
   };

@@ -10,7 +10,8 @@ import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
 import { ConfigError } from '../config/load-config.js';
 import { apiKeyEnv, type ProxyConfig } from '../config/types.js';
-import { evaluateRules } from '../policy/rules.js';
+import { unavailable } from '../policy/policy-hook.js';
+import { evaluateRules, type RuleDecision } from '../policy/rules.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
 import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
@@ -102,6 +103,8 @@ export class HttpControlPlane implements ControlPlane {
     https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
   };
   private readonly outbox: Outbox;
+  /** Calls the config's own rules said need approval, while the API is asked to create it. */
+  private readonly asking = new WeakMap<GuardRequest, RuleDecision>();
 
   /** The API's URL (for messages, without any credentials written in it). */
   readonly location: string;
@@ -151,8 +154,25 @@ export class HttpControlPlane implements ControlPlane {
       annotations: request.annotations ?? undefined,
     });
     if (local.decision === 'block') return local;
-    const body: EvaluateBody = local.decision === 'require_approval' ? { ...request, localDecision: local } : request;
-    return this.evaluateRemotely(body).then((remote) => moreRestrictive(local, remote));
+    if (local.decision !== 'require_approval') return this.evaluateRemotely(request).then((remote) => moreRestrictive(local, remote));
+    this.asking.set(request, local);
+    return this.evaluateRemotely({ ...request, localDecision: local }).then((remote) => {
+      // Answered after the deadline (the call was refused meanwhile): nobody waits for its approval.
+      if (!this.asking.delete(request) && remote.approvalId) void this.expireApproval(remote.approvalId).catch(() => undefined);
+      return moreRestrictive(local, remote);
+    });
+  }
+
+  /**
+   * The API failed or was late on a call the config's own rules said needs approval: no approval
+   * exists that anyone could see, so the call is refused (-32002 unavailable), whatever
+   * guardFailureMode says. Any other call is left to guardFailureMode.
+   */
+  fallback(request: GuardRequest): GuardAnswer | undefined {
+    const local = this.asking.get(request);
+    if (!local) return undefined;
+    this.asking.delete(request);
+    return unavailable(local, `the control plane at ${this.location} did not create it`);
   }
 
   private async evaluateRemotely(body: EvaluateBody): Promise<GuardAnswer> {

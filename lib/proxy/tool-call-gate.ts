@@ -138,10 +138,13 @@ export class ToolCallGate {
     const { telemetry, held, config } = this.deps;
     const approvalId = verdict.approvalId;
     if (!approvalId) {
-      // A remote API that asks for approval but made none leaves nobody able to approve: say so now.
-      const reason = 'the control plane asked for approval but created no approval to resolve';
+      // No approval anyone could see (the store or the API failed): refused, whatever guardFailureMode says.
+      const reason = verdict.failure
+        ? `no approval could be created: ${verdict.failure}`
+        : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      return this.refuse(c, approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'rejected', ruleId: verdict.ruleId, reason }), ProxyErrorCode.approvalDenied, reason);
+      const frame = approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason });
+      return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
