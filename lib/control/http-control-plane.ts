@@ -152,6 +152,8 @@ export class HttpControlPlane implements ControlPlane {
       environment: request.environment,
       arguments: request.arguments,
       annotations: request.annotations ?? undefined,
+      // The registry is the API's: a tool this session has not listed is unknown to the config's own rules.
+      toolUnknown: request.annotations == null,
     });
     if (local.decision === 'block') return local;
     if (local.decision !== 'require_approval') return this.evaluateRemotely(request).then((remote) => moreRestrictive(local, remote));

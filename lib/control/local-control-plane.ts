@@ -147,6 +147,11 @@ export class LocalControlPlane implements ControlPlane {
     // The store is read only for the templates that need it: plain rules cost no I/O.
     if (this.needs.boundary) facts.inBoundary = this.boundary.has(agentKey, serverName, tool);
     if (this.needs.definitions) facts.definitionChanged = this.tools.isChanged(agentKey, serverName, tool);
+    // Not in this session's tools/list answers: an earlier session's, from the registry, else unknown.
+    if (this.needs.annotations && request.annotations == null) {
+      facts.annotations = this.tools.annotationsOf(agentKey, serverName, tool);
+      facts.toolUnknown = facts.annotations === undefined;
+    }
     return evaluateRules(this.guardrails, facts);
   }
 

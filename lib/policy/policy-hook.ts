@@ -16,6 +16,10 @@ export interface GuardRequest {
   tool: string;
   /** The call's arguments as the upstream will read them (rules match them). */
   arguments: Record<string, unknown>;
+  /**
+   * The tool's annotations from this session's `tools/list` answers (`{}`: listed without any).
+   * Absent or null: not listed in this session; the control plane looks in its tool registry.
+   */
   annotations?: ToolAnnotations | null;
   /** In monitor mode no approval is created: the call is never held. Absent means enforce. */
   mode?: Mode;

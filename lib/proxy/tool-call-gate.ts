@@ -76,7 +76,8 @@ export class ToolCallGate {
       serverName: config.serverName,
       tool,
       arguments: args,
-      annotations,
+      // Absent: this session has not listed the tool (the control plane may know it from the store).
+      annotations: catalog.listedAnnotations(tool),
       // A notification is never held (there is nothing to answer), so it must not create an approval.
       mode: isRequest ? config.mode : 'monitor',
       sessionId: this.deps.sessionId,
