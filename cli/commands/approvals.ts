@@ -1,4 +1,4 @@
-/** `ratri approvals list|approve|reject`: a human's side of calls held for approval. */
+/** `ratri approvals list|show|approve|reject`: a human's side of calls held for approval. */
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
@@ -10,6 +10,10 @@ import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '.
 
 interface ListArgs extends StoreArgs {
   status: ApprovalStatus | 'all';
+}
+
+interface ShowArgs extends StoreArgs {
+  id: string;
 }
 
 interface ResolveArgs extends StoreArgs {
@@ -52,7 +56,33 @@ const listCommand: CommandModule<StoreArgs, ListArgs> = {
     process.stdout.write(`${renderTable(approvals, approvalColumns(), colourOn())}\n`);
     if (args.status === 'pending') {
       process.stdout.write('\nApprove with: ratri approvals approve ID [--always]    Reject with: ratri approvals reject ID\n');
+      process.stdout.write('See one call whole: ratri approvals show ID\n');
     }
+  },
+};
+
+/** One approval, with its arguments whole (redacted, never cut): what the upstream gets if it is approved. */
+const showCommand: CommandModule<StoreArgs, ShowArgs> = {
+  command: 'show <id>',
+  describe: 'Show one approval with its whole (redacted) arguments',
+  builder: (y) =>
+    (y as Argv<StoreArgs>)
+      .positional('id', { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' })
+      .example('$0 approvals show apr_3f9a1c2b7d', 'Read the call before approving it') as Argv<ShowArgs>,
+  handler: async (args) => {
+    const approval = await withPlane(args, (p) => p.getApproval(args.id));
+    if (!approval) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
+    if (args.json) return void process.stdout.write(`${JSON.stringify(approval, null, 2)}\n`);
+    const argumentsJson = JSON.stringify(approval.arguments, null, 2);
+    const lines = [
+      `${approval.id}  ${approval.status}  ${approval.serverName}.${approval.tool}`,
+      `agent ${approval.agentKey}, session ${approval.sessionId ?? '-'}, request id ${approval.requestId ?? '-'}`,
+      `rule ${approval.ruleId ?? '-'}: ${approval.reason ?? ''}`,
+      `requested ${approval.requestedAt}, expires ${approval.expiresAt}${approval.resolvedAt ? `, resolved ${approval.resolvedAt}${approval.resolvedBy ? ` by ${approval.resolvedBy}` : ''}` : ''}`,
+      `arguments (redacted, ${Buffer.byteLength(JSON.stringify(approval.arguments))} bytes):`,
+      argumentsJson,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };
 
@@ -105,13 +135,14 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
 
 export const approvalsCommand: CommandModule<object, StoreArgs> = {
   command: 'approvals <command>',
-  describe: 'List, approve and reject tool calls held for approval',
+  describe: 'List, show, approve and reject tool calls held for approval',
   builder: (y) =>
     withStoreOptions(y)
       .command(listCommand)
+      .command(showCommand)
       .command(resolveCommand(true))
       .command(resolveCommand(false))
-      .demandCommand(1, 'Name one: list, approve ID, reject ID')
+      .demandCommand(1, 'Name one: list, show ID, approve ID, reject ID')
       .example('$0 approvals list', 'Calls waiting for a human now')
       .example('$0 approvals approve apr_3f9a1c2b7d', 'Let a held call through')
       .example('$0 approvals reject apr_3f9a1c2b7d --config ratri.mcp.json', 'Refuse it, on the store or API that config uses'),

@@ -169,7 +169,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       reason: floor.reason ?? "the proxy's own rules",
     };
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
-      const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])]);
+      const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
       try {
         stricter.approvalId = plane.approvals.create({
           agentKey: request.agentKey,

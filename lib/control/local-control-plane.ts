@@ -160,7 +160,7 @@ export class LocalControlPlane implements ControlPlane {
     const name = all.join('\0');
     let redactor = this.redactors.get(name);
     if (!redactor) {
-      redactor = makeRedactor(all);
+      redactor = makeRedactor(all, { truncate: false }); // the approver sees every character the upstream would get
       this.redactors.set(name, redactor);
     }
     return redactor;

@@ -290,6 +290,28 @@ describe('ratri dashboard refuses what another site could send', () => {
   });
 });
 
+describe('ratri dashboard and long arguments', () => {
+  it('serves an approval with its whole arguments (never cut at 4096), and the page script can show them all', async () => {
+    const s = startProxy();
+    const dashboard = startDashboard('--store', s.store, '--port', '0');
+    const url = await dashboard.url;
+    const token = /<meta name="ratri-token" content="([0-9a-f]{64})">/.exec((await http(url, 'GET', {})).body)![1]!;
+    const content = `${'z'.repeat(70_000)}THE-END`;
+    s.proxy.send(call(5, 'write_file', { path: '/srv/a.txt', content, token: 'tok-SECRET' }));
+    let pending: Array<{ arguments: Record<string, unknown> }> = [];
+    await expect
+      .poll(async () => {
+        pending = (JSON.parse((await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token })).body) as { approvals: typeof pending }).approvals;
+        return pending.length;
+      }, { timeout: 5000 })
+      .toBe(1);
+    expect(pending[0]!.arguments).toEqual({ path: '/srv/a.txt', content, token: '[REDACTED]' });
+    const script = (await http(`${url}/app.js`, 'GET', {})).body;
+    expect(script).toContain('SHOWN_ARGUMENT_CHARS = 65536');
+    expect(script).toContain("text: 'Show all'");
+  });
+});
+
 describe('ratri dashboard as a command', () => {
   it('stops cleanly on SIGINT and SIGTERM (exit 0)', async () => {
     const dir = tempDir('ratri-dashboard-');
