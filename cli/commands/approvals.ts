@@ -22,6 +22,12 @@ interface ResolveArgs extends StoreArgs {
   by?: string;
 }
 
+const ID_POSITIONAL = { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' } as const;
+
+function noApproval(id: string): never {
+  fail(`no approval "${id}"; see "ratri approvals list --status all"`);
+}
+
 async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>): Promise<T> {
   let plane: ControlPlane;
   try {
@@ -67,11 +73,11 @@ const showCommand: CommandModule<StoreArgs, ShowArgs> = {
   describe: 'Show one approval with its whole (redacted) arguments',
   builder: (y) =>
     (y as Argv<StoreArgs>)
-      .positional('id', { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' })
+      .positional('id', ID_POSITIONAL)
       .example('$0 approvals show apr_3f9a1c2b7d', 'Read the call before approving it') as Argv<ShowArgs>,
   handler: async (args) => {
     const approval = await withPlane(args, (p) => p.getApproval(args.id));
-    if (!approval) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
+    if (!approval) noApproval(args.id);
     if (args.json) return void process.stdout.write(`${JSON.stringify(approval, null, 2)}\n`);
     const argumentsJson = JSON.stringify(approval.arguments, null, 2);
     const lines = [
@@ -93,7 +99,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     describe: approve ? 'Approve a held call: the waiting proxy forwards it' : 'Reject a held call: the host gets error -32002',
     builder: (y) => {
       let b = (y as Argv<StoreArgs>)
-        .positional('id', { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' })
+        .positional('id', ID_POSITIONAL)
         .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' });
       if (approve) {
         b = b.option('always', {
@@ -112,7 +118,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       const by = args.by ?? `${userInfo().username}@cli`;
       const scope = approve && args.always ? 'always' : 'once';
       const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by));
-      if (!result) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
+      if (!result) noApproval(args.id);
       const a = result.approval;
       const tool = `${a.serverName}.${a.tool}`;
       if (args.json) {
