@@ -3,9 +3,11 @@
  * matches answers here (to finish tool-call telemetry and register listed tools); when the upstream
  * exits, each entry still here gets a -32603 so the host never waits forever. A host that reuses the
  * id of a request still pending breaks JSON-RPC; both are kept, and answers settle them in the order
- * they were sent (docs/errors.md).
+ * they were sent (docs/errors.md). Keys are the ids' own text (rawIdKey); an upstream that rewrote a
+ * numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
+import { NumericIdSpellings } from './numeric-id-spellings.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
 
 export interface PendingRequest {
@@ -20,6 +22,7 @@ export class PendingRequests {
   /** Later requests with an id already pending, oldest first (rare: only a misbehaving host sends them). */
   private readonly reused = new Map<string, PendingRequest[]>();
   private reusedCount = 0;
+  private readonly spellings = new NumericIdSpellings();
   private emptyWaiters: Array<() => void> = [];
 
   get size(): number {
@@ -27,35 +30,48 @@ export class PendingRequests {
   }
 
   add(key: string, entry: PendingRequest): void {
-    if (!this.byId.has(key)) return void this.byId.set(key, entry);
+    if (!this.byId.has(key)) {
+      this.byId.set(key, entry);
+      return this.spellings.add(key);
+    }
     const queue = this.reused.get(key);
     if (queue) queue.push(entry);
     else this.reused.set(key, [entry]);
     this.reusedCount++;
   }
 
-  /** The entry for this id, left in place. */
-  peek(key: string): PendingRequest | undefined {
-    return this.byId.get(key);
+  /** The entry an answer with this id settles, left in place. */
+  peek(answerKey: string): PendingRequest | undefined {
+    const key = this.keyFor(answerKey);
+    return key === undefined ? undefined : this.byId.get(key);
+  }
+
+  /** The pending key an answer with this id settles: the same text, else the same number respelled. */
+  private keyFor(answerKey: string): string | undefined {
+    if (this.byId.has(answerKey)) return answerKey;
+    return this.byId.size === 0 ? undefined : this.spellings.match(answerKey, (k) => this.byId.has(k));
   }
 
   /** Removes and returns the entry an answer with this id settles. */
-  settle(key: string): PendingRequest | undefined {
-    const entry = this.byId.get(key);
-    if (entry) {
+  settle(answerKey: string): PendingRequest | undefined {
+    const key = this.keyFor(answerKey);
+    const entry = key === undefined ? undefined : this.byId.get(key);
+    if (key !== undefined && entry) {
       this.byId.delete(key);
-      this.promoteReused(key);
+      if (!this.promoteReused(key)) this.spellings.delete(key);
       if (this.size === 0) this.wakeEmptyWaiters();
     }
     return entry;
   }
 
-  private promoteReused(key: string): void {
+  /** The next request reusing this id becomes the pending one; false when there is none. */
+  private promoteReused(key: string): boolean {
     const queue = this.reused.get(key);
-    if (!queue) return;
+    if (!queue) return false;
     this.byId.set(key, queue.shift()!);
     this.reusedCount--;
     if (queue.length === 0) this.reused.delete(key);
+    return true;
   }
 
   /** Resolves once nothing is pending, or after `timeoutMs`, whichever comes first. */
@@ -80,6 +96,7 @@ export class PendingRequests {
     this.byId.clear();
     this.reused.clear();
     this.reusedCount = 0;
+    this.spellings.clear();
     this.wakeEmptyWaiters();
     return all;
   }
