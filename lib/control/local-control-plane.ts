@@ -171,7 +171,9 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
-    return waitForApproval(this.approvals, id, timeoutMs, signal, LOCAL_POLL_MS);
+    // Polls are reads (never blocked in WAL mode); the expiry at the end is a write, made without waiting for a lock.
+    const source = { status: (a: string) => this.approvals.status(a), expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.expire(a)) };
+    return waitForApproval(source, id, timeoutMs, signal, LOCAL_POLL_MS);
   }
 
   getApproval(id: string): Promise<ApprovalRecord | undefined> {

@@ -86,6 +86,28 @@ describe('an approval that cannot be created', () => {
     expect(received(s)).not.toContain('write_file');
   });
 
+  it('an approval that times out while another process holds the store: its expiry waits for the lock without freezing the proxy', async () => {
+    const s = start({ approvalTimeoutMs: 800 });
+    s.proxy.send(call(7, 'write_file'));
+    s.proxy.send({ jsonrpc: '2.0', id: 6, method: 'ping' });
+    await s.proxy.response(6); // read after the call: the call is held and its approval written
+    const other = new Database(s.store);
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      await new Promise((r) => setTimeout(r, 1200)); // the timeout passes while the store is locked
+      const sent = Date.now();
+      s.proxy.send({ jsonrpc: '2.0', id: 8, method: 'ping' });
+      await s.proxy.response(8, 900);
+      expect(Date.now() - sent).toBeLessThan(900);
+      expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false);
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    expect((await s.proxy.response(7, 5000)).error).toMatchObject({ code: -32002, data: { outcome: 'timeout' } });
+    expect(received(s)).not.toContain('write_file');
+  });
+
   it('an insert that fails (not a lock): refused at once with the store\'s reason', async () => {
     const s = start();
     s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
