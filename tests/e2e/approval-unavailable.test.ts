@@ -6,6 +6,8 @@
  * (locked from this process with BEGIN EXCLUSIVE), real fixture upstream.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -130,5 +132,27 @@ describe('an approval that cannot be created', () => {
     await s.proxy.response(8, 5000);
     expect(received(s)).not.toContain('write_file');
     expect(received(s)).toContain('read_file');
+  });
+
+  it('remote API that never answers: refused -32002 unavailable at guardTimeoutMs, and the proxy keeps answering meanwhile', async () => {
+    const silent = createServer(() => undefined); // accepts every request and never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const s = start({ api: { url, keyEnv: 'UNAVAILABLE_KEY' } }, { UNAVAILABLE_KEY: 'k' });
+      s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      await s.proxy.response(1); // started
+      const sent = Date.now();
+      s.proxy.send(call(7, 'write_file'));
+      s.proxy.send({ jsonrpc: '2.0', id: 8, method: 'ping' });
+      await s.proxy.response(8, 900);
+      expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false);
+      expectUnavailable(await s.proxy.response(7, 5000), /^no approval could be created: the control plane at http:\/\/127\.0\.0\.1:\d+ did not create it; no answer within guardTimeoutMs \(1000 ms\)$/);
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(1000);
+      expect(received(s)).not.toContain('write_file');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 });
