@@ -100,7 +100,7 @@ export class ToolCallGate {
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
     if (isRequest) this.deps.held.hold(key, hold);
     void verdict.then((v) => {
-      if (isRequest && !this.deps.held.release(key, hold)) return; // cancelled meanwhile
+      if (isRequest && !this.deps.held.release(key, hold)) return this.abandonApproval(v, hold); // cancelled meanwhile
       this.apply(v, context);
     });
   }
@@ -166,6 +166,12 @@ export class ToolCallGate {
       },
       () => undefined,
     );
+  }
+
+  /** An approval made for a call that was cancelled while it was being made: expired, so nobody is asked about it. */
+  private abandonApproval(verdict: PolicyVerdict, hold: HeldCall): void {
+    // The hold's signal is aborted: awaiting the approval with it expires the approval at once.
+    if (verdict.approvalId) void this.deps.controlPlane.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
   }
 
   /** A call with the id of one still held: the first keeps its place, this one is refused (docs/errors.md). */

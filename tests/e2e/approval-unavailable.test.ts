@@ -88,6 +88,29 @@ describe('an approval that cannot be created', () => {
     expect(received(s)).not.toContain('write_file');
   });
 
+  it('a call cancelled while its approval waits for the store: the approval, once written, is expired at once', async () => {
+    const s = start({ guardTimeoutMs: 10_000 });
+    s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await s.proxy.response(1);
+    const other = new Database(s.store);
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      s.proxy.send(call(7, 'write_file'));
+      await new Promise((r) => setTimeout(r, 300));
+      s.proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } });
+      s.proxy.send({ jsonrpc: '2.0', id: 8, method: 'ping' });
+      await s.proxy.response(8, 900);
+      other.exec('ROLLBACK'); // the approval is written now, for a call nobody waits for
+    } finally {
+      other.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const all = JSON.parse((await runCli(['approvals', 'list', '--status', 'all', '--json', '--store', s.store])).stdout) as Array<{ status: string }>;
+    expect(all.map((a) => a.status)).toEqual(['expired']);
+    expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false); // a cancelled call gets no answer
+    expect(received(s)).not.toContain('write_file');
+  });
+
   it('an approval that times out while another process holds the store: its expiry waits for the lock without freezing the proxy', async () => {
     const s = start({ approvalTimeoutMs: 800 });
     s.proxy.send(call(7, 'write_file'));
