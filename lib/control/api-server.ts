@@ -209,7 +209,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       schema: 'tools-define.json',
       handle: ({ body }) => {
         const { agentKey, serverName, tools } = body as { agentKey: string; serverName: string; tools: ToolDefinition[] };
-        return { status: 200, body: plane.defineTools({ agentKey, serverName, tools }) };
+        return { status: 200, body: plane.tools.define(agentKey, serverName, tools) };
       },
     },
     {

@@ -166,8 +166,9 @@ export class LocalControlPlane implements ControlPlane {
     return redactor;
   }
 
-  defineTools(request: DefineToolsRequest): DefineToolsAnswer {
-    return this.tools.define(request.agentKey, request.serverName, request.tools);
+  /** A proxy's tools/list: registered without waiting on its thread while another process holds the store. */
+  defineTools(request: DefineToolsRequest): DefineToolsAnswer | Promise<DefineToolsAnswer> {
+    return writeWithoutBlocking(this.db, () => this.tools.define(request.agentKey, request.serverName, request.tools));
   }
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {

@@ -4,8 +4,9 @@
  * safe. Two real proxy processes on one SQLite store, in front of the tools fixture server.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-annotations-');
 
@@ -53,5 +54,28 @@ describe('annotation rules for a tool this session has not listed', () => {
       code: -32001,
       data: { ruleId: 'destructive', reason: 'destructive tools are off (tool "mystery_tool" was never listed: its annotations are unknown)' },
     });
+  });
+
+  it('a tools/list while another process holds the store: the proxy keeps answering, and registers the tools once the lock is gone', async () => {
+    const folder = dir();
+    const proxy = proxyFor(folder);
+    await initialize(proxy);
+    const other = new Database(join(folder, 'ratri.db'));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      await proxy.response(1);
+      const sent = Date.now();
+      proxy.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+      await proxy.response(2, 900);
+      expect(Date.now() - sent).toBeLessThan(900);
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const tools = await runCli(['tools', 'list', '--json', '--store', join(folder, 'ratri.db')]);
+    expect(tools.code, tools.stderr).toBe(0);
+    expect((JSON.parse(tools.stdout) as Array<{ name: string }>).map((t) => t.name).sort()).toEqual(['delete_file', 'read_file']);
   });
 });

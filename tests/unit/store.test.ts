@@ -123,7 +123,7 @@ describe('the tool registry', () => {
 
   it('reports a definition change once, blocks calls to it, and stops after it is trusted', () => {
     const plane = LocalControlPlane.open(storePath(), { rules: [{ template: 'block_changed_tool_definitions' }] });
-    const define = (t: typeof tool) => plane.defineTools({ agentKey: 'agent', serverName: 'fs', tools: [t] });
+    const define = (t: typeof tool) => plane.tools.define('agent', 'fs', [t]);
     expect(define(tool)).toEqual({ registered: 1, changed: [] });
     // Same definition, keys in another order: not a change.
     expect(define({ inputSchema: { properties: { path: { type: 'string' } }, type: 'object' }, description: 'Reads', name: 'read_file' }).changed).toEqual([]);
