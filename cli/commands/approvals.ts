@@ -1,4 +1,4 @@
-/** `ratri approvals list|approve|reject`: a human's side of calls held for approval. */
+/** `ratri approvals list|show|approve|reject`: a human's side of calls held for approval. */
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
@@ -15,11 +15,21 @@ interface ListArgs extends StoreArgs {
   status: ApprovalStatus | 'all';
 }
 
+interface ShowArgs extends StoreArgs {
+  id: string;
+}
+
 interface ResolveArgs extends StoreArgs {
   id: string;
   'approver-key-env': string;
   always?: boolean;
   by?: string;
+}
+
+const ID_POSITIONAL = { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' } as const;
+
+function noApproval(id: string): never {
+  fail(`no approval "${id}"; see "ratri approvals list --status all"`);
 }
 
 async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
@@ -56,7 +66,33 @@ const listCommand: CommandModule<StoreArgs, ListArgs> = {
     process.stdout.write(`${renderTable(approvals, approvalColumns(), colourOn())}\n`);
     if (args.status === 'pending') {
       process.stdout.write('\nApprove with: ratri approvals approve ID [--always]    Reject with: ratri approvals reject ID\n');
+      process.stdout.write('See one call whole: ratri approvals show ID\n');
     }
+  },
+};
+
+/** One approval, with its arguments whole (redacted, never cut): what the upstream gets if it is approved. */
+const showCommand: CommandModule<StoreArgs, ShowArgs> = {
+  command: 'show <id>',
+  describe: 'Show one approval with its whole (redacted) arguments',
+  builder: (y) =>
+    (y as Argv<StoreArgs>)
+      .positional('id', ID_POSITIONAL)
+      .example('$0 approvals show apr_3f9a1c2b7d', 'Read the call before approving it') as Argv<ShowArgs>,
+  handler: async (args) => {
+    const approval = await withPlane(args, (p) => p.getApproval(args.id));
+    if (!approval) noApproval(args.id);
+    if (args.json) return void process.stdout.write(`${JSON.stringify(approval, null, 2)}\n`);
+    const argumentsJson = JSON.stringify(approval.arguments, null, 2);
+    const lines = [
+      `${approval.id}  ${approval.status}  ${approval.serverName}.${approval.tool}`,
+      `agent ${approval.agentKey}, session ${approval.sessionId ?? '-'}, request id ${approval.requestId ?? '-'}`,
+      `rule ${approval.ruleId ?? '-'}: ${approval.reason ?? ''}`,
+      `requested ${approval.requestedAt}, expires ${approval.expiresAt}${approval.resolvedAt ? `, resolved ${approval.resolvedAt}${approval.resolvedBy ? ` by ${approval.resolvedBy}` : ''}` : ''}`,
+      `arguments (redacted, ${Buffer.byteLength(JSON.stringify(approval.arguments))} bytes):`,
+      argumentsJson,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };
 
@@ -67,7 +103,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     describe: approve ? 'Approve a held call: the waiting proxy forwards it' : 'Reject a held call: the host gets error -32002',
     builder: (y) => {
       let b = (y as Argv<StoreArgs>)
-        .positional('id', { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' })
+        .positional('id', ID_POSITIONAL)
         .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' })
         .option('approver-key-env', {
           type: 'string',
@@ -92,7 +128,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       const scope = approve && args.always ? 'always' : 'once';
       const approverKey = process.env[args['approver-key-env']] || undefined;
       const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by), approverKey);
-      if (!result) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
+      if (!result) noApproval(args.id);
       const a = result.approval;
       const tool = visibleText(`${a.serverName}.${a.tool}`);
       if (args.json) {
@@ -113,11 +149,11 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
   };
 }
 
-const subcommands = [listCommand, resolveCommand(true), resolveCommand(false)] as CommandModule<StoreArgs>[];
+const subcommands = [listCommand, showCommand, resolveCommand(true), resolveCommand(false)] as CommandModule<StoreArgs>[];
 
 export const approvalsCommand: GroupCommand<object, StoreArgs> = {
   command: 'approvals',
-  describe: 'List, approve and reject tool calls held for approval',
+  describe: 'List, show, approve and reject tool calls held for approval',
   subcommands,
   builder: (y) =>
     withStoreOptions(y)

@@ -82,6 +82,8 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   if (args['auth-token-env']) {
     authToken = process.env[args['auth-token-env']];
     if (!authToken) fail(`--auth-token-env ${args['auth-token-env']}: that environment variable is not set or empty`, 2);
+    // The token is ratri's credential: no upstream it starts may read it (docs/config.md).
+    config = { ...config, secretEnv: [...config.secretEnv, args['auth-token-env']] };
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port: ${args.port} is not a port (0-65535)`, 2);
   if (!(args['session-idle-ms'] > 0)) fail('--session-idle-ms must be a positive number of milliseconds', 2);
@@ -93,7 +95,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   try {
     controlPlane = openControlPlane(config);
   } catch (err) {
-    return fail(`store: ${(err as Error).message}`, 2);
+    return fail(err instanceof ConfigError ? err.message : `store: ${(err as Error).message}`, 2);
   }
   let front: HttpFront;
   try {

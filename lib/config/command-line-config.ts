@@ -42,6 +42,7 @@ export function commandLineConfig(words: string[], overrides: Overrides = {}): P
     store: defaultStorePath(),
     baseDir: process.cwd(),
     source: COMMAND_LINE_SOURCE,
+    secretEnv: [DEFAULTS.apiKeyEnv],
   };
 }
 

@@ -8,7 +8,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
 import { matcherProblems } from '../policy/arg-matcher.js';
 import { compileRules } from '../policy/rules.js';
-import { DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
+import { apiKeyEnv, DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 
 /** A config that cannot be used. `problems` are one line each: `path: what is wrong (hint)`. */
@@ -192,6 +192,7 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
     store: config.store ? resolveConfigPath(dirname(resolve(file)), config.store) : defaultStorePath(),
     ...(config.api ? { api: config.api } : {}),
+    secretEnv: [...new Set([DEFAULTS.apiKeyEnv, ...(config.api ? [apiKeyEnv(config.api) ?? DEFAULTS.apiKeyEnv] : [])])],
     baseDir: dirname(resolve(file)),
     source: file,
   };

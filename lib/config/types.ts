@@ -87,7 +87,8 @@ export interface ConfigFile extends ServerFields {
 /** A remote control plane: its URL, and the environment variable holding its key (never the key itself). */
 export interface ApiConfig {
   url: string;
-  keyEnv?: string;
+  /** `null`: the API takes no key (otherwise a proxy whose key variable is unset refuses to start). */
+  keyEnv?: string | null;
 }
 
 /** One server's effective settings: the file, the chosen `servers` entry and the CLI overrides, with defaults. */
@@ -108,6 +109,11 @@ export interface ProxyConfig {
   store: string;
   /** Set: the remote control plane decides, instead of the embedded one. */
   api?: ApiConfig;
+  /**
+   * Environment variables holding ratri's own credentials (the API key, the HTTP front's token):
+   * removed from the upstream's environment unless `upstream.env` sets them (docs/config.md).
+   */
+  secretEnv: string[];
   /** Directory of the config file: relative paths in it (cwd, telemetry.jsonl) resolve from here. */
   baseDir: string;
   /** The config file itself, for error messages. */
@@ -122,4 +128,10 @@ export const DEFAULTS = {
   guardFailureMode: 'fail_open',
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,
+  apiKeyEnv: 'RATRI_API_KEY',
 } as const;
+
+/** The variable the API's key is read from; null when the config says the API takes no key. */
+export function apiKeyEnv(api: ApiConfig): string | null {
+  return api.keyEnv === null ? null : (api.keyEnv ?? DEFAULTS.apiKeyEnv);
+}

@@ -203,7 +203,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
 
   /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
   const evaluate = (request: EvaluateBody): GuardAnswer => {
-    const answer = plane.evaluate(request);
+    const answer = plane.evaluateNow(request);
     const floor = request.localDecision;
     if (!floor || severity(floor.decision) <= severity(answer.decision)) return answer;
     const stricter: GuardAnswer = {
@@ -212,18 +212,22 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       reason: floor.reason ?? "the proxy's own rules",
     };
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
-      const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])]);
-      stricter.approvalId = plane.approvals.create({
-        agentKey: request.agentKey,
-        serverName: request.serverName,
-        tool: request.tool,
-        sessionId: request.sessionId ?? null,
-        requestId: request.requestId ?? null,
-        arguments: redact(request.arguments) as Record<string, unknown>,
-        ruleId: stricter.ruleId ?? null,
-        reason: stricter.reason ?? null,
-        timeoutMs: request.approvalTimeoutMs ?? 300_000,
-      }).id;
+      const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
+      try {
+        stricter.approvalId = plane.approvals.create({
+          agentKey: request.agentKey,
+          serverName: request.serverName,
+          tool: request.tool,
+          sessionId: request.sessionId ?? null,
+          requestId: request.requestId ?? null,
+          arguments: redact(request.arguments) as Record<string, unknown>,
+          ruleId: stricter.ruleId ?? null,
+          reason: stricter.reason ?? null,
+          timeoutMs: request.approvalTimeoutMs ?? 300_000,
+        }).id;
+      } catch (err) {
+        stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
+      }
     }
     return stricter;
   };
@@ -248,7 +252,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       schema: 'tools-define.json',
       handle: ({ body }) => {
         const { agentKey, serverName, tools } = body as { agentKey: string; serverName: string; tools: ToolDefinition[] };
-        return { status: 200, body: plane.defineTools({ agentKey, serverName, tools }) };
+        return { status: 200, body: plane.tools.define(agentKey, serverName, tools) };
       },
     },
     {

@@ -1,6 +1,7 @@
 /** The `events` table: every event the proxies record, idempotent by event id, queryable by `ratri events`. */
 import type { EventSink, RatriEvent } from '../telemetry/event.js';
 import type { Db } from './store.js';
+import { writeWithoutBlocking } from './write-without-blocking.js';
 
 export interface EventQuery {
   /** Glob on the namespaced tool name (`filesystem.*`) or the bare name. */
@@ -121,15 +122,19 @@ export class EventStore {
  * The event sink of the embedded control plane: each batch of the queue (up to 500 events, every
  * 20 ms) is one transaction, on the proxy's own thread. A worker thread was tried and measured
  * worse on every count: handing it the batches cost more CPU than the inserts it took away, and
- * its second JavaScript heap added about 26 MB (docs/performance.md).
+ * its second JavaScript heap added about 26 MB (docs/performance.md). While another process holds the
+ * store's lock the batch is retried on a timer rather than waited for (write-without-blocking.ts).
  */
 export class StoreEventSink implements EventSink {
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: Db,
+  ) {}
 
   write(events: RatriEvent[]): Promise<void> {
     try {
-      this.store.insert(events);
-      return Promise.resolve();
+      const written = writeWithoutBlocking(this.db, () => this.store.insert(events));
+      return written instanceof Promise ? written.then(() => undefined) : Promise.resolve();
     } catch (err) {
       return Promise.reject(err as Error);
     }

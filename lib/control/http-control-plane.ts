@@ -8,8 +8,10 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
-import type { ProxyConfig } from '../config/types.js';
-import { evaluateRules } from '../policy/rules.js';
+import { ConfigError } from '../config/load-config.js';
+import { apiKeyEnv, type ProxyConfig } from '../config/types.js';
+import { unavailable } from '../policy/policy-hook.js';
+import { evaluateRules, type RuleDecision } from '../policy/rules.js';
 import { stderrLine } from '../report/visible-text.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
@@ -76,6 +78,22 @@ export function shownUrl(url: string): string {
   }
 }
 
+/**
+ * The API's key from the variable `api.keyEnv` names; undefined when the config says the API takes
+ * none (`"keyEnv": null`). An unset or empty variable is a ConfigError naming it: a proxy must not
+ * start with a control plane that will refuse every question (docs/config.md).
+ */
+function apiKey(config: ProxyConfig): string | undefined {
+  const name = apiKeyEnv(config.api!);
+  if (name === null) return undefined;
+  const key = process.env[name];
+  if (key) return key;
+  throw new ConfigError(config.source, [
+    `api.keyEnv: the environment variable ${name} is ${key === undefined ? 'not set' : 'empty'}; set it to the key of ${shownUrl(config.api!.url)} ` +
+      'where the proxy runs (the key never goes in the config), or set "keyEnv": null if that API takes no key',
+  ]);
+}
+
 /** A `ControlPlane` that is a remote API; its events wait in the local store's outbox while the API is away. */
 export class HttpControlPlane implements ControlPlane {
   readonly kind = 'http';
@@ -88,6 +106,8 @@ export class HttpControlPlane implements ControlPlane {
   private readonly outbox: Outbox;
   /** The header resolving an approval sends: the approver key's, when one was given (a proxy key gets 403 there). */
   private readonly resolveHeaders: Record<string, string>;
+  /** Calls the config's own rules said need approval, while the API is asked to create it. */
+  private readonly asking = new WeakMap<GuardRequest, RuleDecision>();
 
   /** The API's URL (for messages, without any credentials written in it). */
   readonly location: string;
@@ -101,12 +121,10 @@ export class HttpControlPlane implements ControlPlane {
   ) {
     this.location = shownUrl(url);
     this.resolveHeaders = approverKey ? { authorization: `Bearer ${approverKey}` } : {};
-    const keyEnv = config.api?.keyEnv ?? 'RATRI_API_KEY';
-    const key = process.env[keyEnv];
+    const key = apiKey(config);
     this.client = got.extend({
       prefixUrl: url,
       agent: this.agents,
-      // Without a key no header is sent: the API answers 401, which names the problem.
       headers: key ? { authorization: `Bearer ${key}` } : {},
       throwHttpErrors: false, // every status is looked at here
       retry: { limit: 0 }, // retries are ours, and only for idempotent calls
@@ -123,6 +141,7 @@ export class HttpControlPlane implements ControlPlane {
    */
   static open(config: ProxyConfig, log: (message: string) => void = stderrLog, approverKey?: string): HttpControlPlane {
     if (!config.api) throw new Error('HttpControlPlane.open: the config has no "api"');
+    apiKey(config); // before the store opens: a missing key is a ConfigError, nothing is left open
     return new HttpControlPlane(config.api.url, config, openStore(config.store), log, approverKey);
   }
 
@@ -139,10 +158,29 @@ export class HttpControlPlane implements ControlPlane {
       environment: request.environment,
       arguments: request.arguments,
       annotations: request.annotations ?? undefined,
+      // The registry is the API's: a tool this session has not listed is unknown to the config's own rules.
+      toolUnknown: request.annotations == null,
     });
     if (local.decision === 'block') return local;
-    const body: EvaluateBody = local.decision === 'require_approval' ? { ...request, localDecision: local } : request;
-    return this.evaluateRemotely(body).then((remote) => moreRestrictive(local, remote));
+    if (local.decision !== 'require_approval') return this.evaluateRemotely(request).then((remote) => moreRestrictive(local, remote));
+    this.asking.set(request, local);
+    return this.evaluateRemotely({ ...request, localDecision: local }).then((remote) => {
+      // Answered after the deadline (the call was refused meanwhile): nobody waits for its approval.
+      if (!this.asking.delete(request) && remote.approvalId) void this.expireApproval(remote.approvalId).catch(() => undefined);
+      return moreRestrictive(local, remote);
+    });
+  }
+
+  /**
+   * The API failed or was late on a call the config's own rules said needs approval: no approval
+   * exists that anyone could see, so the call is refused (-32002 unavailable), whatever
+   * guardFailureMode says. Any other call is left to guardFailureMode.
+   */
+  fallback(request: GuardRequest): GuardAnswer | undefined {
+    const local = this.asking.get(request);
+    if (!local) return undefined;
+    this.asking.delete(request);
+    return unavailable(local, `the control plane at ${this.location} did not create it`);
   }
 
   private async evaluateRemotely(body: EvaluateBody): Promise<GuardAnswer> {

@@ -4,9 +4,10 @@
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
 import type { GuardrailsConfig } from '../config/types.js';
-import { evaluateRules, lookupsNeeded, type ToolCallFacts } from '../policy/rules.js';
+import { unavailable, withApproval } from '../policy/policy-hook.js';
+import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
-import { ApprovalStore } from './approval-store.js';
+import { ApprovalStore, type NewApproval } from './approval-store.js';
 import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
 import type {
@@ -23,10 +24,13 @@ import type {
 import { EventStore, StoreEventSink } from './event-store.js';
 import { openStore, type Db } from './store.js';
 import { ToolRegistry } from './tool-registry.js';
+import { writeWithoutBlocking } from './write-without-blocking.js';
 
 /** How often a waiting proxy reads an approval's status. */
 const LOCAL_POLL_MS = 100;
 const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
+/** How long a locked store may keep an approval from being created (the guard deadline usually ends it first). */
+const APPROVAL_WRITE_MS = 5_000;
 
 export class LocalControlPlane implements ControlPlane {
   readonly kind = 'local';
@@ -37,6 +41,8 @@ export class LocalControlPlane implements ControlPlane {
   readonly events: StoreEventSink;
   private readonly needs;
   private readonly redactors = new Map<string, Redactor>();
+  /** Calls whose approval is being written while the store is locked, with the rules' decision. */
+  private readonly creating = new WeakMap<GuardRequest, RuleDecision>();
 
   constructor(
     readonly location: string,
@@ -49,7 +55,7 @@ export class LocalControlPlane implements ControlPlane {
     this.approvals = new ApprovalStore(db);
     this.tools = new ToolRegistry(db);
     this.boundary = new BoundaryMap(db);
-    this.events = new StoreEventSink(this.eventStore);
+    this.events = new StoreEventSink(this.eventStore, db);
     this.needs = lookupsNeeded(guardrails);
   }
 
@@ -63,7 +69,78 @@ export class LocalControlPlane implements ControlPlane {
     return new LocalControlPlane(path, openStore(path, { create: false }), guardrails, redactKeys);
   }
 
-  evaluate(request: GuardRequest): GuardAnswer {
+  /**
+   * The proxy's question. A call that needs approval waits for its approval to be created without
+   * blocking the proxy (write-without-blocking.ts); when it cannot be created, the answer says so
+   * (`unavailable`) and the call is refused, whatever guardFailureMode says (docs/policy.md).
+   */
+  evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
+    const decision = this.decide(request);
+    if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
+    let created: ApprovalRecord | Promise<ApprovalRecord>;
+    try {
+      created = writeWithoutBlocking(this.db, () => this.approvals.create(this.newApproval(request, decision)), APPROVAL_WRITE_MS);
+    } catch (err) {
+      return unavailable(decision, err);
+    }
+    if (!(created instanceof Promise)) return withApproval(decision, created.id);
+    this.creating.set(request, decision);
+    return created.then(
+      (approval) => {
+        if (this.creating.delete(request)) return withApproval(decision, approval.id);
+        this.expireQuietly(approval.id); // the call was refused meanwhile (fallback): nobody waits for this one
+        return unavailable(decision, 'the approval was created too late');
+      },
+      (err: unknown) => {
+        this.creating.delete(request);
+        return unavailable(decision, err);
+      },
+    );
+  }
+
+  /** A call still waiting for its approval to be created when the deadline passed: refused as unavailable. */
+  fallback(request: GuardRequest): GuardAnswer | undefined {
+    const decision = this.creating.get(request);
+    if (!decision) return undefined;
+    this.creating.delete(request);
+    return unavailable(decision, `the store ${this.location} is locked by another process`);
+  }
+
+  /** What `ratri serve` answers: the same decision, the approval written with the store's plain (blocking) write. */
+  evaluateNow(request: GuardRequest): GuardAnswer {
+    const decision = this.decide(request);
+    if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
+    try {
+      return withApproval(decision, this.approvals.create(this.newApproval(request, decision)).id);
+    } catch (err) {
+      return unavailable(decision, err);
+    }
+  }
+
+  private expireQuietly(id: string): void {
+    try {
+      this.approvals.expire(id);
+    } catch {
+      // it expires on its own at expiresAt
+    }
+  }
+
+  private newApproval(request: GuardRequest, decision: RuleDecision): NewApproval {
+    return {
+      agentKey: request.agentKey,
+      serverName: request.serverName,
+      tool: request.tool,
+      sessionId: request.sessionId ?? null,
+      requestId: request.requestId ?? null,
+      arguments: this.redactorFor(request.redactKeys)(request.arguments) as Record<string, unknown>,
+      ruleId: decision.ruleId,
+      reason: decision.reason,
+      timeoutMs: request.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+    };
+  }
+
+  /** The rules' decision on one call. */
+  private decide(request: GuardRequest): RuleDecision {
     const { agentKey, serverName, tool } = request;
     const facts: ToolCallFacts = {
       tool,
@@ -75,20 +152,12 @@ export class LocalControlPlane implements ControlPlane {
     // The store is read only for the templates that need it: plain rules cost no I/O.
     if (this.needs.boundary) facts.inBoundary = this.boundary.has(agentKey, serverName, tool);
     if (this.needs.definitions) facts.definitionChanged = this.tools.isChanged(agentKey, serverName, tool);
-    const decision = evaluateRules(this.guardrails, facts);
-    if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
-    const approval = this.approvals.create({
-      agentKey,
-      serverName,
-      tool,
-      sessionId: request.sessionId ?? null,
-      requestId: request.requestId ?? null,
-      arguments: this.redactorFor(request.redactKeys)(request.arguments) as Record<string, unknown>,
-      ruleId: decision.ruleId,
-      reason: decision.reason,
-      timeoutMs: request.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
-    });
-    return { decision: decision.decision, ruleId: decision.ruleId, reason: decision.reason, approvalId: approval.id };
+    // Not in this session's tools/list answers: an earlier session's, from the registry, else unknown.
+    if (this.needs.annotations && request.annotations == null) {
+      facts.annotations = this.tools.annotationsOf(agentKey, serverName, tool);
+      facts.toolUnknown = facts.annotations === undefined;
+    }
+    return evaluateRules(this.guardrails, facts);
   }
 
   private redactorFor(keys: string[] = []): Redactor {
@@ -96,18 +165,21 @@ export class LocalControlPlane implements ControlPlane {
     const name = all.join('\0');
     let redactor = this.redactors.get(name);
     if (!redactor) {
-      redactor = makeRedactor(all);
+      redactor = makeRedactor(all, { truncate: false }); // the approver sees every character the upstream would get
       this.redactors.set(name, redactor);
     }
     return redactor;
   }
 
-  defineTools(request: DefineToolsRequest): DefineToolsAnswer {
-    return this.tools.define(request.agentKey, request.serverName, request.tools);
+  /** A proxy's tools/list: registered without waiting on its thread while another process holds the store. */
+  defineTools(request: DefineToolsRequest): DefineToolsAnswer | Promise<DefineToolsAnswer> {
+    return writeWithoutBlocking(this.db, () => this.tools.define(request.agentKey, request.serverName, request.tools));
   }
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
-    return waitForApproval(this.approvals, id, timeoutMs, signal, LOCAL_POLL_MS);
+    // Polls are reads (never blocked in WAL mode); the expiry at the end is a write, made without waiting for a lock.
+    const source = { status: (a: string) => this.approvals.status(a), expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.expire(a)) };
+    return waitForApproval(source, id, timeoutMs, signal, LOCAL_POLL_MS);
   }
 
   getApproval(id: string): Promise<ApprovalRecord | undefined> {

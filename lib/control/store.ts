@@ -14,6 +14,9 @@ export type Db = Database.Database;
 
 export class StoreError extends Error {}
 
+/** How long a write waits for another process's transaction before SQLITE_BUSY (see write-without-blocking.ts). */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /**
  * Opens the store at `path`, brought to the current schema. A proxy or `ratri serve` creates it when
  * it is missing; the commands that only look at a store (`ratri events`, `approvals`, `tools`,
@@ -32,7 +35,7 @@ export function openStore(path: string, { create = true }: { create?: boolean } 
   try {
     // Several processes share the file: readers never wait for the writer, and a writer waits
     // (rather than failing) while another process commits.
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     // In WAL mode, NORMAL loses no committed transaction on a process crash (only on power loss).
     db.pragma('synchronous = NORMAL');

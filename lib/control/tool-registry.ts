@@ -5,7 +5,7 @@
  * a call to it with "always"); the `block_changed_tool_definitions` template acts on that.
  */
 import { createHash } from 'node:crypto';
-import type { ToolDefinition } from '../policy/tool-catalog.js';
+import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import type { DefineToolsAnswer } from './control-plane.js';
 import { isoTime, type Db } from './store.js';
 
@@ -58,6 +58,7 @@ export class ToolRegistry {
   private readonly updateSeen;
   private readonly isChangedStmt;
   private readonly trustRow;
+  private readonly definitionOf;
   private readonly defineAll;
 
   constructor(private readonly db: Db) {
@@ -73,6 +74,7 @@ export class ToolRegistry {
     this.isChangedStmt = db
       .prepare('SELECT definition_hash <> trusted_hash FROM tools WHERE agent_key = ? AND server_name = ? AND name = ?')
       .pluck();
+    this.definitionOf = db.prepare('SELECT definition FROM tools WHERE agent_key = ? AND server_name = ? AND name = ?').pluck();
     this.trustRow = db.prepare(
       `UPDATE tools SET trusted_hash = definition_hash, changed_at = NULL WHERE agent_key = ? AND server_name = ? AND name = ?`,
     );
@@ -104,6 +106,12 @@ export class ToolRegistry {
   /** Whether the tool's last seen definition differs from the trusted one (false for a tool never listed). */
   isChanged(agentKey: string, serverName: string, tool: string): boolean {
     return this.isChangedStmt.get(agentKey, serverName, tool) === 1;
+  }
+
+  /** The annotations of the tool's last seen definition (`{}` if it had none); undefined for a tool never listed. */
+  annotationsOf(agentKey: string, serverName: string, tool: string): ToolAnnotations | undefined {
+    const json = this.definitionOf.get(agentKey, serverName, tool) as string | undefined;
+    return json === undefined ? undefined : ((JSON.parse(json) as ToolDefinition).annotations ?? {});
   }
 
   /** Trusts the tool's current definition; false when the tool is not registered. */

@@ -7,6 +7,7 @@
  * embedded here): a bidi control such as U+202E shows as `\u202e` instead of reordering the name.
  */
 import { visibleText } from '../report/visible-text.js';
+import { SHOWN_ARGUMENT_CHARS } from '../report/approval-arguments.js';
 
 export const CLIENT_JS = String.raw`'use strict';
 (function () {
@@ -14,7 +15,7 @@ export const CLIENT_JS = String.raw`'use strict';
   /** Text made visible line by line: the newlines of pretty-printed JSON stay newlines. */
   var shown = function (text) { return String(text).split('\n').map(visibleText).join('\n'); };
   var token = document.querySelector('meta[name="ratri-token"]').getAttribute('content');
-  var POLL_MS = 1000, MAX_CALLS = 2000, MAX_SHOWN = 500;
+  var POLL_MS = 1000, MAX_CALLS = 2000, MAX_SHOWN = 500, SHOWN_ARGUMENT_CHARS = ${SHOWN_ARGUMENT_CHARS};
   var calls = new Map(), seq = 0, selected = null, servers = new Set();
   var callsDirty = true, toolsJson = '', cards = new Map(), now = Date.now(), skew = 0;
   var $ = function (id) { return document.getElementById(id); };
@@ -152,13 +153,22 @@ export const CLIENT_JS = String.raw`'use strict';
     });
   }
 
+  /** An approval's arguments, whole; past the ceiling, a note and a button that shows them whole. */
+  function argumentsBlock(a) {
+    var compact = JSON.stringify(a.arguments);
+    if (compact.length <= SHOWN_ARGUMENT_CHARS) return el('pre', { text: json(a.arguments) });
+    var pre = el('pre', { class: 'args-too-large', text: 'too large to show here: ' + new TextEncoder().encode(compact).length + ' bytes' });
+    var button = el('button', { type: 'button', class: 'show-all', text: 'Show all', onclick: function () { pre.textContent = json(a.arguments); button.remove(); } });
+    return el('div', {}, [pre, button]);
+  }
+
   function approvalCard(a) {
     var expires = el('span', { class: 'muted expires' });
     var card = el('div', { class: 'approval', 'data-id': a.id }, [
       el('div', { class: 'head' }, [el('span', { class: 'tool mono', text: a.serverName + '.' + a.tool }),
         el('span', { class: 'muted', text: 'agent ' + a.agentKey + ' · ' + a.id }), expires]),
       el('div', { class: 'why' }, [el('span', { class: 'badge d-require_approval', text: a.ruleId || 'approval' }), ' ', a.reason || '']),
-      el('div', { class: 'muted', text: 'Arguments (redacted)' }), el('pre', { text: json(a.arguments) }),
+      el('div', { class: 'muted', text: 'Arguments (redacted)' }), argumentsBlock(a),
       el('div', { class: 'actions' }, [
         el('button', { class: 'approve', type: 'button', text: 'Approve', title: 'Let this one call through', onclick: function () { resolve(a, card, true, 'once'); } }),
         el('button', { class: 'always', type: 'button', text: 'Approve always', title: 'Let it through, and stop asking for this tool (trusts its current definition)', onclick: function () { resolve(a, card, true, 'always'); } }),

@@ -8,11 +8,12 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
-import type { ConfigFile, ProxyConfig } from '../config/types.js';
+import { apiKeyEnv, type ConfigFile, type ProxyConfig } from '../config/types.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
 import { shownUrl } from '../control/http-control-plane.js';
 import { SpawnError } from '../proxy/upstream-process.js';
 import { ratriLaunch } from '../ratri-launch.js';
+import { upstreamEnv } from '../proxy/upstream-env.js';
 import { failed, passed, warned, type CheckResult } from './check-result.js';
 import { locateCommand, upstreamCwd, UpstreamChild } from './upstream-child.js';
 
@@ -96,8 +97,9 @@ export async function checkUpstream(s: ServerUnderTest): Promise<{ result: Check
   const cwd = upstreamCwd(upstream, s.config.baseDir);
   const shown = [upstream.command, ...(upstream.args ?? [])].join(' ');
   try {
-    const child = await UpstreamChild.start(upstream, s.config.baseDir);
-    const found = locateCommand(upstream.command, cwd, { ...process.env, ...upstream.env });
+    const env = upstreamEnv(upstream, s.config.secretEnv);
+    const child = await UpstreamChild.start(upstream, s.config.baseDir, env);
+    const found = locateCommand(upstream.command, cwd, env);
     const detail = `${shown} (pid ${child.pid}${found && found !== upstream.command ? `, ${upstream.command} is ${found}` : ''})`;
     const data = { pid: child.pid, command: found ?? upstream.command, cwd };
     const relative = hostDependentPaths(s);
@@ -178,10 +180,10 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
   }
   const url = config.api.url;
   const shown = shownUrl(url);
-  const keyEnv = config.api.keyEnv ?? 'RATRI_API_KEY';
-  const key = process.env[keyEnv];
+  const keyEnv = apiKeyEnv(config.api);
+  const key = keyEnv === null ? undefined : process.env[keyEnv];
   const data = { kind: 'remote', url: shown, keyEnv, keySet: key !== undefined && key !== '' };
-  const keyNote = `key from $${keyEnv} (${data.keySet ? 'set' : 'not set'})`;
+  const keyNote = keyEnv === null ? 'no key ("api.keyEnv": null)' : `key from $${keyEnv} (${data.keySet ? 'set' : 'not set'})`;
   if (!store.ok) return failed('control-plane', `${store.why} (with "api" it keeps the events not yet uploaded)`, store.fix, { server, data });
   const base = url.endsWith('/') ? url : `${url}/`;
   const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
@@ -206,13 +208,19 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
   }
   await answer.body?.cancel();
   if (answer.status === 401 || answer.status === 403) {
-    const fix = data.keySet
-      ? `$${keyEnv} does not hold a key the API accepts: set it to the key ratri serve was started with`
-      : `set $${keyEnv} to the API's key in the environment the proxy runs in (the key never goes in the config)`;
+    const fix = keyEnv === null
+      ? 'the API wants a key: set "api.keyEnv" to the environment variable that holds it'
+      : data.keySet
+        ? `$${keyEnv} does not hold a key the API accepts: set it to the key ratri serve was started with`
+        : `set $${keyEnv} to the API's key in the environment the proxy runs in (the key never goes in the config)`;
     return failed('control-plane', `${shown} is up, but refused the key (${answer.status}); ${keyNote}`, fix, { server, data });
   }
   if (answer.status < 200 || answer.status >= 300) {
     return failed('control-plane', `${shown} is up, but answered ${answer.status} to GET /v1/approvals; ${keyNote}`, 'check api.url: it must be the address of ratri serve (or a compatible API)', { server, data });
+  }
+  if (!data.keySet && keyEnv !== null) {
+    const fix = `set $${keyEnv} to the API's key, or set "api.keyEnv": null if this API takes no key`;
+    return failed('control-plane', `${shown} is up, but $${keyEnv} is not set: ratri mcp proxy refuses to start without it; ${keyNote}`, fix, { server, data });
   }
   if (!data.keySet) return warned('control-plane', `${shown} is up and accepted a request without a key; ${keyNote}`, 'anyone who can reach this API can approve calls: start ratri serve with a key', { server, data });
   return passed('control-plane', `${shown} is up and accepts the key; ${keyNote}`, { server, data });

@@ -78,7 +78,7 @@ export class UpstreamChild {
   }
 
   /** Spawns the upstream; rejects with SpawnError (code ENOENT, EACCES, …) when it cannot be started. */
-  static start(config: UpstreamConfig, baseDir: string): Promise<UpstreamChild> {
+  static start(config: UpstreamConfig, baseDir: string, env: NodeJS.ProcessEnv): Promise<UpstreamChild> {
     const cwd = upstreamCwd(config, baseDir);
     if (!existsSync(cwd)) {
       return Promise.reject(new SpawnError(config.command, 'ENOCWD', `its working directory ${cwd} (upstream.cwd) does not exist`));
@@ -86,7 +86,7 @@ export class UpstreamChild {
     return new Promise((resolveStart, rejectStart) => {
       const child = spawn(config.command, config.args ?? [], {
         cwd,
-        env: { ...process.env, ...config.env },
+        env,
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true, // its own process group, so stopping it reaches grandchildren too
       });

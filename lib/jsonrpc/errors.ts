@@ -6,7 +6,7 @@
 export const ProxyErrorCode = {
   /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
   blocked: -32001,
-  /** The call needed approval and the approval was rejected or timed out. */
+  /** The call needed approval and the approval was rejected, timed out, or could not be created. */
   approvalDenied: -32002,
   /** The host sent a frame that is not valid JSON (enforce mode). */
   parseError: -32700,
@@ -40,9 +40,9 @@ export interface BlockedData {
 
 export interface ApprovalDeniedData {
   decision: 'require_approval';
-  /** Null only when the control plane asked for approval without creating one (`reason` says so). */
+  /** Null only when no approval could be created (`outcome: "unavailable"`, `reason` says why). */
   approvalId: string | null;
-  outcome: 'rejected' | 'timeout';
+  outcome: 'rejected' | 'timeout' | 'unavailable';
   ruleId: string | null;
   reason?: string;
 }
@@ -65,8 +65,14 @@ export function blockedError(id: RawId, data: BlockedData): Buffer {
   return errorResponse(id, ProxyErrorCode.blocked, `Blocked by guardrail: ${data.reason}`, data);
 }
 
+const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
+  timeout: 'approval timed out',
+  rejected: 'approval was rejected',
+  unavailable: 'no approval could be requested',
+};
+
 export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
-  const why = data.outcome === 'timeout' ? 'approval timed out' : 'approval was rejected';
+  const why = APPROVAL_OUTCOME_TEXT[data.outcome];
   return errorResponse(id, ProxyErrorCode.approvalDenied, `Tool call not approved: ${why}`, data);
 }
 

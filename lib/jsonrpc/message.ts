@@ -56,6 +56,21 @@ export function idKey(id: unknown): string {
   return JSON.stringify(id) ?? 'undefined';
 }
 
+/**
+ * The key the proxy matches requests, answers and cancellations by: the id's own JSON text, so `7`,
+ * `7.0` and `"7"` are three ids (docs/errors.md). Only a string is normalised, to its value
+ * (`"\u0061"` is `"a"`): JSON says those are the same string, while `7` and `7.0` are two spellings
+ * the upstream may well tell apart.
+ */
+export function rawIdKey(rawId: RawId): string {
+  if (rawId.charCodeAt(0) !== 34 /* " */) return rawId;
+  try {
+    return JSON.stringify(JSON.parse(rawId));
+  } catch {
+    return rawId;
+  }
+}
+
 /** One JSON-RPC message read from a frame, with enough of its original text to echo its id exactly. */
 export class ParsedMessage {
   private members: Map<string, string> | undefined;
@@ -85,6 +100,13 @@ export class ParsedMessage {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';
     this.members ??= scanTopLevel(this.text).members;
     return this.members.get('id') ?? JSON.stringify(this.value.id) ?? 'null';
+  }
+
+  /** The raw text of `params.NAME` (a cancellation's `requestId`), or undefined. */
+  rawParam(name: string): string | undefined {
+    this.members ??= scanTopLevel(this.text).members;
+    const params = this.members.get('params');
+    return params?.startsWith('{') ? scanTopLevel(params).members.get(name) : undefined;
   }
 }
 

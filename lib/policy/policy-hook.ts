@@ -16,6 +16,10 @@ export interface GuardRequest {
   tool: string;
   /** The call's arguments as the upstream will read them (rules match them). */
   arguments: Record<string, unknown>;
+  /**
+   * The tool's annotations from this session's `tools/list` answers (`{}`: listed without any).
+   * Absent or null: not listed in this session; the control plane looks in its tool registry.
+   */
   annotations?: ToolAnnotations | null;
   /** In monitor mode no approval is created: the call is never held. Absent means enforce. */
   mode?: Mode;
@@ -35,18 +39,40 @@ export interface GuardAnswer {
   reason?: string;
   /** Set with `require_approval` in enforce mode: the approval the call now waits for. */
   approvalId?: string;
+  /** Set with `require_approval` when no approval could be created: why (the call is refused, -32002). */
+  unavailable?: string;
 }
 
 /** Decides what happens to one tools/call. */
 export interface PolicyHook {
   /** Evaluates a call; answers synchronously when it can, so the call keeps its place in the stream. */
   evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer>;
+  /**
+   * When `evaluate` failed or was late: an answer the hook can still give on its own, which wins
+   * over guardFailureMode. A call its rules said needs approval is refused as `unavailable` (an
+   * approval nobody can see is not one); undefined leaves it to guardFailureMode.
+   */
+  fallback?(request: GuardRequest): GuardAnswer | undefined;
+}
+
+/** A `require_approval` answer with the approval the call waits for. */
+export function withApproval(decision: RuleDecision, approvalId: string): GuardAnswer {
+  return { decision: 'require_approval', ruleId: decision.ruleId, reason: decision.reason, approvalId };
+}
+
+/** A `require_approval` answer without an approval: the call is refused (-32002, outcome `unavailable`). */
+export function unavailable(decision: Pick<RuleDecision, 'ruleId' | 'reason'>, why: unknown): GuardAnswer {
+  const text = typeof why === 'string' ? why : ((why as Error)?.message ?? String(why));
+  return { decision: 'require_approval', ruleId: decision.ruleId, reason: decision.reason, unavailable: text };
 }
 
 export interface PolicyVerdict extends RuleDecision {
   /** How long the evaluation took, in milliseconds. */
   latencyMs: number;
-  /** Set when the control plane did not answer and guardFailureMode decided instead. */
+  /**
+   * Set when the control plane did not answer (then guardFailureMode or the hook's fallback decided),
+   * or when a `require_approval` call got no approval: why.
+   */
   failure?: string;
   /** The approval a `require_approval` call waits for. */
   approvalId?: string;
@@ -74,10 +100,13 @@ export function evaluateWithDeadline(
       latencyMs: performance.now() - started,
     };
     if (d.approvalId) verdict.approvalId = d.approvalId;
-    if (failure) verdict.failure = failure;
+    const why = failure ?? d.unavailable;
+    if (why) verdict.failure = why;
     return verdict;
   };
   const failed = (err: unknown): PolicyVerdict => {
+    const fallback = hook.fallback?.(request);
+    if (fallback) return finish(fallback, `${fallback.unavailable ?? 'no answer'}; ${(err as Error)?.message ?? String(err)}`);
     const closed = failureMode === 'fail_closed';
     const decision: Decision = closed ? 'block' : 'allow';
     const reason = closed ? 'control plane unavailable' : 'control plane unavailable; allowed (fail_open)';

@@ -17,6 +17,12 @@ export interface ToolCallFacts {
   /** Annotations from the last `tools/list`, if the tool was listed. */
   annotations: ToolAnnotations | undefined;
   /**
+   * True when neither this session's `tools/list` answers nor the store's tool registry know the
+   * tool: its annotations are unknown, and it is not assumed safe (annotation rules that block or
+   * ask for approval match it; docs/policy.md#annotations-of-a-tool-never-listed).
+   */
+  toolUnknown?: boolean;
+  /**
    * Whether the tool is in the agent's boundary map (tools approved "always"). Undefined when the
    * evaluator cannot know (no store): then `require_approval_unknown_mcp_tools` does not apply.
    */
@@ -64,7 +70,9 @@ function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
   }
   const environments = asList(rule.environment);
   if (environments && !environments.some((g) => globMatch(g, facts.environment))) return false;
-  if (rule.annotations) {
+  if (rule.annotations && facts.toolUnknown) {
+    if (SEVERITY[rule.decision] < SEVERITY.require_approval) return false;
+  } else if (rule.annotations) {
     const seen = facts.annotations ?? {};
     for (const [hint, expected] of Object.entries(rule.annotations)) {
       if (seen[hint as keyof ToolAnnotations] !== expected) return false;
@@ -83,6 +91,9 @@ function templateMatches(template: TemplateConfig, facts: ToolCallFacts): RuleDe
         ? decide('require_approval', `tool "${facts.tool}" is not in the agent's approved tools`)
         : undefined;
     case 'block_destructive_tools': {
+      if (facts.toolUnknown && SEVERITY[template.decision ?? 'block'] >= SEVERITY.require_approval) {
+        return decide('block', `tool "${facts.tool}" was never listed, so it is not known not to be destructive`);
+      }
       const a = facts.annotations;
       return a?.destructiveHint === true && a.readOnlyHint !== true
         ? decide('block', `tool "${facts.tool}" is marked destructive`)
@@ -95,17 +106,26 @@ function templateMatches(template: TemplateConfig, facts: ToolCallFacts): RuleDe
   }
 }
 
-/** Which store lookups the rules need: a template that reads the boundary map or the tool registry. */
-export function lookupsNeeded(guardrails: GuardrailsConfig): { boundary: boolean; definitions: boolean } {
+/**
+ * Which store lookups the rules need: a template that reads the boundary map or the tool registry,
+ * and whether any rule reads annotations (then an unlisted tool's are looked up in the registry).
+ */
+export function lookupsNeeded(guardrails: GuardrailsConfig): { boundary: boolean; definitions: boolean; annotations: boolean } {
   const templates = new Set(guardrails.rules.filter(isTemplate).map((t) => t.template));
   return {
     boundary: templates.has('require_approval_unknown_mcp_tools'),
     definitions: templates.has('block_changed_tool_definitions'),
+    annotations: templates.has('block_destructive_tools') || guardrails.rules.some((r) => !isTemplate(r) && r.annotations !== undefined),
   };
 }
 
 function isTemplate(rule: RuleConfig | TemplateConfig): rule is TemplateConfig {
   return 'template' in rule;
+}
+
+function ruleReason(rule: RuleConfig, facts: ToolCallFacts): string {
+  const reason = rule.reason ?? `matched rule "${rule.id}"`;
+  return rule.annotations && facts.toolUnknown ? `${reason} (tool "${facts.tool}" was never listed: its annotations are unknown)` : reason;
 }
 
 export function evaluateRules(guardrails: GuardrailsConfig, facts: ToolCallFacts): RuleDecision {
@@ -114,7 +134,7 @@ export function evaluateRules(guardrails: GuardrailsConfig, facts: ToolCallFacts
     const candidate = isTemplate(rule)
       ? templateMatches(rule, facts)
       : ruleMatches(rule, facts)
-        ? { decision: rule.decision, ruleId: rule.id, reason: rule.reason ?? `matched rule "${rule.id}"` }
+        ? { decision: rule.decision, ruleId: rule.id, reason: ruleReason(rule, facts) }
         : undefined;
     if (candidate && (!best || SEVERITY[candidate.decision] > SEVERITY[best.decision])) best = candidate;
   }

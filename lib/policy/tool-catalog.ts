@@ -32,6 +32,12 @@ export class ToolCatalog {
   annotations(name: string): ToolAnnotations | undefined {
     return this.tools.get(name)?.annotations;
   }
+
+  /** As the policy reads them: `{}` for a tool listed without annotations, undefined for one never listed. */
+  listedAnnotations(name: string): ToolAnnotations | undefined {
+    const tool = this.tools.get(name);
+    return tool && (tool.annotations ?? {});
+  }
 }
 
 /** Reads tool definitions out of a `tools/list` result, skipping malformed entries; undefined when it has no tool list. */

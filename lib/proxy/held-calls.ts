@@ -22,6 +22,11 @@ export class HeldCalls {
     return this.byId.size;
   }
 
+  /** Whether a call with this id is held now (a second one with the same id is refused). */
+  has(key: string): boolean {
+    return this.byId.has(key);
+  }
+
   hold(key: string, call: HeldCall): void {
     this.byId.set(key, call);
   }

@@ -6,7 +6,7 @@
 import type { ProxyConfig } from '../config/types.js';
 import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { Message, rawIdKey, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { ControlPlane } from '../control/control-plane.js';
@@ -132,15 +132,16 @@ export class Interceptor {
     if (this.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
     if (frame.length >= PEEK_BYTES && this.settlePeeked(frame)) return;
     const read = readFrame(frame);
-    if (read.kind === 'single') this.settle(read.message.value, frame.length);
-    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m.value, Buffer.byteLength(m.text));
+    if (read.kind === 'single') this.settle(read.message, frame.length);
+    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m, Buffer.byteLength(m.text));
   }
 
   /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list). */
   private settlePeeked(frame: Buffer): boolean {
     const envelope = peekEnvelope(frame);
     if (envelope.kind !== 'object') return false;
-    const key = idKey(envelope.id);
+    if (envelope.rawId === undefined) return true; // no id: it answers nothing
+    const key = rawIdKey(envelope.rawId);
     if (this.pending.peek(key)?.method === 'tools/list') return false;
     const request = this.pending.settle(key);
     if (request?.call) {
@@ -158,7 +159,7 @@ export class Interceptor {
     const reason = `upstream frame of ${info.totalBytes} bytes exceeds maxFrameBytes; relayed without inspection`;
     this.deps.telemetry.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
     const id = idFromHead(info.head.toString('utf8'));
-    const request = id === undefined ? undefined : this.pending.settle(idKey(JSON.parse(id)));
+    const request = id === undefined ? undefined : this.pending.settle(rawIdKey(id));
     if (request?.call) this.deps.telemetry.toolFinished(request.call, { resultSize: info.totalBytes, uninspected: true });
   }
 
@@ -219,7 +220,7 @@ export class Interceptor {
   private passThrough(message: ParsedMessage, out: Outlet): void {
     out.forward();
     if (message.isRequest) {
-      this.pending.add(idKey((message.value as { id: unknown }).id), { rawId: message.rawId, method: message.method ?? '' });
+      this.pending.add(rawIdKey(message.rawId), { rawId: message.rawId, method: message.method ?? '' });
     }
   }
 
@@ -231,7 +232,9 @@ export class Interceptor {
   private cancel(message: ParsedMessage): boolean {
     const params = (message.value as { params?: { requestId?: unknown } }).params;
     if (params?.requestId === undefined) return false;
-    const key = idKey(params.requestId);
+    const requestId = message.rawParam('requestId');
+    if (requestId === undefined) return false;
+    const key = rawIdKey(requestId);
     this.pending.cancel(key);
     const hold = this.held.cancel(key);
     if (!hold) return false;
@@ -286,9 +289,10 @@ export class Interceptor {
     if (answers.length > 0) this.deps.toHost(joinBatch(answers)); // a batch is answered with an array
   }
 
-  private settle(value: unknown, frameBytes: number): void {
+  private settle(message: ParsedMessage, frameBytes: number): void {
+    const value = message.value;
     if (!Message.isResponse(value)) return;
-    const request = this.pending.settle(idKey(value.id));
+    const request = this.pending.settle(rawIdKey(message.rawId));
     if (!request) return;
     if (request.call) {
       const isError = (value.result as { isError?: unknown } | undefined)?.isError === true;

@@ -3,10 +3,14 @@
  * matches answers here (to finish tool-call telemetry and register listed tools); when the upstream
  * exits, each entry still here gets a -32603 so the host never waits forever. A request the host
  * cancelled (`notifications/cancelled`) stays until its answer comes, for telemetry, but is no longer
- * waited for: the host expects no answer to it (docs/config.md, "Exit codes" and the stop order).
+ * waited for: the host expects no answer to it (docs/config.md, "When the proxy stops"). A host that
+ * reuses the id of a request still pending breaks JSON-RPC; both are kept, and answers settle them in
+ * the order they were sent (docs/errors.md). Keys are the ids' own text (rawIdKey); an upstream that
+ * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
+import { NumericIdSpellings } from './numeric-id-spellings.js';
 
 export interface PendingRequest {
   rawId: RawId;
@@ -19,44 +23,70 @@ export interface PendingRequest {
 
 export class PendingRequests {
   private readonly byId = new Map<string, PendingRequest>();
-  private emptyWaiters: Array<() => void> = [];
+  /** Later requests with an id already pending, oldest first (rare: only a misbehaving host sends them). */
+  private readonly reused = new Map<string, PendingRequest[]>();
+  private reusedCount = 0;
+  private readonly spellings = new NumericIdSpellings();
+  private answeredWaiters: Array<() => void> = [];
   /** Entries the host still waits for (not cancelled). */
   private outstanding = 0;
 
   /** Every entry, cancelled ones included (a late answer still settles them). */
   get size(): number {
-    return this.byId.size;
+    return this.byId.size + this.reusedCount;
   }
 
   add(key: string, entry: PendingRequest): void {
-    const replaced = this.byId.get(key);
-    if (replaced && !replaced.cancelled) this.outstanding--;
-    this.byId.set(key, entry);
     if (!entry.cancelled) this.outstanding++;
+    if (!this.byId.has(key)) {
+      this.byId.set(key, entry);
+      return this.spellings.add(key);
+    }
+    const queue = this.reused.get(key);
+    if (queue) queue.push(entry);
+    else this.reused.set(key, [entry]);
+    this.reusedCount++;
   }
 
-  /** The host cancelled the request with this id: it no longer counts as waited for. */
+  /** The host cancelled the request with this id (the oldest one, if reused): it is no longer waited for. */
   cancel(key: string): void {
     const entry = this.byId.get(key);
     if (!entry || entry.cancelled) return;
     entry.cancelled = true;
-    this.outstanding--;
-    if (this.outstanding === 0) this.wakeEmptyWaiters();
+    if (--this.outstanding === 0) this.wakeAnsweredWaiters();
   }
 
-  /** The entry for this id, left in place. */
-  peek(key: string): PendingRequest | undefined {
-    return this.byId.get(key);
+  /** The entry an answer with this id settles, left in place. */
+  peek(answerKey: string): PendingRequest | undefined {
+    const key = this.keyFor(answerKey);
+    return key === undefined ? undefined : this.byId.get(key);
+  }
+
+  /** The pending key an answer with this id settles: the same text, else the same number respelled. */
+  private keyFor(answerKey: string): string | undefined {
+    if (this.byId.has(answerKey)) return answerKey;
+    return this.byId.size === 0 ? undefined : this.spellings.match(answerKey, (k) => this.byId.has(k));
   }
 
   /** Removes and returns the entry an answer with this id settles. */
-  settle(key: string): PendingRequest | undefined {
-    const entry = this.byId.get(key);
-    if (entry) {
-      this.byId.delete(key);
-      if (!entry.cancelled && --this.outstanding === 0) this.wakeEmptyWaiters();
-    }
+  settle(answerKey: string): PendingRequest | undefined {
+    const key = this.keyFor(answerKey);
+    const entry = key === undefined ? undefined : this.byId.get(key);
+    if (key === undefined || !entry) return undefined;
+    this.byId.delete(key);
+    if (!this.promoteReused(key)) this.spellings.delete(key);
+    if (!entry.cancelled && --this.outstanding === 0) this.wakeAnsweredWaiters();
     return entry;
+  }
+
+  /** The next request reusing this id becomes the pending one; false when there is none. */
+  private promoteReused(key: string): boolean {
+    const queue = this.reused.get(key);
+    if (!queue) return false;
+    this.byId.set(key, queue.shift() as PendingRequest);
+    this.reusedCount--;
+    if (queue.length === 0) this.reused.delete(key);
+    return true;
   }
 
   /** Resolves once every request not cancelled is answered, or after `timeoutMs`, whichever comes first. */
@@ -64,23 +94,26 @@ export class PendingRequests {
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
-      this.emptyWaiters.push(() => {
+      this.answeredWaiters.push(() => {
         clearTimeout(timer);
         resolve();
       });
     });
   }
 
-  private wakeEmptyWaiters(): void {
-    for (const wake of this.emptyWaiters.splice(0)) wake();
+  private wakeAnsweredWaiters(): void {
+    for (const wake of this.answeredWaiters.splice(0)) wake();
   }
 
   /** Removes and returns every entry. */
   drain(): PendingRequest[] {
-    const all = [...this.byId.values()];
+    const all = [...this.byId.values(), ...[...this.reused.values()].flat()];
     this.byId.clear();
+    this.reused.clear();
+    this.reusedCount = 0;
+    this.spellings.clear();
     this.outstanding = 0;
-    this.wakeEmptyWaiters();
+    this.wakeAnsweredWaiters();
     return all;
   }
 }

@@ -21,6 +21,7 @@ import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
 import { StallWatch } from './stall-watch.js';
 import { StopClock, type StopBudget } from './stop-clock.js';
+import { upstreamEnv } from './upstream-env.js';
 import { UpstreamProcess, type UpstreamExit } from './upstream-process.js';
 
 export interface ProxySessionOptions {
@@ -110,7 +111,7 @@ export class ProxySession {
       config.redactKeys,
     );
 
-    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir);
+    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
     this.upstream = upstream;
     const child = upstream.child;
     const started = Date.now();

@@ -5,7 +5,7 @@
  */
 import type { ProxyConfig } from '../config/types.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
-import { idKey, Message, type ParsedMessage } from '../jsonrpc/message.js';
+import { Message, rawIdKey, type ParsedMessage } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { evaluateWithDeadline, whenSettled, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
@@ -77,7 +77,8 @@ export class ToolCallGate {
       serverName: config.serverName,
       tool,
       arguments: args,
-      annotations,
+      // Absent: this session has not listed the tool (the control plane may know it from the store).
+      annotations: catalog.listedAnnotations(tool),
       // A notification is never held (there is nothing to answer), so it must not create an approval.
       mode: isRequest ? config.mode : 'monitor',
       sessionId: this.deps.sessionId,
@@ -85,7 +86,8 @@ export class ToolCallGate {
       redactKeys: config.redactKeys,
       requestId: rawId,
     };
-    const key = idKey((message.value as { id?: unknown }).id);
+    const key = rawIdKey(rawId);
+    if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
     if (!enforce) {
@@ -99,7 +101,7 @@ export class ToolCallGate {
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
     if (isRequest) this.deps.held.hold(key, hold);
     void verdict.then((v) => {
-      if (isRequest && !this.deps.held.release(key, hold)) return; // cancelled meanwhile
+      if (isRequest && !this.deps.held.release(key, hold)) return this.abandonApproval(v, hold); // cancelled meanwhile
       this.apply(v, context);
     });
   }
@@ -138,10 +140,13 @@ export class ToolCallGate {
     const { telemetry, held, config } = this.deps;
     const approvalId = verdict.approvalId;
     if (!approvalId) {
-      // A remote API that asks for approval but made none leaves nobody able to approve: say so now.
-      const reason = 'the control plane asked for approval but created no approval to resolve';
+      // No approval anyone could see (the store or the API failed): refused, whatever guardFailureMode says.
+      const reason = verdict.failure
+        ? `no approval could be created: ${verdict.failure}`
+        : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      return this.refuse(c, approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'rejected', ruleId: verdict.ruleId, reason }), ProxyErrorCode.approvalDenied, reason);
+      const frame = approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason });
+      return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
@@ -162,6 +167,19 @@ export class ToolCallGate {
       },
       () => undefined,
     );
+  }
+
+  /** An approval made for a call that was cancelled while it was being made: expired, so nobody is asked about it. */
+  private abandonApproval(verdict: PolicyVerdict, hold: HeldCall): void {
+    // The hold's signal is aborted: awaiting the approval with it expires the approval at once.
+    if (verdict.approvalId) void this.deps.controlPlane.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
+  }
+
+  /** A call with the id of one still held: the first keeps its place, this one is refused (docs/errors.md). */
+  private refuseReusedId(rawId: string, tool: string, out: Outlet): void {
+    const reason = `request id ${rawId} is already used by a call held for approval; send this call with another id`;
+    this.deps.telemetry.warning('request_id_reused', reason, { requestId: rawId, tool });
+    out.answer(invalidRequestError(rawId, reason));
   }
 
   /** Answers the host with one of our errors instead of forwarding, and records the call as failed. */

@@ -1,6 +1,6 @@
 /**
- * The upstream MCP server as a child process: spawned from the config's command/args/env/cwd in a
- * process group of its own, stderr passed to ours, and stopped the way the MCP stdio transport
+ * The upstream MCP server as a child process: spawned from the config's command/args/cwd, with the
+ * environment `upstream-env.ts` builds (ratri's credentials left out), in a process group of its own, stderr passed to ours, and stopped the way the MCP stdio transport
  * asks (close its stdin, wait, SIGTERM, then SIGKILL) so that no process is ever left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -65,8 +65,8 @@ export class UpstreamProcess {
     this.exited = exited.then((e) => (this.exitInfo = e));
   }
 
-  /** Spawns the upstream; rejects with SpawnError when the command cannot be started. */
-  static start(config: UpstreamConfig, baseDir: string): Promise<UpstreamProcess> {
+  /** Spawns the upstream with `env` (see upstreamEnv); rejects with SpawnError when the command cannot be started. */
+  static start(config: UpstreamConfig, baseDir: string, env: NodeJS.ProcessEnv): Promise<UpstreamProcess> {
     const cwd = config.cwd ? resolveConfigPath(baseDir, config.cwd) : process.cwd();
     if (!existsSync(cwd)) {
       return Promise.reject(new SpawnError(config.command, 'ENOENT', `cannot start upstream command "${config.command}": its working directory ${cwd} (upstream.cwd) does not exist`));
@@ -74,7 +74,7 @@ export class UpstreamProcess {
     return new Promise((resolveStart, rejectStart) => {
       const child = spawn(config.command, config.args ?? [], {
         cwd,
-        env: { ...process.env, ...config.env },
+        env,
         stdio: ['pipe', 'pipe', 'inherit'],
         detached: true, // its own process group, so stop() reaches grandchildren (npx, shells) too
       });

@@ -1,6 +1,7 @@
 /** How `ratri events` and `ratri approvals list` show their rows (the columns of their tables). */
 import type { ApprovalRecord } from '../control/control-plane.js';
 import type { StoredEvent } from '../control/event-store.js';
+import { argumentsInList } from './approval-arguments.js';
 import type { Column, Colour } from './text-table.js';
 import { relativeTime } from './time-spec.js';
 
@@ -67,6 +68,6 @@ export function approvalColumns(now: number = Date.now()): Column<ApprovalRecord
           ? relativeTime(a.expiresAt, now)
           : `${a.resolvedAt ? relativeTime(a.resolvedAt, now) : ''}${a.resolvedBy ? ` by ${a.resolvedBy}` : ''}${a.scope === 'always' ? ' (always)' : ''}`,
     },
-    { title: 'ARGUMENTS', value: (a) => JSON.stringify(a.arguments), max: 80 },
+    { title: 'ARGUMENTS', value: (a) => argumentsInList(a), max: 80 },
   ];
 }

@@ -88,6 +88,36 @@ describe('approvals across processes (embedded store)', () => {
     expect(again.stderr).toMatch(/already approved .* by alice; nothing changed/);
   });
 
+  it('shows the approver every character of the arguments (redacted, never cut at 4096), and "approvals show" prints them whole', async () => {
+    const s = start([{ id: 'ask', tool: 'write_*', decision: 'require_approval' }]);
+    const content = `${'x'.repeat(9000)}END-OF-A-LONG-STRING`;
+    s.proxy.send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/a', content, token: 'tok-SECRET' } } });
+    const [approval] = await pendingApprovals(s.store);
+    expect(approval!.arguments).toEqual({ path: '/a', content, token: '[REDACTED]' });
+
+    const shown = await approvals(s.store, 'show', approval!.id);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(JSON.stringify(content));
+    expect(shown.stdout).toMatch(/arguments \(redacted, \d+ bytes\):/);
+    expect(shown.stdout).not.toContain('tok-SECRET');
+    const asJson = JSON.parse((await approvals(s.store, 'show', approval!.id, '--json')).stdout) as Record<string, any>;
+    expect(asJson.arguments.content).toBe(content);
+
+    // Past 64 KiB a list says how large the arguments are and where to read them; show still prints them whole.
+    const huge = 'y'.repeat(70_000);
+    s.proxy.send({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'write_file', arguments: { content: huge } } });
+    const list = await pendingApprovals(s.store, 2);
+    const big = list.find((a) => a.requestId === '8')!;
+    expect(big.arguments.content).toBe(huge);
+    const table = await approvals(s.store, 'list');
+    expect(table.stdout).toContain(`too large to show here: ${JSON.stringify({ content: huge }).length} bytes (ratri approvals show ${big.id})`);
+    expect(table.stdout).not.toContain('yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy');
+    expect((await approvals(s.store, 'show', big.id)).stdout).toContain(huge);
+    const missing = await approvals(s.store, 'show', 'apr_nothere00');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no approval "apr_nothere00"');
+  });
+
   it('learns of the resolution within 250 ms (it polls the store every 100 ms)', async () => {
     const s = start([{ id: 'ask', tool: 'write_*', decision: 'require_approval' }]);
     s.proxy.send(HELD_CALL);

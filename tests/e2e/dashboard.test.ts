@@ -318,6 +318,39 @@ describe('ratri dashboard refuses what another site could send', () => {
   });
 });
 
+describe('ratri dashboard and long arguments', () => {
+  it('serves an approval with its whole arguments (never cut at 4096); past 64 KiB the card says so and "Show all" shows them', async () => {
+    const s = startProxy();
+    const dashboard = startDashboard('--store', s.store, '--port', '0');
+    const url = await dashboard.url;
+    const token = /<meta name="ratri-token" content="([0-9a-f]{64})">/.exec((await http(url, 'GET', {})).body)![1]!;
+    const content = `${'z'.repeat(70_000)}THE-END`;
+    s.proxy.send(call(5, 'write_file', { path: '/srv/a.txt', content, token: 'tok-SECRET' }));
+    let pending: Array<{ arguments: Record<string, unknown> }> = [];
+    await expect
+      .poll(async () => {
+        pending = (JSON.parse((await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token })).body) as { approvals: typeof pending }).approvals;
+        return pending.length;
+      }, { timeout: 5000 })
+      .toBe(1);
+    expect(pending[0]!.arguments).toEqual({ path: '/srv/a.txt', content, token: '[REDACTED]' });
+
+    // The card says how large they are; "Show all" shows every character.
+    const page = await openPage(url);
+    const card = page.locator('#approvals .approval');
+    await card.waitFor({ timeout: 5000 });
+    const bytes = Buffer.byteLength(JSON.stringify(pending[0]!.arguments));
+    expect(await card.locator('pre').textContent()).toBe(`too large to show here: ${bytes} bytes`);
+    await card.getByRole('button', { name: 'Show all' }).click();
+    const shown = (await card.locator('pre').textContent())!;
+    expect(shown).toContain(`"content": "${content}"`);
+    expect(shown).toContain('"token": "[REDACTED]"');
+    expect(shown).not.toContain('tok-SECRET');
+    expect(await card.getByRole('button', { name: 'Show all' }).count()).toBe(0);
+    expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
+  });
+});
+
 describe('ratri dashboard as a command', () => {
   it('stops cleanly on SIGINT and SIGTERM (exit 0)', async () => {
     const dir = tempDir('ratri-dashboard-');

@@ -229,11 +229,13 @@ describe('ratri doctor --mcp', () => {
     expect(result.stdout).toMatch(/fix: start the control plane \(ratri serve\) or correct api\.url/);
   });
 
-  it('accepts a running ratri serve with the right key, and names the key variable when it is wrong', async () => {
-    const dir = workDir();
-    const serve = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--key-env', 'DOCTOR_KEY'], { env: { ...process.env, RATRI_HOME: dir, DOCTOR_KEY: 'right-key' } });
+  /** Starts `ratri serve` on a free loopback port (its key from DOCTOR_KEY when `key` is given) and returns its URL. */
+  function startServe(key?: string): Promise<string> {
+    const env = { ...process.env, RATRI_HOME: workDir(), ...(key === undefined ? {} : { DOCTOR_KEY: key }) };
+    if (key === undefined) delete env.DOCTOR_KEY;
+    const serve = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--key-env', 'DOCTOR_KEY'], { env });
     children.push(serve);
-    const url = await new Promise<string>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       let said = '';
       const timer = setTimeout(() => reject(new Error(`ratri serve did not start: ${said}`)), 10_000);
       const read = (c: Buffer): void => {
@@ -247,6 +249,21 @@ describe('ratri doctor --mcp', () => {
       serve.stdout.on('data', read);
       serve.stderr.on('data', read);
     });
+  }
+
+  it('fails the control plane check when the key variable is unset (the proxy would not start), unless "keyEnv": null', async () => {
+    const url = await startServe(); // a loopback ratri serve without a key accepts any request
+    const unset = await doctor(config({ upstream: toolsUpstream, api: { url } }).path, [], { RATRI_API_KEY: '' });
+    expect(unset.code).toBe(1);
+    expect(line(unset.stdout, 'control plane')).toMatch(/^✗ .*is up, but \$RATRI_API_KEY is not set: ratri mcp proxy refuses to start without it/);
+    expect(unset.stdout).toMatch(/fix: set \$RATRI_API_KEY to the API's key, or set "api.keyEnv": null if this API takes no key/);
+    const none = await doctor(config({ upstream: toolsUpstream, api: { url, keyEnv: null } }).path, [], { RATRI_API_KEY: '' });
+    expect(none.code, none.stdout).toBe(0);
+    expect(line(none.stdout, 'control plane')).toMatch(/accepted a request without a key; no key \("api.keyEnv": null\)/);
+  });
+
+  it('accepts a running ratri serve with the right key, and names the key variable when it is wrong', async () => {
+    const url = await startServe('right-key');
     const { path } = config({ upstream: toolsUpstream, api: { url, keyEnv: 'DOCTOR_KEY' } });
     const good = await doctor(path, [], { DOCTOR_KEY: 'right-key' });
     expect(good.code, good.stdout).toBe(0);

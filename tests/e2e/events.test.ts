@@ -327,3 +327,34 @@ describe('schemas/event.schema.json', () => {
 function typesOf(list: RatriEvent[]): string[] {
   return list.map((e) => e.type);
 }
+
+describe('a tools/call that reuses the id of a held call', () => {
+  it('is recorded as proxy.warning request_id_reused (valid against the schema), and the held call is not disturbed', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const events = join(dir, 'events.jsonl');
+    const config = writeConfig(dir, {
+      agentKey: 'events-agent',
+      serverName: 'fs',
+      mode: 'enforce',
+      approvalTimeoutMs: 300,
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+      guardrails: { rules: [{ id: 'ask', tool: 'write_*', decision: 'require_approval' }] },
+      telemetry: { jsonl: events },
+    });
+    const proxy = new ProxyProcess(['--config', config]);
+    const write = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/a' } } };
+    proxy.send(write);
+    proxy.send(write);
+    expect((await proxy.response(5)).error).toMatchObject({ code: -32600 });
+    expect((await proxy.response(5)).error).toMatchObject({ code: -32002, data: { outcome: 'timeout' } });
+    proxy.child.stdin.end();
+    await proxy.exited;
+    const list = readEvents(events, compileEventSchema()).events;
+    const warnings = list.filter((e) => e.type === 'proxy.warning').map((e) => e.data);
+    expect(warnings).toEqual([
+      { kind: 'request_id_reused', reason: 'request id 5 is already used by a call held for approval; send this call with another id', requestId: '5', tool: 'write_file' },
+    ]);
+    expect(list.filter((e) => e.type === 'agent.approval.requested')).toHaveLength(1);
+  });
+});

@@ -1,11 +1,55 @@
+/**
+ * How answers find their request: by the id's exact text, a re-serialised number only when
+ * unambiguous, reused ids in order; and what the host still waits for once it cancelled a request.
+ */
 import { describe, expect, it } from 'vitest';
+import { rawIdKey } from '../../lib/jsonrpc/message.js';
 import { PendingRequests } from '../../lib/proxy/pending-requests.js';
 
 const entry = (id: number) => ({ rawId: String(id), method: 'tools/call' });
 const settledWithin = async (promise: Promise<void>, ms: number): Promise<boolean> =>
   Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
+function pendingWith(...rawIds: string[]): PendingRequests {
+  const pending = new PendingRequests();
+  rawIds.forEach((rawId, i) => pending.add(rawIdKey(rawId), { rawId, method: `m${i}` }));
+  return pending;
+}
+
 describe('PendingRequests', () => {
+  it('settles by the exact text first: 7 and 7.0 are two requests', () => {
+    const pending = pendingWith('7', '7.0');
+    expect(pending.settle(rawIdKey('7.0'))?.rawId).toBe('7.0');
+    expect(pending.settle(rawIdKey('7'))?.rawId).toBe('7');
+    expect(pending.size).toBe(0);
+  });
+
+  it('settles an answer that re-serialised the number (7.0 → 7, 1e2 → 100) when one request has that value', () => {
+    const pending = pendingWith('7.0', '1e2', '"7"');
+    expect(pending.peek(rawIdKey('7'))?.rawId).toBe('7.0');
+    expect(pending.settle(rawIdKey('7'))?.rawId).toBe('7.0');
+    expect(pending.settle(rawIdKey('100'))?.rawId).toBe('1e2');
+    expect(pending.settle(rawIdKey('7'))).toBeUndefined(); // the string "7" is not the number 7
+    expect(pending.settle(rawIdKey('"\\u0037"'))?.rawId).toBe('"7"'); // strings compare by value
+  });
+
+  it('settles nothing when the value is ambiguous (7.0 and 7.00 pending, the answer says 7)', () => {
+    const pending = pendingWith('7.0', '7.00');
+    expect(pending.settle(rawIdKey('7'))).toBeUndefined();
+    expect(pending.size).toBe(2);
+    expect(pending.settle(rawIdKey('7.00'))?.rawId).toBe('7.00');
+    expect(pending.settle(rawIdKey('7'))?.rawId).toBe('7.0'); // unambiguous now
+  });
+
+  it('keeps a reused id: answers settle the requests in the order they were sent, and drain returns all', () => {
+    const pending = pendingWith('9', '9', '9');
+    expect(pending.size).toBe(3);
+    expect(pending.settle('9')?.method).toBe('m0');
+    expect(pending.settle('9')?.method).toBe('m1');
+    expect(pending.drain().map((p) => p.method)).toEqual(['m2']);
+    expect(pending.size).toBe(0);
+  });
+
   it('stops waiting for a request the host cancelled, but keeps it for its late answer', async () => {
     const pending = new PendingRequests();
     pending.add('1', entry(1));
@@ -20,11 +64,13 @@ describe('PendingRequests', () => {
     expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(true);
   });
 
-  it('counts a request that reuses the id of a cancelled one as waited for', async () => {
+  it('counts a request that reuses the id of a cancelled one as waited for, until its own answer', async () => {
     const pending = new PendingRequests();
     pending.add('1', entry(1));
     pending.cancel('1');
     pending.add('1', entry(1));
+    expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(false);
+    expect(pending.settle('1')).toMatchObject({ cancelled: true }); // answers come in order: the cancelled one first
     expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(false);
     pending.settle('1');
     expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(true);

@@ -46,6 +46,20 @@ describe('guardrail rules', () => {
     expect(decide([prod]).decision).toBe('allow');
   });
 
+  it('matches a tool whose annotations are unknown with annotation rules that block or ask, never with allow or warn', () => {
+    const unknown = { toolUnknown: true, annotations: undefined };
+    expect(decide([{ id: 'd', annotations: { destructiveHint: true }, decision: 'block' }], unknown)).toEqual({
+      decision: 'block',
+      ruleId: 'd',
+      reason: 'matched rule "d" (tool "read_file" was never listed: its annotations are unknown)',
+    });
+    expect(decide([{ id: 'a', annotations: { readOnlyHint: true }, decision: 'require_approval' }], unknown).decision).toBe('require_approval');
+    expect(decide([{ id: 'ro', annotations: { readOnlyHint: true }, decision: 'allow' }, { id: 'w', annotations: { readOnlyHint: true }, decision: 'warn' }], unknown).ruleId).toBeNull();
+    expect(decide([{ template: 'block_destructive_tools' }], unknown)).toMatchObject({ decision: 'block', ruleId: 'block_destructive_tools' });
+    expect(decide([{ template: 'block_destructive_tools', decision: 'warn' }], unknown).decision).toBe('allow');
+    expect(decide([{ template: 'block_destructive_tools' }], { annotations: {} }).decision).toBe('allow');
+  });
+
   it('lets the most restrictive decision win, and the first listed among equals', () => {
     const rules: GuardrailsConfig['rules'] = [
       { id: 'w', decision: 'warn' },

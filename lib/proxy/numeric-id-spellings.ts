@@ -1,0 +1,53 @@
+/**
+ * Pending numeric ids the host spelled in a way JSON.stringify would not (`7.0`, `1e2`, `-0`), by
+ * the spelling an upstream that parses and re-serialises ids writes back (`7`, `100`, `0`). Ids are
+ * matched by their exact text (`7` and `7.0` are two requests), so without this an SDK server's
+ * answer to `7.0` would settle nothing. An answer whose text matches no pending request settles the
+ * one pending request with the same numeric value — only when there is exactly one (docs/errors.md).
+ */
+
+/** The JSON.stringify spelling of a numeric id's text; undefined for a string or null id. */
+function canonicalNumber(key: string): string | undefined {
+  const first = key.charCodeAt(0);
+  if (first !== 45 /* - */ && (first < 48 || first > 57)) return undefined;
+  try {
+    return JSON.stringify(JSON.parse(key));
+  } catch {
+    return undefined;
+  }
+}
+
+export class NumericIdSpellings {
+  private readonly byValue = new Map<string, Set<string>>();
+
+  /** A request id now pending; remembered only when spelled unlike JSON.stringify. */
+  add(key: string): void {
+    const value = canonicalNumber(key);
+    if (value === undefined || value === key) return;
+    const spellings = this.byValue.get(value);
+    if (spellings) spellings.add(key);
+    else this.byValue.set(value, new Set([key]));
+  }
+
+  /** A request id no longer pending. */
+  delete(key: string): void {
+    const value = canonicalNumber(key);
+    if (value === undefined || value === key) return;
+    const spellings = this.byValue.get(value);
+    spellings?.delete(key);
+    if (spellings?.size === 0) this.byValue.delete(value);
+  }
+
+  /** For an answer id that matches no pending request exactly: the only pending one with its numeric value, if just one. */
+  match(answerKey: string, isPending: (key: string) => boolean): string | undefined {
+    const value = canonicalNumber(answerKey);
+    if (value === undefined) return undefined;
+    const candidates = [...(this.byValue.get(value) ?? [])].filter((k) => k !== answerKey);
+    if (value !== answerKey && isPending(value)) candidates.push(value);
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  clear(): void {
+    this.byValue.clear();
+  }
+}
