@@ -120,11 +120,18 @@ export interface ProxyConfig {
   source: string;
 }
 
+/**
+ * How long a host built on the official MCP SDKs waits for an answer (their DEFAULT_REQUEST_TIMEOUT_MSEC):
+ * a call held longer is given up by the host, so an approval after that helps nobody.
+ */
+export const SDK_REQUEST_TIMEOUT_MS = 60_000;
+
 export const DEFAULTS = {
   mode: 'monitor',
   environment: 'development',
   serverName: 'default',
-  approvalTimeoutMs: 300_000,
+  /** Below SDK_REQUEST_TIMEOUT_MS, so the host still waits when the approval times out (docs/config.md). */
+  approvalTimeoutMs: 50_000,
   guardFailureMode: 'fail_open',
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,

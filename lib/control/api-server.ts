@@ -5,6 +5,7 @@
  * resolve approvals, an approver key can. Without any key (loopback only) every request must come
  * from this machine and not from a web page (lib/net/loopback.ts).
  */
+import { DEFAULTS } from '../config/types.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
@@ -223,7 +224,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
           arguments: redact(request.arguments) as Record<string, unknown>,
           ruleId: stricter.ruleId ?? null,
           reason: stricter.reason ?? null,
-          timeoutMs: request.approvalTimeoutMs ?? 300_000,
+          timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
         }).id;
       } catch (err) {
         stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)

@@ -3,7 +3,7 @@
  * registry and the boundary map in the SQLite store. It answers synchronously, so an intercepted
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
-import type { GuardrailsConfig } from '../config/types.js';
+import { DEFAULTS, type GuardrailsConfig } from '../config/types.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
 import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
@@ -28,7 +28,6 @@ import { writeWithoutBlocking } from './write-without-blocking.js';
 
 /** How often a waiting proxy reads an approval's status. */
 const LOCAL_POLL_MS = 100;
-const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
 /** How long a locked store may keep an approval from being created (the guard deadline usually ends it first). */
 const APPROVAL_WRITE_MS = 5_000;
 
@@ -135,7 +134,7 @@ export class LocalControlPlane implements ControlPlane {
       arguments: this.redactorFor(request.redactKeys)(request.arguments) as Record<string, unknown>,
       ruleId: decision.ruleId,
       reason: decision.reason,
-      timeoutMs: request.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
     };
   }
 

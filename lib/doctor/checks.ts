@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
-import { apiKeyEnv, type ConfigFile, type ProxyConfig } from '../config/types.js';
+import { apiKeyEnv, DEFAULTS, SDK_REQUEST_TIMEOUT_MS, type ConfigFile, type GuardrailsConfig, type ProxyConfig } from '../config/types.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
 import { shownUrl } from '../control/http-control-plane.js';
 import { SpawnError } from '../proxy/upstream-process.js';
@@ -76,7 +76,29 @@ export function checkConfig(path: string, server: string | undefined): { result:
     servers.length === 1 && !file.servers
       ? `${basename(path)}: server "${servers[0]!.config.serverName}", ${servers[0]!.config.mode} mode, ${count(servers[0]!.config.guardrails.rules.length, 'rule')}`
       : `${basename(path)}: ${count(servers.length, 'server')} to check (${servers.map(serverLabel).join(', ')})`;
-  return { result: passed('config', detail, { data: { file: resolve(path), servers: servers.map(serverLabel) } }), file, servers };
+  const data = { file: resolve(path), servers: servers.map(serverLabel) };
+  const outwaited = servers.filter((s) => s.config.approvalTimeoutMs > SDK_REQUEST_TIMEOUT_MS && canAskForApproval(s.config.guardrails));
+  if (outwaited.length > 0) {
+    const ms = Math.max(...outwaited.map((s) => s.config.approvalTimeoutMs));
+    return {
+      result: warned(
+        'config',
+        `${detail}; approvalTimeoutMs ${ms} is longer than hosts wait: hosts built on the official MCP SDKs give up on a call after ${SDK_REQUEST_TIMEOUT_MS / 1000} s, so an approval after that reaches nobody`,
+        `set "approvalTimeoutMs" to ${DEFAULTS.approvalTimeoutMs} (the default) or less, unless your host waits longer`,
+        { data },
+      ),
+      file,
+      servers,
+    };
+  }
+  return { result: passed('config', detail, { data }), file, servers };
+}
+
+/** Whether some rule or template can hold a call for approval. */
+function canAskForApproval(guardrails: GuardrailsConfig): boolean {
+  return guardrails.rules.some((r) =>
+    'template' in r ? (r.decision ?? (r.template === 'require_approval_unknown_mcp_tools' ? 'require_approval' : 'block')) === 'require_approval' : r.decision === 'require_approval',
+  );
 }
 
 /**

@@ -59,6 +59,18 @@ function line(stdout: string, title: string): string {
 }
 
 describe('ratri doctor --mcp', () => {
+  it('warns when a call could be held longer than hosts wait (approvalTimeoutMs over 60 s), and not at the default', async () => {
+    const rules = { rules: [{ id: 'ask', tool: 'delete_file', decision: 'require_approval' }] };
+    const long = config({ serverName: 'fs', mode: 'enforce', upstream: toolsUpstream, guardrails: rules, approvalTimeoutMs: 300_000 });
+    const report = parseReport((await doctor(long.path, ['--json'])).stdout);
+    const check = report.checks.find((c) => c.id === 'config');
+    expect(check?.level).toBe('warn');
+    expect(check?.detail).toContain('approvalTimeoutMs 300000 is longer than hosts wait');
+    expect(check?.fix).toContain('"approvalTimeoutMs" to 50000');
+    const byDefault = config({ serverName: 'fs', mode: 'enforce', upstream: toolsUpstream, guardrails: rules });
+    expect(parseReport((await doctor(byDefault.path, ['--json'])).stdout).checks.find((c) => c.id === 'config')?.level).toBe('pass');
+  });
+
   it('passes every check for a working setup, shows the tools and their decisions, and prints JSON with --json', async () => {
     const { path } = config({
       serverName: 'files',
