@@ -1,9 +1,8 @@
 /**
  * A small structural scanner over JSON text that `JSON.parse` cannot replace:
  *  - the raw text of top-level members (so a request id is echoed back exactly as sent),
- *  - the byte ranges of top-level array elements (so a filtered batch is rebuilt from original bytes),
- *  - the number of object members in the text (compared with the parsed tree, it reveals duplicate keys,
- *    which `JSON.parse` silently resolves to the last value while another parser might take the first).
+ *  - the byte ranges of top-level array elements (so a filtered batch is rebuilt from original bytes).
+ * Host frames get the stricter strict-scan.ts, which also finds what other readers read differently.
  * It assumes the text already parsed as JSON; on anything else its answers are meaningless.
  */
 
@@ -12,8 +11,6 @@ export interface TopLevelScan {
   members: Map<string, string>;
   /** Top-level array elements as [start, end) offsets into the text. */
   elements: Array<[number, number]>;
-  /** Object members anywhere in the text. */
-  memberCount: number;
 }
 
 const QUOTE = 34; // "
@@ -34,7 +31,8 @@ export function skipString(text: string, open: number): number {
   }
 }
 
-function trimmedSpan(text: string, start: number, end: number): [number, number] {
+/** The span without the JSON white space at either end. */
+export function trimmedSpan(text: string, start: number, end: number): [number, number] {
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   return [start, end];
@@ -47,7 +45,6 @@ function isSpace(c: number): boolean {
 export function scanTopLevel(text: string): TopLevelScan {
   const members = new Map<string, string>();
   const elements: Array<[number, number]> = [];
-  let memberCount = 0;
   let depth = 0;
   let topKind: 'object' | 'array' | undefined;
   let pendingKey: string | undefined;
@@ -72,7 +69,6 @@ export function scanTopLevel(text: string): TopLevelScan {
       continue;
     }
     if (c === COLON) {
-      memberCount++;
       if (depth === 1 && topKind === 'object' && lastString) {
         pendingKey = JSON.parse(text.slice(lastString[0], lastString[1])) as string;
         valueStart = i + 1;
@@ -97,22 +93,7 @@ export function scanTopLevel(text: string): TopLevelScan {
       if (topKind === 'array') valueStart = i + 1;
     }
   }
-  return { members, elements, memberCount };
-}
-
-/** Object members in a parsed value, counted the way `scanTopLevel` counts them in text. */
-export function countParsedMembers(value: unknown): number {
-  if (Array.isArray(value)) {
-    let n = 0;
-    for (const item of value) n += countParsedMembers(item);
-    return n;
-  }
-  if (value !== null && typeof value === 'object') {
-    let n = 0;
-    for (const key of Object.keys(value)) n += 1 + countParsedMembers((value as Record<string, unknown>)[key]);
-    return n;
-  }
-  return 0;
+  return { members, elements };
 }
 
 /**

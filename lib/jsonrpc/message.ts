@@ -3,7 +3,9 @@
  * builds these objects to send them: it forwards original bytes. They exist to read frames.
  */
 import { isUtf8 } from 'node:buffer';
-import { countParsedMembers, scanTopLevel, type TopLevelScan } from './json-scan.js';
+import { scanTopLevel } from './json-scan.js';
+import { bytesProblem, envelopeProblem } from './one-reading.js';
+import { strictScan } from './strict-scan.js';
 import type { RawId } from './errors.js';
 
 export type JsonRpcId = string | number | null;
@@ -56,13 +58,19 @@ export function idKey(id: unknown): string {
 
 /** One JSON-RPC message read from a frame, with enough of its original text to echo its id exactly. */
 export class ParsedMessage {
-  private scanned: TopLevelScan | undefined;
+  private members: Map<string, string> | undefined;
 
   constructor(
     /** The message's own JSON text (the whole frame, or one batch element). */
     readonly text: string,
     readonly value: unknown,
-  ) {}
+    /** Its top-level members' raw text, when the frame's scan already has them. */
+    members?: Map<string, string>,
+    /** Strict reading only: why another reader could read this message's envelope differently. */
+    readonly problem?: string,
+  ) {
+    this.members = members;
+  }
 
   get method(): string | undefined {
     return Message.hasMethod(this.value) ? this.value.method : undefined;
@@ -75,29 +83,17 @@ export class ParsedMessage {
   /** The id exactly as written (`1.0` stays `1.0`); `null` when absent. */
   get rawId(): RawId {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';
-    const fast = JSON.stringify(this.value.id) ?? 'null';
-    // Fast path: the id appears exactly as JSON.stringify writes it (`1` must not match `1.0`).
-    const at = this.text.indexOf(`"id":${fast}`);
-    if (at !== -1 && /^[\s,}]/.test(this.text.charAt(at + 5 + fast.length))) return fast;
-    return this.scan().members.get('id') ?? fast;
-  }
-
-  /** True when some object in the text has the same key twice (JSON.parse would silently keep the last). */
-  hasDuplicateKeys(): boolean {
-    return this.scan().memberCount !== countParsedMembers(this.value);
-  }
-
-  private scan(): TopLevelScan {
-    this.scanned ??= scanTopLevel(this.text);
-    return this.scanned;
+    this.members ??= scanTopLevel(this.text).members;
+    return this.members.get('id') ?? JSON.stringify(this.value.id) ?? 'null';
   }
 }
 
 export type ReadFrame =
   | { kind: 'blank' }
   | { kind: 'invalid-json'; reason: string }
-  | { kind: 'single'; message: ParsedMessage; utf8: boolean }
-  | { kind: 'batch'; messages: ParsedMessage[]; utf8: boolean };
+  /** `problem`, from a strict reading only: why the frame as a whole can be read more than one way. */
+  | { kind: 'single'; message: ParsedMessage; utf8: boolean; problem?: string; problemKey?: string }
+  | { kind: 'batch'; messages: ParsedMessage[]; utf8: boolean; problem?: string; problemKey?: string };
 
 /** Parses one frame once; a batch is split into its elements with their original text. */
 export function readFrame(frame: Buffer): ReadFrame {
@@ -112,9 +108,38 @@ export function readFrame(frame: Buffer): ReadFrame {
   const utf8 = isUtf8(frame);
   if (!Array.isArray(value)) return { kind: 'single', message: new ParsedMessage(text, value), utf8 };
   const spans = scanTopLevel(text).elements;
-  const messages = value.map((element, i) => {
+  return { kind: 'batch', messages: elementsOf(text, value, spans, false), utf8 };
+}
+
+/**
+ * Reads a host frame the strict way (docs/policy.md, "One frame, one reading"): as readFrame, plus
+ * the frame's `problem` (its bytes, duplicate or case-folded keys, depth, surrogates) and each
+ * message's envelope `problem`. Nothing here recurses, so a deeply nested frame cannot overflow the stack.
+ */
+export function readHostFrame(frame: Buffer): ReadFrame {
+  const text = frame.toString('utf8');
+  if (text.trim() === '') return { kind: 'blank' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'invalid-json', reason: (err as Error).message };
+  }
+  const utf8 = isUtf8(frame);
+  const scan = strictScan(text);
+  const problem = bytesProblem(frame, text, utf8) ?? scan.problem;
+  const found = problem === undefined ? {} : { problem, problemKey: problem === scan.problem ? scan.problemKey : undefined };
+  if (!Array.isArray(value)) {
+    const message = new ParsedMessage(text, value, scan.members, envelopeProblem(value));
+    return { kind: 'single', message, utf8, ...found };
+  }
+  return { kind: 'batch', messages: elementsOf(text, value, scan.elements, true), utf8, ...found };
+}
+
+function elementsOf(text: string, values: unknown[], spans: Array<[number, number]>, strict: boolean): ParsedMessage[] {
+  return values.map((element, i) => {
     const span = spans[i];
-    return new ParsedMessage(span ? text.slice(span[0], span[1]) : JSON.stringify(element), element);
+    const elementText = span ? text.slice(span[0], span[1]) : JSON.stringify(element);
+    return new ParsedMessage(elementText, element, undefined, strict ? envelopeProblem(element) : undefined);
   });
-  return { kind: 'batch', messages, utf8 };
 }

@@ -6,7 +6,8 @@
 import type { ProxyConfig } from '../config/types.js';
 import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy/tool-catalog.js';
@@ -29,7 +30,7 @@ export interface InterceptorDeps {
   log(message: string): void;
 }
 
-type MessageHandler = (message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet) => void;
+type MessageHandler = (message: ParsedMessage, frameBytes: number, out: Outlet) => void;
 
 const BATCH_OPEN = Buffer.from('[');
 const BATCH_CLOSE = Buffer.from(']');
@@ -49,8 +50,8 @@ export class Interceptor {
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
-    'tools/call': (message, frameBytes, utf8, out) => this.gate.handle(message, frameBytes, utf8, out),
-    'tools/list': (message, _frameBytes, _utf8, out) => this.passThrough(message, out),
+    'tools/call': (message, frameBytes, out) => this.gate.handle(message, frameBytes, out),
+    'tools/list': (message, _frameBytes, out) => this.passThrough(message, out),
   };
 
   constructor(private readonly deps: InterceptorDeps) {
@@ -67,7 +68,7 @@ export class Interceptor {
       this.deps.toUpstream(frame, terminated);
       return this.observe(frame);
     }
-    const read = readFrame(frame);
+    const read = readHostFrame(frame);
     const forwardWhole = (): void => this.deps.toUpstream(frame, terminated);
     switch (read.kind) {
       case 'blank':
@@ -75,22 +76,44 @@ export class Interceptor {
       case 'invalid-json':
         this.deps.telemetry.warning('invalid_json', read.reason, { enforced: true, frameBytes: frame.length });
         return this.deps.toHost(parseError(read.reason));
-      case 'single':
-        return this.route(read.message, frame.length, read.utf8, { forward: forwardWhole, answer: (f) => this.deps.toHost(f) });
+      case 'single': {
+        const problem = read.problem ?? read.message.problem;
+        if (problem) return this.refuseFrame([read.message], false, problem, read.problemKey);
+        return this.route(read.message, frame.length, { forward: forwardWhole, answer: (f) => this.deps.toHost(f) });
+      }
       case 'batch':
-        return this.routeBatch(read.messages, frame, terminated, read.utf8);
+        if (read.problem) return this.refuseFrame(read.messages, true, read.problem);
+        return this.routeBatch(read.messages, frame, terminated);
     }
   }
 
   /** Monitor mode, after forwarding: track requests, record what the policy would have done. */
   private observe(frame: Buffer): void {
-    const read = readFrame(frame);
+    const read = readHostFrame(frame);
     if (read.kind === 'invalid-json') {
       this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
       return;
     }
-    if (read.kind === 'single') this.route(read.message, frame.length, read.utf8, IGNORED);
-    else if (read.kind === 'batch') for (const m of read.messages) this.route(m, Buffer.byteLength(m.text), read.utf8, IGNORED);
+    if (read.kind === 'blank') return;
+    const messages = read.kind === 'single' ? [read.message] : read.messages;
+    const problem = read.problem ?? messages.find((m) => m.problem)?.problem;
+    if (problem) this.deps.telemetry.warning('ambiguous_frame', problem, { enforced: false, frameBytes: frame.length });
+    // Too deep to read safely: recursive readers (redaction, inference) must never see it.
+    if (read.problem?.startsWith('nested deeper')) return;
+    if (read.kind === 'single') this.route(read.message, frame.length, IGNORED);
+    else for (const m of messages) this.route(m, Buffer.byteLength(m.text), IGNORED);
+  }
+
+  /**
+   * Enforce mode: a frame some reader could read differently from the policy is not forwarded.
+   * Each message in it that expects an answer gets -32600, with a null id when its id is itself
+   * what is ambiguous; a batch is answered with an array.
+   */
+  private refuseFrame(messages: ParsedMessage[], batch: boolean, problem: string, problemKey?: string): void {
+    this.deps.telemetry.warning('ambiguous_frame', problem, { enforced: true, forwarded: false });
+    const answers = messages.filter((m) => expectsAnswer(m.value)).map((m) => invalidRequestError(refusalId(m, problemKey), problem));
+    if (answers.length === 0) return;
+    this.deps.toHost(batch ? joinBatch(answers) : (answers[0] as Buffer));
   }
 
   /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */
@@ -180,11 +203,11 @@ export class Interceptor {
     });
   }
 
-  private route(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
+  private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const method = message.method;
     if (method === 'notifications/cancelled' && this.cancelHeld(message)) return;
     const handler = method === undefined ? undefined : this.table[method];
-    if (handler) return handler(message, frameBytes, utf8, out);
+    if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
   }
 
@@ -215,23 +238,17 @@ export class Interceptor {
    * decided at once go upstream as a smaller batch (from their original bytes), refusals go to the
    * host as one batch of errors, and held elements travel alone once released.
    */
-  private routeBatch(messages: ParsedMessage[], frame: Buffer, terminated: boolean, utf8: boolean): void {
+  private routeBatch(messages: ParsedMessage[], frame: Buffer, terminated: boolean): void {
     const needsGate = messages.some(
       (m) =>
         (m.method !== undefined && m.method in this.table) ||
         m.method === 'notifications/cancelled' ||
-        (this.enforce && !Message.isObject(m.value)),
+        m.problem !== undefined ||
+        !Message.isObject(m.value),
     );
     if (!needsGate) {
       for (const m of messages) if (m.isRequest) this.passThrough(m, IGNORED);
       return this.deps.toUpstream(frame, terminated);
-    }
-    if (!utf8) {
-      // Elements are rebuilt from decoded text below, which would not be the bytes that were sent.
-      const refusals = messages.filter((m) => m.isRequest).map((m) => invalidRequestError(m.rawId, 'frame is not valid UTF-8'));
-      this.deps.telemetry.warning('ambiguous_frame', 'batch is not valid UTF-8; nothing forwarded', { enforced: true });
-      if (refusals.length > 0) this.deps.toHost(joinBatch(refusals));
-      return;
     }
     const forwarded: Buffer[] = [];
     const answers: Buffer[] = [];
@@ -242,11 +259,16 @@ export class Interceptor {
         forward: () => (collecting ? forwarded.push(text) : this.deps.toUpstream(text, true)),
         answer: (f) => (collecting ? answers.push(f) : this.deps.toHost(f)),
       };
-      if (this.enforce && !Message.isObject(message.value)) {
+      if (!Message.isObject(message.value)) {
         out.answer(invalidRequestError(NULL_ID, 'batch member is not a JSON-RPC message object'));
         continue;
       }
-      this.route(message, text.length, utf8, out);
+      if (message.problem) {
+        this.deps.telemetry.warning('ambiguous_frame', message.problem, { enforced: true, forwarded: false, batch: true });
+        if (expectsAnswer(message.value)) out.answer(invalidRequestError(refusalId(message), message.problem));
+        continue;
+      }
+      this.route(message, text.length, out);
     }
     collecting = false;
     if (forwarded.length === messages.length) this.deps.toUpstream(frame, terminated);
@@ -305,3 +327,4 @@ function joinBatch(parts: Buffer[]): Buffer {
   pieces.push(BATCH_CLOSE);
   return Buffer.concat(pieces);
 }
+

@@ -30,10 +30,11 @@ export interface GateDeps {
   sessionId: string;
 }
 
-/** Why the policy cannot trust what it reads in this frame, or undefined when it can. */
-function ambiguity(message: ParsedMessage, utf8: boolean): string | undefined {
-  if (!utf8) return 'frame is not valid UTF-8';
-  if (message.hasDuplicateKeys()) return 'frame has duplicate object keys';
+/**
+ * Why the policy cannot read this call's name and arguments, or undefined when it can. (What other
+ * readers would read differently was refused before routing: lib/jsonrpc/one-reading.ts.)
+ */
+function ambiguity(message: ParsedMessage): string | undefined {
   const params = (message.value as { params?: unknown }).params;
   if (!Message.isObject(params)) return 'params must be an object';
   if (typeof params.name !== 'string') return 'params.name must be a string';
@@ -52,12 +53,12 @@ interface GateCall {
 export class ToolCallGate {
   constructor(private readonly deps: GateDeps) {}
 
-  handle(message: ParsedMessage, frameBytes: number, utf8: boolean, out: Outlet): void {
+  handle(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const { config, telemetry, catalog } = this.deps;
     const enforce = config.mode === 'enforce';
     const isRequest = message.isRequest;
     const rawId = message.rawId;
-    const problem = ambiguity(message, utf8);
+    const problem = ambiguity(message);
     if (problem) {
       telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: rawId, enforced: enforce });
       if (enforce) {

@@ -59,6 +59,7 @@ export class HttpFront {
   ) {
     const context: FrontContext = {
       maxBodyBytes: options.maxBodyBytes,
+      strict: options.config.mode === 'enforce',
       createSession: (transport, id) => this.createSession(transport, id),
       session: (id) => {
         const session = this.sessions.get(id);

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, readFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import type { HttpSession } from './http-session.js';
 import { corsHeaders, readBody, refuse, type Refusal } from './http-security.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
@@ -22,6 +23,8 @@ export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03
 /** What a transport needs from the front: the session registry and the body limit. */
 export interface FrontContext {
   maxBodyBytes: number;
+  /** Enforce mode: bodies are read as strictly as the interceptor reads them (docs/policy.md). */
+  strict: boolean;
   /** Creates a session with its upstream, or says why not (503 when full). */
   createSession(transport: 'http' | 'sse', id: string): HttpSession | Refusal;
   /** A live session; undefined when unknown or ended. */
@@ -102,7 +105,7 @@ export class StreamableHttpTransport {
     }
     const body = await readBody(req, res, this.front.maxBodyBytes);
     if (body === undefined) return;
-    const read = readFrame(body);
+    const read = this.front.strict ? readHostFrame(body) : readFrame(body);
     if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, -32700);
     const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
     if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
@@ -127,7 +130,11 @@ export class StreamableHttpTransport {
       streams.protocolVersion = header(req, 'mcp-protocol-version') ?? streams.protocolVersion;
     }
 
-    const requests = messages.filter((m) => m.isRequest);
+    // A message the interceptor will refuse as ambiguous is answered with the id it can trust (maybe
+    // null), so this stream waits for that id, not for the one JSON.parse read.
+    const frameProblem = read.kind === 'single' || read.kind === 'batch' ? read.problem : undefined;
+    const refused = (m: ParsedMessage): boolean => frameProblem !== undefined || m.problem !== undefined;
+    const requests = messages.filter((m) => (refused(m) ? expectsAnswer(m.value) : m.isRequest));
     if (requests.length === 0) {
       await session.deliver(body); // 202 once the upstream side has taken it in
       res.writeHead(202, { ...corsHeaders(req), 'Mcp-Session-Id': session.id });
@@ -136,8 +143,9 @@ export class StreamableHttpTransport {
     }
     const post: PostStream = { key: `p${++streams.nextPost}`, pending: new Map(), progressTokens: [], sink: res };
     for (const m of requests) {
-      const key = idKey((m.value as { id: unknown }).id);
-      post.pending.set(key, m.rawId);
+      const rawId = refused(m) ? refusalId(m, read.kind === 'single' ? read.problemKey : undefined) : m.rawId;
+      const key = idKey(JSON.parse(rawId));
+      post.pending.set(key, rawId);
       streams.byRequest.set(key, post);
       const token = (m.value as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta?.progressToken;
       if (token !== undefined) {

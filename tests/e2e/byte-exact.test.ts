@@ -254,9 +254,9 @@ describe.each<Mode>(['monitor', 'enforce'])('byte-exact relay in %s mode', (mode
     // tools/call frames the policy allows: odd key order with a string id; an escaped tool name with id 42.0.
     s.write(KEY_ORDER_CALL);
     s.write(ESCAPED_NAME_CALL);
-    // Bytes that are not UTF-8: a notification passes in both modes; a tools/call only in monitor mode
-    // (enforce refuses what the policy cannot read reliably, with -32600).
-    s.write(LATIN1_NOTIFICATION);
+    // Bytes that are not UTF-8 (MCP requires UTF-8) pass only in monitor mode: enforce mode refuses
+    // them (a notification silently, a request with -32600), since readers decode bad bytes differently.
+    s.write(LATIN1_NOTIFICATION, mode === 'monitor');
     s.write(LATIN1_CALL, mode === 'monitor');
     if (mode === 'enforce') s.write(BLOCKED_CALL, false);
     else s.write(NOT_JSON);

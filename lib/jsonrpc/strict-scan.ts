@@ -1,0 +1,147 @@
+/**
+ * The strict reading of a host frame: one pass over JSON text (already accepted by `JSON.parse`)
+ * that finds what other JSON readers would read differently, so enforce mode can refuse it
+ * (docs/policy.md, "One frame, one reading"):
+ *  - the same key twice in one object (`JSON.parse` keeps the last, many parsers the first),
+ *  - two keys of one object equal under case folding (Go's `encoding/json` matches keys that way),
+ *  - nesting deeper than MAX_DEPTH (recursive readers overflow their stack),
+ *  - unpaired UTF-16 surrogate escapes (`"\ud800"`: kept, replaced or rejected, reader by reader).
+ * It also records what the proxy needs of the original text: the raw text of top-level members (a
+ * request id is echoed back exactly as sent) and the spans of top-level array elements (a filtered
+ * batch is rebuilt from original bytes).
+ */
+import { skipString, trimmedSpan } from './json-scan.js';
+
+/** Deepest nesting of objects and arrays a host frame may have. */
+export const MAX_DEPTH = 64;
+
+export interface StrictScan {
+  /** Top-level object members: key → raw value text (last occurrence wins, as in JSON.parse). */
+  members: Map<string, string>;
+  /** Top-level array elements as [start, end) offsets into the text. */
+  elements: Array<[number, number]>;
+  /** Why another reader could read this text differently; undefined when none could. */
+  problem?: string;
+  /** Set when the problem is a top-level key's: that key (`"id"` twice leaves no id to answer with). */
+  problemKey?: string;
+}
+
+const QUOTE = 34;
+const COLON = 58;
+const COMMA = 44;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// eslint-disable-next-line no-control-regex
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A key's case-folded form, as Go's `strings.EqualFold` would compare it. Upper- then lower-casing
+ * also folds `ſ` to `s` and the Kelvin sign to `k`; where it folds more than Go does (`ß` and `ss`),
+ * the scan refuses more, never less.
+ */
+export function foldKey(key: string): string {
+  return NOT_ASCII.test(key) ? key.toUpperCase().toLowerCase() : key.toLowerCase();
+}
+
+function show(key: string): string {
+  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+}
+
+interface ObjectState {
+  keys: Set<string>;
+  folds: Map<string, string> | undefined;
+  expectKey: boolean;
+}
+
+/** Checks one key of an object; returns the problem it makes, if any. */
+function addKey(object: ObjectState, key: string): string | undefined {
+  if (object.keys.has(key)) return `duplicate key ${show(key)} in one object`;
+  object.keys.add(key);
+  if (object.keys.size === 1) return undefined;
+  if (!object.folds) {
+    object.folds = new Map();
+    const [first] = object.keys;
+    object.folds.set(foldKey(first as string), first as string);
+  }
+  const folded = foldKey(key);
+  const other = object.folds.get(folded);
+  if (other !== undefined) return `keys ${show(other)} and ${show(key)} differ only in case`;
+  object.folds.set(folded, key);
+  return undefined;
+}
+
+export function strictScan(text: string): StrictScan {
+  const members = new Map<string, string>();
+  const elements: Array<[number, number]> = [];
+  const stack: Array<ObjectState | undefined> = []; // undefined: an array
+  let topKind: 'object' | 'array' | undefined;
+  let pendingKey: string | undefined;
+  let valueStart = -1;
+  const result: StrictScan = { members, elements };
+
+  const closeValue = (end: number): void => {
+    if (valueStart === -1) return;
+    const [s, e] = trimmedSpan(text, valueStart, end);
+    if (topKind === 'object' && pendingKey !== undefined) members.set(pendingKey, text.slice(s, e));
+    if (topKind === 'array' && e > s) elements.push([s, e]);
+    valueStart = -1;
+    pendingKey = undefined;
+  };
+
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = skipString(text, i);
+      const raw = text.slice(i, end);
+      const hasEscape = raw.includes('\\');
+      const object = stack[stack.length - 1];
+      if (object?.expectKey) {
+        const key = hasEscape ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (hasEscape && LONE_SURROGATE.test(key)) result.problem = `key ${show(key)} has an unpaired surrogate escape`;
+        result.problem ??= addKey(object, key);
+        if (result.problem && stack.length === 1) result.problemKey = key;
+        object.expectKey = false;
+        if (stack.length === 1 && topKind === 'object') pendingKey = key;
+      } else if (hasEscape && BACKSLASH_U.test(raw) && LONE_SURROGATE.test(JSON.parse(raw) as string)) {
+        result.problem = 'a string has an unpaired surrogate escape (\\ud800-\\udfff)';
+      }
+      if (result.problem) return result;
+      i = end - 1;
+      continue;
+    }
+    if (c === COLON) {
+      if (stack.length === 1 && topKind === 'object') valueStart = i + 1;
+      continue;
+    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (stack.length === 0) {
+        topKind = c === OPEN_OBJECT ? 'object' : 'array';
+        if (topKind === 'array') valueStart = i + 1;
+      }
+      if (stack.length >= MAX_DEPTH) {
+        result.problem = `nested deeper than ${MAX_DEPTH} levels`;
+        return result;
+      }
+      stack.push(c === OPEN_OBJECT ? { keys: new Set(), folds: undefined, expectKey: true } : undefined);
+      continue;
+    }
+    if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      stack.pop();
+      if (stack.length === 0) closeValue(i);
+      continue;
+    }
+    if (c === COMMA) {
+      const object = stack[stack.length - 1];
+      if (object) object.expectKey = true;
+      if (stack.length === 1) {
+        closeValue(i);
+        if (topKind === 'array') valueStart = i + 1;
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { readHostFrame } from '../../lib/jsonrpc/message.js';
+import { foldKey, MAX_DEPTH, strictScan } from '../../lib/jsonrpc/strict-scan.js';
+
+/** The reason a host frame is refused, or undefined when it is read one way only. */
+function problemOf(frame: string | Buffer): string | undefined {
+  const read = readHostFrame(typeof frame === 'string' ? Buffer.from(frame) : frame);
+  if (read.kind === 'single') return read.problem ?? read.message.problem;
+  if (read.kind === 'batch') return read.problem ?? read.messages.find((m) => m.problem)?.problem;
+  return read.kind === 'invalid-json' ? `invalid: ${read.reason}` : undefined;
+}
+
+const call = (params: string, head = '"jsonrpc":"2.0","id":1,"method":"tools/call"') => `{${head},"params":${params}}`;
+
+describe('one frame, one reading', () => {
+  it('passes ordinary frames, a trailing \\r and escapes that every reader decodes alike', () => {
+    expect(problemOf(call('{"name":"read_file","arguments":{"path":"/tmp/a","n":[1,{"x":"y"}]}}'))).toBeUndefined();
+    expect(problemOf(call('{"name":"read_file","arguments":{}}') + '\r')).toBeUndefined();
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools\\/call","params":{"name":"x"}}')).toBeUndefined();
+    expect(problemOf(call('{"name":"x","arguments":{"emoji":"\\ud83d\\ude00","text":"é ü 漢"}}'))).toBeUndefined();
+    expect(problemOf('[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}]')).toBeUndefined();
+  });
+
+  it('refuses a raw \\r anywhere but right before the newline', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"ping"}\r\r')).toMatch(/raw \\r/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"ping",\r"x":1}')).toMatch(/raw \\r/);
+  });
+
+  it('refuses raw line separators that split lines for some readers', () => {
+    expect(problemOf(call('{"name":"x","arguments":{"a":"1\u20282"}}'))).toMatch(/U\+2028/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":"1\u0085"}}'))).toMatch(/U\+2028/);
+  });
+
+  it('refuses the same key twice in any object, top level first, whatever the last value says', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec"},"method":"ping"}')).toMatch(/duplicate key "method"/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}')).toMatch(/duplicate key "id"/);
+    expect(problemOf(call('{"name":"exec","name":"echo"}'))).toMatch(/duplicate key "name"/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":{"b":1,"\\u0062":2}}}'))).toMatch(/duplicate key "b"/);
+    expect(problemOf('[{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}]')).toMatch(/duplicate key/);
+  });
+
+  it('refuses keys equal under case folding, ASCII and Unicode', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call"}')).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"echo","NAME":"exec"}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"path":"/tmp","Path":"/etc"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"s":"/tmp","ſ":"/etc"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"k":1,"\u212a":2}}'))).toMatch(/differ only in case/);
+    expect(foldKey('ſ')).toBe('s');
+    expect(foldKey('\u212a')).toBe('k');
+  });
+
+  it('refuses a lone envelope key spelled in another case (a Go server reads it as the member)', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"Method":"tools/call","params":{"name":"exec"}}')).toMatch(/"Method" differs from "method"/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"Name":"exec"}}')).toMatch(/"Name" differs from "name"/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","ARGUMENTS":{}}}')).toMatch(/differs from "arguments"/);
+  });
+
+  it(`refuses nesting deeper than ${MAX_DEPTH} without recursing, and passes ${MAX_DEPTH} levels`, () => {
+    const nested = (n: number) => call(`{"name":"x","arguments":{"a":${'['.repeat(n)}${']'.repeat(n)}}}`);
+    expect(problemOf(nested(MAX_DEPTH - 3))).toBeUndefined(); // message, params and arguments are three levels
+    expect(problemOf(nested(MAX_DEPTH - 2))).toMatch(/nested deeper than 64/);
+    expect(problemOf(nested(100_000))).toMatch(/nested deeper/);
+  });
+
+  it('refuses non-string methods, control characters and padding in a method or tool name', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":["tools/call"]}')).toMatch(/method must be a string/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":null}')).toMatch(/method must be a string/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call\\u0000"}')).toMatch(/method has control/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call "}')).toMatch(/white space/);
+    expect(problemOf(call('{"name":"exec\\u0000.txt"}'))).toMatch(/params.name has control/);
+    expect(problemOf(call('{"name":"exec\\u001b[0m"}'))).toMatch(/params.name has control/);
+  });
+
+  it('refuses invalid UTF-8 and unpaired surrogate escapes', () => {
+    const bytes = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call'), Buffer.from([0xff]), Buffer.from('"}')]);
+    expect(problemOf(bytes)).toMatch(/not valid UTF-8/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call\\ud800"}')).toMatch(/unpaired surrogate/);
+    expect(problemOf(call('{"name":"x","arguments":{"\\udc00path":"/etc"}}'))).toMatch(/unpaired surrogate/);
+  });
+
+  it('keeps the top-level members and batch spans the proxy echoes', () => {
+    const scan = strictScan('{"jsonrpc":"2.0","params":{"id":3},"id":1.0}');
+    expect(scan.members.get('id')).toBe('1.0');
+    expect(strictScan(' [ {"a":1} , 7 ] ').elements).toEqual([[3, 10], [13, 14]]);
+    expect(strictScan('{"id":1,"id":2}').problemKey).toBe('id');
+  });
+});
