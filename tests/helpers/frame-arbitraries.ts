@@ -39,7 +39,7 @@ export const BLOCKED_TOOL = 'exec';
 export const PATH_TOOL = 'read_file';
 export const BLOCKED_PATH = '^/etc/';
 const toolNames = [BLOCKED_TOOL, BLOCKED_TOOL, PATH_TOOL, PATH_TOOL, 'echo', 'Exec', 'exec ', 'list_files'];
-const argKeys = ['path', 'command', 'key', 'mask', 'token', 'user'];
+const argKeys = ['path', 'file', 'command', 'key', 'mask', 'token', 'user'];
 const argValue = fc.oneof(
   fc.string({ maxLength: 6 }),
   fc.integer({ min: -5, max: 5 }),
@@ -48,8 +48,14 @@ const argValue = fc.oneof(
 /** Paths the fuzz config's rule blocks for one tool (see BLOCKED_PATH), and one it does not. */
 const pathValue = fc.constantFrom('/etc/passwd', '/etc/shadow', '/tmp/x');
 const argsNode = fc
-  .tuple(fc.option(pathValue, { nil: undefined }), fc.dictionary(fc.constantFrom(...argKeys.slice(1)), argValue, { maxKeys: 2 }))
-  .map(([path, rest]) => obj([...(path === undefined ? [] : [['path', lit(path)] as [string, Node]]), ...Object.entries(rest).map(([k, v]): [string, Node] => [k, lit(v)])]));
+  .tuple(fc.option(pathValue, { nil: undefined }), fc.option(pathValue, { nil: undefined }), fc.dictionary(fc.constantFrom(...argKeys.slice(2)), argValue, { maxKeys: 2 }))
+  .map(([path, file, rest]) =>
+    obj([
+      ...(path === undefined ? [] : [['path', lit(path)] as [string, Node]]),
+      ...(file === undefined ? [] : [['file', lit(file)] as [string, Node]]),
+      ...Object.entries(rest).map(([k, v]): [string, Node] => [k, lit(v)]),
+    ]),
+  );
 const idText = fc.oneof(fc.nat(99).map(String), fc.constantFrom('"a"', '"x-1"', '1.0', '1e1', '-0'));
 
 function toolCall(id: string | undefined, name: string, args: Node | undefined): Node {
@@ -84,10 +90,10 @@ const duplicateValues: Record<string, fc.Arbitrary<Node>> = {
 };
 const keysAt: Record<Level, string[]> = { top: ['method', 'id', 'params', 'jsonrpc'], params: ['name', 'arguments'], args: argKeys };
 const valueFor = (key: string): fc.Arbitrary<Node> => duplicateValues[key] ?? (key === 'path' ? pathValue : argValue).map(lit);
-/** Keys equal to the real ones under case folding (ASCII case, `ſ` for s, the Kelvin sign for k). */
+/** Keys equal to the real ones under Go's case folding (ASCII case, `ſ` for s, the Kelvin sign for k, `İ` and `ı` for i). */
 const variants: Record<string, string[]> = {
   method: ['Method', 'METHOD', 'meThod'],
-  id: ['ID', 'Id'],
+  id: ['ID', 'Id', '\u0130d', '\u0131d'],
   jsonrpc: ['JSONRPC'],
   params: ['Params', 'PARAMS', 'param\u017f'],
   name: ['Name', 'NAME'],
@@ -98,10 +104,24 @@ const variants: Record<string, string[]> = {
   mask: ['ma\u017fk', 'mas\u212a', 'MASK'],
   token: ['to\u212aen', 'Token'],
   user: ['u\u017fer', 'USER'],
+  file: ['FILE', 'f\u0130le', 'f\u0131le'],
 };
+
+/** Ways to spell a key that Go's case folding reads as the same key. */
+const foldings: Array<(key: string) => string> = [
+  (k) => k.toUpperCase(),
+  (k) => k.charAt(0).toUpperCase() + k.slice(1),
+  (k) => k.replace('s', '\u017f'),
+  (k) => k.replace('k', '\u212a'),
+  (k) => k.replace('i', '\u0130'),
+  (k) => k.replace('i', '\u0131'),
+];
+const twinValue = fc.oneof(fc.constantFrom(...toolNames, 'tools/call').map(lit), pathValue.map(lit), argsNode);
 
 type Mutation =
   | { m: 'add'; where: Level; key: string; value: Node; first: boolean }
+  | { m: 'twin'; pick: number; fold: number; value: Node; first: boolean }
+  | { m: 'rename'; pick: number; fold: number }
   | { m: 'escapeKey'; pick: number; at: number }
   | { m: 'escapeValue'; which: 'method' | 'name'; at: number }
   | { m: 'cr'; pick: number; slot: 'ws' | 'colonWs' | 'after'; text: string }
@@ -126,6 +146,8 @@ const badBytes = fc.constantFrom<number[]>([0xff], [0xfe], [0x80], [0xc0, 0xaf],
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...levels), fc.boolean()).chain(([where, first]) => levelKey(where).map(([key, value]): Mutation => ({ m: 'add', where, key, value, first }))) },
+  { weight: 2, arbitrary: fc.record({ m: fc.constant('twin' as const), pick: fc.nat(), fold: fc.nat(foldings.length - 1), value: twinValue, first: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ m: fc.constant('rename' as const), pick: fc.nat(), fold: fc.nat(foldings.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ m: fc.constant('escapeKey' as const), pick: fc.nat(), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ m: fc.constant('escapeValue' as const), which: fc.constantFrom('method' as const, 'name' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ m: fc.constant('cr' as const), pick: fc.nat(), slot: fc.constantFrom('ws' as const, 'colonWs' as const, 'after' as const), text: fc.constantFrom('\r', ' \r', '\r\t', '\r ') }) },
@@ -200,6 +222,9 @@ function apply(frame: Node, mu: Mutation): void {
   switch (mu.m) {
     case 'add':
       return addTo(objectAt(frame, mu.where), member(mu.key, mu.value), mu.first);
+    case 'twin':
+    case 'rename':
+      return foldKey(frame, mu);
     case 'escapeKey': {
       const all = allMembers(frame);
       const target = all[mu.pick % Math.max(all.length, 1)];
@@ -237,6 +262,26 @@ function apply(frame: Node, mu: Mutation): void {
     case 'badUtf8':
       return spoilUtf8(frame, mu);
   }
+}
+
+/** Gives a member a twin whose key folds to the same (`path` and `Path`), or renames it so (`Path` alone). */
+function foldKey(frame: Node, mu: Extract<Mutation, { m: 'twin' | 'rename' }>): void {
+  const owners = objects(frame);
+  const owner = owners[mu.pick % Math.max(owners.length, 1)];
+  if (!owner || owner.obj.length === 0) return;
+  const target = owner.obj[Math.floor(mu.pick / Math.max(owners.length, 1)) % owner.obj.length]!;
+  const key = keyOf(target);
+  const folded = key === undefined ? undefined : foldings[mu.fold]!(key);
+  if (folded === undefined || folded === key) return;
+  if (mu.m === 'rename') target.key = JSON.stringify(folded);
+  else addTo(owner, member(folded, mu.value), mu.first);
+}
+
+/** Every object in a frame, outermost first. */
+function objects(node: Node): Array<Extract<Node, { obj: Member[] }>> {
+  if ('obj' in node) return [node, ...node.obj.flatMap((m) => objects(m.value))];
+  if ('arr' in node) return node.arr.flatMap(objects);
+  return [];
 }
 
 function spoilUtf8(frame: Node, mu: Extract<Mutation, { m: 'badUtf8' }>): void {
@@ -277,9 +322,11 @@ function serialize(node: Node, out: Buffer[]): void {
   }
 }
 
-const mutatedMessage = fc.tuple(baseFrame, fc.array(mutation, { maxLength: 3 })).map(([base, mutations]) => {
+/** Half the messages are left plain, so that calls also get through and their events can be compared. */
+const mutations = fc.oneof({ arbitrary: fc.constant<Mutation[]>([]), weight: 1 }, { arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }), weight: 1 });
+const mutatedMessage = fc.tuple(baseFrame, mutations).map(([base, list]) => {
   const frame = structuredClone(base); // generated values are shared while shrinking: never mutate them
-  for (const mu of structuredClone(mutations)) apply(frame, mu);
+  for (const mu of structuredClone(list)) apply(frame, mu);
   return frame;
 });
 const junk = fc.constantFrom('1', '"x"', 'null', '[]', '{}').map((raw): Node => ({ raw }));

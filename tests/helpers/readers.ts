@@ -63,10 +63,16 @@ export function goFoldKey(key: string): string {
   let out = '';
   for (const ch of key) {
     if (ch < '\u0080') out += ch >= 'a' && ch <= 'z' ? ch.toUpperCase() : ch;
-    else out += simpleCase(simpleCase(ch, (c) => c.toLowerCase()), (c) => c.toUpperCase());
+    else out += simpleCase(simpleLower(ch), (c) => c.toUpperCase());
   }
   return out;
 }
+
+/**
+ * Unicode's simple lower-case mapping. JavaScript's is the full one; the only rune whose full
+ * mapping is longer while a simple one exists is U+0130 (İ), whose simple lower case is a plain `i`.
+ */
+const simpleLower = (ch: string): string => (ch === '\u0130' ? 'i' : simpleCase(ch, (c) => c.toLowerCase()));
 
 /** A one-rune case mapping: JavaScript's mapping when it gives one rune, else the rune itself (as Go's simple mapping). */
 function simpleCase(ch: string, map: (c: string) => string): string {

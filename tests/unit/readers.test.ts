@@ -68,6 +68,8 @@ describe('readers', () => {
     expect(goFoldKey('param\u017f')).toBe('PARAMS');
     expect(goFoldKey('\u212aey')).toBe('KEY');
     expect(goFoldKey('\u00df')).toBe('\u00df'); // no one-rune upper case: Go keeps it
+    expect(goFoldKey('f\u0130le')).toBe('FILE'); // İ: Go lower-cases it to a plain i
+    expect(goFoldKey('f\u0131le')).toBe('FILE'); // ı: upper case I
     const all = readAll(frame('{"method":"ping","Method":"tools/call","params":{"name":"echo","NAME":"exec"}}'));
     expect(all.goFold).toEqual([{ kind: 'message', method: 'tools/call', name: 'exec' }]);
     expect(disagreements(all)).toEqual(['goFold']);
