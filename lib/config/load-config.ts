@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
+import { matcherProblems } from '../policy/arg-matcher.js';
+import { compileRules } from '../policy/rules.js';
 import { DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 
@@ -63,8 +65,6 @@ function describe(error: ErrorObject): string | undefined {
       return `${at}: must list at least ${String(p.limit)} item(s)`;
     case 'minProperties':
       return `${at}: must have at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}`;
-    case 'maxProperties':
-      return `${at}: must have exactly one matcher (regex, equals, glob or exists)`;
     case 'pattern':
       return `${at}: ${patternHint(at, String(p.pattern))}`;
     case 'propertyNames':
@@ -95,7 +95,7 @@ export interface ReadOptions {
   controlPlaneOnly?: boolean;
 }
 
-/** Problems the schema cannot express: exactly one of upstream/servers, and regexes that compile. */
+/** Problems the schema cannot express: exactly one of upstream/servers, and argument matchers that can be used. */
 function semanticProblems(config: Record<string, unknown>, options: ReadOptions): string[] {
   const problems: string[] = [];
   const hasUpstream = 'upstream' in config;
@@ -109,12 +109,8 @@ function semanticProblems(config: Record<string, unknown>, options: ReadOptions)
     if (!Array.isArray(rules)) return;
     rules.forEach((rule: Partial<RuleConfig>, i) => {
       for (const [arg, matcher] of Object.entries(rule?.args ?? {})) {
-        if (typeof matcher?.regex !== 'string') continue;
-        try {
-          new RegExp(matcher.regex);
-        } catch (err) {
-          problems.push(`${at}[${i}].args.${arg}.regex: is not a valid regular expression (${(err as Error).message})`);
-        }
+        if (matcher === null || typeof matcher !== 'object') continue;
+        for (const p of matcherProblems(arg, matcher)) problems.push(`${at}[${i}].args.${arg}${p.field ? `.${p.field}` : ''}: ${p.message}`);
       }
     });
   };
@@ -134,7 +130,11 @@ export function validateConfig(value: unknown, file: string, options: ReadOption
   const problems = validate(value) ? [] : (validate.errors ?? []).map(describe).filter((p): p is string => !!p);
   problems.push(...semanticProblems(value as Record<string, unknown>, options));
   if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);
-  return value as ConfigFile;
+  const config = value as ConfigFile;
+  for (const guardrails of [config.guardrails, ...Object.values(config.servers ?? {}).map((s) => s.guardrails)]) {
+    if (guardrails) compileRules(guardrails);
+  }
+  return config;
 }
 
 /** Reads and validates a config file. */

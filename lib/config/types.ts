@@ -11,11 +11,22 @@ export interface UpstreamConfig {
   cwd?: string;
 }
 
+/** One condition on an argument: exactly one of regex, glob, equals, exists, under, notUnder (docs/policy.md#args). */
 export interface ArgMatcher {
   regex?: string;
+  /** Regular expression flags, only with `regex`: any of i, m, s, u. */
+  flags?: string;
   equals?: unknown;
   glob?: string;
   exists?: boolean;
+  /** An absolute folder: matches a path that is this folder or inside it. */
+  under?: string;
+  /** An absolute folder: matches a path outside it. */
+  notUnder?: string;
+  /** With `under`/`notUnder`: the absolute folder relative paths start from. */
+  base?: string;
+  /** With `under`/`notUnder`: compare paths case-insensitively. */
+  caseInsensitive?: boolean;
 }
 
 export interface RuleConfig {

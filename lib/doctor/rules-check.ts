@@ -2,7 +2,8 @@
  * Check 5: what the config's guardrails would decide for each listed tool. Calls evaluateRules
  * directly (never a control plane's evaluate, which would create approvals): a call with empty
  * arguments and the tool's annotations. Store-backed templates read the real store's boundary map
- * and tool registry, read-only.
+ * and tool registry, read-only. A rule on arguments counts for a tool only if the tool's
+ * inputSchema takes them, and a rule no listed tool can match is a warning.
  */
 import type { ProxyConfig, RuleConfig, TemplateConfig } from '../config/types.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
@@ -12,6 +13,7 @@ import { evaluateRules, lookupsNeeded, type ToolCallFacts } from '../policy/rule
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { renderTable, type Colour, type Column } from '../report/text-table.js';
 import { passed, warned, type CheckResult } from './check-result.js';
+import { argumentsNotTaken, declaredArguments } from './declared-arguments.js';
 
 /** One row of the decisions table. */
 export interface ToolDecision {
@@ -83,6 +85,24 @@ function unmatchedRules(config: ProxyConfig, tools: ToolDefinition[]): string[] 
   });
 }
 
+/** Whether the rule, with its `args` left out, matches this call. */
+function appliesWithoutArgs(rule: RuleConfig, facts: ToolCallFacts): boolean {
+  const { args: _args, ...rest } = rule;
+  return evaluateRules({ rules: [rest] }, facts).ruleId === rule.id;
+}
+
+/** Rules with `args` that apply to some listed tools, none of which takes every argument the rule looks at. */
+function rulesNoToolCanMatch(reach: Map<RuleConfig, ToolDefinition[]>): string[] {
+  return [...reach].flatMap(([rule, tools]) => {
+    const missing = tools.map((t) => argumentsNotTaken(rule, t));
+    if (tools.length === 0 || missing.some((m) => m.length === 0)) return [];
+    const names = [...new Set(missing.flat())].map((p) => `"${p}"`).join(', ');
+    const declared = [...new Set(tools.flatMap((t) => declaredArguments(t) ?? []))];
+    const taken = declared.length === 0 ? 'none' : declared.length > 8 ? `${declared.slice(0, 8).join(', ')}, …` : declared.join(', ');
+    return [`rule "${rule.id}" can never match: no tool it applies to takes ${names} (their inputSchemas declare: ${taken})`];
+  });
+}
+
 /**
  * Check 5: the decision for each tool, as a table. `sharedRules`: the rules are the top-level ones
  * of a multi-server config, so a rule naming a tool this server lacks is probably for another
@@ -92,6 +112,9 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   const store = storeFacts(config);
   const notes = typeof store === 'string' ? [store] : [];
   const rows: ToolDecision[] = [];
+  const argRules = config.guardrails.rules.filter((r): r is RuleConfig => !isTemplate(r) && r.args !== undefined);
+  /** For each rule with `args`, the tools it applies to when its `args` are left out. */
+  const reach = new Map(argRules.map((r) => [r, [] as ToolDefinition[]]));
   try {
     for (const tool of tools) {
       const facts: ToolCallFacts = {
@@ -103,13 +126,13 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
         ...(typeof store === 'object' ? store.facts(tool) : {}),
       };
       const d = evaluateRules(config.guardrails, facts);
-      // A rule with `args` may match some calls and not others: evaluated without its `args`, it shows what those calls could get.
-      const otherwise = config.guardrails.rules.flatMap((rule) => {
-        if (isTemplate(rule) || !rule.args || rule.decision === d.decision) return [];
-        const { args: _args, ...rest } = rule;
-        return evaluateRules({ rules: [rest] }, facts).ruleId === rule.id ? [{ ruleId: rule.id, decision: rule.decision }] : [];
+      // A rule with `args` may match some calls and not others, unless the tool does not take an argument it looks at.
+      const otherwise = argRules.flatMap((rule) => {
+        if (rule.decision === d.decision || !appliesWithoutArgs(rule, facts) || argumentsNotTaken(rule, tool).length > 0) return [];
+        return [{ ruleId: rule.id, decision: rule.decision }];
       });
       rows.push({ tool: tool.name, decision: d.decision, ruleId: d.ruleId, reason: d.reason, otherwise });
+      for (const rule of argRules) if (appliesWithoutArgs(rule, facts)) reach.get(rule)!.push(tool);
     }
   } finally {
     if (typeof store === 'object') store.close();
@@ -121,9 +144,14 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   const mode = config.mode === 'monitor' ? '; monitor mode: decisions are recorded, never applied (set "mode": "enforce" to apply them)' : '; enforce mode';
   const detail = `${summary || 'no tools'} (for a call with no arguments${byArgs > 0 ? `; ${byArgs} may differ by arguments` : ''})${mode}`;
   const unmatched = options.sharedRules ? [] : unmatchedRules(config, tools);
-  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...notes, ...unmatched];
-  const data = { mode: config.mode, environment: config.environment, decisions: rows, notes: [...notes, ...unmatched] };
-  if (unmatched.length > 0) return warned('rules', detail, 'check the "tool" of the rules named below: a misspelt name leaves its tool unguarded', { server, lines, data });
+  const unreachable = options.sharedRules ? [] : rulesNoToolCanMatch(reach);
+  const warnings = [...unmatched, ...unreachable];
+  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...notes, ...warnings];
+  const data = { mode: config.mode, environment: config.environment, decisions: rows, notes: [...notes, ...warnings] };
+  if (warnings.length > 0) {
+    const fields = [unmatched.length > 0 ? '"tool"' : '', unreachable.length > 0 ? '"args"' : ''].filter(Boolean).join(' and ');
+    return warned('rules', detail, `check the ${fields} of the rules named below: a misspelt name leaves its tool unguarded`, { server, lines, data });
+  }
   if (notes.length > 0 && typeof store === 'string' && !config.api) return warned('rules', detail, 'see the control plane check below', { server, lines, data });
   return passed('rules', detail, { server, lines, data });
 }

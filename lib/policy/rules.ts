@@ -1,9 +1,9 @@
 /**
- * Guardrail rule evaluation (CONTRACT §2): every matching rule is a candidate, the most restrictive
+ * Guardrail rule evaluation (docs/policy.md#decision-order): every matching rule is a candidate, the most restrictive
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
+import { compileCondition, type ArgCondition } from './arg-matcher.js';
 import { globMatch } from './glob.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
@@ -39,43 +39,21 @@ function asList(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
 
-/** Reads a dotted path (`options.target.path`) from the arguments. */
-export function argumentAt(args: Record<string, unknown>, path: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(args, path)) return args[path];
-  let value: unknown = args;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, part)) return undefined;
-    value = (value as Record<string, unknown>)[part];
+/** Each rule's `args`, compiled once: when the config loads (compileRules), or on first use. */
+const compiled = new WeakMap<Record<string, ArgMatcher>, ArgCondition[]>();
+
+function conditionsOf(args: Record<string, ArgMatcher>): ArgCondition[] {
+  let conditions = compiled.get(args);
+  if (!conditions) {
+    conditions = Object.entries(args).map(([path, matcher]) => compileCondition(path, matcher));
+    compiled.set(args, conditions);
   }
-  return value;
+  return conditions;
 }
 
-function asText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
-}
-
-const regexCache = new Map<string, RegExp>();
-
-function compiled(source: string): RegExp {
-  let re = regexCache.get(source);
-  if (!re) {
-    re = new RegExp(source);
-    regexCache.set(source, re);
-  }
-  return re;
-}
-
-function matchArg(matcher: ArgMatcher, value: unknown): boolean {
-  if (matcher.exists !== undefined) return (value !== undefined) === matcher.exists;
-  if (value === undefined) return false;
-  if (matcher.equals !== undefined) return isDeepStrictEqual(value, matcher.equals);
-  const text = asText(value);
-  if (text === undefined) return false;
-  if (matcher.regex !== undefined) return compiled(matcher.regex).test(text);
-  if (matcher.glob !== undefined) return globMatch(matcher.glob, text);
-  return false;
+/** Compiles the `args` of every rule now, so that no call pays for it. */
+export function compileRules(guardrails: GuardrailsConfig): void {
+  for (const rule of guardrails.rules) if (!isTemplate(rule) && rule.args) conditionsOf(rule.args);
 }
 
 function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
@@ -92,12 +70,7 @@ function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
       if (seen[hint as keyof ToolAnnotations] !== expected) return false;
     }
   }
-  if (rule.args) {
-    for (const [path, matcher] of Object.entries(rule.args)) {
-      if (!matchArg(matcher, argumentAt(facts.arguments, path))) return false;
-    }
-  }
-  return true;
+  return !rule.args || conditionsOf(rule.args).every((matches) => matches(facts.arguments));
 }
 
 /** Turns a template into the rule it stands for, given the call (templates look at facts rules cannot). */

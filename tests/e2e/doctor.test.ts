@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cliPath, everythingServer, fixtureServer, isAlive, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath, everythingServer, filesystemServer, fixtureServer, isAlive, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -122,6 +122,39 @@ describe('ratri doctor --mcp', () => {
     const decisions = (report.checks.find((c) => c.id === 'rules')!.data as { decisions: Array<{ tool: string; decision: string }> }).decisions;
     expect(decisions.find((d) => d.tool === 'get-env')!.decision).toBe('block');
     expect(decisions.find((d) => d.tool === 'echo')!.decision).toBe('allow');
+  });
+
+  it('counts a rule on arguments only for the tools whose inputSchema takes them, and warns about one no tool can match (real server-filesystem)', async () => {
+    const { path } = config({
+      serverName: 'fs',
+      mode: 'enforce',
+      upstream: { command: process.execPath, args: [filesystemServer, workDir()] },
+      guardrails: {
+        rules: [
+          { id: 'no-etc', tool: '*', args: { path: { under: '/etc' } }, decision: 'block' },
+          { id: 'no-etc-many', tool: 'read_multiple_files', args: { 'paths.*': { under: '/etc' } }, decision: 'block' },
+          { id: 'typo', tool: 'read_text_file', args: { paht: { under: '/etc' } }, decision: 'block' },
+          { id: 'no-token', tool: 'move_file', args: { token: { exists: false } }, decision: 'warn' },
+        ],
+      },
+    });
+    const result = await doctor(path, ['--json']);
+    expect(result.code, result.stdout).toBe(0);
+    const rules = parseReport(result.stdout).checks.find((c) => c.id === 'rules')!;
+    expect(rules.level).toBe('warn');
+    expect(rules.fix).toBe('check the "args" of the rules named below: a misspelt name leaves its tool unguarded');
+    const data = rules.data as { decisions: Array<{ tool: string; decision: string; otherwise: Array<{ ruleId: string }> }>; notes: string[] };
+    const otherwise = Object.fromEntries(data.decisions.map((d) => [d.tool, d.otherwise.map((o) => o.ruleId)]));
+    expect(otherwise.read_text_file).toEqual(['no-etc']);
+    expect(otherwise.read_multiple_files).toEqual(['no-etc-many']);
+    expect(otherwise.list_allowed_directories).toEqual([]);
+    expect(data.decisions.find((d) => d.tool === 'move_file')).toMatchObject({ decision: 'warn', otherwise: [] });
+    expect(data.notes).toEqual(['rule "typo" can never match: no tool it applies to takes "paht" (their inputSchemas declare: path, tail, head)']);
+
+    const text = await doctor(path);
+    expect(line(text.stdout, 'rule decisions')).toMatch(/^! /);
+    expect(text.stdout).toMatch(/list_allowed_directories\s+allow\s+-\s*\n/);
+    expect(text.stdout).toContain('rule "typo" can never match');
   });
 
   it('lists every config problem with its JSON path and exits 1', async () => {

@@ -1,10 +1,11 @@
 /**
  * The official MCP SDK client talking to @modelcontextprotocol/server-filesystem through the built
  * `ratri mcp proxy` CLI. Monitor mode never changes what happens on disk; enforce mode stops a
- * write before it reaches the server (-32001), or holds it for approval until it times out (-32002).
+ * write before it reaches the server (-32001), or holds it for approval until it times out (-32002),
+ * and an `under` rule stops a `..` traversal the server itself would have served.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -114,6 +115,37 @@ describe('SDK client → ratri → server-filesystem', () => {
     const allowed = await client.callTool({ name: 'write_file', arguments: { path: file.path, content: 'replaced' } });
     expect(allowed.isError).toBeFalsy();
     expect(readFileSync(file.path, 'utf8')).toBe('replaced');
+  });
+
+  it('in enforce mode, refuses a .. traversal into a denied folder by "under", alone or in read_multiple_files, though the server would serve it', async () => {
+    const privateDir = join(allowedDir, 'private');
+    mkdirSync(privateDir);
+    mkdirSync(join(allowedDir, 'public'));
+    writeFileSync(join(privateDir, 'key'), 'the secret');
+    const note = join(allowedDir, 'public', 'note.txt');
+    writeFileSync(note, 'a public note');
+    const traversal = `${allowedDir}/public/../private/key`;
+    const rules = [
+      { id: 'private', tool: '*', args: { path: { under: privateDir } }, decision: 'block' },
+      { id: 'private-many', tool: 'read_multiple_files', args: { 'paths.*': { under: privateDir } }, decision: 'block' },
+    ];
+
+    // The server itself reads the traversal: it stays inside its allowed directory.
+    const monitor = await connectViaProxy({ mode: 'monitor', guardrails: { rules } });
+    expect(textOf(await monitor.callTool({ name: 'read_text_file', arguments: { path: traversal } }))).toBe('the secret');
+
+    const client = await connectViaProxy({ mode: 'enforce', guardrails: { rules } });
+    for (const path of [traversal, `/${privateDir}/key`, `${allowedDir}/public/./../private/`]) {
+      const error = await callError(client.callTool({ name: 'read_text_file', arguments: { path } }));
+      expect(error.code, path).toBe(-32001);
+      expect((error.data as { ruleId?: unknown }).ruleId).toBe('private');
+    }
+    const many = await callError(client.callTool({ name: 'read_multiple_files', arguments: { paths: [note, traversal] } }));
+    expect(many.code).toBe(-32001);
+    expect((many.data as { ruleId?: unknown }).ruleId).toBe('private-many');
+
+    expect(textOf(await client.callTool({ name: 'read_text_file', arguments: { path: note } }))).toBe('a public note');
+    expect(textOf(await client.callTool({ name: 'read_multiple_files', arguments: { paths: [note] } }))).toContain('a public note');
   });
 
   it('in enforce mode, holds write_file for approval and answers -32002 (timeout) after approvalTimeoutMs, leaving the file untouched', async () => {

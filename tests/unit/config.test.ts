@@ -61,6 +61,60 @@ describe('config validation', () => {
   });
 });
 
+describe('argument matchers in rules', () => {
+  const ruleProblems = (args: Record<string, unknown>): string[] =>
+    problems({ agentKey: 'a', upstream, guardrails: { rules: [{ id: 'x', decision: 'block', args }] } });
+
+  it('accepts every matcher with its options', () => {
+    expect(
+      ruleProblems({
+        path: { under: '/etc', base: '/srv', caseInsensitive: true },
+        'paths.*': { notUnder: '/srv' },
+        '**.url': { regex: '^http:', flags: 'iu' },
+        '*': { glob: '*.pem' },
+        recursive: { equals: true },
+        token: { exists: false },
+      }),
+    ).toEqual([]);
+  });
+
+  it('names flags as the fix for inline (?i), and refuses stateful or unknown flags', () => {
+    expect(ruleProblems({ path: { regex: '(?i)^/etc/' } })).toEqual([
+      'guardrails.rules[0].args.path.regex: inline flags "(?i)" are not JavaScript syntax: remove them and set "flags": "i"',
+    ]);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'g' } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.flags: "g" and "y" are not allowed/)]);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'x' } })).toEqual(['guardrails.rules[0].args.path.flags: "x" may only use i, m, s and u']);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'ii' } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.regex: is not a valid regular expression/)]);
+  });
+
+  it('needs exactly one matcher, and options next to the matcher they belong to', () => {
+    expect(ruleProblems({ path: { regex: 'x', glob: 'y' } })).toEqual([
+      'guardrails.rules[0].args.path: must have exactly one of regex, glob, equals, exists, under, notUnder (it has regex and glob)',
+    ]);
+    expect(ruleProblems({ path: { flags: 'i', glob: 'y' } })).toEqual(['guardrails.rules[0].args.path.flags: only works with "regex"']);
+    expect(ruleProblems({ path: { base: '/srv' } })).toEqual([
+      'guardrails.rules[0].args.path: must have exactly one of regex, glob, equals, exists, under, notUnder',
+      'guardrails.rules[0].args.path.base: only works with "under" or "notUnder"',
+    ]);
+    expect(ruleProblems({ path: { under: '/etc', oops: 1 } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.oops: unknown field/)]);
+  });
+
+  it('needs absolute folders in under, notUnder and base', () => {
+    expect(ruleProblems({ path: { under: 'etc' }, p2: { notUnder: '~/x' }, p3: { under: '/etc', base: './srv' } })).toEqual([
+      'guardrails.rules[0].args.path.under: must be an absolute path starting with "/" (nothing in it is expanded, not even "~")',
+      'guardrails.rules[0].args.p2.notUnder: must be an absolute path starting with "/" (nothing in it is expanded, not even "~")',
+      'guardrails.rules[0].args.p3.base: must be an absolute path starting with "/" (nothing in it is expanded, not even "~")',
+    ]);
+    expect(ruleProblems({ path: { under: 'C:\\' } })).toEqual([expect.stringMatching(/under: must be an absolute path/)]);
+  });
+
+  it('refuses a partial wildcard in an argument path', () => {
+    expect(ruleProblems({ 'file*': { under: '/etc' } })).toEqual([
+      'guardrails.rules[0].args.file*: segment "file*": a wildcard is a whole segment, "*" (any one key or index) or "**" (any depth)',
+    ]);
+  });
+});
+
 describe('resolving one server', () => {
   const file: ConfigFile = {
     agentKey: 'agent',
