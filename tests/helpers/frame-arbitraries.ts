@@ -34,9 +34,10 @@ const lit = (value: unknown): Node => ({ raw: JSON.stringify(value) });
 const member = (key: string, value: Node): Member => ({ key: JSON.stringify(key), value });
 const obj = (entries: Array<[string, Node]>): Node => ({ obj: entries.map(([k, v]) => member(k, v)) });
 
-/** The fuzz config blocks every call to BLOCKED_TOOL, and calls to PATH_TOOL whose `path` matches BLOCKED_PATH. */
+/** The fuzz config blocks every call to BLOCKED_TOOL, and calls to PATH_TOOL whose `path` or `file` (PATH_ARGS) matches BLOCKED_PATH. */
 export const BLOCKED_TOOL = 'exec';
 export const PATH_TOOL = 'read_file';
+export const PATH_ARGS = ['path', 'file'];
 export const BLOCKED_PATH = '^/etc/';
 const toolNames = [BLOCKED_TOOL, BLOCKED_TOOL, PATH_TOOL, PATH_TOOL, 'echo', 'Exec', 'exec ', 'list_files'];
 const argKeys = ['path', 'file', 'command', 'key', 'mask', 'token', 'user'];
@@ -45,7 +46,7 @@ const argValue = fc.oneof(
   fc.integer({ min: -5, max: 5 }),
   fc.constantFrom<unknown>('/etc/passwd', 'rm -rf /', null, true, [], {}),
 );
-/** Paths the fuzz config's rule blocks for one tool (see BLOCKED_PATH), and one it does not. */
+/** Paths the fuzz config's rules block for one tool (see BLOCKED_PATH), and one they do not. */
 const pathValue = fc.constantFrom('/etc/passwd', '/etc/shadow', '/tmp/x');
 const argsNode = fc
   .tuple(fc.option(pathValue, { nil: undefined }), fc.option(pathValue, { nil: undefined }), fc.dictionary(fc.constantFrom(...argKeys.slice(2)), argValue, { maxKeys: 2 }))
@@ -89,7 +90,7 @@ const duplicateValues: Record<string, fc.Arbitrary<Node>> = {
   arguments: argsNode,
 };
 const keysAt: Record<Level, string[]> = { top: ['method', 'id', 'params', 'jsonrpc'], params: ['name', 'arguments'], args: argKeys };
-const valueFor = (key: string): fc.Arbitrary<Node> => duplicateValues[key] ?? (key === 'path' ? pathValue : argValue).map(lit);
+const valueFor = (key: string): fc.Arbitrary<Node> => duplicateValues[key] ?? (PATH_ARGS.includes(key) ? pathValue : argValue).map(lit);
 /** Keys equal to the real ones under Go's case folding (ASCII case, `ſ` for s, the Kelvin sign for k, `İ` and `ı` for i). */
 const variants: Record<string, string[]> = {
   method: ['Method', 'METHOD', 'meThod'],
