@@ -88,9 +88,11 @@ const duplicateValues: Record<string, fc.Arbitrary<Node>> = {
   params: fc.tuple(fc.constantFrom(...toolNames), argsNode).map(([n, a]) => obj([['name', lit(n)], ['arguments', a]])),
   name: fc.constantFrom(...toolNames).map(lit),
   arguments: argsNode,
+  // An own member to JSON.parse, the prototype to code that copies keys with `copy[key] = value`.
+  ['__proto__']: fc.constant(obj([['method', lit('tools/call')], ['name', lit(BLOCKED_TOOL)], ['path', lit('/etc/shadow')], ['token', lit('s3cret')]])),
 };
-const keysAt: Record<Level, string[]> = { top: ['method', 'id', 'params', 'jsonrpc'], params: ['name', 'arguments'], args: argKeys };
-const valueFor = (key: string): fc.Arbitrary<Node> => duplicateValues[key] ?? (PATH_ARGS.includes(key) ? pathValue : argValue).map(lit);
+const keysAt: Record<Level, string[]> = { top: ['method', 'id', 'params', 'jsonrpc', '__proto__'], params: ['name', 'arguments', '__proto__'], args: [...argKeys, '__proto__'] };
+const valueFor = (key: string): fc.Arbitrary<Node> => (Object.hasOwn(duplicateValues, key) ? duplicateValues[key]! : (PATH_ARGS.includes(key) ? pathValue : argValue).map(lit));
 /** Keys equal to the real ones under Go's case folding (ASCII case, `ſ` for s, the Kelvin sign for k, `İ` and `ı` for i). */
 const variants: Record<string, string[]> = {
   method: ['Method', 'METHOD', 'meThod'],
@@ -141,7 +143,7 @@ const oddValues = {
 };
 
 const levelKey = (level: Level): fc.Arbitrary<[string, Node]> =>
-  fc.oneof(...keysAt[level].map((k) => fc.tuple(fc.constantFrom(k, ...(variants[k] ?? [])), valueFor(k))));
+  fc.oneof(...keysAt[level].map((k) => fc.tuple(fc.constantFrom(k, ...(Object.hasOwn(variants, k) ? variants[k]! : [])), valueFor(k))));
 const depth = fc.oneof(fc.integer({ min: 1, max: 100 }), fc.constantFrom(63, 64, 65, 128), fc.integer({ min: 100, max: 20_000 }));
 const badBytes = fc.constantFrom<number[]>([0xff], [0xfe], [0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc3]);
 
