@@ -14,14 +14,15 @@ interface ListArgs extends StoreArgs {
 
 interface ResolveArgs extends StoreArgs {
   id: string;
+  'approver-key-env': string;
   always?: boolean;
   by?: string;
 }
 
-async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>): Promise<T> {
+async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
   let plane: ControlPlane;
   try {
-    plane = openChosenControlPlane(args);
+    plane = openChosenControlPlane({ ...args, approverKey });
   } catch (err) {
     failOpening(err);
   }
@@ -64,7 +65,12 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     builder: (y) => {
       let b = (y as Argv<StoreArgs>)
         .positional('id', { type: 'string', demandOption: true, describe: 'The approval id (apr_…), from "ratri approvals list"' })
-        .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' });
+        .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' })
+        .option('approver-key-env', {
+          type: 'string',
+          default: 'RATRI_APPROVER_KEY',
+          describe: 'With a config that has "api": the environment variable holding the approver key (a proxy key cannot resolve approvals)',
+        });
       if (approve) {
         b = b.option('always', {
           type: 'boolean',
@@ -81,7 +87,8 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     handler: async (args) => {
       const by = args.by ?? `${userInfo().username}@cli`;
       const scope = approve && args.always ? 'always' : 'once';
-      const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by));
+      const approverKey = process.env[args['approver-key-env']] || undefined;
+      const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by), approverKey);
       if (!result) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
       const a = result.approval;
       const tool = `${a.serverName}.${a.tool}`;

@@ -1,7 +1,7 @@
 /** `ratri dashboard`: a local web page over the store: tool calls, pending approvals, the tool registry (docs/dashboard.md). */
 import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
-import { isLoopback } from '../../lib/control/api-server.js';
+import { isLoopback } from '../../lib/net/loopback.js';
 import { createDashboardServer } from '../../lib/dashboard/server.js';
 import { fail, openStoreOrExit } from '../store-options.js';
 
@@ -48,7 +48,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       );
     }
     const plane = openStoreOrExit(args, 'ratri dashboard');
-    const { server } = createDashboardServer({ plane, host: args.host });
+    const { server } = createDashboardServer({ plane });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
       if (err.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port (0 picks a free one)`);

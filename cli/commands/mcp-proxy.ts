@@ -8,6 +8,7 @@ import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { openControlPlane } from '../../lib/control/open-control-plane.js';
 import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
+import { isLoopback } from '../../lib/net/loopback.js';
 import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
@@ -26,10 +27,32 @@ interface ProxyArgs {
   'auth-token-env'?: string;
   'session-idle-ms': number;
   'max-sessions': number;
+  'request-timeout-ms': number;
 }
 
 /** Without an explicit maxFrameBytes, HTTP bodies are held to 4 MiB (a whole body sits in memory). */
 const DEFAULT_HTTP_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Sessions idle this long are ended. Clients that vanish without DELETE (the SDK's and the
+ * Inspector's never send it) would otherwise keep an upstream each; docs/http.md says how many fit.
+ */
+const DEFAULT_SESSION_IDLE_MS = 5 * 60 * 1000;
+
+/** The body limit an HTTP front applies, and the words that name the setting it comes from. */
+function bodyLimit(config: ProxyConfig): { maxBytes: number; setting: string } {
+  if (config.maxFrameBytes !== DEFAULTS.maxFrameBytes) return { maxBytes: config.maxFrameBytes, setting: 'maxFrameBytes in the config' };
+  return { maxBytes: DEFAULT_HTTP_BODY_BYTES, setting: 'the HTTP body limit while the config does not set maxFrameBytes; set maxFrameBytes to change it' };
+}
+
+/** `--host` on another machine's reach needs a token: anyone who can connect could use the upstream's tools. */
+function checkExposure(args: ProxyArgs, fail: (message: string, code: number) => never): void {
+  if (isLoopback(args.host) || args['auth-token-env']) return;
+  fail(
+    `refusing to serve on ${args.host} without --auth-token-env: anyone who can reach it could call the upstream's tools.\n` +
+      '  fix: export RATRI_HTTP_TOKEN=$(openssl rand -hex 32) and add --auth-token-env RATRI_HTTP_TOKEN, or keep --host 127.0.0.1',
+    2,
+  );
+}
 
 /** Parses `--transport stdio|http|sse[,…]`; stdio cannot be combined with the HTTP ones. */
 function parseTransports(value: string): { stdio: boolean; http: boolean; sse: boolean } | string {
@@ -48,6 +71,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
     process.exit(code);
   };
   if (args.record) fail('--record works with --transport stdio only', 2);
+  checkExposure(args, fail);
   let authToken: string | undefined;
   if (args['auth-token-env']) {
     authToken = process.env[args['auth-token-env']];
@@ -56,6 +80,8 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port: ${args.port} is not a port (0-65535)`, 2);
   if (!(args['session-idle-ms'] > 0)) fail('--session-idle-ms must be a positive number of milliseconds', 2);
   if (!(Number.isInteger(args['max-sessions']) && args['max-sessions'] >= 1)) fail('--max-sessions must be an integer of at least 1', 2);
+  const timeoutMs = args['request-timeout-ms'];
+  if (!(timeoutMs > 0)) fail('--request-timeout-ms must be a positive number of milliseconds', 2);
   // One control plane for every session, opened before listening: a store that cannot open stops us now.
   let controlPlane: ControlPlane;
   try {
@@ -76,7 +102,8 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
       authToken,
       sessionIdleMs: args['session-idle-ms'],
       maxSessions: args['max-sessions'],
-      maxBodyBytes: config.maxFrameBytes === DEFAULTS.maxFrameBytes ? DEFAULT_HTTP_BODY_BYTES : config.maxFrameBytes,
+      body: { ...bodyLimit(config), timeoutMs },
+      headersTimeoutMs: timeoutMs,
       log,
     });
   } catch (err) {
@@ -89,6 +116,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
     transports.sse ? `${transports.http ? 'and ' : ''}legacy SSE at ${front.baseUrl}/sse` : '',
   ].filter(Boolean);
   log(`serving MCP over ${parts.join(' ')}`);
+  log(`a session with no request, stream or unanswered request for ${args['session-idle-ms'] / 1000} s is ended (--session-idle-ms)`);
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
@@ -124,7 +152,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
       .option('allowed-origin', { type: 'string', array: true, describe: 'Browser Origin allowed besides localhost (repeatable)' })
       .option('auth-token-env', { type: 'string', describe: 'Require "Authorization: Bearer TOKEN", TOKEN read from this environment variable' })
-      .option('session-idle-ms', { type: 'number', default: 30 * 60 * 1000, describe: 'End an HTTP session idle this long' })
+      .option('session-idle-ms', { type: 'number', default: DEFAULT_SESSION_IDLE_MS, describe: 'End an HTTP session with no request, no open stream and no unanswered request for this long' })
+      .option('request-timeout-ms', { type: 'number', default: 10_000, describe: "Most time a client may take to send a request's headers, and then its body (408 beyond)" })
       .option('max-sessions', { type: 'number', default: 100, describe: 'Most HTTP sessions (each with its own upstream) at once' })
       .example('$0 mcp proxy --config ratri.mcp.json', 'Proxy the upstream of ratri.mcp.json on stdin/stdout')
       .example('$0 mcp proxy --config ratri.mcp.json --server github --mode enforce', 'Run one server of a multi-server config, enforcing')

@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs';
 import { ConfigError, readConfigFile } from '../../lib/config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
 import type { GuardrailsConfig } from '../../lib/config/types.js';
-import { createApiServer, isLoopback } from '../../lib/control/api-server.js';
+import { createApiServer } from '../../lib/control/api-server.js';
+import { isLoopback } from '../../lib/net/loopback.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { StoreError } from '../../lib/control/store.js';
 
@@ -14,6 +15,7 @@ interface ServeArgs {
   host: string;
   port: number;
   'key-env': string;
+  'approver-key-env': string;
 }
 
 function say(message: string): void {
@@ -23,6 +25,30 @@ function say(message: string): void {
 function fail(message: string, code: number): never {
   say(message);
   process.exit(code);
+}
+
+/** The proxy key and the approver key from the environment, after checking that they make sense with --host. */
+function readKeys(args: ServeArgs): { key?: string; approverKey?: string } {
+  const keyEnv = args['key-env'];
+  const approverEnv = args['approver-key-env'];
+  const key = process.env[keyEnv] || undefined;
+  const approverKey = process.env[approverEnv] || undefined;
+  if (!key && !approverKey && !isLoopback(args.host)) {
+    fail(
+      `refusing to listen on ${args.host} without an API key: anyone who can reach it could approve calls.\n` +
+        `  fix: export ${keyEnv}=$(openssl rand -hex 32) and give proxies the same key, or listen on 127.0.0.1`,
+      2,
+    );
+  }
+  if (key && key === approverKey) {
+    fail(`${keyEnv} and ${approverEnv} hold the same key, so every proxy could resolve approvals.\n  fix: give ${approverEnv} a key of its own: export ${approverEnv}=$(openssl rand -hex 32)`, 2);
+  }
+  if (!key && !approverKey) {
+    say(`warning: ${keyEnv} is not set, so any process on this machine can use the API (set it to require a key)`);
+  } else if (!approverKey) {
+    say(`no ${approverEnv}: approvals cannot be resolved over the API, only with "ratri approvals --store" on this machine (set ${approverEnv} to allow it)`);
+  }
+  return { key, approverKey };
 }
 
 /** The `ratri serve` command module. */
@@ -35,10 +61,14 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('store', { type: 'string', describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
       .option('port', { type: 'number', default: 7466, describe: 'Port to listen on (0 picks a free one)' })
-      .option('key-env', { type: 'string', default: 'RATRI_API_KEY', describe: 'Environment variable holding the API key clients must send' })
+      .option('key-env', { type: 'string', default: 'RATRI_API_KEY', describe: 'Environment variable holding the proxy key (evaluate, events, tools, reading approvals)' })
+      .option('approver-key-env', { type: 'string', default: 'RATRI_APPROVER_KEY', describe: 'Environment variable holding the approver key (all of the above, and resolving approvals)' })
       .example('RATRI_API_KEY=$(openssl rand -hex 32) $0 serve --config ratri.mcp.json', 'Serve the rules of ratri.mcp.json on 127.0.0.1:7466')
       .example('$0 serve --host 0.0.0.0 --port 8080 --store /var/lib/ratri/ratri.db', 'Serve a team (needs RATRI_API_KEY)')
-      .epilog('Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the same key in RATRI_API_KEY.'),
+      .epilog(
+        'Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the proxy key in RATRI_API_KEY. ' +
+          'Approvers (ratri approvals approve|reject --config) need the approver key in RATRI_APPROVER_KEY; a proxy key cannot resolve approvals.',
+      ),
   handler: async (args) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
     let guardrails: GuardrailsConfig = { rules: [] };
@@ -57,16 +87,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     }
     store ??= defaultStorePath();
 
-    const keyEnv = args['key-env'];
-    const key = process.env[keyEnv] || undefined;
-    if (!key && !isLoopback(args.host)) {
-      fail(
-        `refusing to listen on ${args.host} without an API key: anyone who can reach it could approve calls.\n` +
-          `  fix: export ${keyEnv}=$(openssl rand -hex 32) and give proxies the same key, or listen on 127.0.0.1`,
-        2,
-      );
-    }
-    if (!key) say(`warning: ${keyEnv} is not set, so any process on this machine can use the API (set it to require a key)`);
+    const { key, approverKey } = readKeys(args);
 
     let plane: LocalControlPlane;
     try {
@@ -75,7 +96,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       if (err instanceof StoreError) fail(err.message, 1);
       throw err;
     }
-    const server = createApiServer({ plane, key, redactKeys });
+    const server = createApiServer({ plane, key, approverKey, redactKeys });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
       if (err.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port`, 1);

@@ -1,7 +1,9 @@
 /**
- * The control-plane HTTP API (CONTRACT §5, docs/api.md) over a `LocalControlPlane`: what `ratri serve`
- * runs, so proxies on many machines share one set of rules, approvals and events. Plain `node:http`;
- * routes are one table; every error is `{ error: "plain sentence" }`.
+ * The control-plane HTTP API (docs/api.md) over a `LocalControlPlane`: what `ratri serve` runs, so
+ * proxies on many machines share one set of rules, approvals and events. Plain `node:http`; routes
+ * are one table; every error is `{ error: "plain sentence" }`. Keys have roles: a proxy key cannot
+ * resolve approvals, an approver key can. Without any key (loopback only) every request must come
+ * from this machine and not from a web page (lib/net/loopback.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,12 +15,15 @@ import { MAX_BODY_BYTES, severity, type EvaluateBody } from './api-protocol.js';
 import { BodyValidator, type BodySchema } from './api-validate.js';
 import type { LocalControlPlane } from './local-control-plane.js';
 import { readRequestBody } from '../http-body.js';
+import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
   plane: LocalControlPlane;
-  /** The bearer key every /v1 request must carry; undefined: no key is asked (loopback only, see `ratri serve`). */
+  /** The proxies' bearer key: every /v1 route except resolving approvals. */
   key?: string;
+  /** The approvers' bearer key: every /v1 route, resolving approvals included. Neither key: no key is asked (loopback only, see `ratri serve`). */
+  approverKey?: string;
   /** Redacted from the arguments of approvals the server creates, besides the keys each request names. */
   redactKeys?: string[];
   /** Larger bodies are answered 413. */
@@ -50,9 +55,14 @@ interface RouteInput {
   query: URLSearchParams;
 }
 
+/** What a request's key lets it do: `approver` can also resolve approvals. */
+type Role = 'proxy' | 'approver';
+
 interface Route {
   method: 'GET' | 'POST';
   path: RegExp;
+  /** Only an approver key may use this route. */
+  approverOnly?: boolean;
   /** The body's schema; routes without one read no body. */
   schema?: BodySchema;
   handle(input: RouteInput): Reply;
@@ -61,11 +71,8 @@ interface Route {
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
 /** A body over the limit is still read (and thrown away) up to this much, so the client can read its 413; then we hang up. */
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
-
-/** True for host names and addresses that only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-}
+/** A body must have come within this long (408 otherwise): long enough for 8 MiB over a slow link, short enough that a stalled client lets go. */
+const BODY_TIMEOUT_MS = 30_000;
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
@@ -73,20 +80,24 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text).diges
 export function createApiServer(options: ApiServerOptions): Server {
   const validator = new BodyValidator();
   const routes = makeRoutes(options);
-  const keyHash = options.key === undefined ? undefined : sha256(options.key);
+  const keys = keyHashes(options);
   const log = options.log ?? ((m: string) => process.stderr.write(`ratri serve: ${m}\n`));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://ratri');
     const path = url.pathname;
-    if (path.startsWith('/v1/') && keyHash) checkKey(req.headers.authorization, keyHash);
+    if (keys.length === 0) checkFromThisMachine(req, server);
+    const role: Role = path.startsWith('/v1/') && keys.length > 0 ? roleOf(req.headers.authorization, keys) : 'approver';
     const candidates = routes.filter((r) => r.path.test(path));
     if (candidates.length === 0) throw new HttpProblem(404, `there is no ${path} here (docs/api.md lists the routes)`);
     const route = candidates.find((r) => r.method === req.method);
     if (!route) {
       const allow = [...new Set(candidates.map((r) => r.method))].join(', ');
       throw new HttpProblem(405, `${req.method} is not allowed on ${path}; use ${allow}`, { allow });
+    }
+    if (route.approverOnly && role !== 'approver') {
+      throw new HttpProblem(403, 'resolving approvals needs the approver key (the key given to ratri serve with --approver-key-env, default RATRI_APPROVER_KEY); this is a proxy key');
     }
     let params: string[];
     try {
@@ -119,14 +130,44 @@ export function createApiServer(options: ApiServerOptions): Server {
   return server;
 }
 
-function checkKey(header: string | undefined, keyHash: Buffer): void {
+function keyHashes({ key, approverKey }: ApiServerOptions): Array<{ role: Role; hash: Buffer }> {
+  const keys: Array<{ role: Role; hash: Buffer }> = [];
+  if (key) keys.push({ role: 'proxy', hash: sha256(key) });
+  if (approverKey) keys.push({ role: 'approver', hash: sha256(approverKey) });
+  return keys;
+}
+
+/** The role of the key sent; 401 when none or an unknown one is sent. Every key is compared, in constant time. */
+function roleOf(header: string | undefined, keys: Array<{ role: Role; hash: Buffer }>): Role {
   const challenge = { 'www-authenticate': 'Bearer realm="ratri"' };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!match) {
     throw new HttpProblem(401, 'this API needs a key: send "Authorization: Bearer <key>" (a proxy reads it from the environment variable named by api.keyEnv, default RATRI_API_KEY)', challenge);
   }
-  // Hashes have equal lengths, so the comparison takes the same time whatever the key sent.
-  if (!timingSafeEqual(sha256(match[1]!), keyHash)) throw new HttpProblem(401, 'the API key is not valid', challenge);
+  // Hashes have equal lengths, so each comparison takes the same time whatever the key sent.
+  const sent = sha256(match[1]!);
+  let role: Role | undefined;
+  for (const key of keys) if (timingSafeEqual(sent, key.hash)) role = key.role;
+  if (!role) throw new HttpProblem(401, 'the API key is not valid', challenge);
+  return role;
+}
+
+/**
+ * Without a key anything that reaches the port may use the API, so it must be a program on this
+ * machine and not a web page the user's browser shows: `Host` must name this machine (DNS
+ * rebinding), the request must not come from another site, and a POST must say it sends JSON (a
+ * cross-site form or `text/plain` fetch cannot).
+ */
+function checkFromThisMachine(req: IncomingMessage, server: Server): void {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const foreign = foreignHost(req.headers.host, port);
+  if (foreign) throw new HttpProblem(421, foreign);
+  const crossSite = crossSiteProblem(req, { origins: 'loopback' });
+  if (crossSite) throw new HttpProblem(403, `${crossSite}: without a key this API answers only programs on this machine`);
+  if (req.method === 'POST' && !isJsonContentType(req)) {
+    throw new HttpProblem(415, 'send the body with "Content-Type: application/json"');
+  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -141,8 +182,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES });
+  const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS });
   if (read.kind === 'too-large') throw new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
+  if (read.kind === 'timeout') throw new HttpProblem(408, `the request body did not arrive within ${read.timeoutMs} ms`, { connection: 'close' });
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
   try {
     return JSON.parse(read.body.toString('utf8'));
@@ -223,6 +265,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
     {
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/resolve$/,
+      approverOnly: true,
       schema: 'approval-resolve.json',
       handle: ({ params, body }) => {
         const id = params[0]!;

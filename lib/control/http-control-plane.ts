@@ -85,6 +85,8 @@ export class HttpControlPlane implements ControlPlane {
     https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
   };
   private readonly outbox: Outbox;
+  /** The header resolving an approval sends: the approver key's, when one was given (a proxy key gets 403 there). */
+  private readonly resolveHeaders: Record<string, string>;
 
   /** The API's URL (for messages, without any credentials written in it). */
   readonly location: string;
@@ -94,8 +96,10 @@ export class HttpControlPlane implements ControlPlane {
     private readonly config: ProxyConfig,
     private readonly db: Db,
     private readonly log: (message: string) => void,
+    approverKey?: string,
   ) {
     this.location = shownUrl(url);
+    this.resolveHeaders = approverKey ? { authorization: `Bearer ${approverKey}` } : {};
     const keyEnv = config.api?.keyEnv ?? 'RATRI_API_KEY';
     const key = process.env[keyEnv];
     this.client = got.extend({
@@ -113,11 +117,12 @@ export class HttpControlPlane implements ControlPlane {
 
   /**
    * The API named by `config.api`, with its outbox in the store at `config.store` (throws StoreError
-   * when the store cannot be opened). The key is read from the environment variable `api.keyEnv`.
+   * when the store cannot be opened). The key is read from the environment variable `api.keyEnv`;
+   * `approverKey` (for `ratri approvals`) is sent instead when resolving approvals.
    */
-  static open(config: ProxyConfig, log: (message: string) => void = stderrLog): HttpControlPlane {
+  static open(config: ProxyConfig, log: (message: string) => void = stderrLog, approverKey?: string): HttpControlPlane {
     if (!config.api) throw new Error('HttpControlPlane.open: the config has no "api"');
-    return new HttpControlPlane(config.api.url, config, openStore(config.store), log);
+    return new HttpControlPlane(config.api.url, config, openStore(config.store), log, approverKey);
   }
 
 
@@ -191,7 +196,7 @@ export class HttpControlPlane implements ControlPlane {
 
   async resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined> {
     const path = ApiPath.resolve(id);
-    const answer = await this.request('POST', path, { approve, scope, resolvedBy });
+    const answer = await this.request('POST', path, { approve, scope, resolvedBy }, REQUEST_TIMEOUT_MS, this.resolveHeaders);
     if (answer.status === 404) return undefined;
     const body = answer.body as Partial<ResolveResult> & Partial<ApprovalRecord>;
     // 409: already resolved or expired; it is left as it was, which is what `changed: false` says.
@@ -240,10 +245,13 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   /** One request; throws ApiUnreachableError when no answer came. */
-  private async request(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS, headers: Record<string, string> = {}): Promise<Answer> {
+    // A POST says it is JSON even without a body: a server without a key refuses other POSTs (docs/api.md).
+    const type: Record<string, string> = method === 'POST' && body === undefined ? { 'content-type': 'application/json' } : {};
     try {
       const response = await this.client(path, {
         method,
+        headers: { ...type, ...headers },
         ...(body === undefined ? {} : { json: body }),
         timeout: { request: timeoutMs },
       });

@@ -7,8 +7,9 @@ import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
 
-export function openControlPlane(config: ProxyConfig): ControlPlane {
-  if (config.api) return HttpControlPlane.open(config);
+/** `approverKey`: the key a remote API wants for resolving approvals (`ratri approvals`); proxies have none. */
+export function openControlPlane(config: ProxyConfig, approverKey?: string): ControlPlane {
+  if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
   return LocalControlPlane.open(config.store, config.guardrails, config.redactKeys);
 }
 
@@ -17,6 +18,8 @@ export interface ControlPlaneChoice {
   store?: string;
   config?: string;
   server?: string;
+  /** With a remote API: the approver key, sent when resolving approvals. */
+  approverKey?: string;
 }
 
 /** The control plane for `ratri approvals`: the store or remote API the proxies of that config use. */
@@ -25,7 +28,7 @@ export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
     const file = readConfigFile(choice.config);
     const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
-    return openControlPlane(resolveProxyConfig(file, choice.config, { server }));
+    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), choice.approverKey);
   }
   return LocalControlPlane.open(storePathOf(choice));
 }

@@ -7,7 +7,6 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isLoopback } from '../control/api-server.js';
 import type { ApprovalScope } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
 import { isoTime } from '../control/store.js';
@@ -15,12 +14,11 @@ import { CallTable } from './calls.js';
 import { CLIENT_JS } from './client.js';
 import { PAGE_CSS, renderPage } from './page.js';
 import { readRequestBody } from '../http-body.js';
+import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 
 /** What the dashboard serves, and how. */
 export interface DashboardOptions {
   plane: LocalControlPlane;
-  /** The address the server listens on (`--host`): `Host` headers must name it. */
-  host: string;
   /** The token `/api/` requests must send in `X-Ratri-Token`; random by default. */
   token?: string;
   /** The most events read from the store at once (default 5000). */
@@ -64,20 +62,6 @@ class Problem extends Error {
 }
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
-const bracket = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
-
-/** The `Host` values that name this server: the address given, the one bound, and `localhost` on a loopback address. */
-export function allowedHosts(host: string, boundAddress: string, port: number): Set<string> {
-  const names = new Set([bracket(host), bracket(boundAddress)]);
-  if (isLoopback(host)) names.add('localhost');
-  const hosts = new Set<string>();
-  for (const name of names) {
-    hosts.add(`${name}:${port}`.toLowerCase());
-    if (port === 80) hosts.add(name.toLowerCase());
-  }
-  return hosts;
-}
-
 function send(res: ServerResponse, status: number, body: string, type: string): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
@@ -89,6 +73,7 @@ const sendJson = (res: ServerResponse, status: number, body: unknown): void =>
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const read = await readRequestBody(req, { limit: MAX_BODY_BYTES, hangUpAboveBytes: 1024 * 1024 });
   if (read.kind === 'too-large') throw new Problem(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (read.kind === 'timeout') throw new Problem(408, `the body did not arrive within ${read.timeoutMs} ms`);
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
   try {
     return read.body.length === 0 ? {} : JSON.parse(read.body.toString('utf8'));
@@ -104,23 +89,17 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
   const tokenHash = sha256(token);
   const calls = new CallTable(options.maxCalls ?? 2000);
   const batch = options.batchEvents ?? 5000;
-  let hosts: Set<string> | undefined;
-
-  const hostAllowed = (header: string | undefined): boolean => {
-    if (!hosts) {
-      const address = server.address();
-      if (!address || typeof address === 'string') return false;
-      hosts = allowedHosts(options.host, address.address, address.port);
-    }
-    return header !== undefined && hosts.has(header.toLowerCase());
+  /** Why `Host` does not name this dashboard (DNS rebinding), by the rule every ratri server uses (lib/net/loopback.ts). */
+  const hostProblem = (header: string | undefined): string | undefined => {
+    const address = server.address();
+    if (!address || typeof address === 'string') return 'the dashboard is not listening';
+    return foreignHost(header, address.port);
   };
 
   /** Refuses what a page of another site could send: a foreign Origin, a cross-site fetch, no token. */
   const guardApi = (req: IncomingMessage): void => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin.toLowerCase() !== `http://${(req.headers.host ?? '').toLowerCase()}`) throw new Problem(403, `requests from ${origin} are refused`);
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new Problem(403, 'cross-site requests are refused');
+    const crossSite = crossSiteProblem(req, { origins: 'same-origin' });
+    if (crossSite) throw new Problem(403, crossSite);
     const sent = req.headers[TOKEN_HEADER];
     if (typeof sent !== 'string' || !timingSafeEqual(sha256(sent), tokenHash)) {
       throw new Problem(403, "missing or wrong X-Ratri-Token header: use the dashboard page");
@@ -138,7 +117,7 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
   };
 
   const resolve = async (req: IncomingMessage, id: string): Promise<unknown> => {
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new Problem(415, 'send the body as application/json');
+    if (!isJsonContentType(req)) throw new Problem(415, 'send the body as application/json');
     const body = (await readBody(req)) as { approve?: unknown; scope?: unknown } | null;
     if (typeof body !== 'object' || body === null || typeof body.approve !== 'boolean') {
       throw new Problem(400, 'the body must be {"approve": true|false, "scope": "once"|"always"}');
@@ -167,15 +146,15 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!hostAllowed(req.headers.host)) {
-      // DNS rebinding: a foreign name that resolves to this machine. Answered without the page or its token.
-      return sendJson(res, 421, { error: `the Host header "${req.headers.host ?? ''}" does not name this dashboard` });
-    }
+    const foreign = hostProblem(req.headers.host);
+    // DNS rebinding: a foreign name that resolves to this machine. Answered without the page or its token.
+    if (foreign) return sendJson(res, 421, { error: foreign });
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (url.pathname.startsWith('/api/')) {
       try {
         sendJson(res, 200, await api(req, url));
       } catch (err) {
+        if (err instanceof Problem && err.status === 408) res.setHeader('Connection', 'close'); // the rest of that body is not awaited
         if (err instanceof Problem) return sendJson(res, err.status, { error: err.message, ...err.extra });
         sendJson(res, 500, { error: `the dashboard failed: ${(err as Error).message}` });
       }

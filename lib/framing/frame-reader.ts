@@ -23,6 +23,8 @@ export interface OversizeFrame {
   head: Buffer;
   /** How many bytes the frame had when it ended (or when the stream ended). */
   totalBytes: number;
+  /** False when the stream ended before the frame's newline. */
+  terminated: boolean;
 }
 
 export interface FrameReaderOptions {
@@ -99,7 +101,7 @@ export class FrameReader {
     if (this.oversize) {
       const info = this.oversize;
       this.oversize = undefined;
-      this.handler.onOversize?.(info);
+      this.handler.onOversize?.({ ...info, terminated });
       return;
     }
     const frame =

@@ -12,8 +12,15 @@ export const ProxyErrorCode = {
   parseError: -32700,
   /** The host sent a frame the policy cannot read unambiguously (enforce mode), or one over the size limit. */
   invalidRequest: -32600,
-  /** The upstream exited while the request was pending. */
+  /** The upstream exited while the request was pending; also an internal failure of the HTTP front. */
   upstreamExited: -32603,
+  /** HTTP front: a request refused before it reached the proxy (Host, Origin, token, limits, headers), or a session that ended before it answered. */
+  httpRefused: -32000,
+  /**
+   * HTTP front: the session named by `Mcp-Session-Id` or `?sessionId=` does not exist or has ended
+   * (HTTP 404). Not -32001, which means "blocked by guardrail" (the MCP SDK's own server uses -32001 here).
+   */
+  sessionNotFound: -32003,
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];

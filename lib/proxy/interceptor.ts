@@ -170,12 +170,15 @@ export class Interceptor {
       this.recordHoldEnded(hold, 'the upstream exited', frame.length);
     }
     for (const request of this.pending.drain()) {
-      const frame = upstreamExitedError(request.rawId, data);
-      this.deps.toHost(frame);
+      // A request the host cancelled expects no answer: it ends without one.
+      const frame = request.cancelled ? undefined : upstreamExitedError(request.rawId, data);
+      if (frame) this.deps.toHost(frame);
       if (request.call) {
         this.deps.telemetry.toolFinished(request.call, {
-          error: { code: ProxyErrorCode.upstreamExited, message: 'upstream exited' },
-          resultSize: frame.length,
+          error: frame
+            ? { code: ProxyErrorCode.upstreamExited, message: 'upstream exited' }
+            : { code: null, message: 'cancelled by the host; the upstream exited before answering' },
+          resultSize: frame?.length ?? 0,
         });
       }
     }
@@ -205,7 +208,7 @@ export class Interceptor {
 
   private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const method = message.method;
-    if (method === 'notifications/cancelled' && this.cancelHeld(message)) return;
+    if (method === 'notifications/cancelled' && this.cancel(message)) return;
     const handler = method === undefined ? undefined : this.table[method];
     if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
@@ -219,11 +222,17 @@ export class Interceptor {
     }
   }
 
-  /** `notifications/cancelled` for a call we hold: the hold ends and upstream never hears of either. */
-  private cancelHeld(message: ParsedMessage): boolean {
+  /**
+   * `notifications/cancelled`: a forwarded request it names is no longer waited for (the notice is
+   * forwarded; returns false). For a call we hold, the hold ends and upstream never hears of either
+   * (returns true).
+   */
+  private cancel(message: ParsedMessage): boolean {
     const params = (message.value as { params?: { requestId?: unknown } }).params;
     if (params?.requestId === undefined) return false;
-    const hold = this.held.cancel(idKey(params.requestId));
+    const key = idKey(params.requestId);
+    this.pending.cancel(key);
+    const hold = this.held.cancel(key);
     if (!hold) return false;
     this.deps.telemetry.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
       requestId: hold.rawId,

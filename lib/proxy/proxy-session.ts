@@ -8,7 +8,8 @@ import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
 import { FrameReader } from '../framing/frame-reader.js';
-import { FrameWriter } from '../framing/frame-writer.js';
+import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
+import { readFrame } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { openControlPlane } from '../control/open-control-plane.js';
 import { StoreError } from '../control/store.js';
@@ -19,7 +20,8 @@ import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
 import { StallWatch } from './stall-watch.js';
-import { DEFAULT_STOP_TIMINGS, UpstreamProcess, type StopTimings, type UpstreamExit } from './upstream-process.js';
+import { StopClock, type StopBudget } from './stop-clock.js';
+import { UpstreamProcess, type UpstreamExit } from './upstream-process.js';
 
 export interface ProxySessionOptions {
   config: ProxyConfig;
@@ -33,7 +35,7 @@ export interface ProxySessionOptions {
    */
   controlPlane?: ControlPlane;
   recorder?: SessionRecorder;
-  stopTimings?: StopTimings;
+  stopBudget?: StopBudget;
   /**
    * Why the session ended when the host side closed, for the `mcp.session.ended` event. Default
    * "host closed stdin"; the HTTP front passes its own (a DELETE, an idle session, …) since its
@@ -57,10 +59,22 @@ export function exitCodeOf(exit: UpstreamExit): number {
   return exit.code ?? signalExitCode(exit.signal);
 }
 
+/** The upstream's output ended in the middle of a frame that was not relayed whole: stderr and a warning say what the host got. */
+function reportUnfinished(unfinished: UnfinishedFrame, who: string, log: (message: string) => void, telemetry: Telemetry): void {
+  const reason =
+    unfinished.outcome === 'dropped'
+      ? `output ended in the middle of a frame (${unfinished.bytes} bytes without a newline): not a complete JSON-RPC message, not relayed`
+      : `output ended in the middle of a frame longer than maxFrameBytes, ${unfinished.bytes} bytes of which were already relayed: the line was ended there, so that ratri's own answers stay on lines of their own`;
+  log(`${who}: ${reason}`);
+  telemetry.warning('unfinished_frame', reason, { direction: 'upstream', frameBytes: unfinished.bytes, relayed: unfinished.outcome === 'cut' });
+}
+
 export class ProxySession {
   readonly sessionId = newSessionId();
   private upstream: UpstreamProcess | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set when a stop began (the host closed its input, or a signal): it times the rest. */
+  private clock: StopClock | undefined;
   private stopSignal: NodeJS.Signals | undefined;
   private hostClosed = false;
   private interceptor: Interceptor | undefined;
@@ -105,7 +119,7 @@ export class ProxySession {
       upstream: { command: config.upstream.command, args: config.upstream.args ?? [], pid: child.pid ?? null },
     });
 
-    const toHost = new FrameWriter(hostOut);
+    const toHost = new FrameWriter(hostOut, config.maxFrameBytes);
     const toUpstream = new FrameWriter(child.stdin!);
     const interceptor = new Interceptor({
       config,
@@ -151,17 +165,20 @@ export class ProxySession {
     hostIn.on('error', () => this.hostGone());
     hostOut.on('error', () => this.hostGone());
 
-    // Upstream → host: bytes are relayed first; a tap reassembles frames for telemetry afterwards.
+    // Upstream → host: bytes are relayed first (line by line); a tap reassembles frames for telemetry afterwards.
+    let tail: Buffer | undefined; // what the upstream left after its last newline, once its output ended
     const tap = new FrameReader(
       {
         onFrame: (frame, terminated) => {
+          if (!terminated) return void (tail = frame);
           if (recorder) {
-            recorder.fromUpstream(frame, terminated);
-            recorder.toHost(frame, terminated);
+            recorder.fromUpstream(frame, true);
+            recorder.toHost(frame, true);
           }
           interceptor.onUpstreamFrame(frame);
         },
-        onOversize: (info) => interceptor.onUpstreamOversize(info),
+        // One cut off by the end of the output answers nothing: its request gets -32603 (reported below).
+        onOversize: (info) => info.terminated && interceptor.onUpstreamOversize(info),
       },
       { maxFrameBytes: config.maxFrameBytes },
     );
@@ -174,7 +191,17 @@ export class ProxySession {
     });
     child.stdout!.on('end', () => {
       tap.end();
-      toHost.endRelay();
+      // A frame left without its newline reaches the host only if it is a whole message (docs/errors.md).
+      const kind = tail && readFrame(tail).kind;
+      const unfinished = toHost.endRelay(kind === 'single' || kind === 'batch');
+      if (tail) recorder?.fromUpstream(tail, false);
+      if (tail && unfinished?.outcome === 'delivered') {
+        recorder?.toHost(tail, true);
+        interceptor.onUpstreamFrame(tail);
+      }
+      if (unfinished && unfinished.outcome !== 'delivered' && kind !== 'blank') {
+        reportUnfinished(unfinished, `upstream "${config.upstream.command}"`, log, telemetry);
+      }
     });
 
     const stalls = new StallWatch(
@@ -214,8 +241,9 @@ export class ProxySession {
       droppedEvents: queue.stats.dropped,
     });
     hostIn.pause();
-    await telemetry.close(2000);
-    if (!this.options.controlPlane) await controlPlane.close(2000);
+    // Within the stop's budget when one is under way; an upstream that exited by itself leaves more time.
+    await telemetry.close(this.clock?.flushMs() ?? 2000);
+    if (!this.options.controlPlane) await controlPlane.close(this.clock?.flushMs() ?? 2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);
@@ -226,37 +254,42 @@ export class ProxySession {
   /**
    * The host closed its input. It may still be reading our output (a piped script does exactly
    * that), so answers already on their way are let through first: the upstream's stdin is closed
-   * once nothing forwarded is pending, or after the grace period. Held calls end unanswered.
+   * once every forwarded request the host did not cancel is answered, or when the budget's answer
+   * time is up. Held calls end unanswered.
    */
   private hostGone(): void {
     if (this.hostClosed) return;
     this.hostClosed = true;
+    this.clock ??= new StopClock(this.options.stopBudget);
     const dropped = this.interceptor?.dropHeld() ?? 0;
     if (dropped > 0) this.options.log(`host closed its input; ${dropped} held call(s) dropped without an answer`);
-    const graceMs = (this.options.stopTimings ?? DEFAULT_STOP_TIMINGS).graceMs;
-    void (this.interceptor?.pending.whenEmpty(graceMs) ?? Promise.resolve()).then(() => this.stopUpstream());
+    const answered = this.interceptor?.pending.whenAnswered(this.clock.budget.answersMs) ?? Promise.resolve();
+    void answered.then(() => this.stopUpstream());
   }
 
   /**
-   * SIGINT/SIGTERM to the proxy: the same graceful stop; the exit code reports the signal. A second
-   * signal while stopping kills the upstream's process group at once. Returns false when there is no
-   * upstream to stop (it has not started), so the caller can exit right away.
+   * SIGINT/SIGTERM/SIGHUP to the proxy: the same stop, at once (no answers are waited for); the exit
+   * code reports the signal. A signal while a stop is under way (a second signal, or one after the
+   * host closed its input) kills the upstream's process group at once. Returns false when there is
+   * no upstream to stop (it has not started), so the caller can exit right away.
    */
   stop(signal: NodeJS.Signals): boolean {
     if (!this.upstream) return false;
-    if (this.stopSignal) {
+    this.stopSignal ??= signal;
+    if (this.clock) {
+      this.clock.escalate();
       this.upstream.signal('SIGKILL');
       return true;
     }
-    this.stopSignal = signal;
+    this.clock = new StopClock(this.options.stopBudget);
     void this.stopUpstream();
     return true;
   }
 
   private stopUpstream(): Promise<void> {
     this.stopping ??= (async () => {
-      if (!this.upstream) return;
-      await this.upstream.stop(this.options.stopTimings ?? DEFAULT_STOP_TIMINGS);
+      if (!this.upstream || !this.clock) return;
+      await this.upstream.stop(this.clock.upstreamTimings());
     })();
     return this.stopping;
   }

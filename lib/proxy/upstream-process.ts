@@ -80,13 +80,14 @@ export class UpstreamProcess {
       });
       const exited = new Promise<UpstreamExit>((resolveExit) => {
         child.once('exit', (code, signal) => {
-          // Let the last stdout bytes arrive ('close'), but not forever: a grandchild may hold the pipe.
+          // Let the last stdout bytes arrive ('close'; they are already in the pipe), but not for long: a
+          // grandchild may hold the pipe, and the whole stop must fit in the host's kill window.
           const settle = (): void => {
             clearTimeout(timer);
             if (child.pid !== undefined) killGroupOf(child.pid);
             resolveExit({ code, signal });
           };
-          const timer = setTimeout(settle, 1000);
+          const timer = setTimeout(settle, 250);
           child.once('close', settle);
         });
       });

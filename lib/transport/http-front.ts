@@ -6,10 +6,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import type { StopTimings } from '../proxy/upstream-process.js';
-import { answerPreflight, checkRequest, refuse, type Refusal, type SecurityOptions } from './http-security.js';
+import type { StopBudget } from '../proxy/stop-clock.js';
+import { answerPreflight, checkRequest, refuse, type BodyPolicy, type Refusal, type SecurityOptions } from './http-security.js';
 import { HttpSession } from './http-session.js';
 import { LegacySseTransport } from './legacy-sse.js';
 import { StreamableHttpTransport, type FrontContext } from './streamable-http.js';
@@ -29,13 +30,15 @@ export interface HttpFrontOptions {
   port: number;
   allowedOrigins: string[];
   authToken?: string;
-  /** A Streamable HTTP session with no open stream and no request for this long is ended. */
+  /** A Streamable HTTP session with no open stream, no unanswered request and no request for this long is ended. */
   sessionIdleMs: number;
   maxSessions: number;
-  /** The longest request body accepted (413 beyond). */
-  maxBodyBytes: number;
+  /** The longest request body accepted (413 beyond, naming `setting`), and how long it may take to come (408 beyond). */
+  body: BodyPolicy;
+  /** How long a client may take to send a request's headers. */
+  headersTimeoutMs: number;
   log(message: string): void;
-  stopTimings?: StopTimings;
+  stopBudget?: StopBudget;
 }
 
 /** The port could not be bound; the message says which and why. */
@@ -58,7 +61,7 @@ export class HttpFront {
     private readonly server: Server,
   ) {
     const context: FrontContext = {
-      maxBodyBytes: options.maxBodyBytes,
+      body: options.body,
       strict: options.config.mode === 'enforce',
       createSession: (transport, id) => this.createSession(transport, id),
       session: (id) => {
@@ -74,12 +77,19 @@ export class HttpFront {
 
   /** Binds the server; rejects with ListenError when the address cannot be bound. */
   static async start(options: HttpFrontOptions): Promise<HttpFront> {
-    const server = createServer();
+    // Slowloris: headers that do not come in time get 408 and the connection is closed. Node checks
+    // every `connectionsCheckingInterval`, so that is kept well below the limit. The request timeout
+    // ends when the request has been received, so it never cuts an SSE response.
+    const server = createServer({
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.headersTimeoutMs + options.body.timeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, options.headersTimeoutMs / 4)),
+    });
     const front = new HttpFront(options, server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       front.handle(req, res).catch((err: Error) => {
         options.log(`internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-        refuse(res, { status: 500, message: 'Internal Server Error' }, -32603);
+        refuse(res, { status: 500, message: 'Internal Server Error' }, ProxyErrorCode.upstreamExited);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -90,9 +100,6 @@ export class HttpFront {
       server.listen(options.port, options.host, () => resolve());
     });
     front.security.port = (server.address() as AddressInfo).port;
-    // SSE streams are long-lived by design: no request timeout may cut them.
-    server.requestTimeout = 0;
-    server.headersTimeout = 30_000;
     const every = Math.max(50, Math.min(options.sessionIdleMs / 4, 10_000));
     front.reaper = setInterval(() => front.reapIdle(), every);
     front.reaper.unref();
@@ -138,7 +145,7 @@ export class HttpFront {
         headers: { 'Retry-After': '5' },
       };
     }
-    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopTimings: this.options.stopTimings });
+    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopBudget: this.options.stopBudget });
     this.sessions.set(id, session);
     this.running.add(session);
     void session.done.then(() => {
@@ -148,11 +155,14 @@ export class HttpFront {
     return session;
   }
 
-  /** Ends Streamable HTTP sessions nobody has used for `sessionIdleMs` (legacy sessions end with their stream). */
+  /**
+   * Ends Streamable HTTP sessions nobody has used for `sessionIdleMs`: no request, no open stream,
+   * no unanswered request (legacy sessions end with their stream).
+   */
   private reapIdle(): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.ended || session.transport !== 'http' || session.openStreams > 0) continue;
+      if (session.ended || session.transport !== 'http' || session.openStreams > 0 || session.hasUnanswered()) continue;
       if (now - session.lastActivity > this.options.sessionIdleMs) {
         this.options.log(`session ${session.id.slice(0, 8)}: idle for ${now - session.lastActivity} ms; ending it`);
         session.end(`idle for more than ${this.options.sessionIdleMs} ms`);

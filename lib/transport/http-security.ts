@@ -1,11 +1,14 @@
 /**
  * The checks every HTTP request to the front passes before it reaches a transport: the Host header
- * (DNS rebinding), the Origin header (browsers on foreign sites), the bearer token, and the body
- * size limit; plus the JSON-RPC-shaped error body every refusal carries.
+ * (DNS rebinding), Origin and Sec-Fetch-Site (pages of other sites; both by lib/net/loopback.ts),
+ * the bearer token, and the body's size and time limits; plus the JSON-RPC-shaped error body every
+ * refusal carries.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readRequestBody } from '../http-body.js';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
+import { crossSiteProblem, foreignHost, isLoopback } from '../net/loopback.js';
 
 /** What the security checks need to know about the front. */
 export interface SecurityOptions {
@@ -26,24 +29,16 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i;
-
-/** True when the server listens only on this machine, so the Host header must name this machine too. */
-export function isLoopbackBind(host: string): boolean {
-  return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\./.test(host);
-}
-
 /**
  * The JSON-RPC-style body of every refusal. `id` is null: the refusal happens before (or instead
- * of) reading a message, so there is no request id to echo.
+ * of) reading a message, so there is no request id to echo. Codes come from lib/jsonrpc/errors.ts.
  */
-export function errorBody(message: string, code = -32000): string {
+export function errorBody(message: string, code: ProxyErrorCode = ProxyErrorCode.httpRefused): string {
   return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
 /** Sends a refusal (or any JSON-RPC-style error) and ends the response. */
-export function refuse(res: ServerResponse, refusal: Refusal, code = -32000): void {
+export function refuse(res: ServerResponse, refusal: Refusal, code: ProxyErrorCode = ProxyErrorCode.httpRefused): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -59,27 +54,24 @@ export function refuse(res: ServerResponse, refusal: Refusal, code = -32000): vo
 
 /**
  * DNS rebinding protection: a page on evil.example whose name is re-pointed at 127.0.0.1 sends
- * `Host: evil.example`. When bound to loopback, only loopback names (and our port) are accepted.
- * Bound to another address the operator chose to expose the server, so any Host is accepted.
+ * `Host: evil.example`. When bound to loopback, only loopback names with our port are accepted
+ * (lib/net/loopback.ts). Bound to another address the operator chose to expose the server (and
+ * must set a token, see `ratri mcp proxy --host`), so any Host is accepted.
  */
 function checkHost(req: IncomingMessage, options: SecurityOptions): Refusal | undefined {
-  if (!isLoopbackBind(options.host)) return undefined;
-  const header = req.headers.host ?? '';
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header);
-  const name = match?.[1]?.toLowerCase();
-  const port = match?.[2];
-  if (name && LOOPBACK_NAMES.has(name) && (port === undefined || Number(port) === options.port)) return undefined;
-  return { status: 421, message: `Misdirected Request: Host "${header}" is not this server (bound to ${options.host}:${options.port})` };
+  if (!isLoopback(options.host)) return undefined;
+  const problem = foreignHost(req.headers.host, options.port);
+  return problem ? { status: 421, message: `Misdirected Request: ${problem}` } : undefined;
 }
 
-/** A present Origin must be a loopback origin (any port) or one of `--allowed-origin`. */
+/**
+ * A present Origin must be a loopback origin (any port) or one of `--allowed-origin`; a request
+ * without one that a browser marks cross-site (an `<img src=".../sse">`) is refused too, before it
+ * can start a session and its upstream.
+ */
 function checkOrigin(req: IncomingMessage, options: SecurityOptions): Refusal | undefined {
-  const origin = req.headers.origin;
-  if (origin === undefined) return undefined; // not a browser: nothing to protect against here
-  if (LOOPBACK_ORIGIN.test(origin)) return undefined;
-  const normalized = origin.toLowerCase().replace(/\/+$/, '');
-  if (options.allowedOrigins.some((o) => o.toLowerCase().replace(/\/+$/, '') === normalized)) return undefined;
-  return { status: 403, message: `Forbidden: Origin "${origin}" is not allowed (see --allowed-origin)` };
+  const problem = crossSiteProblem(req, { origins: 'loopback', allowedOrigins: options.allowedOrigins });
+  return problem ? { status: 403, message: `Forbidden: ${problem} (see --allowed-origin)` } : undefined;
 }
 
 /** Digests are compared, not the tokens: timingSafeEqual needs equal lengths and must not leak the length. */
@@ -125,13 +117,26 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse): void
   res.end();
 }
 
-/** Reads a request body up to `limit` bytes; resolves undefined (after answering 413) when it is longer, or when the client went away. */
-export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
-  const read = await readRequestBody(req, { limit });
+/** How large a request body may be, which setting says so (for the 413), and how long it may take to come. */
+export interface BodyPolicy {
+  maxBytes: number;
+  /** Names the setting that applies, e.g. `maxFrameBytes in the config`. */
+  setting: string;
+  timeoutMs: number;
+}
+
+/**
+ * Reads a request body; resolves undefined (after answering 413 or 408) when it is longer than
+ * allowed or does not arrive in time, or when the client went away.
+ */
+export async function readBody(req: IncomingMessage, res: ServerResponse, policy: BodyPolicy): Promise<Buffer | undefined> {
+  const read = await readRequestBody(req, { limit: policy.maxBytes, timeoutMs: policy.timeoutMs });
   if (read.kind === 'body') return read.body;
+  // Connection: close ends the upload still under way once the answer is sent.
   if (read.kind === 'too-large') {
-    // Connection: close ends the upload still under way once the answer is sent.
-    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${limit} bytes (maxFrameBytes)`, headers: { Connection: 'close' } });
+    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${policy.maxBytes} bytes (${policy.setting})`, headers: { Connection: 'close' } });
+  } else if (read.kind === 'timeout') {
+    refuse(res, { status: 408, message: `Request Timeout: the body did not arrive within ${read.timeoutMs} ms (--request-timeout-ms)`, headers: { Connection: 'close' } });
   }
   return undefined;
 }

@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { ProxySession } from '../proxy/proxy-session.js';
-import type { StopTimings } from '../proxy/upstream-process.js';
+import type { StopBudget } from '../proxy/stop-clock.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -28,6 +28,27 @@ export function oneLine(body: Buffer): Buffer {
   return copy;
 }
 
+/** Lines longer than this are checked by their first byte only: parsing them whole would cost more than it tells. */
+const PARSE_WHOLE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What a line from the upstream is, for an HTTP client: a JSON object or array (one message or a
+ * batch), blank, or something else, such as a log line a server prints on stdout. Only the first goes
+ * out as an SSE event: a client parses every event's data as JSON-RPC.
+ */
+export function lineKind(line: Buffer): 'json' | 'blank' | 'not-json' {
+  const first = line.find((b) => b !== SPACE && b !== 0x09 && b !== CR);
+  if (first === undefined) return 'blank';
+  if (first !== 0x7b && first !== 0x5b) return 'not-json'; // { or [
+  if (line.length > PARSE_WHOLE_BYTES) return 'json';
+  try {
+    JSON.parse(line.toString('utf8'));
+    return 'json';
+  } catch {
+    return 'not-json';
+  }
+}
+
 export interface HttpSessionOptions {
   /** The id clients name the session by (`Mcp-Session-Id`, `?sessionId=`). */
   id: string;
@@ -37,7 +58,7 @@ export interface HttpSessionOptions {
   /** The front's control plane, shared by all its sessions (one store connection, not one per session). */
   controlPlane: ControlPlane;
   log(message: string): void;
-  stopTimings?: StopTimings;
+  stopBudget?: StopBudget;
 }
 
 /** One client's session. The owning transport sets `onServerLine` and `onEnded`. */
@@ -56,9 +77,12 @@ export class HttpSession {
   lastActivity = Date.now();
   /** Open long-lived responses (SSE streams): a session with one is not idle. */
   openStreams = 0;
+  /** True while a request of the client is not answered yet (set by the owning transport): such a session is not idle either. */
+  hasUnanswered: () => boolean = () => false;
   /** Settles with the ProxySession's exit code once its upstream is gone and telemetry flushed. */
   readonly done: Promise<number>;
   private readonly hostIn = new PassThrough();
+  private readonly log: (message: string) => void;
   private readonly proxy: ProxySession;
   private endReason: string | undefined;
   /** Responses that refused more (their client reads slowly) since the last chunk from the proxy. */
@@ -87,13 +111,14 @@ export class HttpSession {
       },
     });
     const sessionLog = (message: string): void => options.log(`session ${this.id.slice(0, 8)}: ${message}`);
+    this.log = sessionLog;
     this.proxy = new ProxySession({
       config: options.config,
       controlPlane: options.controlPlane,
       hostIn: this.hostIn,
       hostOut,
       log: sessionLog,
-      stopTimings: options.stopTimings,
+      stopBudget: options.stopBudget,
       hostCloseReason: () => this.endReason ?? 'client ended the session',
     });
     this.done = this.proxy.run().then(
@@ -183,6 +208,11 @@ export class HttpSession {
 
   private serverLine(line: Buffer): void {
     if (this.ended) return; // the client is gone; the upstream is being stopped
+    const kind = lineKind(line);
+    if (kind !== 'json') {
+      if (kind === 'not-json') this.log(`the upstream wrote a line that is not JSON on stdout; not sent to the client: ${JSON.stringify(line.subarray(0, 200).toString('utf8'))}${line.length > 200 ? '…' : ''}`);
+      return;
+    }
     try {
       const full = this.onServerLine(line);
       if (full) this.full.add(full);

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import { readFrame } from '../jsonrpc/message.js';
 import { corsHeaders, readBody, refuse } from './http-security.js';
 import { openEventStream, sseEvent } from './sse.js';
@@ -48,17 +49,17 @@ export class LegacySseTransport {
     if (!id) return refuse(res, { status: 400, message: 'Bad Request: the sessionId query parameter is required (GET /sse first)' });
     const session = this.front.session(id);
     if (!session || session.transport !== 'sse') {
-      return refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; open a new one with GET /sse` }, -32001);
+      return refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; open a new one with GET /sse` }, ProxyErrorCode.sessionNotFound);
     }
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) {
       return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
     }
-    const body = await readBody(req, res, this.front.maxBodyBytes);
+    const body = await readBody(req, res, this.front.body);
     if (body === undefined) return;
     const read = readFrame(body);
     if (read.kind === 'invalid-json' || read.kind === 'blank') {
-      return refuse(res, { status: 400, message: `Parse error: ${read.kind === 'blank' ? 'empty body' : read.reason}` }, -32700);
+      return refuse(res, { status: 400, message: `Parse error: ${read.kind === 'blank' ? 'empty body' : read.reason}` }, ProxyErrorCode.parseError);
     }
     await session.deliver(body); // answered once the upstream side has taken it in
     res.writeHead(202, { ...corsHeaders(req), 'Content-Type': 'text/plain' });

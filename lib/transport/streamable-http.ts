@@ -10,19 +10,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import type { HttpSession } from './http-session.js';
-import { corsHeaders, readBody, refuse, type Refusal } from './http-security.js';
+import { corsHeaders, readBody, refuse, type BodyPolicy, type Refusal } from './http-security.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
-/** What a transport needs from the front: the session registry and the body limit. */
+/** What a transport needs from the front: the session registry and the body limits. */
 export interface FrontContext {
-  maxBodyBytes: number;
+  body: BodyPolicy;
   /** Enforce mode: bodies are read as strictly as the interceptor reads them (docs/policy.md). */
   strict: boolean;
   /** Creates a session with its upstream, or says why not (503 when full). */
@@ -87,7 +88,7 @@ export class StreamableHttpTransport {
     const session = this.front.session(id);
     const streams = this.state.get(id);
     if (!session || !streams || session.transport !== 'http') {
-      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, -32001);
+      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, ProxyErrorCode.sessionNotFound);
       return undefined;
     }
     session.lastActivity = Date.now();
@@ -103,22 +104,22 @@ export class StreamableHttpTransport {
     if (!/^application\/json\b/i.test(type)) {
       return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
     }
-    const body = await readBody(req, res, this.front.maxBodyBytes);
+    const body = await readBody(req, res, this.front.body);
     if (body === undefined) return;
     const read = this.front.strict ? readHostFrame(body) : readFrame(body);
-    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, -32700);
+    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
     const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
     if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
-      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, -32600);
+      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, ProxyErrorCode.invalidRequest);
     }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
     let session: HttpSession;
     let streams: Streams;
     if (initialize) {
       if (header(req, 'mcp-session-id') !== undefined) {
-        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, -32600);
+        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, ProxyErrorCode.invalidRequest);
       }
-      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, -32600);
+      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
       const created = this.front.createSession('http', randomUUID());
       if (!('id' in created)) return refuse(res, created);
       session = created;
@@ -226,6 +227,7 @@ export class StreamableHttpTransport {
     this.state.set(session.id, streams);
     session.onServerLine = (line) => this.route(streams, line);
     session.onEnded = (reason) => this.closeAll(session.id, streams, reason);
+    session.hasUnanswered = () => streams.byRequest.size > 0;
     return streams;
   }
 
@@ -279,7 +281,7 @@ export class StreamableHttpTransport {
     this.state.delete(id);
     for (const post of streams.posts.values()) {
       for (const rawId of post.pending.values()) {
-        const error = Buffer.from(`{"jsonrpc":"2.0","id":${rawId},"error":{"code":-32000,"message":${JSON.stringify(`the session ended before the server answered: ${reason}`)}}}`);
+        const error = errorResponse(rawId, ProxyErrorCode.httpRefused, `the session ended before the server answered: ${reason}`);
         post.sink?.write(sseEvent(error, { id: streams.buffer.add(post.key, error) }));
       }
       post.sink?.end();

@@ -358,16 +358,21 @@ describe('byte-exact relay in enforce mode around refusals', () => {
     expect(rest.equals(s.upstreamSent)).toBe(true);
   });
 
-  it('never writes a refusal into the middle of an upstream frame that is only half relayed', async () => {
+  it('holds an upstream frame that is only half written until its newline, and never writes a refusal into it', async () => {
     const s = startSession('enforce');
     // The fixture pauses 800 ms inside its split frame (after the first byte of "€").
     s.write('{"jsonrpc":"2.0","id":"emit","method":"fixture/emit","params":{"gapMs":5,"pauseMs":800}}\n');
-    await waitUntil('the upstream to be half-way through its split frame', () => {
+    // In the pause: the frame so far ends inside "€" (E2 82 of E2 82 AC).
+    await waitUntil('the upstream to be paused half-way through its split frame', () => {
       const sent = s.upstreamSent;
-      return sent.includes(Buffer.from('notifications/split')) && sent[sent.length - 1] !== NEWLINE;
+      return sent.includes(Buffer.from('notifications/split')) && sent.subarray(-2).equals(Buffer.from([0xe2, 0x82]));
     });
-    await waitUntil('the host to have received the half frame', () => s.hostReceived.length === s.upstreamSent.length);
-    expect(s.hostReceived[s.hostReceived.length - 1]).not.toBe(NEWLINE);
+    const half = s.upstreamSent;
+    const wholeLines = half.subarray(0, half.lastIndexOf(NEWLINE) + 1);
+    await waitUntil('the host to have every whole line before it', () => s.hostReceived.length >= wholeLines.length);
+    await sleep(100);
+    expect(s.upstreamSent.length).toBe(half.length); // still paused
+    expect(s.hostReceived.equals(wholeLines)).toBe(true); // no byte of the half frame
 
     s.write(BLOCKED_CALL, false);
     const refusal = await s.response('blocked-1');

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect as connectTcp, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliPath, everythingServer, fixtureServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath, everythingServer, fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { callError, textOf } from '../helpers/sdk.js';
 
 const BLOCK_GET_ENV = { id: 'no-env-dump', tool: 'get-env', decision: 'block' };
@@ -98,7 +98,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 /** Starts the built CLI with `--port 0` and waits for its "serving" line. */
-async function startFront(args: string[] = [], options: { config?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<Front> {
+async function startFront(args: string[] = [], options: { config?: Record<string, unknown>; env?: Record<string, string>; serving?: RegExp } = {}): Promise<Front> {
   const dir = tempDir('ratri-http-');
   dirs.push(dir);
   const config = writeConfig(dir, {
@@ -118,8 +118,9 @@ async function startFront(args: string[] = [], options: { config?: Record<string
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
   const front: Front = { child, port: 0, base: '', stderr: () => stderr, exited, store: join(dir, 'ratri.db') };
   fronts.push(front);
-  await until('the serving line', () => /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:\d+\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/.test(stderr) || child.exitCode !== null);
-  const port = Number(/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)?.[1]);
+  const serving = options.serving ?? /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:(\d+)\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/;
+  await until('the serving line', () => serving.test(stderr) || child.exitCode !== null);
+  const port = Number(serving.exec(stderr)?.[1]);
   expect(port, stderr).toBeGreaterThan(0);
   front.port = port;
   front.base = `http://127.0.0.1:${port}`;
@@ -153,6 +154,18 @@ function raw(front: Front, method: string, path: string, headers: Record<string,
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Sends a request and resolves with its status as soon as the answer starts (an SSE stream never ends), then hangs up. */
+function statusOf(front: Front, method: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: front.port, method, path, headers }, (res) => {
+      resolve(res.statusCode!);
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -276,9 +289,15 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const front = await startFront([], { config: { maxFrameBytes: 2048 } });
     const id = await rawSession(front);
     const big = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4000) } } };
-    expectRefusal(await post(front, big, { 'Mcp-Session-Id': id }), 413);
-    expectRefusal(await post(front, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'Mcp-Session-Id': 'no-such-session' }), 404);
-    expectRefusal(await raw(front, 'POST', '/messages?sessionId=no-such-session', { 'Content-Type': 'application/json' }, '{}'), 404);
+    const tooBig = await post(front, big, { 'Mcp-Session-Id': id });
+    expectRefusal(tooBig, 413);
+    expect(JSON.parse(tooBig.body).error.message).toBe('Payload Too Large: the body exceeds 2048 bytes (maxFrameBytes in the config)');
+    const unknown = await post(front, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'Mcp-Session-Id': 'no-such-session' });
+    expectRefusal(unknown, 404);
+    const unknownSse = await raw(front, 'POST', '/messages?sessionId=no-such-session', { 'Content-Type': 'application/json' }, '{}');
+    expectRefusal(unknownSse, 404);
+    // Its own code (docs/errors.md), not -32001, which means "blocked by guardrail".
+    expect([JSON.parse(unknown.body).error.code, JSON.parse(unknownSse.body).error.code]).toEqual([-32003, -32003]);
     expectRefusal(await post(front, { jsonrpc: '2.0', id: 3, method: 'ping' }), 400); // no Mcp-Session-Id
     expectRefusal(await post(front, { jsonrpc: '2.0', id: 4, method: 'ping' }, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' }), 400);
     expectRefusal(await post(front, '{"jsonrpc":', { 'Mcp-Session-Id': id }), 400);
@@ -296,6 +315,140 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const messages = sseEvents(answered.body).map((e) => JSON.parse(e.data) as { id?: unknown; method?: string });
     expect(messages.at(-1)).toMatchObject({ id: 6, result: { content: [{ text: 'Echo: a\nb' }] } });
     for (const other of messages.slice(0, -1)) expect(other).toMatchObject({ method: expect.stringMatching(/^notifications\//) });
+  });
+
+  it('names the limit that applies when the config does not set maxFrameBytes (413)', async () => {
+    const front = await startFront();
+    const id = await rawSession(front);
+    // Announced as 4 MiB + 1 and never sent: the 413 comes from Content-Length alone.
+    const refused = await new Promise<RawResponse>((resolve, reject) => {
+      const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id, 'Content-Length': String(4 * 1024 * 1024 + 1) };
+      const req = request({ host: '127.0.0.1', port: front.port, method: 'POST', path: '/mcp', headers }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.write('{');
+    });
+    expectRefusal(refused, 413);
+    expect(JSON.parse(refused.body).error.message).toBe(
+      'Payload Too Large: the body exceeds 4194304 bytes (the HTTP body limit while the config does not set maxFrameBytes; set maxFrameBytes to change it)',
+    );
+  });
+
+  it("refuses what another site's page sends without Origin (Sec-Fetch-Site: cross-site): no session, no upstream", async () => {
+    const front = await startFront();
+    // What <img src="http://127.0.0.1:3100/sse"> on another site sends.
+    const img = { Accept: 'image/avif,image/webp,*/*', 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' };
+    expect(await statusOf(front, 'GET', '/sse', img)).toBe(403);
+    expect(await statusOf(front, 'GET', '/sse', { ...img, 'Sec-Fetch-Site': 'same-site' })).toBe(403);
+    expectRefusal(await post(front, INIT, { 'Sec-Fetch-Site': 'cross-site' }), 403);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(childPids(front.child.pid!)).toEqual([]);
+    expect(front.stderr()).not.toMatch(/session [0-9a-f]{8}/);
+    // A program (no Sec-Fetch-Site) still starts one.
+    expect(await statusOf(front, 'GET', '/sse', { Accept: 'text/event-stream' })).toBe(200);
+  });
+
+  it('refuses a non-loopback --host without --auth-token-env (exit 2), and serves it with a token', async () => {
+    const dir = tempDir('ratri-http-');
+    dirs.push(dir);
+    const config = writeConfig(dir, { agentKey: 't', store: join(dir, 'ratri.db'), upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
+    const open = await runCli(['mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--host', '0.0.0.0'], '', { RATRI_HOME: dir }, 10_000);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/refusing to serve on 0\.0\.0\.0 without --auth-token-env[\s\S]*fix: .*--auth-token-env RATRI_HTTP_TOKEN/);
+    const front = await startFront(['--host', '0.0.0.0', '--auth-token-env', 'RATRI_TEST_TOKEN'], { env: { RATRI_TEST_TOKEN: 'tok' }, serving: /serving MCP over Streamable HTTP at http:\/\/0\.0\.0\.0:(\d+)\/mcp/ });
+    expect(front.port).toBeGreaterThan(0);
+  });
+
+  it('cuts off requests whose headers or body do not arrive within --request-timeout-ms, and leaves SSE streams open', async () => {
+    const front = await startFront(['--request-timeout-ms', '1000']);
+    const id = await rawSession(front);
+    const stream = await holdResponse(front, 'GET', '/mcp', { Accept: 'text/event-stream', 'Mcp-Session-Id': id });
+    const started = Date.now();
+    // Headers that never end (slowloris).
+    const socket = connectTcp(front.port, '127.0.0.1');
+    let answered = '';
+    socket.on('data', (c: Buffer) => (answered += c.toString('utf8')));
+    socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${front.port}\r\nAccept: ${ACCEPT_BOTH}\r\n`);
+    const headersCut = new Promise<number>((r) => socket.on('close', () => r(Date.now() - started)));
+    // A body that stops after 10 of its 1000 bytes.
+    const stalled = new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: front.port, method: 'POST', path: '/mcp', headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id, 'Content-Length': '1000' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode!, body, ms: Date.now() - started }));
+      });
+      req.on('error', reject);
+      req.write('{"jsonrpc"');
+    });
+    const body = await stalled;
+    expect(body.status, body.body).toBe(408);
+    expect(JSON.parse(body.body).error.message).toMatch(/did not arrive within 1000 ms \(--request-timeout-ms\)/);
+    expect(body.ms).toBeLessThan(4000);
+    expect(await headersCut).toBeLessThan(4000);
+    expect(answered).toMatch(/^HTTP\/1\.1 408/);
+    // The GET stream opened before is still open, well past the limit, and the session still works.
+    await new Promise((r) => setTimeout(r, Math.max(0, 2500 - (Date.now() - started))));
+    expect(stream.res.complete).toBe(false);
+    expect(stream.res.destroyed).toBe(false);
+    const ping = await post(front, { jsonrpc: '2.0', id: 5, method: 'ping' }, { 'Mcp-Session-Id': id });
+    expect(ping.status).toBe(200);
+    stream.res.destroy();
+  });
+
+  it('ends idle sessions after 5 minutes by default, and never while a request is unanswered', async () => {
+    const defaults = await startFront();
+    expect(defaults.stderr()).toMatch(/a session with no request, stream or unanswered request for 300 s is ended \(--session-idle-ms\)/);
+    const front = await startFront(['--session-idle-ms', '400']);
+    const id = await rawSession(front);
+    // The client starts a 2 s call, then its connection drops: no stream is open, but the call is unanswered.
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 2 } } };
+    const held = await holdResponse(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id }, JSON.stringify(call));
+    held.res.destroy();
+    await new Promise((r) => setTimeout(r, 1200)); // three times the idle limit
+    expect(childPids(front.child.pid!)).toHaveLength(1);
+    expect(front.stderr()).not.toMatch(/idle for \d+ ms; ending it/);
+    // Once answered it is idle, and is ended; its upstream stops and its id is unknown.
+    await until('the idle upstream to exit', () => childPids(front.child.pid!).length === 0, 15_000);
+    expect(front.stderr()).toMatch(/idle for \d+ ms; ending it/);
+    expectRefusal(await post(front, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'Mcp-Session-Id': id }), 404);
+  });
+
+  it('never sends an upstream line that is not JSON to an HTTP client; it goes to stderr (stdio relays it)', async () => {
+    const noisy = { config: { upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] } }, env: { TOOLS_SERVER_NOISE: '1' } };
+    const front = await startFront([], noisy);
+    const id = await rawSession(front);
+    const answered = await post(front, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/a' } } }, { 'Mcp-Session-Id': id });
+    expect(answered.body).not.toContain('tools-server:');
+    expect(sseEvents(answered.body).map((e) => JSON.parse(e.data))).toEqual([{ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'called read_file' }] } }]);
+    // Legacy SSE: the stream carries the endpoint and JSON messages only.
+    const stream = await holdResponse(front, 'GET', '/sse', { Accept: 'text/event-stream' }, undefined, 'event: endpoint');
+    stream.res.resume();
+    const endpoint = /data: (\/messages\?sessionId=\S+)/.exec(stream.text())![1]!;
+    for (const message of [INIT, { jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }]) {
+      expect((await raw(front, 'POST', endpoint, { 'Content-Type': 'application/json' }, JSON.stringify(message))).status).toBe(202);
+    }
+    await stream.until('"delete_file"');
+    const events = sseEvents(stream.text());
+    expect(events.map((e) => e.event)).toEqual(['endpoint', 'message', 'message']);
+    for (const e of events.slice(1)) expect(() => JSON.parse(e.data)).not.toThrow();
+    stream.res.destroy();
+    await until('the warnings', () => (front.stderr().match(/the upstream wrote a line that is not JSON on stdout; not sent to the client: "tools-server: /g) ?? []).length >= 5);
+    // stdio relays the same lines as they are.
+    const dir = tempDir('ratri-http-');
+    dirs.push(dir);
+    const config = writeConfig(dir, { agentKey: 't', store: join(dir, 'ratri.db'), upstream: noisy.config.upstream });
+    const stdio = new ProxyProcess(['--config', config], { RATRI_HOME: dir, TOOLS_SERVER_NOISE: '1' });
+    try {
+      stdio.send(INIT);
+      await stdio.response(0);
+      expect(stdio.unread).toContain('tools-server: answering initialize');
+    } finally {
+      stdio.child.kill('SIGKILL');
+      await stdio.exited;
+    }
   });
 
   it('replays a stream from Last-Event-ID', async () => {

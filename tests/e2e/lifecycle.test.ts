@@ -1,7 +1,9 @@
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { cliPath, everythingServer, fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 const pidsToReap: number[] = [];
@@ -49,7 +51,7 @@ describe('child lifecycle', () => {
     expect(types.at(-1)).toBe('mcp.session.ended');
   });
 
-  it('sends SIGTERM, then SIGKILL, to an upstream that ignores EOF and SIGTERM, and leaves no process behind', async () => {
+  it('sends SIGTERM, then SIGKILL, to an upstream that ignores EOF and SIGTERM, and leaves no process behind, within 2 s', async () => {
     const s = setup({ IGNORE_EOF: '1', IGNORE_SIGTERM: '1', GRANDCHILD: '1' });
     const proxy = new ProxyProcess(['--config', s.config]);
     proxy.send(ping);
@@ -60,7 +62,8 @@ describe('child lifecycle', () => {
     const exit = await proxy.exited;
     const took = Date.now() - started;
     expect(proxy.stderr).toContain('lifecycle-server ignoring SIGTERM');
-    expect(took).toBeGreaterThanOrEqual(3500); // 2 s grace after EOF + 2 s after SIGTERM
+    expect(took).toBeGreaterThanOrEqual(1200); // SIGTERM 1 s after EOF, SIGKILL 0.25 s later
+    expect(took).toBeLessThan(2000); // before a host's SIGTERM (the SDK sends it 2 s after EOF)
     expect(exit.code).toBe(0);
     expect(isAlive(pid!)).toBe(false);
     expect(isAlive(grandchild!)).toBe(false);
@@ -103,6 +106,27 @@ describe('child lifecycle', () => {
     expect(events.at(-1).type).toBe('mcp.session.ended');
   });
 
+  it('an upstream that exits after half a line: the host gets only whole JSON-RPC lines, its -32603 among them, and a warning is stored', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = join(dir, 'ratri.db');
+    const s = setup({ HALF_LINE_ON: 'tools/call:4' }, { store: db });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(ping);
+    await proxy.response(1);
+    proxy.send({ jsonrpc: '2.0', id: 'cut', method: 'tools/call', params: { name: 'anything', arguments: {} } });
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(4);
+    const lines = proxy.unread;
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { jsonrpc: '2.0', id: 'cut', error: { code: -32603, message: 'Upstream MCP server exited before answering', data: { upstreamExitCode: 4, signal: null } } },
+    ]);
+    expect(proxy.stderr).toMatch(/output ended in the middle of a frame \(\d+ bytes without a newline\): not a complete JSON-RPC message, not relayed/);
+    const events = await storedEvents(db);
+    expect(events.find((e) => e.type === 'proxy.warning')?.data).toMatchObject({ kind: 'unfinished_frame', direction: 'upstream', relayed: false });
+    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toMatchObject({ code: -32603 });
+  });
+
   it('passes upstream stderr to its own stderr, never to stdout', async () => {
     const s = setup({});
     const result = await runCli(['mcp', 'proxy', '--config', s.config], JSON.stringify(ping) + '\n');
@@ -119,6 +143,146 @@ describe('child lifecycle', () => {
     expect(result.stderr).toContain('cannot start upstream command "ratri-no-such-server": not found');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(result.stdout).toBe('');
+  });
+});
+
+/** The events in the store at `db`, oldest first, read back with `ratri events`. */
+async function storedEvents(db: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
+  const result = await runCli(['events', '--json', '--limit', '1000', '--store', db]);
+  expect(result.code).toBe(0);
+  return result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Does `act`, then resolves with how many ms the proxy took to exit, and how. */
+async function exitAfter(proxy: ProxyProcess, act: () => void): Promise<{ took: number; code: number | null; signal: NodeJS.Signals | null }> {
+  const started = Date.now();
+  act();
+  const exit = await proxy.exited;
+  return { took: Date.now() - started, ...exit };
+}
+
+const neverAnswered = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: {} } };
+
+/**
+ * A host gives its server 2 s after closing stdin before SIGTERM (the SDK's StdioClientTransport
+ * .close()), and SIGKILL 2 s later; a SIGKILLed ratri would leave its upstream running under pid 1.
+ */
+describe('leaving on time, leaving nothing', () => {
+  function setupStored(env: Record<string, string>) {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = join(dir, 'ratri.db');
+    return { ...setup(env, { store: db }), db };
+  }
+
+  /** Sends the call that is never answered; the ping after it proves it was forwarded. */
+  async function startSlowCall(proxy: ProxyProcess): Promise<void> {
+    proxy.send(neverAnswered);
+    proxy.send(ping);
+    await proxy.response(1);
+  }
+
+  it('the SDK client closing mid-call: ratri stopped the upstream, stored the end and exited before the SDK would send SIGTERM', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = join(dir, 'ratri.db');
+    const config = writeConfig(dir, { agentKey: 'sdk-close', mode: 'monitor', store: db, upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', config], stderr: 'pipe' });
+    const client = new Client({ name: 'ratri-e2e', version: '1.0.0' });
+    await client.connect(transport);
+    const ratriPid = transport.pid!;
+    pidsToReap.push(ratriPid);
+    const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 2 } }).catch((err: Error) => err);
+    let events = await storedEvents(db);
+    for (let i = 0; i < 100 && !events.some((e) => e.type === 'agent.tool.started'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = await storedEvents(db);
+    }
+    const upstreamPid = (events[0]!.data.upstream as { pid: number }).pid;
+    pidsToReap.push(upstreamPid);
+    const started = Date.now();
+    await client.close(); // ends ratri's stdin; SIGTERM after 2 s, SIGKILL after 4 s
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(2000);
+    expect(await call).toBeInstanceOf(Error); // (an upstream left holding stderr would keep it pending)
+    expect(isAlive(ratriPid)).toBe(false);
+    expect(isAlive(upstreamPid)).toBe(false);
+    events = await storedEvents(db);
+    expect(events.at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: 'host closed stdin' } });
+    expect(events.map((e) => e.type)).toContain('agent.tool.failed');
+  });
+
+  it('raw EOF with a call that is never answered: the host gets -32603, the upstream that ignores EOF and SIGTERM is killed, all within 2 s', async () => {
+    const s = setupStored({ NEVER_ANSWER: 'tools/call', IGNORE_EOF: '1', IGNORE_SIGTERM: '1', GRANDCHILD: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    await startSlowCall(proxy);
+    const [pid, grandchild] = await upstreamPids(s.pidFile);
+    const exit = await exitAfter(proxy, () => proxy.child.stdin.end());
+    expect(exit.took).toBeLessThan(2000);
+    expect(exit.code).toBe(0);
+    expect(proxy.stderr).toContain('lifecycle-server ignoring SIGTERM');
+    expect((await proxy.response(7, 100)).error).toMatchObject({ code: -32603, data: { upstreamExitCode: null, signal: 'SIGKILL' } });
+    expect(isAlive(pid!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+    expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: 'host closed stdin' } });
+  });
+
+  it('a call the host cancelled is not waited for at EOF, and gets no -32603', async () => {
+    const waited = setupStored({ NEVER_ANSWER: 'tools/call' });
+    const control = new ProxyProcess(['--config', waited.config]);
+    await startSlowCall(control);
+    const uncancelled = await exitAfter(control, () => control.child.stdin.end());
+    expect(uncancelled.took).toBeGreaterThanOrEqual(700); // answers are waited for 0.75 s
+    expect((await control.response(7, 100)).error).toMatchObject({ code: -32603 });
+
+    const s = setupStored({ NEVER_ANSWER: 'tools/call' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    proxy.send(neverAnswered);
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'user pressed stop' } });
+    proxy.send(ping);
+    await proxy.response(1);
+    const [pid] = await upstreamPids(s.pidFile);
+    const exit = await exitAfter(proxy, () => proxy.child.stdin.end());
+    expect(exit.took).toBeLessThan(700);
+    expect(exit.code).toBe(0);
+    expect(proxy.unread).toEqual([]); // no answer to the cancelled call
+    expect(isAlive(pid!)).toBe(false);
+    const events = await storedEvents(s.db);
+    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toEqual({ code: null, message: 'cancelled by the host; the upstream exited before answering' });
+    expect(events.at(-1)?.type).toBe('mcp.session.ended');
+  });
+
+  it('a SIGTERM during the stop after EOF kills the upstream group at once (no SIGTERM first), flushes and exits 143', async () => {
+    const s = setupStored({ NEVER_ANSWER: 'tools/call', IGNORE_EOF: '1', IGNORE_SIGTERM: '1', GRANDCHILD: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    await startSlowCall(proxy);
+    const [pid, grandchild] = await upstreamPids(s.pidFile);
+    proxy.child.stdin.end();
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = await exitAfter(proxy, () => proxy.child.kill('SIGTERM'));
+    expect(exit.took).toBeLessThan(800); // left alone, it would SIGTERM at 1 s and SIGKILL at 1.25 s after EOF
+    expect(exit.code).toBe(143);
+    expect(proxy.stderr).not.toContain('lifecycle-server ignoring SIGTERM');
+    expect(isAlive(pid!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+    expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: 'proxy received SIGTERM', signal: 'SIGKILL' } });
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s to a running proxy with a call in flight: upstream group stopped, end stored, exit %i within 2 s', async (signal, code) => {
+    const s = setupStored({ NEVER_ANSWER: 'tools/call', IGNORE_EOF: '1', GRANDCHILD: '1' });
+    const proxy = new ProxyProcess(['--config', s.config]);
+    await startSlowCall(proxy);
+    const [pid, grandchild] = await upstreamPids(s.pidFile);
+    const exit = await exitAfter(proxy, () => proxy.child.kill(signal));
+    expect(exit.took).toBeLessThan(2000);
+    expect(exit.code).toBe(code);
+    expect((await proxy.response(7, 100)).error).toMatchObject({ code: -32603, data: { signal: 'SIGTERM' } });
+    expect(isAlive(pid!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+    expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: `proxy received ${signal}` } });
   });
 });
 

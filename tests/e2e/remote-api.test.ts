@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,10 @@ import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } fr
 
 const KEY = 'e2e-secret-key-0123456789';
 const KEY_ENV = 'RATRI_E2E_API_KEY';
+const APPROVER_KEY = 'e2e-approver-key-9876543210';
+const APPROVER_ENV = 'RATRI_E2E_APPROVER_KEY';
+/** Both keys, as most tests start ratri serve. */
+const BOTH_KEYS = { [KEY_ENV]: KEY, [APPROVER_ENV]: APPROVER_KEY };
 const AGENT = 'remote-agent';
 
 const dirs: string[] = [];
@@ -44,11 +49,10 @@ interface Serve {
   exited: Promise<number | null>;
 }
 
-/** Starts `ratri serve` and waits for its "listening on" line. */
-function startServe(args: string[], home: string): Promise<Serve> {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--key-env', KEY_ENV, ...args], {
-    env: { ...process.env, RATRI_HOME: home, [KEY_ENV]: KEY },
-  });
+/** Starts `ratri serve` with the keys in `keys` (both by default) and waits for its "listening on" line. */
+function startServe(args: string[], home: string, keys: Record<string, string> = BOTH_KEYS): Promise<Serve> {
+  const env: Record<string, string | undefined> = { ...process.env, RATRI_HOME: home, [KEY_ENV]: undefined, [APPROVER_ENV]: undefined, ...keys };
+  const child = spawn(process.execPath, [cliPath, 'serve', '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV, ...args], { env });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -129,6 +133,19 @@ async function api(url: string, method: string, path: string, body?: unknown, ke
   const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** One request with exactly these headers (node:http, so Host, Origin and Content-Type can be anything). */
+function rawApi(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Runs one query on a store another process is using (WAL: reading never blocks it). */
@@ -227,6 +244,80 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(clash.stderr).toContain(`port ${serve.port} on 127.0.0.1 is already in use`);
   });
 
+  it('tells keys apart by role: a proxy key cannot resolve an approval (403), the approver key can, also through ratri approvals', async () => {
+    const { dir, home } = workDir();
+    const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home);
+    const proxy = startProxy(dir, home, serve.url);
+    await initialize(proxy);
+    call(proxy, 1, 'read_file', { path: '/secret/a' });
+    const held = await pendingApproval(serve.url, 'read_file'); // listed with the proxy key
+    const forged = await api(serve.url, 'POST', `/v1/approvals/${held.id}/resolve`, { approve: true }, KEY);
+    expect(forged.status).toBe(403);
+    expect(forged.body.error).toMatch(/needs the approver key .*--approver-key-env.*this is a proxy key/);
+    expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
+
+    // ratri approvals on the proxy's config: with the proxy key alone it is refused and says why…
+    const config = join(dir, 'ratri.mcp.json');
+    const env = { RATRI_HOME: home, [KEY_ENV]: KEY, RATRI_APPROVER_KEY: '' };
+    const refused = await runCli(['approvals', 'approve', held.id, '--config', config], '', env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/answered 403 to POST \/v1\/approvals\/apr_\w+\/resolve: resolving approvals needs the approver key/);
+    expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
+    // …with the approver key it resolves, and the held call goes through.
+    const approved = await runCli(['approvals', 'approve', held.id, '--config', config, '--approver-key-env', APPROVER_ENV], '', { ...env, [APPROVER_ENV]: APPROVER_KEY });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/approved apr_\w+: fs\.read_file/);
+    expect((await proxy.response(1)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
+  });
+
+  it('with only the proxy key, approvals cannot be resolved over the API; one key for both roles is refused (exit 2)', async () => {
+    const { dir, home } = workDir();
+    const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db')], home, { [KEY_ENV]: KEY });
+    expect(serve.stderr()).toMatch(/no RATRI_E2E_APPROVER_KEY: approvals cannot be resolved over the API, only with "ratri approvals --store"/);
+    const resolve = await api(serve.url, 'POST', '/v1/approvals/apr_0000000000/resolve', { approve: true }, KEY);
+    expect(resolve.status).toBe(403);
+    expect(resolve.body.error).toMatch(/approver key/);
+    const same = await runCli(['serve', '--port', '0', '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV], '', { RATRI_HOME: home, [KEY_ENV]: KEY, [APPROVER_ENV]: KEY });
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/hold the same key[\s\S]*fix: give RATRI_E2E_APPROVER_KEY a key of its own/);
+  });
+
+  it('without a key answers only programs on this machine: a foreign Host 421, another site 403, a POST that is not JSON 415', async () => {
+    const { dir, home } = workDir();
+    const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home, {});
+    const proxy = startProxy(dir, home, serve.url, { api: { url: serve.url, keyEnv: 'RATRI_E2E_NO_KEY' } });
+    await initialize(proxy);
+    call(proxy, 1, 'read_file', { path: '/secret/a' });
+    const held = await pendingApproval(serve.url, 'read_file');
+    const resolvePath = `/v1/approvals/${held.id}/resolve`;
+    const json = { 'Content-Type': 'application/json' };
+    const approve = JSON.stringify({ approve: true });
+    const attempts = [
+      // DNS rebinding: a page whose own name points at 127.0.0.1.
+      await rawApi(serve.port, 'GET', '/v1/approvals', { Host: `evil.example:${serve.port}` }),
+      await rawApi(serve.port, 'POST', resolvePath, { ...json, Host: `evil.example:${serve.port}` }, approve),
+      // A page of another site: its Origin, or (a plain GET such as an <img>) only Sec-Fetch-Site.
+      await rawApi(serve.port, 'GET', '/v1/approvals', { Origin: 'https://evil.example' }),
+      await rawApi(serve.port, 'POST', resolvePath, { ...json, Origin: 'https://evil.example' }, approve),
+      await rawApi(serve.port, 'GET', '/v1/approvals', { 'Sec-Fetch-Site': 'cross-site' }),
+      await rawApi(serve.port, 'GET', '/v1/approvals', { 'Sec-Fetch-Site': 'same-site' }),
+      // A cross-site form or text/plain fetch needs no preflight: refused for not being JSON.
+      await rawApi(serve.port, 'POST', resolvePath, { 'Content-Type': 'text/plain' }, approve),
+      await rawApi(serve.port, 'POST', resolvePath, {}, approve),
+      await rawApi(serve.port, 'POST', '/v1/events', { 'Content-Type': 'application/x-www-form-urlencoded' }, '{"events":[]}'),
+    ];
+    expect(attempts.map((a) => a.status)).toEqual([421, 421, 403, 403, 403, 403, 415, 415, 415]);
+    expect(attempts[0]!.body.error).toMatch(/Host header "evil\.example:\d+" does not name this server/);
+    expect(attempts[2]!.body.error).toMatch(/Origin "https:\/\/evil\.example" is not allowed/);
+    expect(attempts[6]!.body.error).toMatch(/Content-Type: application\/json/);
+    expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
+    // Programs on this machine (and a page on localhost) still use it, the proxy included: the host
+    // cancels the held call and the proxy's body-less POST …/expire is accepted.
+    expect((await rawApi(serve.port, 'GET', '/v1/approvals', { Origin: 'http://localhost:5173' })).status).toBe(200);
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
+    await eventually('the cancelled call\'s approval to expire', async () => ((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status === 'expired' ? true : undefined));
+  });
+
   it("enforces the server's rules through a proxy, holds calls for approvals resolved over the API, and stores every event once", async () => {
     const { dir, home } = workDir();
     const serverStore = join(dir, 'server.db');
@@ -252,16 +343,16 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const first = await pendingApproval(serve.url, 'read_file');
     expect(first.requestId).toBe('4');
     expect(proxy.unread.some((l) => JSON.parse(l).id === 4)).toBe(false);
-    const approved = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: true, resolvedBy: 'e2e' });
+    const approved = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: true, resolvedBy: 'e2e' }, APPROVER_KEY);
     expect(approved).toMatchObject({ status: 200, body: { changed: true, approval: { id: first.id, status: 'approved', resolvedBy: 'e2e', scope: 'once' } } });
     expect((await proxy.response(4)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
-    const again = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: false });
+    const again = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: false }, APPROVER_KEY);
     expect(again).toMatchObject({ status: 409, body: { changed: false, approval: { status: 'approved' } } });
     expect(again.body.error).toMatch(/already approved by e2e/);
 
     call(proxy, 5, 'read_file', { path: '/secret/b' });
     const second = await pendingApproval(serve.url, 'read_file');
-    expect((await api(serve.url, 'POST', `/v1/approvals/${second.id}/resolve`, { approve: false })).status).toBe(200);
+    expect((await api(serve.url, 'POST', `/v1/approvals/${second.id}/resolve`, { approve: false }, APPROVER_KEY)).status).toBe(200);
     expect((await proxy.response(5)).error).toMatchObject({
       code: -32002,
       data: { decision: 'require_approval', approvalId: second.id, outcome: 'rejected', ruleId: 'server-secrets' },
@@ -271,7 +362,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     call(proxy, 6, 'write_file', { path: '/tmp/x', password: 'hunter2' });
     const write = await pendingApproval(serve.url, 'write_file');
     expect(write.arguments).toEqual({ path: '/tmp/x', password: '[REDACTED]' });
-    await api(serve.url, 'POST', `/v1/approvals/${write.id}/resolve`, { approve: true });
+    await api(serve.url, 'POST', `/v1/approvals/${write.id}/resolve`, { approve: true }, APPROVER_KEY);
     expect((await proxy.response(6)).result).toEqual({ content: [{ type: 'text', text: 'called write_file' }] });
 
     // The host cancels a held call: the proxy tells the API at once (POST …/expire), so no human is
@@ -284,7 +375,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
       return r.body.status === 'expired' ? r.body : undefined;
     });
     expect(Date.parse(expired.expiresAt)).toBeGreaterThan(Date.now() + 10_000);
-    expect(await api(serve.url, 'POST', `/v1/approvals/${cancelled.id}/resolve`, { approve: true })).toMatchObject({ status: 409 });
+    expect(await api(serve.url, 'POST', `/v1/approvals/${cancelled.id}/resolve`, { approve: true }, APPROVER_KEY)).toMatchObject({ status: 409 });
     // The route itself: a decided approval stays as it was; an unknown one is 404.
     expect(await api(serve.url, 'POST', `/v1/approvals/${first.id}/expire`)).toMatchObject({ status: 200, body: { changed: false, approval: { status: 'approved' } } });
     expect((await api(serve.url, 'POST', '/v1/approvals/apr_0000000000/expire')).status).toBe(404);

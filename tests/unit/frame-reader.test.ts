@@ -61,7 +61,15 @@ describe('FrameReader', () => {
     expect(oversize).toHaveLength(1);
     expect(oversize[0]!.head.toString()).toBe('{"id":7,"x":"aaa');
     expect(oversize[0]!.totalBytes).toBe(13 + 100_000 + 2);
+    expect(oversize[0]!.terminated).toBe(true);
     expect(frames.map((f) => f.text)).toEqual(['{"ok":1}']);
+  });
+
+  it('says when the stream ended inside a frame over the limit', () => {
+    const { reader, oversize } = collect(10);
+    reader.push(Buffer.from('{"id":1,"x":"aaaa'));
+    reader.end();
+    expect(oversize).toEqual([{ head: Buffer.from('{"id":1,"x":"aaa'), totalBytes: 17, terminated: false }]);
   });
 
   it('accepts a frame of exactly the limit', () => {

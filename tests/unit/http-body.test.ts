@@ -16,7 +16,7 @@ async function serve(limits: BodyLimits, answer = true): Promise<{ port: number;
     void readRequestBody(req, limits).then((read) => {
       reads.push(read);
       if (!answer) return;
-      res.writeHead(read.kind === 'body' ? 200 : 413, { Connection: 'close' });
+      res.writeHead(read.kind === 'body' ? 200 : read.kind === 'timeout' ? 408 : 413, { Connection: 'close' });
       res.end(read.kind === 'body' ? `got ${read.body.length}` : read.kind);
     });
   });
@@ -79,5 +79,23 @@ describe('readRequestBody', () => {
     for (let i = 0; i < 64; i++) upload.write(4096); // 256 KiB more, never ended
     await upload.closed; // the server closed the connection; without the hang-up this would wait forever
     expect(reads).toEqual([{ kind: 'too-large' }]);
+  });
+
+  it('says timeout when a body does not end within timeoutMs, whether the client trickles or stops', async () => {
+    const { port, reads } = await serve({ limit: 1000, timeoutMs: 300 });
+    const started = Date.now();
+    const stopped = startUpload(port);
+    stopped.write(10); // then nothing more, never ended
+    const trickling = startUpload(port);
+    const drip = setInterval(() => trickling.write(1), 50); // a byte every 50 ms: never idle, never done
+    try {
+      expect(await stopped.response).toEqual({ status: 408, text: 'timeout' });
+      expect(await trickling.response).toEqual({ status: 408, text: 'timeout' });
+    } finally {
+      clearInterval(drip);
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+    await stopped.closed; // the answer's Connection: close ends the upload still under way
+    expect(reads).toEqual([{ kind: 'timeout', timeoutMs: 300 }, { kind: 'timeout', timeoutMs: 300 }]);
   });
 });
