@@ -47,7 +47,7 @@ const argValue = fc.oneof(
   fc.constantFrom<unknown>('/etc/passwd', 'rm -rf /', null, true, [], {}),
 );
 /** Paths the fuzz config's rules block for one tool (see BLOCKED_PATH), and one they do not. */
-const pathValue = fc.constantFrom('/etc/passwd', '/etc/shadow', '/tmp/x');
+const pathValue = fc.constantFrom('/etc/passwd', '/etc/shadow', '/tmp/x', '/tmp/x\u0000/../../etc/shadow');
 const argsNode = fc
   .tuple(fc.option(pathValue, { nil: undefined }), fc.option(pathValue, { nil: undefined }), fc.dictionary(fc.constantFrom(...argKeys.slice(2)), argValue, { maxKeys: 2 }))
   .map(([path, file, rest]) =>
@@ -110,8 +110,10 @@ const variants: Record<string, string[]> = {
   file: ['FILE', 'f\u0130le', 'f\u0131le'],
 };
 
-/** Ways to spell a key that Go's case folding reads as the same key. */
+/** Ways to spell a key that some reader reads as the same key: Go's case folding, and a C string's end at NUL. */
 const foldings: Array<(key: string) => string> = [
+  (k) => `${k}\u0000`,
+  (k) => `${k}\u0000x`,
   (k) => k.toUpperCase(),
   (k) => k.charAt(0).toUpperCase() + k.slice(1),
   (k) => k.replace('s', '\u017f'),
@@ -267,7 +269,7 @@ function apply(frame: Node, mu: Mutation): void {
   }
 }
 
-/** Gives a member a twin whose key folds to the same (`path` and `Path`), or renames it so (`Path` alone). */
+/** Gives a member a twin whose key some reader reads as the same (`path` and `Path`, `path\u0000`), or renames it so (`Path` alone). */
 function foldKey(frame: Node, mu: Extract<Mutation, { m: 'twin' | 'rename' }>): void {
   const owners = objects(frame);
   const owner = owners[mu.pick % Math.max(owners.length, 1)];

@@ -1,5 +1,5 @@
 /**
- * Four ways a real MCP server may read one frame, for the differential fuzzer
+ * Five ways a real MCP server may read one frame, for the differential fuzzer
  * (tests/e2e/fuzz-differential.test.ts). The proxy is only safe if the frame it forwards means the
  * same to all of them as it meant to its policy:
  *  - `lastKey`: `JSON.parse` (the TypeScript SDK): of duplicate keys, the last wins;
@@ -14,6 +14,9 @@
  *    bytes that are not UTF-8 as Python's surrogateescape does (byte 0xNN becomes U+DCNN), then
  *    parsing each line as Python's `json` does: as `JSON.parse`, except that nesting deeper than its
  *    recursion limit (1000) is an error.
+ *  - `cString`: a C reader such as cJSON: a string (key or value) ends at its first NUL (`\u0000` is
+ *    decoded into a C string), and a member is found by the first key equal to its name with ASCII
+ *    letters in either case (`cJSON_GetObjectItem`); the arguments are read the same way.
  * Each reader gives, per frame, one reading per message it found (batch elements and lines included).
  */
 import { isUtf8 } from 'node:buffer';
@@ -26,8 +29,8 @@ export type Reading =
   | { kind: 'not-an-object' }
   | { kind: 'invalid-json' };
 
-export type ReaderName = 'lastKey' | 'firstKey' | 'goFold' | 'lineSplit';
-export const readerNames: ReaderName[] = ['lastKey', 'firstKey', 'goFold', 'lineSplit'];
+export type ReaderName = 'lastKey' | 'firstKey' | 'goFold' | 'lineSplit' | 'cString';
+export const readerNames: ReaderName[] = ['lastKey', 'firstKey', 'goFold', 'lineSplit', 'cString'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -113,6 +116,32 @@ function goReading(tree: JsonTree): Reading {
   return { kind: 'message', method: methodValue, name: name && goPlain(name), arguments: args && goValue(args) };
 }
 
+/** A C string ends at its first NUL. */
+const cString = (s: string): string => {
+  const nul = s.indexOf('\u0000');
+  return nul === -1 ? s : s.slice(0, nul);
+};
+/** How cJSON compares a key with a member's name: as a C string, ASCII letters in either case. */
+export const cKey = (key: string): string => cString(key).replace(/[A-Z]/g, (c) => c.toLowerCase());
+const cScalar = (v: JsonScalar): unknown => (typeof v === 'string' ? cString(v) : v);
+/** A value read by a C reader: strings cut at NUL, object keys compared as cKey, the first of equal keys found. */
+export const cValue = (tree: JsonTree): unknown => buildValue(tree, (members) => objectOf(members.map(([key, value]) => [cKey(key), value]), 'first'), cScalar);
+
+function cField(tree: JsonTree, field: string): JsonTree | undefined {
+  return tree.kind === 'object' ? tree.members.find(([key]) => cKey(key) === field)?.[1] : undefined;
+}
+
+function cReading(tree: JsonTree): Reading {
+  if (tree.kind !== 'object') return { kind: 'not-an-object' };
+  const method = cField(tree, 'method');
+  const methodValue = method ? cValue(method) : undefined;
+  if (methodValue !== 'tools/call') return { kind: 'message', method: methodValue };
+  const params = cField(tree, 'params');
+  const name = params && cField(params, 'name');
+  const args = params && cField(params, 'arguments');
+  return { kind: 'message', method: methodValue, name: name && cValue(name), arguments: args && cValue(args) };
+}
+
 /** Bytes as text, each byte that is not part of valid UTF-8 becoming U+DC80..U+DCFF (Python's surrogateescape). */
 export function decodeSurrogateEscape(bytes: Buffer): string {
   if (isUtf8(bytes)) return bytes.toString('utf8');
@@ -161,24 +190,27 @@ export function readAll(frame: Buffer): Record<ReaderName, Reading[]> {
     lineSplit: decodeSurrogateEscape(frame)
       .split(LINE_BREAKS)
       .flatMap((line) => readText(line, (t) => (nestingDepth(t) > PYTHON_MAX_DEPTH ? [{ kind: 'invalid-json' }] : readValue(JSON.parse(t), readingOf)))),
+    cString: readText(text, (t) => treeReadings(t, cReading)),
   };
 }
 
 /**
- * A canonical text of readings, for comparison: keys sorted, and for `goFold` comparisons the other
- * reading's argument keys folded the way Go folds them (two keys that fold alike make it differ).
+ * A canonical text of readings, for comparison: keys sorted, and the argument keys compared the way
+ * `foldKey` compares them, when given (two keys that fold alike make the text differ from any reading
+ * of a reader that folds).
  */
-export function canonical(readings: Reading[], foldArguments = false): string {
+export function canonical(readings: Reading[], foldKey?: (key: string) => string): string {
   return readings
-    .map((r) => (r.kind !== 'message' ? r.kind : [canonicalText(r.method), canonicalText(r.name), canonicalText(r.arguments, foldArguments ? goFoldKey : undefined)].join(' ')))
+    .map((r) => (r.kind !== 'message' ? r.kind : [canonicalText(r.method), canonicalText(r.name), canonicalText(r.arguments, foldKey)].join(' ')))
     .join('\n');
 }
 
+/** How each reader compares argument keys: as written, or folded. */
+const keyFolds: Partial<Record<ReaderName, (key: string) => string>> = { goFold: goFoldKey, cString: cKey };
+
 /** The readers that disagree with `lastKey` about this frame (empty when they all read it alike). */
 export function disagreements(all: Record<ReaderName, Reading[]>): ReaderName[] {
-  const reference = canonical(all.lastKey);
-  const folded = canonical(all.lastKey, true);
-  return readerNames.filter((name) => (name === 'goFold' ? canonical(all.goFold) !== folded : canonical(all[name]) !== reference));
+  return readerNames.filter((name) => canonical(all[name]) !== canonical(all.lastKey, keyFolds[name]));
 }
 
 /** A frame as readable text: JSON string syntax, invisible characters escaped, bytes that are not UTF-8 shown as \udcNN. */

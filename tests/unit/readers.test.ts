@@ -59,8 +59,8 @@ describe('readers', () => {
     expect(disagreements(readAll(frame('{"\\u006dethod":"tools\\/call","params":{"n\\u0061me":"\\u0065xec","arguments":{"p\\u0061th":"/x"}}}')))).toEqual([]);
   });
 
-  it('firstKey sees the first of duplicate keys', () => {
-    expect(disagreements(readAll(frame('{"method":"tools/call","method":"ping"}')))).toEqual(['firstKey']);
+  it('firstKey sees the first of duplicate keys (and so does cString, as cJSON does)', () => {
+    expect(disagreements(readAll(frame('{"method":"tools/call","method":"ping"}')))).toEqual(['firstKey', 'cString']);
     expect(readAll(frame('{"method":"tools/call","method":"ping"}')).firstKey).toEqual([{ kind: 'message', method: 'tools/call' }]);
   });
 
@@ -88,6 +88,17 @@ describe('readers', () => {
     const nested = (depth: number): Buffer => frame(`{"method":"ping","params":${'['.repeat(depth)}${']'.repeat(depth)}}`);
     expect(disagreements(readAll(nested(998)))).toEqual([]);
     expect(disagreements(readAll(nested(1000)))).toEqual(['lineSplit']);
+  });
+
+  it('cString ends keys and values at NUL and finds a member by its first key in any ASCII case, as cJSON does', () => {
+    const hidden = readAll(frame('{"method\\u0000x":"tools/call","method":"ping","params":{"name":"exec"}}'));
+    expect(hidden.lastKey).toEqual([{ kind: 'message', method: 'ping' }]);
+    expect(hidden.cString).toEqual([{ kind: 'message', method: 'tools/call', name: 'exec' }]);
+    expect(disagreements(hidden)).toEqual(['cString']);
+    const args = readAll(frame('{"method":"tools/call","params":{"name":"read_file","arguments":{"path\\u0000":"/etc/shadow","path":"/tmp/ok"}}}'));
+    expect(args.cString).toEqual([{ kind: 'message', method: 'tools/call', name: 'read_file', arguments: { path: '/etc/shadow' } }]);
+    expect(disagreements(readAll(frame('{"method":"tools/call","params":{"name":"sh","arguments":{"command":"ls\\u0000; rm -rf /"}}}')))).toEqual(['cString']);
+    expect(readAll(frame('{"METHOD":"tools/call","Params":{"NAME":"exec"}}')).cString).toEqual([{ kind: 'message', method: 'tools/call', name: 'exec' }]);
   });
 
   it('lineSplit ends lines at a lone \\r, and finds the call hidden between two', () => {
