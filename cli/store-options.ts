@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../lib/config/load-config.js';
 import type { LocalControlPlane } from '../lib/control/local-control-plane.js';
 import { openChosenStore, type ControlPlaneChoice } from '../lib/control/open-control-plane.js';
+import { stderrLine } from '../lib/report/visible-text.js';
 
 export interface StoreArgs {
   store?: string;
@@ -13,15 +14,28 @@ export interface StoreArgs {
 
 export function withStoreOptions<T>(y: Argv<T>): Argv<T & StoreArgs> {
   return y
+    .middleware(quietWhenReaderLeaves)
     .option('store', { type: 'string', describe: 'SQLite store to use (default: $RATRI_HOME/ratri.db, else ~/.ratri/ratri.db)' })
     .option('config', { alias: 'c', type: 'string', describe: 'Use the store (or remote API) this ratri.mcp.json names' })
     .option('server', { type: 'string', describe: 'With --config: which entry of "servers"' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON for scripts instead of a table' }) as Argv<T & StoreArgs>;
 }
 
+/**
+ * A listing piped into a reader that stops early (`ratri events | head -1`): the reader has what it
+ * wanted, so the command ends quietly with 0, as other command-line tools do, instead of an EPIPE
+ * stack trace. Only for these commands: the proxy handles its host going away itself.
+ */
+function quietWhenReaderLeaves(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 /** Prints `ratri: <message>` and exits with `code` (1: the command failed; 2: it was used wrongly). */
 export function fail(message: string, code = 1): never {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
   process.exit(code);
 }
 

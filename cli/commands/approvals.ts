@@ -2,10 +2,12 @@
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
+import { alwaysNote } from '../../lib/control/always-note.js';
 import { openChosenControlPlane } from '../../lib/control/open-control-plane.js';
 import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
+import { visibleText } from '../../lib/report/visible-text.js';
 import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
 
 interface ListArgs extends StoreArgs {
@@ -91,7 +93,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by), approverKey);
       if (!result) fail(`no approval "${args.id}"; see "ratri approvals list --status all"`);
       const a = result.approval;
-      const tool = `${a.serverName}.${a.tool}`;
+      const tool = visibleText(`${a.serverName}.${a.tool}`);
       if (args.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         if (!result.changed) process.exitCode = 1; // the same exit status as without --json
@@ -103,7 +105,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       }
       const colour = colourOn();
       const what = approve
-        ? `${paint('approved', 'green', colour)} ${a.id}: ${tool}${scope === 'always' ? ` (always: ${tool} no longer needs approval)` : ''}; the waiting proxy forwards the call.`
+        ? `${paint('approved', 'green', colour)} ${a.id}: ${tool}; the waiting proxy forwards the call.${scope === 'always' ? `\nalways: ${visibleText(alwaysNote(a))}.` : ''}`
         : `${paint('rejected', 'red', colour)} ${a.id}: ${tool}; the host gets error -32002.`;
       process.stdout.write(`${what}\n`);
     },

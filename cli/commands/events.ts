@@ -12,8 +12,19 @@ interface EventsArgs extends StoreArgs {
   type?: string;
   since?: string;
   session?: string;
-  limit: number;
+  limit?: string;
   follow: boolean;
+}
+
+const DEFAULT_LIMIT = 50;
+
+/** `--limit`: digits only, 1 or more (yargs' own number parsing lets `abc` and `-1` through). */
+function parseLimit(text: string): number {
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`--limit must be a whole number of at least 1 (the number of newest events to show), not "${text}"`);
+  }
+  return n;
 }
 
 export const eventsCommand: CommandModule<object, EventsArgs> = {
@@ -26,7 +37,8 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
       .option('type', { type: 'string', describe: 'Only this event type (glob): agent.tool.*, mcp.tools.registered …' })
       .option('since', { type: 'string', describe: 'Only events since: 30s, 10m, 2h, 7d or a date' })
       .option('session', { type: 'string', describe: 'Only events of this proxy session id' })
-      .option('limit', { type: 'number', default: 50, describe: 'At most this many (the newest)' })
+      // No yargs default: with one, a bare `--limit` would quietly mean it.
+      .option('limit', { type: 'string', describe: 'At most this many (the newest): a whole number, 1 or more [default: 50]' })
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new events as they come (Ctrl-C stops)' })
       .example('$0 events', 'The last 50 events')
       .example('$0 events --decision block --since 1h', 'What was blocked in the last hour')
@@ -41,7 +53,7 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
         type: args.type,
         since: args.since ? parseSince(args.since) : undefined,
         sessionId: args.session,
-        limit: args.limit,
+        limit: args.limit === undefined ? DEFAULT_LIMIT : parseLimit(args.limit),
       };
     } catch (err) {
       fail((err as Error).message, 2);

@@ -13,6 +13,7 @@ import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
+import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ProxyArgs {
   config: string;
@@ -20,6 +21,7 @@ interface ProxyArgs {
   mode?: Mode;
   environment?: string;
   record?: string;
+  'record-unredacted': boolean;
   transport: string;
   port: number;
   host: string;
@@ -71,6 +73,7 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
     process.exit(code);
   };
   if (args.record) fail('--record works with --transport stdio only', 2);
+  if (args['record-unredacted']) fail('--record-unredacted goes with --record FILE, which works with --transport stdio only', 2);
   checkExposure(args, fail);
   let authToken: string | undefined;
   if (args['auth-token-env']) {
@@ -133,8 +136,16 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   }
 }
 
+/** `--record FILE`: redacted unless `--record-unredacted`, which says on stderr what the file then holds. */
+function startRecording(file: string, config: ProxyConfig, unredacted: boolean): SessionRecorder {
+  if (unredacted && config.redactKeys.length > 0) {
+    log(`--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`);
+  }
+  return new SessionRecorder(file, proxyConfigAsFile(config), unredacted ? [] : config.redactKeys);
+}
+
 function log(message: string): void {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
 }
 
 export const proxyCommand: CommandModule<object, ProxyArgs> = {
@@ -146,7 +157,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('server', { type: 'string', describe: 'Which entry of "servers" to run' })
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
-      .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay)' })
+      .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay), the values of redactKeys redacted' })
+      .option('record-unredacted', { type: 'boolean', default: false, describe: 'With --record: keep every frame byte for byte, secrets included' })
       .option('transport', { type: 'string', default: 'stdio', describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse' })
       .option('port', { type: 'number', default: 3100, describe: 'HTTP port (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
@@ -165,7 +177,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       config = loadProxyConfig(args.config, { server: args.server, mode: args.mode, environment: args.environment });
     } catch (err) {
       if (err instanceof ConfigError) {
-        process.stderr.write(`ratri: ${err.message}\n`);
+        log(err.message);
         process.exit(2);
       }
       throw err;
@@ -176,11 +188,15 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       process.exit(2);
     }
     if (!transports.stdio) return serveHttp(args, config, transports);
+    if (args['record-unredacted'] && !args.record) {
+      log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
+      process.exit(2);
+    }
     if (process.stdin.isTTY) {
       log(`proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`);
       log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
     }
-    const recorder = args.record ? new SessionRecorder(args.record, proxyConfigAsFile(config)) : undefined;
+    const recorder = args.record ? startRecording(args.record, config, args['record-unredacted']) : undefined;
     const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {
@@ -191,7 +207,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       process.exitCode = await session.run();
     } catch (err) {
       if (err instanceof ConfigError) {
-        process.stderr.write(`ratri: ${err.message}\n`);
+        log(err.message);
         process.exit(2);
       }
       if (err instanceof SpawnError) {

@@ -8,6 +8,7 @@ import { createApiServer } from '../../lib/control/api-server.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { StoreError } from '../../lib/control/store.js';
+import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ServeArgs {
   config?: string;
@@ -19,7 +20,7 @@ interface ServeArgs {
 }
 
 function say(message: string): void {
-  process.stderr.write(`ratri serve: ${message}\n`);
+  process.stderr.write(stderrLine('ratri serve', message));
 }
 
 function fail(message: string, code: number): never {

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { RegisteredTool } from '../../lib/control/tool-registry.js';
 import { renderTable, type Column } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
+import { visibleText } from '../../lib/report/visible-text.js';
 import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
 
 interface ToolsArgs extends StoreArgs {
@@ -57,7 +58,7 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
     plane.tools.trust(tool.agentKey, tool.serverName, tool.name);
     await plane.close();
     process.stdout.write(
-      tool.changed ? `trusted the current definition of ${args.tool} (agent ${tool.agentKey})\n` : `${args.tool} had not changed; it stays trusted\n`,
+      visibleText(tool.changed ? `trusted the current definition of ${args.tool} (agent ${tool.agentKey})` : `${args.tool} had not changed; it stays trusted`) + '\n',
     );
   },
 };

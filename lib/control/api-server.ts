@@ -16,6 +16,7 @@ import { BodyValidator, type BodySchema } from './api-validate.js';
 import type { LocalControlPlane } from './local-control-plane.js';
 import { readRequestBody } from '../http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
+import { stderrLine } from '../report/visible-text.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
@@ -81,7 +82,7 @@ export function createApiServer(options: ApiServerOptions): Server {
   const validator = new BodyValidator();
   const routes = makeRoutes(options);
   const keys = keyHashes(options);
-  const log = options.log ?? ((m: string) => process.stderr.write(`ratri serve: ${m}\n`));
+  const log = options.log ?? ((m: string) => process.stderr.write(stderrLine('ratri serve', m)));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -10,6 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
 import type { ProxyConfig } from '../config/types.js';
 import { evaluateRules } from '../policy/rules.js';
+import { stderrLine } from '../report/visible-text.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
 import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
@@ -55,7 +56,7 @@ interface Answer {
 }
 
 function stderrLog(message: string): void {
-  process.stderr.write(`ratri: ${message}\n`);
+  process.stderr.write(stderrLine('ratri', message));
 }
 
 const ok = (status: number): boolean => status >= 200 && status < 300;
@@ -287,7 +288,10 @@ export class HttpControlPlane implements ControlPlane {
    */
   async close(deadlineMs = 2000): Promise<void> {
     const left = await this.events.shutdown(deadlineMs);
-    if (left > 0) this.log(`${left} event(s) wait in the outbox of ${this.config.store}; the next ratri proxy using that store uploads them`);
+    // Said once per run: when the first upload failed, the message already said what becomes of them.
+    if (left > 0 && !this.events.toldOfWaitingEvents) {
+      this.log(`${left} event(s) wait in the outbox of ${this.config.store}; the next ratri proxy that uses this store uploads them`);
+    }
     if (this.outbox.dropped > 0) this.log(`${this.outbox.dropped} event(s) were dropped because the outbox was full`);
     if (this.db.open) this.db.close();
     this.agents.http.destroy();

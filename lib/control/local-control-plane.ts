@@ -58,6 +58,11 @@ export class LocalControlPlane implements ControlPlane {
     return new LocalControlPlane(path, openStore(path), guardrails, redactKeys);
   }
 
+  /** Opens the store at `path` for a command that looks at it; throws StoreError when there is none. */
+  static openExisting(path: string, guardrails: GuardrailsConfig = { rules: [] }, redactKeys: string[] = []): LocalControlPlane {
+    return new LocalControlPlane(path, openStore(path, { create: false }), guardrails, redactKeys);
+  }
+
   evaluate(request: GuardRequest): GuardAnswer {
     const { agentKey, serverName, tool } = request;
     const facts: ToolCallFacts = {

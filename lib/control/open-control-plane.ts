@@ -7,10 +7,14 @@ import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
 
-/** `approverKey`: the key a remote API wants for resolving approvals (`ratri approvals`); proxies have none. */
-export function openControlPlane(config: ProxyConfig, approverKey?: string): ControlPlane {
+/**
+ * The control plane a config names. `approverKey`: the key a remote API wants for resolving approvals
+ * (`ratri approvals`); proxies have none. `existingStore`: for a command, which never creates a store.
+ */
+export function openControlPlane(config: ProxyConfig, { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {}): ControlPlane {
   if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
-  return LocalControlPlane.open(config.store, config.guardrails, config.redactKeys);
+  const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
+  return open(config.store, config.guardrails, config.redactKeys);
 }
 
 /** How a command names the control plane it works on: `--store`, else `--config` (and `--server`), else the default store. */
@@ -28,14 +32,14 @@ export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
     const file = readConfigFile(choice.config);
     const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
-    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), choice.approverKey);
+    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), { approverKey: choice.approverKey, existingStore: true });
   }
-  return LocalControlPlane.open(storePathOf(choice));
+  return LocalControlPlane.openExisting(storePathOf(choice));
 }
 
-/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API. */
+/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API or there is no store. */
 export function openChosenStore(choice: ControlPlaneChoice, command: string): LocalControlPlane {
-  return LocalControlPlane.open(storePathOf(choice, command));
+  return LocalControlPlane.openExisting(storePathOf(choice, command));
 }
 
 function storePathOf(choice: ControlPlaneChoice, command?: string): string {

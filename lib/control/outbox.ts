@@ -143,6 +143,8 @@ export class OutboxSink implements EventSink {
   private outage: string | undefined;
   private closed = false;
   private droppedLogged = false;
+  /** Whether this run said on stderr that events wait in the outbox (said once, with what will happen). */
+  private toldOfOutbox = false;
 
   constructor(
     private readonly outbox: Outbox,
@@ -179,7 +181,8 @@ export class OutboxSink implements EventSink {
     }
     if (this.outage === undefined && reason !== 'older events are still waiting') {
       this.outage = reason;
-      this.log(`cannot upload events (${reason}); they wait in the outbox of ${this.where} and are uploaded when the control plane answers`);
+      if (!this.toldOfOutbox) this.log(outboxMessage(reason, this.where));
+      this.toldOfOutbox = true;
     }
     this.schedule(this.retryMs);
   }
@@ -234,6 +237,11 @@ export class OutboxSink implements EventSink {
     }
   }
 
+  /** True once this run has said that events wait in the outbox: the control plane says nothing more of it at exit. */
+  get toldOfWaitingEvents(): boolean {
+    return this.toldOfOutbox;
+  }
+
   /** The queue's own close: nothing to do, the control plane's close() drains the outbox. */
   close(): Promise<void> {
     return Promise.resolve();
@@ -256,6 +264,14 @@ export class OutboxSink implements EventSink {
     if (!this.outbox.isEmpty()) await settledBefore([this.drain(until)], until);
     return this.outbox.size;
   }
+}
+
+/** The one message about events waiting: why, where, and what becomes of them. */
+function outboxMessage(reason: string, where: string): string {
+  return (
+    `cannot upload events (${reason}); they are kept in the outbox of ${where}, and uploaded when the control plane answers: ` +
+    'by this proxy, which keeps trying every 1 to 10 s while it runs, or else by the next ratri proxy that uses this store'
+  );
 }
 
 /** Waits for every promise to settle, or until `until` (epoch ms), whichever comes first. */

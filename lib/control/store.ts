@@ -4,20 +4,28 @@
  * tables are read and written by `event-store.ts`, `approval-store.ts`, `tool-registry.ts` and
  * `outbox.ts`.
  */
+import { closeSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { makeParentFolders } from '../parent-folders.js';
+import { defaultStorePath } from '../config/paths.js';
+import { openPrivateFile } from '../private-files.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
 export class StoreError extends Error {}
 
-/** Opens (creating it if needed) the store at `path`, brought to the current schema. */
-export function openStore(path: string): Db {
+/**
+ * Opens the store at `path`, brought to the current schema. A proxy or `ratri serve` creates it when
+ * it is missing; the commands that only look at a store (`ratri events`, `approvals`, `tools`,
+ * `store`, `dashboard`) pass `create: false`, so a mistyped path is an error, not a new empty store.
+ */
+export function openStore(path: string, { create = true }: { create?: boolean } = {}): Db {
+  if (!create && !existsSync(path)) throw new StoreError(noStoreMessage(path));
   let db: Db;
   try {
-    makeParentFolders(path);
-    db = new Database(path);
+    // Made 0600 before SQLite opens it: SQLite gives the -wal and -shm files the mode of the store.
+    if (create && !existsSync(path)) closeSync(openPrivateFile(path, 'a'));
+    db = new Database(path, { fileMustExist: !create });
   } catch (err) {
     throw new StoreError(`cannot open the store ${path}: ${(err as Error).message}`);
   }
@@ -35,6 +43,11 @@ export function openStore(path: string): Db {
     throw new StoreError(`cannot use the store ${path}: ${(err as Error).message}`);
   }
   return db;
+}
+
+function noStoreMessage(path: string): string {
+  const home = process.env.RATRI_HOME ? '$RATRI_HOME/ratri.db' : '~/.ratri/ratri.db, or $RATRI_HOME/ratri.db when RATRI_HOME is set';
+  return `no store at ${path} (the default store is ${defaultStorePath()}: ${home}); run a proxy first, or pass --store PATH or --config FILE`;
 }
 
 function migrate(db: Db, path: string): void {

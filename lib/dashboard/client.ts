@@ -2,10 +2,17 @@
  * The dashboard page's script, served as `/app.js` (plain browser JavaScript in a string, so it ships
  * in dist/ without a build step). It polls the JSON API once a second, at most: calls incrementally
  * by `seq`, pending approvals, the tool registry. Every value from the store reaches the page as
- * text (`textContent`, text nodes, `title`), never as HTML: arguments are attacker-controlled.
+ * text (`textContent`, text nodes, `title`), never as HTML: arguments are attacker-controlled. That
+ * text is made visible first (`visibleText`, the same function the CLI prints through, its source
+ * embedded here): a bidi control such as U+202E shows as `\u202e` instead of reordering the name.
  */
+import { visibleText } from '../report/visible-text.js';
+
 export const CLIENT_JS = String.raw`'use strict';
 (function () {
+  var visibleText = ${visibleText.toString()};
+  /** Text made visible line by line: the newlines of pretty-printed JSON stay newlines. */
+  var shown = function (text) { return String(text).split('\n').map(visibleText).join('\n'); };
   var token = document.querySelector('meta[name="ratri-token"]').getAttribute('content');
   var POLL_MS = 1000, MAX_CALLS = 2000, MAX_SHOWN = 500;
   var calls = new Map(), seq = 0, selected = null, servers = new Set();
@@ -19,11 +26,12 @@ export const CLIENT_JS = String.raw`'use strict';
       var v = attrs[k];
       if (v === null || v === undefined) return;
       if (k === 'class') e.className = v;
-      else if (k === 'text') e.textContent = v;
+      else if (k === 'text') e.textContent = shown(v);
+      else if (k === 'title') e.title = shown(v);
       else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, String(v));
     });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.append(c); });
+    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.append(typeof c === 'string' ? shown(c) : c); });
     return e;
   }
 
@@ -133,12 +141,13 @@ export const CLIENT_JS = String.raw`'use strict';
     var buttons = card.querySelectorAll('button'), msg = card.querySelector('.message');
     buttons.forEach(function (b) { b.disabled = true; });
     msg.className = 'message'; msg.textContent = 'sending…';
-    api('/api/approvals/' + encodeURIComponent(a.id) + '/resolve', { approve: approve, scope: scope }).then(function () {
-      msg.textContent = approve ? 'approved: the waiting proxy forwards the call' : 'rejected: the host gets error -32002';
+    api('/api/approvals/' + encodeURIComponent(a.id) + '/resolve', { approve: approve, scope: scope }).then(function (r) {
+      msg.textContent = shown(approve ? 'approved: the waiting proxy forwards the call' + (r.note ? '. Always: ' + r.note + '.' : '') : 'rejected: the host gets error -32002');
+      if (r.note) card.keepUntil = Date.now() + 8000;
       card.classList.add('done');
       setTimeout(poll, 0);
     }, function (err) {
-      msg.className = 'message error'; msg.textContent = err.message;
+      msg.className = 'message error'; msg.textContent = shown(err.message);
       buttons.forEach(function (b) { b.disabled = false; });
     });
   }
@@ -169,7 +178,8 @@ export const CLIENT_JS = String.raw`'use strict';
       if (!card) { card = approvalCard(a); cards.set(a.id, card); box.append(card); }
       card.expires.textContent = 'requested ' + relative(a.requestedAt) + ' · expires ' + relative(a.expiresAt);
     });
-    cards.forEach(function (card, id) { if (!ids.has(id)) { card.remove(); cards.delete(id); } });
+    // A card approved "always" stays a while, so its note on what that did can be read.
+    cards.forEach(function (card, id) { if (!ids.has(id) && !(card.keepUntil > Date.now())) { card.remove(); cards.delete(id); } });
     $('approval-count').textContent = String(list.length);
     $('approval-count').classList.toggle('some', list.length > 0);
     $('no-approvals').classList.toggle('hidden', list.length > 0);

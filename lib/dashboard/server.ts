@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { alwaysNote } from '../control/always-note.js';
 import type { ApprovalScope } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
 import { isoTime } from '../control/store.js';
@@ -130,7 +131,7 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
       const a = result.approval;
       throw new Problem(409, `${a.id} was already ${a.status}${a.resolvedBy ? ` by ${a.resolvedBy}` : ''}; nothing changed`, { approval: a });
     }
-    return result;
+    return scope === 'always' ? { ...result, note: alwaysNote(result.approval) } : result;
   };
 
   const api = async (req: IncomingMessage, url: URL): Promise<unknown> => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ratriHome } from '../config/paths.js';
 import type { ConfigFile } from '../config/types.js';
 import { packageRoot } from '../package-files.js';
+import { makeParentFolders } from '../private-files.js';
 
 export interface DemoWorkspace {
   /** The temp folder holding everything below (except a kept store). */
@@ -47,7 +48,7 @@ export function createWorkspace(keep: boolean): DemoWorkspace {
     mkdirSync(sandbox);
     for (const [name, text] of Object.entries(SANDBOX_FILES)) writeFileSync(join(sandbox, name), text);
     const store = keep ? keptStorePath() : join(dir, 'demo.db');
-    if (keep) mkdirSync(ratriHome(), { recursive: true });
+    if (keep) makeParentFolders(store); // $RATRI_HOME, 0700 like every folder ratri makes
     const template = JSON.parse(readFileSync(demoConfigTemplate(), 'utf8')) as ConfigFile & { $schema?: string };
     const config: ConfigFile & { $schema?: string } = {
       ...template,

@@ -7,6 +7,7 @@
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
+import { visibleText } from '../report/visible-text.js';
 import { failed, passed, warned, type CheckResult } from './check-result.js';
 import { NewlineMessageReader, NewlineMessageWriter, NotJsonRpcLineError } from './newline-transport.js';
 import { describeExit, type UpstreamChild } from './upstream-child.js';
@@ -87,7 +88,7 @@ export function openSession(child: UpstreamChild, maxFrameBytes: number): McpSes
 /** What the upstream's last stderr lines say, for a ✗ detail. */
 function stderrNote(child: UpstreamChild): string[] {
   const lines = child.stderrLines();
-  return lines.length > 0 ? ['its stderr ended with:', ...lines.map((l) => `  ${l}`)] : [];
+  return lines.length > 0 ? ['its stderr ended with:', ...lines.map((l) => `  ${visibleText(l)}`)] : [];
 }
 
 function strayNote(session: McpSession): string {
@@ -175,7 +176,7 @@ function nameLines(tools: ToolDefinition[], width = 96): string[] {
     }
     line = line ? `${line}, ${item}` : item;
   }
-  return line ? [...lines, line] : lines;
+  return (line ? [...lines, line] : lines).map(visibleText);
 }
 
 /** Check 4: `tools/list`, following `nextCursor` to the last page. */

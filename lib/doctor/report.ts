@@ -1,5 +1,6 @@
 /** How `ratri doctor` shows its checks: one line each (✓ ✗ !), fix hints, progress, the summary, and --json. */
 import { paint } from '../report/text-table.js';
+import { visibleText } from '../report/visible-text.js';
 import type { CheckResult } from './check-result.js';
 import type { ServerUnderTest } from './checks.js';
 import type { DoctorReport } from './doctor.js';
@@ -17,11 +18,20 @@ export function renderHeader(configPath: string, colour: boolean): string {
 }
 
 /** A check: its line, then its fix and its extra lines, indented. */
-export function renderCheck(check: CheckResult, colour: boolean): string {
+export function renderCheck(raw: CheckResult, colour: boolean): string {
+  const check = visibleCheck(raw);
   const { mark, colour: tint } = MARK[check.level];
   const head = `${paint(mark, tint, colour)} ${check.level === 'skip' ? paint(`${check.title}: ${check.detail}`, 'dim', colour) : `${paint(check.title, 'bold', colour)}: ${check.detail}`}`;
   const fix = check.fix && check.level !== 'pass' ? [`    ${paint('fix:', tint, colour)} ${check.fix}`] : [];
   return [head, ...fix, ...check.lines.map((l) => `    ${l}`)].join('\n');
+}
+
+/**
+ * The check's one-line texts made visible: they quote the upstream's names and errors. Its `lines`
+ * are made visible where they are made (the decisions table is painted, so it cannot be escaped here).
+ */
+function visibleCheck(check: CheckResult): CheckResult {
+  return { ...check, title: visibleText(check.title), detail: visibleText(check.detail), fix: check.fix && visibleText(check.fix) };
 }
 
 /** The heading of one server's checks in a multi-server config. */

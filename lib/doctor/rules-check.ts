@@ -12,6 +12,7 @@ import { globMatch } from '../policy/glob.js';
 import { evaluateRules, lookupsNeeded, type ToolCallFacts } from '../policy/rules.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { renderTable, type Colour, type Column } from '../report/text-table.js';
+import { visibleText } from '../report/visible-text.js';
 import { passed, warned, type CheckResult } from './check-result.js';
 import { argumentsNotTaken, declaredArguments } from './declared-arguments.js';
 
@@ -146,7 +147,8 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   const unmatched = options.sharedRules ? [] : unmatchedRules(config, tools);
   const unreachable = options.sharedRules ? [] : rulesNoToolCanMatch(reach);
   const warnings = [...unmatched, ...unreachable];
-  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...notes, ...warnings];
+  // The table's cells are made visible by renderTable; the notes name tools, so they are made visible here.
+  const lines = [...renderTable(rows, COLUMNS, options.colour).split('\n'), ...[...notes, ...warnings].map(visibleText)];
   const data = { mode: config.mode, environment: config.environment, decisions: rows, notes: [...notes, ...warnings] };
   if (warnings.length > 0) {
     const fields = [unmatched.length > 0 ? '"tool"' : '', unreachable.length > 0 ? '"args"' : ''].filter(Boolean).join(' and ');

@@ -31,8 +31,7 @@ export function skipString(text: string, open: number): number {
   }
 }
 
-/** The span without the JSON white space at either end. */
-export function trimmedSpan(text: string, start: number, end: number): [number, number] {
+function trimmedSpan(text: string, start: number, end: number): [number, number] {
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   return [start, end];
@@ -42,58 +41,68 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
+/**
+ * Collects, as a scan goes by, the raw text of top-level members and the spans of top-level array
+ * elements. The scan tells it where the top-level value opens, where each member's colon is, and
+ * where each top-level comma and the closing bracket are.
+ */
+export class TopLevelCollector implements TopLevelScan {
+  readonly members = new Map<string, string>();
+  readonly elements: Array<[number, number]> = [];
+  private kind: 'object' | 'array' | undefined;
+  private key: string | undefined;
+  private start = -1;
+
+  constructor(private readonly text: string) {}
+
+  /** The top-level value opens with `c` (`{` or `[`) at `i`. */
+  open(c: number, i: number): void {
+    this.kind = c === 123 ? 'object' : 'array';
+    if (this.kind === 'array') this.start = i + 1;
+  }
+
+  /** A top-level member named `key` has its colon at `colon`. */
+  member(key: string, colon: number): void {
+    if (this.kind !== 'object') return;
+    this.key = key;
+    this.start = colon + 1;
+  }
+
+  /** A top-level comma (`more`) or the closing bracket at `i` ends the current member or element. */
+  end(i: number, more: boolean): void {
+    if (this.start !== -1) {
+      const [s, e] = trimmedSpan(this.text, this.start, i);
+      if (this.kind === 'object' && this.key !== undefined) this.members.set(this.key, this.text.slice(s, e));
+      if (this.kind === 'array' && e > s) this.elements.push([s, e]);
+    }
+    this.start = more && this.kind === 'array' ? i + 1 : -1;
+    this.key = undefined;
+  }
+}
+
 export function scanTopLevel(text: string): TopLevelScan {
-  const members = new Map<string, string>();
-  const elements: Array<[number, number]> = [];
+  const top = new TopLevelCollector(text);
   let depth = 0;
-  let topKind: 'object' | 'array' | undefined;
-  let pendingKey: string | undefined;
-  let valueStart = -1;
   let lastString: [number, number] | undefined;
-
-  const closeValue = (end: number): void => {
-    if (valueStart === -1) return;
-    const [s, e] = trimmedSpan(text, valueStart, end);
-    if (topKind === 'object' && pendingKey !== undefined) members.set(pendingKey, text.slice(s, e));
-    if (topKind === 'array' && e > s) elements.push([s, e]);
-    valueStart = -1;
-    pendingKey = undefined;
-  };
-
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       const end = skipString(text, i);
       lastString = [i, end];
       i = end - 1;
-      continue;
-    }
-    if (c === COLON) {
-      if (depth === 1 && topKind === 'object' && lastString) {
-        pendingKey = JSON.parse(text.slice(lastString[0], lastString[1])) as string;
-        valueStart = i + 1;
-      }
-      continue;
-    }
-    if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (depth === 0) {
-        topKind = c === 123 ? 'object' : 'array';
-        if (topKind === 'array') valueStart = i + 1;
-      }
+    } else if (c === COLON) {
+      if (depth === 1 && lastString) top.member(JSON.parse(text.slice(lastString[0], lastString[1])) as string, i);
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (depth === 0) top.open(c, i);
       depth++;
-      continue;
-    }
-    if (c === 125 /* } */ || c === 93 /* ] */) {
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
       depth--;
-      if (depth === 0) closeValue(i);
-      continue;
-    }
-    if (c === COMMA && depth === 1) {
-      closeValue(i);
-      if (topKind === 'array') valueStart = i + 1;
+      if (depth === 0) top.end(i, false);
+    } else if (c === COMMA && depth === 1) {
+      top.end(i, true);
     }
   }
-  return { members, elements };
+  return top;
 }
 
 /**

@@ -95,20 +95,26 @@ export type ReadFrame =
   | { kind: 'single'; message: ParsedMessage; utf8: boolean; problem?: string; problemKey?: string }
   | { kind: 'batch'; messages: ParsedMessage[]; utf8: boolean; problem?: string; problemKey?: string };
 
-/** Parses one frame once; a batch is split into its elements with their original text. */
-export function readFrame(frame: Buffer): ReadFrame {
+type Parsed = { text: string; value: unknown; utf8: boolean };
+
+/** Decodes and parses a frame; a blank or non-JSON frame is already its ReadFrame. */
+function parse(frame: Buffer): Parsed | ReadFrame {
   const text = frame.toString('utf8');
   if (text.trim() === '') return { kind: 'blank' };
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return { text, value: JSON.parse(text), utf8: isUtf8(frame) };
   } catch (err) {
     return { kind: 'invalid-json', reason: (err as Error).message };
   }
-  const utf8 = isUtf8(frame);
+}
+
+/** Parses one frame once; a batch is split into its elements with their original text. */
+export function readFrame(frame: Buffer): ReadFrame {
+  const parsed = parse(frame);
+  if ('kind' in parsed) return parsed;
+  const { text, value, utf8 } = parsed;
   if (!Array.isArray(value)) return { kind: 'single', message: new ParsedMessage(text, value), utf8 };
-  const spans = scanTopLevel(text).elements;
-  return { kind: 'batch', messages: elementsOf(text, value, spans, false), utf8 };
+  return { kind: 'batch', messages: elementsOf(text, value, scanTopLevel(text).elements, false), utf8 };
 }
 
 /**
@@ -117,15 +123,9 @@ export function readFrame(frame: Buffer): ReadFrame {
  * message's envelope `problem`. Nothing here recurses, so a deeply nested frame cannot overflow the stack.
  */
 export function readHostFrame(frame: Buffer): ReadFrame {
-  const text = frame.toString('utf8');
-  if (text.trim() === '') return { kind: 'blank' };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { kind: 'invalid-json', reason: (err as Error).message };
-  }
-  const utf8 = isUtf8(frame);
+  const parsed = parse(frame);
+  if ('kind' in parsed) return parsed;
+  const { text, value, utf8 } = parsed;
   const scan = strictScan(text);
   const problem = bytesProblem(frame, text, utf8) ?? scan.problem;
   const found = problem === undefined ? {} : { problem, problemKey: problem === scan.problem ? scan.problemKey : undefined };
@@ -133,7 +133,9 @@ export function readHostFrame(frame: Buffer): ReadFrame {
     const message = new ParsedMessage(text, value, scan.members, envelopeProblem(value));
     return { kind: 'single', message, utf8, ...found };
   }
-  return { kind: 'batch', messages: elementsOf(text, value, scan.elements, true), utf8, ...found };
+  // A scan that stopped at a problem has not found every element: the plain scan finds them all.
+  const spans = scan.problem === undefined ? scan.elements : scanTopLevel(text).elements;
+  return { kind: 'batch', messages: elementsOf(text, value, spans, true), utf8, ...found };
 }
 
 function elementsOf(text: string, values: unknown[], spans: Array<[number, number]>, strict: boolean): ParsedMessage[] {

@@ -10,7 +10,7 @@
  * request id is echoed back exactly as sent) and the spans of top-level array elements (a filtered
  * batch is rebuilt from original bytes).
  */
-import { skipString, trimmedSpan } from './json-scan.js';
+import { skipString, TopLevelCollector } from './json-scan.js';
 
 /** Deepest nesting of objects and arrays a host frame may have. */
 export const MAX_DEPTH = 64;
@@ -37,14 +37,17 @@ const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // eslint-disable-next-line no-control-regex
 const NOT_ASCII = /[^\x00-\x7f]/;
+const COMBINING_DOT = /\u0307/g;
 
 /**
- * A key's case-folded form, as Go's `strings.EqualFold` would compare it. Upper- then lower-casing
- * also folds `ſ` to `s` and the Kelvin sign to `k`; where it folds more than Go does (`ß` and `ss`),
- * the scan refuses more, never less.
+ * A key's case-folded form, as Go's `encoding/json` compares names: it maps each character to
+ * upper(lower(c)), so `ſ` is `s`, the Kelvin sign `k`, the dotted capital `İ` a plain `i` and the
+ * dotless `ı` an `i` too. JavaScript's full case mappings stand in for Go's simple ones (lower, upper,
+ * lower again, and the combining dot that lower-casing `İ` leaves is dropped); where they fold more
+ * than Go does (`ß` and `ss`), the scan refuses more, never less.
  */
 export function foldKey(key: string): string {
-  return NOT_ASCII.test(key) ? key.toUpperCase().toLowerCase() : key.toLowerCase();
+  return NOT_ASCII.test(key) ? key.toLowerCase().toUpperCase().toLowerCase().replace(COMBINING_DOT, '') : key.toLowerCase();
 }
 
 function show(key: string): string {
@@ -75,22 +78,10 @@ function addKey(object: ObjectState, key: string): string | undefined {
 }
 
 export function strictScan(text: string): StrictScan {
-  const members = new Map<string, string>();
-  const elements: Array<[number, number]> = [];
+  const top = new TopLevelCollector(text);
   const stack: Array<ObjectState | undefined> = []; // undefined: an array
-  let topKind: 'object' | 'array' | undefined;
-  let pendingKey: string | undefined;
-  let valueStart = -1;
-  const result: StrictScan = { members, elements };
-
-  const closeValue = (end: number): void => {
-    if (valueStart === -1) return;
-    const [s, e] = trimmedSpan(text, valueStart, end);
-    if (topKind === 'object' && pendingKey !== undefined) members.set(pendingKey, text.slice(s, e));
-    if (topKind === 'array' && e > s) elements.push([s, e]);
-    valueStart = -1;
-    pendingKey = undefined;
-  };
+  let topKey: string | undefined;
+  const result: StrictScan = { members: top.members, elements: top.elements };
 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -105,42 +96,28 @@ export function strictScan(text: string): StrictScan {
         result.problem ??= addKey(object, key);
         if (result.problem && stack.length === 1) result.problemKey = key;
         object.expectKey = false;
-        if (stack.length === 1 && topKind === 'object') pendingKey = key;
+        if (stack.length === 1) topKey = key;
       } else if (hasEscape && BACKSLASH_U.test(raw) && LONE_SURROGATE.test(JSON.parse(raw) as string)) {
         result.problem = 'a string has an unpaired surrogate escape (\\ud800-\\udfff)';
       }
       if (result.problem) return result;
       i = end - 1;
-      continue;
-    }
-    if (c === COLON) {
-      if (stack.length === 1 && topKind === 'object') valueStart = i + 1;
-      continue;
-    }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (stack.length === 0) {
-        topKind = c === OPEN_OBJECT ? 'object' : 'array';
-        if (topKind === 'array') valueStart = i + 1;
-      }
+    } else if (c === COLON) {
+      if (stack.length === 1 && topKey !== undefined) top.member(topKey, i);
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (stack.length === 0) top.open(c, i);
       if (stack.length >= MAX_DEPTH) {
         result.problem = `nested deeper than ${MAX_DEPTH} levels`;
         return result;
       }
       stack.push(c === OPEN_OBJECT ? { keys: new Set(), folds: undefined, expectKey: true } : undefined);
-      continue;
-    }
-    if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       stack.pop();
-      if (stack.length === 0) closeValue(i);
-      continue;
-    }
-    if (c === COMMA) {
+      if (stack.length === 0) top.end(i, false);
+    } else if (c === COMMA) {
       const object = stack[stack.length - 1];
       if (object) object.expectKey = true;
-      if (stack.length === 1) {
-        closeValue(i);
-        if (topKind === 'array') valueStart = i + 1;
-      }
+      if (stack.length === 1) top.end(i, true);
     }
   }
   return result;

@@ -14,6 +14,7 @@ import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { HeldCalls, type HeldCall } from './held-calls.js';
 import { EventType } from '../telemetry/event.js';
+import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import { PendingRequests } from './pending-requests.js';
 import { ToolCallGate, type Outlet } from './tool-call-gate.js';
 
@@ -74,7 +75,7 @@ export class Interceptor {
       case 'blank':
         return forwardWhole();
       case 'invalid-json':
-        this.deps.telemetry.warning('invalid_json', read.reason, { enforced: true, frameBytes: frame.length });
+        this.deps.telemetry.warning('invalid_json', jsonErrorReason(read.reason), { enforced: true, frameBytes: frame.length });
         return this.deps.toHost(parseError(read.reason));
       case 'single': {
         const problem = read.problem ?? read.message.problem;
@@ -91,7 +92,7 @@ export class Interceptor {
   private observe(frame: Buffer): void {
     const read = readHostFrame(frame);
     if (read.kind === 'invalid-json') {
-      this.deps.telemetry.warning('invalid_json', read.reason, { enforced: false, frameBytes: frame.length });
+      this.deps.telemetry.warning('invalid_json', jsonErrorReason(read.reason), { enforced: false, frameBytes: frame.length });
       return;
     }
     if (read.kind === 'blank') return;

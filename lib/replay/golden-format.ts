@@ -12,7 +12,8 @@
  *   {"expectExit":3}                    the proxy must exit with this code
  *
  * A frame is `text` (UTF-8) or `base64` (any bytes); `"eol":false` marks bytes with no newline after
- * them (the end of a stream). Comparison is byte-exact, the newline included.
+ * them (the end of a stream). Comparison is byte-exact, the newline included. `--record` may mark a
+ * frame `"redacted":true` (ignored here) or write `"withheld":"why"` instead of it (refused here).
  */
 
 export interface GoldenHeader {
@@ -35,6 +36,7 @@ export interface GoldenSession {
 }
 
 interface FrameLine {
+  withheld?: string;
   text?: string;
   base64?: string;
   eol?: boolean;
@@ -43,6 +45,9 @@ interface FrameLine {
 /** The bytes a frame line stands for, newline included unless `eol` is false. */
 function frameBytes(line: FrameLine, where: string): Buffer {
   let body: Buffer;
+  if (typeof line.withheld === 'string') {
+    throw new Error(`${where}: --record withheld this frame (${line.withheld}); write the frame by hand, or record the session again with --record-unredacted`);
+  }
   if (typeof line.text === 'string') body = Buffer.from(line.text, 'utf8');
   else if (typeof line.base64 === 'string') body = Buffer.from(line.base64, 'base64');
   else throw new Error(`${where}: a frame needs "text" or "base64"`);

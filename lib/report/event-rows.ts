@@ -42,7 +42,8 @@ export function eventDetail(e: StoredEvent): string {
 const DECISION_COLOURS: Record<string, Colour> = { allow: 'green', warn: 'yellow', block: 'red', require_approval: 'yellow' };
 
 export const EVENT_COLUMNS: Column<StoredEvent>[] = [
-  { title: 'TIME', value: (e) => e.ts.replace('T', ' ').replace('Z', ''), colour: () => 'dim' },
+  // As stored: ISO 8601 in UTC, whose Z says so (docs/control-plane.md, "ratri events").
+  { title: 'TIME', value: (e) => e.ts, colour: () => 'dim' },
   { title: 'SERVER', value: (e) => e.serverName },
   { title: 'TYPE', value: (e) => e.type },
   { title: 'TOOL', value: (e) => str(e.data.tool) },

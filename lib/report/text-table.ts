@@ -1,4 +1,8 @@
-/** Plain-text tables for the terminal: aligned columns, long cells cut, colour only when asked (a TTY). */
+/**
+ * Plain-text tables for the terminal: aligned columns, long cells cut, colour only when asked (a TTY).
+ * Cells are made visible (`visible-text.ts`): their values come from hosts and upstreams.
+ */
+import { visibleText } from './visible-text.js';
 
 export interface Column<Row> {
   title: string;
@@ -26,7 +30,7 @@ export function paint(text: string, colour: Colour | undefined, on: boolean): st
 }
 
 function cut(text: string, max: number | undefined): string {
-  const oneLine = text.replace(/\s+/g, ' ');
+  const oneLine = visibleText(text.replace(/[ \t\n]+/g, ' '));
   return max !== undefined && oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 

@@ -1,6 +1,6 @@
-/** Appends events to a JSON Lines file (`telemetry.jsonl`), one event per line. */
+/** Appends events to a JSON Lines file (`telemetry.jsonl`), one event per line; a new file is 0600. */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { makeParentFolders } from '../parent-folders.js';
+import { makeParentFolders, PRIVATE_FILE_MODE } from '../private-files.js';
 import type { EventSink, RatriEvent } from './event.js';
 
 export class JsonlSink implements EventSink {
@@ -9,7 +9,7 @@ export class JsonlSink implements EventSink {
 
   constructor(readonly path: string) {
     makeParentFolders(path);
-    this.stream = createWriteStream(path, { flags: 'a' });
+    this.stream = createWriteStream(path, { flags: 'a', mode: PRIVATE_FILE_MODE });
     this.stream.on('error', (err) => {
       this.failure = err;
     });

@@ -1,8 +1,9 @@
 /**
- * Replaces the values of `redactKeys` (case-insensitive, at any depth, in objects and arrays) with
+ * Replaces the values of `redactKeys` (keys case-folded as Go compares them, at any depth, in objects and arrays) with
  * "[REDACTED]". It returns a copy; the frame that goes upstream is never touched. Long strings are
  * cut so one huge argument cannot bloat every sink.
  */
+import { foldKey } from '../jsonrpc/strict-scan.js';
 
 export const REDACTED = '[REDACTED]';
 export const MAX_STRING_CHARS = 4096;
@@ -14,7 +15,8 @@ export type Redactor = (value: unknown) => unknown;
  * the last pass over a whole event, so a string is never cut twice.
  */
 export function makeRedactor(redactKeys: string[], options: { truncate: boolean } = { truncate: true }): Redactor {
-  const keys = new Set(redactKeys.map((k) => k.toLowerCase()));
+  // Folded as Go compares keys: a Go server reads "PASSWORD" and "paſſword" as its field "password".
+  const keys = new Set(redactKeys.map(foldKey));
   const walk = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') {
       return options.truncate && value.length > MAX_STRING_CHARS
@@ -28,7 +30,7 @@ export function makeRedactor(redactKeys: string[], options: { truncate: boolean 
     for (const [k, v] of Object.entries(value)) {
       // Not `out[k] = …`: for a "__proto__" argument that would set the copy's prototype, so the
       // event would not show it and the inferred resource would read through it.
-      Object.defineProperty(out, k, { value: keys.has(k.toLowerCase()) ? REDACTED : walk(v, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, { value: keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1), enumerable: true, writable: true, configurable: true });
     }
     return out;
   };

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, fixtureServer, newStore, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const { track } = cleanUpAfterEach('ratri-approvals-');
 
@@ -21,7 +21,7 @@ interface Setup {
 function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Setup {
   const dir = track(tempDir('ratri-approvals-'));
   const record = join(dir, 'upstream-received.bin');
-  const storePath = store ?? join(dir, 'ratri.db');
+  const storePath = store ?? newStore(dir);
   const config = writeConfig(dir, {
     agentKey: 'agent-approvals',
     serverName: 'files',
@@ -134,7 +134,9 @@ describe('approvals across processes (embedded store)', () => {
     const s = start(rules);
     s.proxy.send(HELD_CALL);
     const [approval] = await pendingApprovals(s.store);
-    expect((await approvals(s.store, 'approve', approval!.id, '--always')).stdout).toMatch(/always: files\.write_file no longer needs approval/);
+    expect((await approvals(s.store, 'approve', approval!.id, '--always')).stdout).toMatch(
+      /\nalways: files\.write_file joined the approved tools of agent agent-approvals and its current definition is trusted, so require_approval_unknown_mcp_tools no longer asks for it\.\n$/,
+    );
     await s.proxy.response(7, 5000);
 
     const second = start(rules, 20_000, s.store);
@@ -144,7 +146,20 @@ describe('approvals across processes (embedded store)', () => {
     expect(await pendingApprovals(s.store, 1)).toEqual([expect.objectContaining({ tool: 'other_tool' })]);
   });
 
-  it('never creates an approval for a tools/call notification (nothing could be answered)', async () => {
+  it('"approve --always" on a hold a rule asked for says the rule still applies, and the rule holds the next call', async () => {
+    const s = start([{ id: 'writes-need-a-human', tool: 'write_*', decision: 'require_approval' }]);
+    s.proxy.send(HELD_CALL);
+    const [approval] = await pendingApprovals(s.store);
+    const approved = await approvals(s.store, 'approve', approval!.id, '--always');
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('rule "writes-need-a-human" asked for this approval and still applies: its next matching call is held again (--always changes no rule)');
+    expect(approved.stdout).not.toContain('no longer asks');
+    await s.proxy.response(7, 5000);
+    s.proxy.send(HELD_CALL.replace('"id" : 7', '"id" : 8'));
+    expect(await pendingApprovals(s.store, 1)).toEqual([expect.objectContaining({ tool: 'write_file', requestId: '8' })]);
+  });
+
+    it('never creates an approval for a tools/call notification (nothing could be answered)', async () => {
     const s = start([{ id: 'ask', tool: 'write_*', decision: 'require_approval' }]);
     s.proxy.send('{"jsonrpc":"2.0","method":"tools/call","params":{"name":"write_file","arguments":{}}}');
     s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../lib/control/event-store.js';
 import { CallTable } from '../../lib/dashboard/calls.js';
-import { cliPath, fixtureServer, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath, fixtureServer, newStore, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -75,7 +75,7 @@ interface Setup {
 function startProxy(): Setup {
   const dir = tempDir('ratri-dashboard-');
   dirs.push(dir);
-  const store = join(dir, 'ratri.db');
+  const store = newStore(dir);
   const config = writeConfig(dir, {
     agentKey: 'laptop',
     serverName: 'files',
@@ -234,6 +234,34 @@ describe('ratri dashboard in a browser', () => {
   });
 });
 
+describe('ratri dashboard shows what it cannot trust visibly', () => {
+  it('shows a bidi control in a held tool name as \\u202e, and after "Approve always" says the rule still applies', async () => {
+    const s = startProxy();
+    const dashboard = startDashboard('--store', s.store, '--port', '0');
+    const page = await openPage(await dashboard.url);
+    // Shown raw, U+202E reverses what follows: "invoice-\u202egnp.exe" would read "invoice-exe.png".
+    s.proxy.send(call(9, 'write_invoice-\u202egnp.exe', { to: 'bob\u2067', note: 'esc \u001b[2J' }));
+    const card = page.locator('.approval', { hasText: 'write_invoice' });
+    await card.waitFor({ timeout: 5000 });
+    expect(await card.locator('.tool').textContent()).toBe('files.write_invoice-\\u202egnp.exe');
+    const args = (await card.locator('pre').textContent())!;
+    expect(args).toContain('"to": "bob\\u2067"');
+    expect(args).toContain('"note": "esc \\u001b[2J"'); // JSON's own escape, left as it is
+    const row = await rowCells(page, 'files.write_invoice', 'held for approval');
+    expect(row[2]).toBe('files.write_invoice-\\u202egnp.exe');
+    const pageText = await page.locator('body').innerText();
+    expect(pageText).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u001b]/);
+
+    await card.getByRole('button', { name: 'Approve always', exact: true }).click();
+    expect((await s.proxy.response(9, 10_000)).result).toBeDefined();
+    await expect.poll(() => card.locator('.message').textContent(), { timeout: 5000 }).toBe(
+      'approved: the waiting proxy forwards the call. Always: files.write_invoice-\\u202egnp.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
+        'but rule "ask" asked for this approval and still applies: its next matching call is held again (--always changes no rule).',
+    );
+    expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
+  });
+});
+
 describe('ratri dashboard refuses what another site could send', () => {
   it('answers a foreign Host 421, and an /api request without the token or from another origin 403', async () => {
     const s = startProxy();
@@ -295,7 +323,7 @@ describe('ratri dashboard as a command', () => {
     const dir = tempDir('ratri-dashboard-');
     dirs.push(dir);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const d = startDashboard('--store', join(dir, 'ratri.db'), '--port', '0');
+      const d = startDashboard('--store', newStore(dir), '--port', '0');
       const url = await d.url;
       expect((await http(url, 'GET', {})).status).toBe(200); // leaves a keep-alive connection open
       d.child.kill(signal);
@@ -306,7 +334,7 @@ describe('ratri dashboard as a command', () => {
   it('fails with exit 1 when the port is in use, and when the config uses a remote API', async () => {
     const dir = tempDir('ratri-dashboard-');
     dirs.push(dir);
-    const first = startDashboard('--store', join(dir, 'ratri.db'), '--port', '0');
+    const first = startDashboard('--store', newStore(dir), '--port', '0');
     const port = new URL(await first.url).port;
     const busy = await runCli(['dashboard', '--store', join(dir, 'ratri.db'), '--port', port]);
     expect(busy.code).toBe(1);

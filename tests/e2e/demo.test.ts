@@ -4,7 +4,7 @@
  * are checked from outside, as a newcomer would see them.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVED_FILE, DEMO_TOKEN } from '../../lib/demo/demo-session.js';
@@ -102,12 +102,14 @@ describe('ratri demo', () => {
   });
 
   it('--keep leaves the store in $RATRI_HOME/demo.db (approvals resolved, token redacted) and the written file', async () => {
-    const ratriHome = home();
+    const ratriHome = join(home(), 'not-made-yet'); // made by the demo, 0700
     const r = await runCli(['demo', '--keep'], '', { RATRI_HOME: ratriHome }, 30_000);
     const workspace = workspaceOf(r.stdout);
     dirs.push(workspace); // kept on purpose: removed after the test, pass or fail
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const store = join(ratriHome, 'demo.db');
+    expect((statSync(ratriHome).mode & 0o777).toString(8)).toBe('700');
+    expect((statSync(store).mode & 0o777).toString(8)).toBe('600');
     const session = /ratri events --store (\S+) --session (\S+)/.exec(r.stdout);
     expect(session?.[1]).toBe(store);
     expect(r.stdout).toContain(`ratri dashboard --store ${store}`);

@@ -419,7 +419,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     proxy.child.stdin.end();
     expect((await proxy.exited).code).toBe(0);
     expectUploadedExactlyOnce(dir, serverStore);
-    expect(proxy.stderr).toMatch(/wait in the outbox/);
+    expect(proxy.stderr).toMatch(/they are kept in the outbox of .*proxy\.db, and uploaded when the control plane answers/);
   });
 
   it('fail_closed: blocks with "control plane unavailable" while the API is away, and leaves unsent events on disk', async () => {
@@ -443,5 +443,10 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const left = query<{ event: string }>(join(dir, 'proxy.db'), 'SELECT event FROM outbox ORDER BY seq').map((r) => JSON.parse(r.event).id);
     expect(left).toContain(sent.find((e) => e.type === 'mcp.session.ended')!.id);
     expect([...new Set([...uploaded, ...left])].sort()).toEqual(sent.map((e) => e.id).sort());
+    // One message about the outbox, saying what becomes of the events, not one more at exit.
+    expect(proxy.stderr.match(/outbox/g), proxy.stderr).toHaveLength(1);
+    expect(proxy.stderr).toContain(
+      `they are kept in the outbox of ${join(dir, 'proxy.db')}, and uploaded when the control plane answers: by this proxy, which keeps trying every 1 to 10 s while it runs, or else by the next ratri proxy that uses this store`,
+    );
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { afterEach } from 'vitest';
+import { openStore } from '../../lib/control/store.js';
 import { isProcessAlive } from '../../lib/process-alive.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
@@ -15,6 +16,16 @@ export const fixtureServer = (name: string): string => join(root, 'fixtures', 's
 
 export function tempDir(prefix = 'ratri-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Creates an empty store at `dir`/ratri.db and returns its path: the commands a test runs beside a
+ * proxy (`ratri approvals`, `ratri dashboard`) never create one, and the proxy may not have yet.
+ */
+export function newStore(dir: string): string {
+  const path = join(dir, 'ratri.db');
+  openStore(path).close();
+  return path;
 }
 
 /** Writes a config file into `dir` and returns its path. */

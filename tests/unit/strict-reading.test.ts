@@ -45,8 +45,12 @@ describe('one frame, one reading', () => {
     expect(problemOf(call('{"name":"x","arguments":{"path":"/tmp","Path":"/etc"}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"s":"/tmp","ſ":"/etc"}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"k":1,"\u212a":2}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"file":"/tmp","f\u0130le":"/etc"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"id":1,"\u0131d":2}}'))).toMatch(/differ only in case/);
     expect(foldKey('ſ')).toBe('s');
     expect(foldKey('\u212a')).toBe('k');
+    expect(foldKey('f\u0130le')).toBe('file'); // Go lower-cases the dotted capital I to a plain i
+    expect(foldKey('\u0131D')).toBe('id'); // and upper-cases the dotless i to a plain I
   });
 
   it('refuses a lone envelope key spelled in another case (a Go server reads it as the member)', () => {
