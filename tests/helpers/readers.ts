@@ -105,16 +105,19 @@ export function goValue(tree: JsonTree): unknown {
 /** A value read as Go reads it into a plain field (a string, not a struct): no keys folded. */
 const goPlain = (tree: JsonTree): unknown => buildValue(tree, (members) => objectOf(members, 'last'), goScalar);
 
-function goReading(tree: JsonTree): Reading {
+/** A reading by a reader that finds members by name (`field`), as Go and C readers do. */
+function lookupReading(tree: JsonTree, field: (t: JsonTree, name: string) => JsonTree | undefined, plain: (t: JsonTree) => unknown, args: (t: JsonTree) => unknown): Reading {
   if (tree.kind !== 'object') return { kind: 'not-an-object' };
-  const method = goField(tree, 'method');
-  const methodValue = method ? goPlain(method) : undefined;
+  const method = field(tree, 'method');
+  const methodValue = method ? plain(method) : undefined;
   if (methodValue !== 'tools/call') return { kind: 'message', method: methodValue };
-  const params = goField(tree, 'params');
-  const name = params && goField(params, 'name');
-  const args = params && goField(params, 'arguments');
-  return { kind: 'message', method: methodValue, name: name && goPlain(name), arguments: args && goValue(args) };
+  const params = field(tree, 'params');
+  const name = params && field(params, 'name');
+  const found = params && field(params, 'arguments');
+  return { kind: 'message', method: methodValue, name: name && plain(name), arguments: found && args(found) };
 }
+
+const goReading = (tree: JsonTree): Reading => lookupReading(tree, goField, goPlain, goValue);
 
 /** A C string ends at its first NUL. */
 const cString = (s: string): string => {
@@ -131,16 +134,7 @@ function cField(tree: JsonTree, field: string): JsonTree | undefined {
   return tree.kind === 'object' ? tree.members.find(([key]) => cKey(key) === field)?.[1] : undefined;
 }
 
-function cReading(tree: JsonTree): Reading {
-  if (tree.kind !== 'object') return { kind: 'not-an-object' };
-  const method = cField(tree, 'method');
-  const methodValue = method ? cValue(method) : undefined;
-  if (methodValue !== 'tools/call') return { kind: 'message', method: methodValue };
-  const params = cField(tree, 'params');
-  const name = params && cField(params, 'name');
-  const args = params && cField(params, 'arguments');
-  return { kind: 'message', method: methodValue, name: name && cValue(name), arguments: args && cValue(args) };
-}
+const cReading = (tree: JsonTree): Reading => lookupReading(tree, cField, cValue, cValue);
 
 /** Bytes as text, each byte that is not part of valid UTF-8 becoming U+DC80..U+DCFF (Python's surrogateescape). */
 export function decodeSurrogateEscape(bytes: Buffer): string {
