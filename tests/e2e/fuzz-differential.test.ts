@@ -9,7 +9,8 @@
  * upstream unchanged. In both, the proxy is alive at the end and exits cleanly.
  *
  * `npm test` runs a few sessions; `npm run fuzz -- --runs N [--seed S] [--shrink]` runs more
- * (scripts/fuzz.mjs). A failure prints the seed; RATRI_FUZZ_SEED=S replays it, RATRI_FUZZ_SHRINK=1 shrinks it.
+ * (scripts/fuzz.mjs). A failure prints its seed and path; RATRI_FUZZ_SEED (and RATRI_FUZZ_PATH) replay
+ * it, RATRI_FUZZ_SHRINK=1 shrinks it.
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
@@ -55,6 +56,7 @@ const parameters: fc.Parameters<[FuzzFrameList]> = {
   numRuns: RUNS,
   examples: [[found]],
   ...(env.RATRI_FUZZ_SEED ? { seed: Number(env.RATRI_FUZZ_SEED) } : {}),
+  ...(env.RATRI_FUZZ_PATH ? { path: env.RATRI_FUZZ_PATH } : {}),
   // Each run is a proxy session; the failing frame is named in the error, so `npm test` does not shrink.
   endOnFailure: env.RATRI_FUZZ_SHRINK !== '1',
 };
