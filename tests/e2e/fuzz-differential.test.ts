@@ -14,7 +14,6 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { makeRedactor } from '../../lib/telemetry/redact.js';
 import { BLOCKED_PATH, BLOCKED_TOOL, FuzzFrame, hostFrame, PATH_ARGS, PATH_TOOL } from '../helpers/frame-arbitraries.js';
 import { FUZZ_REDACT_KEYS, FUZZ_SERVER, runFuzzSession, type FuzzEvent, type FuzzMode, type FuzzSessionResult } from '../helpers/fuzz-session.js';
 import { disagreements, goFoldKey, readAll, readerNames, showFrame, type Reading, type ReaderName } from '../helpers/readers.js';
@@ -29,7 +28,7 @@ const frameLists = fc.array(hostFrame, { minLength: 1, maxLength: FRAMES });
 /**
  * One minimal frame of each kind the fuzzer has found forwarded (docs/golden-files.md, "The
  * differential fuzzer"), sent in one more session of each mode, so every run checks them again.
- * Each one is also a golden session in fixtures/golden/.
+ * Each protocol one is also a golden session in fixtures/golden/ (named below).
  */
 const found: FuzzFrameList = [
   // a raw \r hides a call from JSON.parse (enforce-cr-hides-a-call)
@@ -48,6 +47,8 @@ const found: FuzzFrameList = [
   // Go folds U+0130 to a plain i (enforce-dotted-capital-i-folds-to-i)
   '{"jsonrpc":"2.0","id":"f10","method":"tools/call","params":{"name":"read_file","arguments":{"file":"/tmp/x","f\u0130le":"/etc/shadow"}}}',
   '{"jsonrpc":"2.0","id":"f11","method":"tools/call","params":{"name":"read_file","arguments":{"f\u0130le":"/etc/shadow"}}}',
+  // a "__proto__" argument was missing from the event (lib/telemetry/redact.ts; tests/unit/telemetry.test.ts)
+  '{"jsonrpc":"2.0","id":"f13","method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"path":"/etc/shadow"},"x":1}}}',
   // a batch element nested 6000 deep crashed the proxy in both modes (enforce-deep-batch-element, monitor-deep-batch-element)
   `[{"jsonrpc":"2.0","id":"f12","method":"tools/call","params":{"name":"echo","arguments":{"a":${'['.repeat(6000)}${']'.repeat(6000)}}}}]`,
 ].map((text) => new FuzzFrame(Buffer.from(text, 'utf8')));
@@ -63,7 +64,6 @@ const parameters: fc.Parameters<[FuzzFrameList]> = {
 const sessionTimeout = (RUNS + 3) * 20_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const redact = makeRedactor(FUZZ_REDACT_KEYS);
 
 function fail(what: string, frame?: Buffer, detail?: unknown): never {
   const shown = frame ? `\nframe the upstream received: ${showFrame(frame)}` : '';
@@ -76,17 +76,23 @@ function checkAliveAndExited(s: FuzzSessionResult): void {
   if (s.exit.code !== 0) fail(`the proxy exited with ${JSON.stringify(s.exit)} after its input closed; stderr:\n${s.stderr.slice(-3000)}`);
 }
 
-/** An event's arguments (redacted, cut at depth 64) match the reader's, apart from what redaction replaced. */
-function sameExceptRedacted(recorded: unknown, read: unknown): boolean {
-  if (recorded === '[REDACTED]' || recorded === '[too deep]') return true;
-  if (Array.isArray(recorded)) return Array.isArray(read) && read.length === recorded.length && recorded.every((v, i) => sameExceptRedacted(v, read[i]));
+/**
+ * An event's arguments are the forwarded call's: the same members, each one named in redactKeys
+ * "[REDACTED]" (compared case-insensitively), nesting past the event's depth limit "[too deep]"
+ * (docs/events.md, "Redaction"). Checked without lib/telemetry/redact.ts, so a bug there shows.
+ */
+function sameAsRecorded(recorded: unknown, read: unknown, depth = 0): boolean {
+  if (recorded === '[too deep]' && depth >= 60) return true;
+  if (Array.isArray(recorded)) return Array.isArray(read) && read.length === recorded.length && recorded.every((v, i) => sameAsRecorded(v, read[i], depth + 1));
   if (isObject(recorded)) {
     if (!isObject(read)) return false;
     const keys = Object.keys(recorded);
-    return keys.length === Object.keys(read).length && keys.every((k) => Object.hasOwn(read, k) && sameExceptRedacted(recorded[k], read[k]));
+    if (keys.length !== Object.keys(read).length || !keys.every((k) => Object.hasOwn(read, k))) return false;
+    return keys.every((k) => (REDACTED_KEYS.has(k.toLowerCase()) ? recorded[k] === '[REDACTED]' : sameAsRecorded(recorded[k], read[k], depth + 1)));
   }
   return recorded === read;
 }
+const REDACTED_KEYS = new Set(FUZZ_REDACT_KEYS.map((k) => k.toLowerCase()));
 
 type Call = Extract<Reading, { kind: 'message' }> & { frame: Buffer };
 
@@ -153,8 +159,8 @@ function checkEvents(calls: Call[], events: FuzzEvent[]): void {
     const ev = evaluated[i]!;
     const st = started[i]!;
     if (ev.data.enforced !== true || ev.data.tool !== tool || st.data.tool !== tool) fail(`forwarded a call to ${tool}, the policy evaluated ${String(ev.data.tool)}`, call.frame, { evaluated: ev, started: st });
-    const args = redact(isObject(call.arguments) ? call.arguments : {});
-    if (!sameExceptRedacted(st.data.arguments, args)) fail(`forwarded arguments differ from those the policy read`, call.frame, { recorded: st.data.arguments, read: args });
+    const args = isObject(call.arguments) ? call.arguments : {};
+    if (!sameAsRecorded(st.data.arguments, args)) fail(`the arguments recorded differ from those forwarded`, call.frame, { recorded: st.data.arguments, read: args });
   });
 }
 
