@@ -44,7 +44,7 @@ const found: FuzzFrameList = [
   '{"jsonrpc":"2.0","id":"f8","method":"tools/call\\u0000","params":{"name":"exec"}}',
   // an argument a rule reads, spelled in another case (enforce-argument-names-any-case)
   '{"jsonrpc":"2.0","id":"f9","method":"tools/call","params":{"name":"read_file","arguments":{"Path":"/etc/shadow"}}}',
-  // Go folds U+0130 to a plain i (enforce-dotted-capital-i-folds-to-i)
+  // Go folds U+0130 to a plain i (enforce-go-folds-rune-by-rune)
   '{"jsonrpc":"2.0","id":"f10","method":"tools/call","params":{"name":"read_file","arguments":{"file":"/tmp/x","f\u0130le":"/etc/shadow"}}}',
   '{"jsonrpc":"2.0","id":"f11","method":"tools/call","params":{"name":"read_file","arguments":{"f\u0130le":"/etc/shadow"}}}',
   // a "__proto__" argument was missing from the event (lib/telemetry/redact.ts; tests/unit/telemetry.test.ts)
