@@ -44,9 +44,10 @@ const found: FuzzFrameList = [
   '{"jsonrpc":"2.0","id":"f8","method":"tools/call\\u0000","params":{"name":"exec"}}',
   // an argument a rule reads, spelled in another case (enforce-argument-names-any-case)
   '{"jsonrpc":"2.0","id":"f9","method":"tools/call","params":{"name":"read_file","arguments":{"Path":"/etc/shadow"}}}',
-  // Go folds U+0130 to a plain i (enforce-go-folds-rune-by-rune)
+  // Go folds rune by rune: U+0130 is a plain i, U+1E9E an ß (enforce-go-folds-rune-by-rune)
   '{"jsonrpc":"2.0","id":"f10","method":"tools/call","params":{"name":"read_file","arguments":{"file":"/tmp/x","f\u0130le":"/etc/shadow"}}}',
   '{"jsonrpc":"2.0","id":"f11","method":"tools/call","params":{"name":"read_file","arguments":{"f\u0130le":"/etc/shadow"}}}',
+  '{"jsonrpc":"2.0","id":"f14","method":"tools/call","params":{"name":"echo","arguments":{"stra\u00dfe":"a","stra\u1e9ee":"b"}}}',
   // a "__proto__" argument was missing from the event (lib/telemetry/redact.ts; tests/unit/telemetry.test.ts)
   '{"jsonrpc":"2.0","id":"f13","method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"path":"/etc/shadow"},"x":1}}}',
   // a batch element nested 6000 deep crashed the proxy in both modes (enforce-deep-batch-element, monitor-deep-batch-element)
