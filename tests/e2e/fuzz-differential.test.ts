@@ -3,7 +3,7 @@
  * docs/policy.md, "One frame, one reading"). Generated host frames full of the tricks that make JSON
  * readers disagree go through the real proxy, in front of an upstream that records every byte. In
  * enforce mode, every frame the upstream received must read the same (method, tool name, arguments)
- * under four readers (tests/helpers/readers.ts), that reading must be the one the policy evaluated
+ * under five readers (tests/helpers/readers.ts), that reading must be the one the policy evaluated
  * (its agent.guardrail.evaluated and agent.tool.started events), no reader may find a call a rule
  * blocks in it, and every method must be a plain string. In monitor mode the frames reach the
  * upstream unchanged. In both, the proxy is alive at the end and exits cleanly.
@@ -48,6 +48,10 @@ const found: FuzzFrameList = [
   '{"jsonrpc":"2.0","id":"f10","method":"tools/call","params":{"name":"read_file","arguments":{"file":"/tmp/x","f\u0130le":"/etc/shadow"}}}',
   '{"jsonrpc":"2.0","id":"f11","method":"tools/call","params":{"name":"read_file","arguments":{"f\u0130le":"/etc/shadow"}}}',
   '{"jsonrpc":"2.0","id":"f14","method":"tools/call","params":{"name":"echo","arguments":{"stra\u00dfe":"a","stra\u1e9ee":"b"}}}',
+  // a key or a string that ends at a NUL for a C reader such as cJSON (enforce-nul-in-keys, enforce-nul-in-strings)
+  '{"jsonrpc":"2.0","id":"f15","method\\u0000x":"tools/call","method":"ping","params":{"name":"exec"}}',
+  '{"jsonrpc":"2.0","id":"f16","method":"tools/call","params":{"name":"read_file","arguments":{"path\\u0000":"/etc/shadow","path":"/tmp/ok"}}}',
+  '{"jsonrpc":"2.0","id":"f17","method":"tools/call","params":{"name":"read_file","arguments":{"path":"/tmp/x\\u0000/../../etc/shadow"}}}',
   // a "__proto__" argument was missing from the event (lib/telemetry/redact.ts; tests/unit/telemetry.test.ts)
   '{"jsonrpc":"2.0","id":"f13","method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"path":"/etc/shadow"},"x":1}}}',
   // a batch element nested 6000 deep crashed the proxy in both modes (enforce-deep-batch-element, monitor-deep-batch-element)
