@@ -7,13 +7,11 @@
  */
 import { NULL_ID, type RawId } from './errors.js';
 import type { ParsedMessage } from './message.js';
-import { foldKey } from './strict-scan.js';
+import { CONTROL, foldKey } from './strict-scan.js';
 
 const CR = 0x0d;
 /** Characters some line readers split on (Python's `str.splitlines`) that JSON allows raw inside strings. */
 const LINE_SEPARATORS = /[\u2028\u2029\u0085]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The members of a JSON-RPC message, by their folded names. */
 const ENVELOPE = new Map(['jsonrpc', 'id', 'method', 'params', 'result', 'error'].map((k) => [k, k]));

@@ -5,7 +5,8 @@
  *  - the same key twice in one object (`JSON.parse` keeps the last, many parsers the first),
  *  - two keys of one object equal under case folding (Go's `encoding/json` matches keys that way),
  *  - nesting deeper than MAX_DEPTH (recursive readers overflow their stack),
- *  - unpaired UTF-16 surrogate escapes (`"\ud800"`: kept, replaced or rejected, reader by reader).
+ *  - unpaired UTF-16 surrogate escapes (`"\ud800"`: kept, replaced or rejected, reader by reader),
+ *  - control characters in a key, and a NUL in any string (a C reader ends the string there).
  * It also records what the proxy needs of the original text: the raw text of top-level members (a
  * request id is echoed back exactly as sent) and the spans of top-level array elements (a filtered
  * batch is rebuilt from original bytes).
@@ -38,6 +39,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 const NOT_ASCII = /[^\x00-\x7f]/;
 const COMBINING_DOT = /\u0307/g;
+/** C0 and C1 control characters (NUL, ESC, …). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * A key's case-folded form, as Go's `encoding/json` compares names: it maps each character to
@@ -93,12 +97,15 @@ export function strictScan(text: string): StrictScan {
       if (object?.expectKey) {
         const key = hasEscape ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         if (hasEscape && LONE_SURROGATE.test(key)) result.problem = `key ${show(key)} has an unpaired surrogate escape`;
+        else if (hasEscape && CONTROL.test(key)) result.problem = `key ${show(key)} has control characters`;
         result.problem ??= addKey(object, key);
         if (result.problem && stack.length === 1) result.problemKey = key;
         object.expectKey = false;
         if (stack.length === 1) topKey = key;
       } else if (hasEscape && BACKSLASH_U.test(raw) && LONE_SURROGATE.test(JSON.parse(raw) as string)) {
         result.problem = 'a string has an unpaired surrogate escape (\\ud800-\\udfff)';
+      } else if (hasEscape && raw.includes('u0000') && (JSON.parse(raw) as string).includes('\0')) {
+        result.problem = 'a string has a NUL (a C reader ends it there)';
       }
       if (result.problem) return result;
       i = end - 1;

@@ -27,7 +27,11 @@ export function makeRedactor(redactKeys: string[], options: { truncate: boolean 
     if (depth > 64) return '[too deep]';
     if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      // Not `out[k] = …`: for a "__proto__" argument that would set the copy's prototype, so the
+      // event would not show it and the inferred resource would read through it.
+      Object.defineProperty(out, k, { value: keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   };
   return (value) => walk(value, 0);

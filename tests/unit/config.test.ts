@@ -133,7 +133,7 @@ describe('resolving one server', () => {
       serverName: 'default',
       mode: 'monitor',
       environment: 'development',
-      approvalTimeoutMs: 300_000,
+      approvalTimeoutMs: 50_000,
       guardFailureMode: 'fail_open',
       guardTimeoutMs: 2000,
       maxFrameBytes: 67_108_864,

@@ -69,10 +69,17 @@ describe('one frame, one reading', () => {
   it('refuses non-string methods, control characters and padding in a method or tool name', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":["tools/call"]}')).toMatch(/method must be a string/);
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":null}')).toMatch(/method must be a string/);
-    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call\\u0000"}')).toMatch(/method has control/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call\\u001b"}')).toMatch(/method has control/);
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call "}')).toMatch(/white space/);
-    expect(problemOf(call('{"name":"exec\\u0000.txt"}'))).toMatch(/params.name has control/);
+    expect(problemOf(call('{"name":"exec\\u0007.txt"}'))).toMatch(/params.name has control/);
     expect(problemOf(call('{"name":"exec\\u001b[0m"}'))).toMatch(/params.name has control/);
+  });
+
+  it('refuses control characters in a key and a NUL in any string (a C reader ends the string there)', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method\\u0000x":"tools/call","method":"ping"}')).toMatch(/key "method\\u0000x" has control characters/);
+    expect(problemOf(call('{"name":"x","arguments":{"path\\u001b":"/etc"}}'))).toMatch(/has control characters/);
+    expect(problemOf(call('{"name":"read_file","arguments":{"path":"id_rsa.key\\u0000.txt"}}'))).toMatch(/a string has a NUL/);
+    expect(problemOf(call('{"name":"x","arguments":{"text":"a\\\\u0000b"}}'))).toBeUndefined(); // an escaped backslash, then the text u0000
   });
 
   it('refuses invalid UTF-8 and unpaired surrogate escapes', () => {

@@ -13,6 +13,14 @@ describe('redaction', () => {
     expect(input.Password).toBe('p1');
     expect(JSON.stringify(out)).not.toMatch(/p1|k1/);
   });
+
+  it('keeps a "__proto__" argument as a member of the copy, never as its prototype', () => {
+    const input = JSON.parse('{"__proto__":{"path":"/etc/shadow","token":"t-1"},"x":1}') as Record<string, unknown>;
+    const out = makeRedactor(['token'])(input) as Record<string, unknown>;
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"path":"/etc/shadow","token":"[REDACTED]"},"x":1}');
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(inferResource(out)).toBeUndefined(); // the call names no path of its own
+  });
 });
 
 describe('action and resource inference', () => {
