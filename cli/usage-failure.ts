@@ -18,8 +18,11 @@ export type GroupCommand<T, U> = CommandModule<T, U> & { subcommands: readonly C
 
 const usageOf = (node: CommandNode): string => (typeof node.command === 'string' ? node.command : (node.command?.[0] ?? ''));
 const nameOf = (node: CommandNode): string => usageOf(node).split(' ')[0] ?? '';
-/** `approve <id>` → `approve ID`, the way the messages list a subcommand. */
-const listed = (node: CommandNode): string => usageOf(node).replace(/<([^>.]+)(\.\.)?>/g, (_m, p: string, many?: string) => p.toUpperCase() + (many ? '…' : ''));
+/** `show <id>` → `show ID` and `approve [id]` → `approve [ID]`, the way the messages list a subcommand. */
+const listed = (node: CommandNode): string =>
+  usageOf(node)
+    .replace(/<([^>.]+)(\.\.)?>/g, (_m, p: string, many?: string) => p.toUpperCase() + (many ? '…' : ''))
+    .replace(/\[([^\].]+)\]/g, (_m, p: string) => `[${p.toUpperCase()}]`);
 
 /** The words before the first flag (`approvals approve` of `approvals approve --by me`). */
 function leadingWords(args: readonly string[]): string[] {

@@ -1,9 +1,11 @@
-/** `ratri approvals list|show|approve|reject`: a human's side of calls held for approval. */
+/** `ratri approvals list|watch|show|approve|reject`: a human's side of calls held for approval. */
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
 import { alwaysNote } from '../../lib/control/always-note.js';
+import { lastPending, watchApprovals } from '../../lib/control/approval-watch.js';
 import { openChosenControlPlane } from '../../lib/control/open-control-plane.js';
+import { notifyDesktop } from '../../lib/report/desktop-notification.js';
 import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
@@ -19,8 +21,15 @@ interface ShowArgs extends StoreArgs {
   id: string;
 }
 
+interface WatchArgs extends StoreArgs {
+  bell?: boolean;
+  notify: boolean;
+  'interval-ms': number;
+}
+
 interface ResolveArgs extends StoreArgs {
-  id: string;
+  id?: string;
+  last: boolean;
   'approver-key-env': string;
   always?: boolean;
   by?: string;
@@ -71,6 +80,41 @@ const listCommand: CommandModule<StoreArgs, ListArgs> = {
   },
 };
 
+/** Follows new pending approvals until Ctrl-C: a line each (a JSON line with --json), the bell, a desktop notice. */
+const watchCommand: CommandModule<StoreArgs, WatchArgs> = {
+  command: 'watch',
+  describe: 'Follow calls as they are held for approval: a line and the terminal bell for each',
+  builder: (y) =>
+    (y as Argv<StoreArgs>)
+      .option('bell', { type: 'boolean', describe: 'Ring the terminal bell for each new call (default: when stdout is a terminal)' })
+      .option('notify', { type: 'boolean', default: false, describe: 'Also show a desktop notification (notify-send, where present)' })
+      .option('interval-ms', { type: 'number', default: 500, describe: 'How often to look for new held calls' })
+      .example('$0 approvals watch', 'Keep a terminal open that tells you when a call waits for you')
+      .example('$0 approvals watch --notify', 'The same, with a desktop notification') as Argv<WatchArgs>,
+  handler: async (args) => {
+    if (!(args['interval-ms'] >= 50)) fail('--interval-ms must be a number of milliseconds, 50 or more');
+    const bell = args.bell ?? process.stdout.isTTY === true;
+    const stop = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+    if (!args.json) process.stdout.write('Watching for calls held for approval (Ctrl-C stops)…\n');
+    await withPlane(args, (p) =>
+      watchApprovals(
+        p,
+        (a) => {
+          const tool = visibleText(`${a.serverName}.${a.tool}`);
+          if (args.json) process.stdout.write(`${JSON.stringify(a)}\n`);
+          else {
+            const why = a.ruleId ? ` (rule ${visibleText(a.ruleId)})` : '';
+            process.stdout.write(`${bell ? '\x07' : ''}${a.id}  ${tool}${why} waits since ${relativeTime(a.requestedAt)}; ratri approvals approve ${a.id}  |  reject ${a.id}  |  show ${a.id}\n`);
+          }
+          if (args.notify) notifyDesktop(`ratri: ${tool} waits for approval`, `ratri approvals approve ${a.id}`);
+        },
+        { intervalMs: args['interval-ms'], signal: stop.signal },
+      ),
+    );
+  },
+};
+
 /** One approval, with its arguments whole (redacted, never cut): what the upstream gets if it is approved. */
 const showCommand: CommandModule<StoreArgs, ShowArgs> = {
   command: 'show <id>',
@@ -99,11 +143,13 @@ const showCommand: CommandModule<StoreArgs, ShowArgs> = {
 function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs> {
   const verb = approve ? 'approve' : 'reject';
   return {
-    command: `${verb} <id>`,
+    command: `${verb} [id]`,
     describe: approve ? 'Approve a held call: the waiting proxy forwards it' : 'Reject a held call: the host gets error -32002',
     builder: (y) => {
       let b = (y as Argv<StoreArgs>)
-        .positional('id', ID_POSITIONAL)
+        .positional('id', { type: 'string', describe: 'The approval id (apr_…), from "ratri approvals list"' })
+        .option('last', { type: 'boolean', default: false, describe: `${approve ? 'Approve' : 'Reject'} the newest pending call instead of naming its id` })
+        .check((a) => (a.id === undefined) !== (a.last !== true) || `name the approval: ratri approvals ${verb} ID, or ratri approvals ${verb} --last (the newest pending one)`)
         .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' })
         .option('approver-key-env', {
           type: 'string',
@@ -117,6 +163,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
           describe: "Also add the tool to the agent's approved tools and trust its current definition",
         });
         b = b.example('$0 approvals approve apr_3f9a1c2b7d', 'Let this one call through');
+        b = b.example('$0 approvals approve --last', 'Let the newest held call through');
         b = b.example('$0 approvals approve apr_3f9a1c2b7d --always', 'Let it through, and stop asking for this tool');
       } else {
         b = b.example('$0 approvals reject apr_3f9a1c2b7d', 'Refuse the call');
@@ -127,8 +174,15 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       const by = args.by ?? `${userInfo().username}@cli`;
       const scope = approve && args.always ? 'always' : 'once';
       const approverKey = process.env[args['approver-key-env']] || undefined;
-      const result = await withPlane(args, (p) => p.resolveApproval(args.id, approve, scope, by), approverKey);
-      if (!result) noApproval(args.id);
+      const result = await withPlane(
+        args,
+        async (p) => {
+          const id = args.last ? (await lastPending(p))?.id : args.id;
+          if (id === undefined) fail('no call is waiting for approval; see "ratri approvals list"');
+          return (await p.resolveApproval(id, approve, scope, by)) ?? noApproval(id);
+        },
+        approverKey,
+      );
       const a = result.approval;
       const tool = visibleText(`${a.serverName}.${a.tool}`);
       if (args.json) {
@@ -149,11 +203,11 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
   };
 }
 
-const subcommands = [listCommand, showCommand, resolveCommand(true), resolveCommand(false)] as CommandModule<StoreArgs>[];
+const subcommands = [listCommand, watchCommand, showCommand, resolveCommand(true), resolveCommand(false)] as CommandModule<StoreArgs>[];
 
 export const approvalsCommand: GroupCommand<object, StoreArgs> = {
   command: 'approvals',
-  describe: 'List, show, approve and reject tool calls held for approval',
+  describe: 'List, watch, show, approve and reject tool calls held for approval',
   subcommands,
   builder: (y) =>
     withStoreOptions(y)

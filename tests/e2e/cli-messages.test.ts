@@ -21,21 +21,21 @@ describe('ratri usage errors', () => {
   it('an unknown command lists the commands, with a suggestion when one is close', async () => {
     expect(await usageError('bogus')).toBe(`ratri: unknown command "bogus"; the commands are: ${TOP_COMMANDS} (did you mean tools?)`);
     expect(await usageError('mcpp', 'proxy')).toBe(`ratri: unknown command "mcpp"; the commands are: ${TOP_COMMANDS} (did you mean mcp?)`);
-    expect(await usageError('approvals', 'approv', 'apr_1')).toBe('ratri approvals: unknown command "approv"; the commands are: list, approve ID, reject ID (did you mean approve?)');
+    expect(await usageError('approvals', 'approv', 'apr_1')).toBe('ratri approvals: unknown command "approv"; the commands are: list, watch, show ID, approve [ID], reject [ID] (did you mean approve?)');
     expect(await usageError('mcp', 'serve')).toBe('ratri mcp: unknown command "serve"; the commands are: proxy');
   });
 
   it('no command, or a group without its subcommand, lists what to name', async () => {
     expect(await usageError()).toBe(`ratri: name a command: ${TOP_COMMANDS}`);
     expect(await usageError('mcp')).toBe('ratri mcp: name a subcommand: proxy');
-    expect(await usageError('approvals', '--json')).toBe('ratri approvals: name a subcommand: list, approve ID, reject ID');
+    expect(await usageError('approvals', '--json')).toBe('ratri approvals: name a subcommand: list, watch, show ID, approve [ID], reject [ID]');
     expect(await usageError('tools')).toBe('ratri tools: name a subcommand: list, trust TOOL');
     expect(await usageError('store')).toBe('ratri store: name a subcommand: info, prune');
   });
 
   it('a missing id or file says which, with the usage line', async () => {
-    expect(await usageError('approvals', 'approve')).toBe('ratri approvals approve: missing <id>; usage: ratri approvals approve <id>');
-    expect(await usageError('approvals', 'reject', '--by', 'me')).toBe('ratri approvals reject: missing <id>; usage: ratri approvals reject <id>');
+    expect(await usageError('approvals', 'approve')).toBe('ratri approvals approve: name the approval: ratri approvals approve ID, or ratri approvals approve --last (the newest pending one)');
+    expect(await usageError('approvals', 'reject', '--by', 'me')).toBe('ratri approvals reject: name the approval: ratri approvals reject ID, or ratri approvals reject --last (the newest pending one)');
     expect(await usageError('tools', 'trust')).toBe('ratri tools trust: missing <tool>; usage: ratri tools trust <tool>');
     expect(await usageError('replay')).toBe('ratri replay: missing <files..>; usage: ratri replay <files..>');
   });

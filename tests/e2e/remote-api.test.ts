@@ -285,7 +285,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
   it('without a key answers only programs on this machine: a foreign Host 421, another site 403, a POST that is not JSON 415', async () => {
     const { dir, home } = workDir();
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home, {});
-    const proxy = startProxy(dir, home, serve.url, { api: { url: serve.url, keyEnv: 'RATRI_E2E_NO_KEY' } });
+    const proxy = startProxy(dir, home, serve.url, { api: { url: serve.url, keyEnv: null } });
     await initialize(proxy);
     call(proxy, 1, 'read_file', { path: '/secret/a' });
     const held = await pendingApproval(serve.url, 'read_file');
