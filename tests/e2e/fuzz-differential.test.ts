@@ -105,7 +105,7 @@ const RULES = [
   { id: 'no-exec', tool: BLOCKED_TOOL, decision: 'block', reason: 'shell is off-limits' },
   ...PATH_ARGS.map((arg) => ({ id: `no-etc-${arg}`, tool: PATH_TOOL, args: { [arg]: { regex: BLOCKED_PATH } }, decision: 'block' })),
 ];
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The rule that blocks this call as the reader reads it (Go's reading has its argument keys folded: `path` is `PATH`, and so is `Path`). */

@@ -169,7 +169,7 @@ function validSequenceLength(b: Buffer, i: number): number {
 }
 
 /** Where Python's `str.splitlines` ends a line, which covers node:readline's `\r`, `\n`, `\r\n`. */
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 const LINE_BREAKS = /\r\n|[\r\n\v\f\x1c\x1d\x1e\u0085\u2028\u2029]/;
 /** Python's json raises RecursionError past about this depth (its default recursion limit). */
 const PYTHON_MAX_DEPTH = 1000;
