@@ -4,7 +4,6 @@
  * real proxy holding a real call, one SQLite store.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanUpAfterEach, cliPath, fixtureServer, newStore, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
