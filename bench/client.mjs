@@ -71,7 +71,9 @@ export class McpStdioClient {
         if (child.pid === undefined) reject(new Error(`${this.name}: cannot spawn ${this.command}: ${err.message}`));
       });
       child.once('spawn', () => resolve());
-      child.stdin.on('error', (err) => this.failAll(new Error(`${this.name}: writing to its stdin failed: ${err.message}${this.stderrHint()}`)));
+      child.stdin.on('error', (err) =>
+        this.failAll(new Error(`${this.name}: writing to its stdin failed: ${err.message}${this.stderrHint()}`)),
+      );
       child.stdout.on('data', (chunk) => this.onData(chunk));
       child.stderr.on('data', (chunk) => {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
@@ -92,7 +94,9 @@ export class McpStdioClient {
     for (const [id, p] of this.pending) {
       if (now - p.sentAt > this.requestTimeoutMs) {
         this.failAll(
-          new Error(`${this.name}: no answer to ${p.label} (id ${id}) within ${this.requestTimeoutMs} ms; ${this.pending.size} request(s) outstanding${this.stderrHint()}`),
+          new Error(
+            `${this.name}: no answer to ${p.label} (id ${id}) within ${this.requestTimeoutMs} ms; ${this.pending.size} request(s) outstanding${this.stderrHint()}`,
+          ),
         );
         return;
       }

@@ -128,7 +128,11 @@ function descendants(pid) {
     if (q === pid) {
       let args = '';
       try {
-        args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => a.split('/').pop()).join(' ');
+        args = readFileSync(`/proc/${p}/cmdline`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((a) => a.split('/').pop())
+          .join(' ');
       } catch {
         // gone meanwhile
       }
@@ -161,7 +165,19 @@ async function startRatri(dir) {
       upstream: { command: process.execPath, args: [upstreamPath] },
     }),
   );
-  const args = [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--max-sessions', String(Math.max(SESSIONS * 2, 100))];
+  const args = [
+    cliPath,
+    'mcp',
+    'proxy',
+    '--config',
+    config,
+    '--transport',
+    'http',
+    '--port',
+    '0',
+    '--max-sessions',
+    String(Math.max(SESSIONS * 2, 100)),
+  ];
   if (HEAP_SNAPSHOTS) args.unshift('--heapsnapshot-signal=SIGUSR2');
   const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, RATRI_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -310,7 +326,8 @@ async function round(url, pid, childrenBefore, errors) {
   const started = performance.now();
   const opened = await Promise.allSettled(sessions.map((s) => s.open()));
   const openMs = performance.now() - started;
-  for (const [i, r] of opened.entries()) if (r.status === 'rejected') errors.push(`session ${i} initialize: ${r.reason?.message ?? r.reason}`);
+  for (const [i, r] of opened.entries())
+    if (r.status === 'rejected') errors.push(`session ${i} initialize: ${r.reason?.message ?? r.reason}`);
   peakChildren = Math.max(peakChildren, descendants(pid).length);
 
   const callsStarted = performance.now();
@@ -361,7 +378,10 @@ async function round(url, pid, childrenBefore, errors) {
   left = descendants(pid);
   const rssAfter = rssKiB(pid);
   const partsAfter = rssParts(pid);
-  if (left.length > childrenBefore) errors.push(`${left.length - childrenBefore} process(es) left under ratri after every session was deleted: ${left.map((p) => `${p.pid} ${p.args}`).join('; ')}`);
+  if (left.length > childrenBefore)
+    errors.push(
+      `${left.length - childrenBefore} process(es) left under ratri after every session was deleted: ${left.map((p) => `${p.pid} ${p.args}`).join('; ')}`,
+    );
   if (!Number.isFinite(rssAfter)) errors.push('ratri exited during the run');
 
   let afterGc;
@@ -377,9 +397,18 @@ async function round(url, pid, childrenBefore, errors) {
     callsWallMs: Math.round(callsMs),
     wallMs: Math.round(wallMs),
     callsPerSecond: Math.round(ok / (callsMs / 1000)),
-    latencyMs: { p50: fixed(percentile(latencies, 50)), p90: fixed(percentile(latencies, 90)), p99: fixed(percentile(latencies, 99)), max: fixed(latencies.at(-1)) },
+    latencyMs: {
+      p50: fixed(percentile(latencies, 50)),
+      p90: fixed(percentile(latencies, 90)),
+      p99: fixed(percentile(latencies, 99)),
+      max: fixed(latencies.at(-1)),
+    },
     rssKiB: { peak: peakRss, after: rssAfter, partsAfter, afterGc },
-    children: { atPeak: peakChildren, after: left.length, goneAfterMs: Number.isFinite(childrenGoneMs) ? Math.round(childrenGoneMs) : null },
+    children: {
+      atPeak: peakChildren,
+      after: left.length,
+      goneAfterMs: Number.isFinite(childrenGoneMs) ? Math.round(childrenGoneMs) : null,
+    },
     deleteStatuses,
   };
 }
@@ -407,12 +436,30 @@ async function main() {
       callsPerSession: CALLS,
       ...first,
       errors,
-      rssKiB: { before: rssBefore, peak: first.rssKiB.peak, after: first.rssKiB.after, settleMs: SETTLE_MS, partsBefore, partsAfter: first.rssKiB.partsAfter },
+      rssKiB: {
+        before: rssBefore,
+        peak: first.rssKiB.peak,
+        after: first.rssKiB.after,
+        settleMs: SETTLE_MS,
+        partsBefore,
+        partsAfter: first.rssKiB.partsAfter,
+      },
       children: { before: childrenBefore, ...first.children },
       totalCalls: rounds.reduce((n, x) => n + x.totalCalls, 0),
       ok: rounds.reduce((n, x) => n + x.ok, 0),
       lost: rounds.reduce((n, x) => n + x.lost, 0),
-      rounds: rounds.map((x, i) => ({ round: i + 1, ok: x.ok, lost: x.lost, callsPerSecond: x.callsPerSecond, latencyMs: x.latencyMs, rssPeakKiB: x.rssKiB.peak, rssAfterKiB: x.rssKiB.after, rssPartsAfterKiB: x.rssKiB.partsAfter, afterGc: x.rssKiB.afterGc, childrenAfter: x.children.after })),
+      rounds: rounds.map((x, i) => ({
+        round: i + 1,
+        ok: x.ok,
+        lost: x.lost,
+        callsPerSecond: x.callsPerSecond,
+        latencyMs: x.latencyMs,
+        rssPeakKiB: x.rssKiB.peak,
+        rssAfterKiB: x.rssKiB.after,
+        rssPartsAfterKiB: x.rssKiB.partsAfter,
+        afterGc: x.rssKiB.afterGc,
+        childrenAfter: x.children.after,
+      })),
     };
   } catch (error) {
     errors.push(`run aborted: ${error.stack ?? error}`);
@@ -439,7 +486,10 @@ async function main() {
     ['wall time (calls)', `${result.callsWallMs} ms`],
     ['wall time (init→DELETE)', `${result.wallMs} ms`],
     ['calls/s', result.callsPerSecond],
-    ['latency p50 / p90 / p99 / max', `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} / ${result.latencyMs.max} ms`],
+    [
+      'latency p50 / p90 / p99 / max',
+      `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} / ${result.latencyMs.max} ms`,
+    ],
     ['proxy RSS before sessions', `${mib(result.rssKiB.before)} MiB`],
     ['proxy RSS peak', `${mib(result.rssKiB.peak)} MiB`],
     [`proxy RSS ${SETTLE_MS} ms after DELETE`, `${mib(result.rssKiB.after)} MiB`],
@@ -450,10 +500,17 @@ async function main() {
     ['DELETE statuses', JSON.stringify(result.deleteStatuses)],
   ];
   for (const r of result.rounds.slice(1)) {
-    rows.push([`round ${r.round}: calls/s, p50/p99, RSS peak → after`, `${r.callsPerSecond}, ${r.latencyMs.p50}/${r.latencyMs.p99} ms, ${mib(r.rssPeakKiB)} → ${mib(r.rssAfterKiB)} MiB (anon ${mib(r.rssPartsAfterKiB?.anon)})`]);
+    rows.push([
+      `round ${r.round}: calls/s, p50/p99, RSS peak → after`,
+      `${r.callsPerSecond}, ${r.latencyMs.p50}/${r.latencyMs.p99} ms, ${mib(r.rssPeakKiB)} → ${mib(r.rssAfterKiB)} MiB (anon ${mib(r.rssPartsAfterKiB?.anon)})`,
+    ]);
   }
   for (const r of result.rounds) {
-    if (r.afterGc) rows.push([`round ${r.round}: after heap snapshot (full GC)`, `RSS ${mib(r.afterGc.rssKiB)} MiB, anon ${mib(r.afterGc.anonKiB)} MiB, snapshot ${(r.afterGc.sizeBytes / 1048576).toFixed(1)} MiB`]);
+    if (r.afterGc)
+      rows.push([
+        `round ${r.round}: after heap snapshot (full GC)`,
+        `RSS ${mib(r.afterGc.rssKiB)} MiB, anon ${mib(r.afterGc.anonKiB)} MiB, snapshot ${(r.afterGc.sizeBytes / 1048576).toFixed(1)} MiB`,
+      ]);
   }
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`ratri HTTP front load (${result.node}, ${result.cpus} CPUs)`);

@@ -56,7 +56,12 @@ export function machineCpuMs() {
 
 function cmdlineOf(pid) {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => a.split('/').pop()).slice(0, 4).join(' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((a) => a.split('/').pop())
+      .slice(0, 4)
+      .join(' ');
   } catch {
     return '';
   }

@@ -87,6 +87,8 @@ function summarize(path) {
       .slice(0, n)
       .map(([k, us]) => `${((100 * us) / busy).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
-  process.stdout.write(`\nprofile: ${path}\nbusy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms (percentages are of busy time)\n`);
+  process.stdout.write(
+    `\nprofile: ${path}\nbusy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms (percentages are of busy time)\n`,
+  );
   process.stdout.write(`\n-- self time --\n${top(self, 25)}\n\n-- inclusive time --\n${top(inclusive, 40)}\n`);
 }

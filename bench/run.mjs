@@ -121,7 +121,10 @@ function summarize(sorted) {
 }
 
 function median(values) {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
@@ -178,7 +181,13 @@ process.on('exit', () => emergencyCleanup());
 // Phases
 
 async function startVariant(v) {
-  v.client = new McpStdioClient({ name: v.name, command: v.command, args: v.args, env: v.env, requestTimeoutMs: settings.requestTimeoutMs });
+  v.client = new McpStdioClient({
+    name: v.name,
+    command: v.command,
+    args: v.args,
+    env: v.env,
+    requestTimeoutMs: settings.requestTimeoutMs,
+  });
   clients.push(v.client);
   const started = performance.now();
   await v.client.start();
@@ -203,7 +212,9 @@ async function startVariant(v) {
     // block_changed_tool_definitions finds a row (and measures a hit, not a miss).
     const row = withStore(v.storeFile, (db) =>
       db
-        .prepare("SELECT definition_hash = trusted_hash AS trusted FROM tools WHERE agent_key = 'bench' AND server_name = 'everything' AND name = 'echo'")
+        .prepare(
+          "SELECT definition_hash = trusted_hash AS trusted FROM tools WHERE agent_key = 'bench' AND server_name = 'everything' AND name = 'echo'",
+        )
         .get(),
     );
     if (!row) throw new Error(`${v.name}: the store's tool registry has no row for echo after tools/list (${v.storeFile})`);
@@ -213,7 +224,9 @@ async function startVariant(v) {
   track(v);
   const expected = v.name === 'direct' ? 1 : 2;
   if (v.processes.length < expected) {
-    throw new Error(`${v.name}: expected ${expected} process(es) under pid ${v.client.pid}, found ${v.processes.map((p) => `${p.pid} ${p.comm}`).join(', ')}`);
+    throw new Error(
+      `${v.name}: expected ${expected} process(es) under pid ${v.client.pid}, found ${v.processes.map((p) => `${p.pid} ${p.comm}`).join(', ')}`,
+    );
   }
   log(`${v.name}: up in ${v.startupMs.toFixed(0)} ms, pids ${v.processes.map((p) => p.pid).join(' → ')}`);
 }
@@ -229,7 +242,8 @@ async function handshake(v) {
   if (!tools.includes('echo')) throw new Error(`${v.name}: the upstream does not list an "echo" tool (got: ${tools.join(', ')})`);
   const answer = await v.client.callEcho(ECHO_MESSAGE);
   const text = answer.result?.content?.[0]?.text;
-  if (text !== `Echo: ${ECHO_MESSAGE}`) throw new Error(`${v.name}: unexpected echo answer: ${JSON.stringify(answer.result).slice(0, 300)}`);
+  if (text !== `Echo: ${ECHO_MESSAGE}`)
+    throw new Error(`${v.name}: unexpected echo answer: ${JSON.stringify(answer.result).slice(0, 300)}`);
 }
 
 async function sequential(v, calls, samples) {
@@ -348,7 +362,10 @@ async function measureMemory(variants) {
     const every = Math.max(1, Math.floor(samples.length / 10));
     log(
       `${v.name}: RSS ${mb(before).toFixed(1)} → ${mb(after).toFixed(1)} MB over ${settings.memoryCalls} calls ` +
-        `(${v.memory.seconds.toFixed(1)} s; every ${every * chunk} calls: ${samples.filter((_, i) => (i + 1) % every === 0).map((s) => mb(s.rssKb).toFixed(0)).join(' ')})`,
+        `(${v.memory.seconds.toFixed(1)} s; every ${every * chunk} calls: ${samples
+          .filter((_, i) => (i + 1) % every === 0)
+          .map((s) => mb(s.rssKb).toFixed(0))
+          .join(' ')})`,
     );
   }
 }
@@ -368,14 +385,20 @@ function readStore(v) {
   const bytes = ['', '-wal'].reduce((sum, suffix) => sum + (existsSync(v.storeFile + suffix) ? statSync(v.storeFile + suffix).size : 0), 0);
   return withStore(v.storeFile, (db) => {
     const events = db.prepare('SELECT count(*) FROM events').pluck().get();
-    const byType = Object.fromEntries(db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all().map((r) => [r.type, r.n]));
+    const byType = Object.fromEntries(
+      db
+        .prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC')
+        .all()
+        .map((r) => [r.type, r.n]),
+    );
     const latencies = Float64Array.from(
-      db.prepare("SELECT json_extract(data,'$.latencyMs') FROM events WHERE type='agent.guardrail.evaluated'").pluck().all().filter((x) => typeof x === 'number'),
+      db
+        .prepare("SELECT json_extract(data,'$.latencyMs') FROM events WHERE type='agent.guardrail.evaluated'")
+        .pluck()
+        .all()
+        .filter((x) => typeof x === 'number'),
     ).sort();
-    const guard =
-      latencies.length === 0
-        ? null
-        : { count: latencies.length, ...summarize(latencies) };
+    const guard = latencies.length === 0 ? null : { count: latencies.length, ...summarize(latencies) };
     return { events, bytes, byType, guardLatencyMs: guard };
   });
 }
@@ -422,7 +445,8 @@ async function shutDown(variants) {
     const exit = await v.client.close();
     v.shutdown = { ...exit, ms: round(performance.now() - started, 0) };
     if (exit.forced) problems.push(`${v.name}: did not exit after stdin EOF; needed ${exit.forced}`);
-    else if (exit.code !== 0) problems.push(`${v.name}: exited with ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} after stdin EOF`);
+    else if (exit.code !== 0)
+      problems.push(`${v.name}: exited with ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} after stdin EOF`);
   }
   // Give grandchildren a moment (ratri waits for its upstream before it exits, so this is a safety margin).
   const deadline = performance.now() + 3000;
@@ -480,7 +504,18 @@ function report(variants, machine, problems, load) {
     ];
   });
   const main = table(
-    ['variant', 'p50 ms', 'p99 ms', `calls/s (${settings.inFlight} in flight)`, 'proxy CPU µs/call', '1 MB RTT ms', 'proxy RSS MB before → after', 'thr/relay', 'p50/relay', '1MB/relay'],
+    [
+      'variant',
+      'p50 ms',
+      'p99 ms',
+      `calls/s (${settings.inFlight} in flight)`,
+      'proxy CPU µs/call',
+      '1 MB RTT ms',
+      'proxy RSS MB before → after',
+      'thr/relay',
+      'p50/relay',
+      '1MB/relay',
+    ],
     rows,
   );
   const targetRows = variants
@@ -513,19 +548,23 @@ function report(variants, machine, problems, load) {
     lines.push(
       table(
         ['variant', TARGETS.guardStore.text, 'p50 round trip − monitor', 'p50 round trip − relay'],
-        [[
-          variants.find((v) => v.name === 'store').label,
-          `${pf(guard.pass)} (${Number.isFinite(guard.guardLatencyP50Ms) ? guard.guardLatencyP50Ms.toFixed(3) : 'n/a'} ms over ${guard.guardEvaluations} evaluations)`,
-          ms(guard.p50MinusMonitorMs),
-          ms(guard.p50MinusRelayMs),
-        ]],
+        [
+          [
+            variants.find((v) => v.name === 'store').label,
+            `${pf(guard.pass)} (${Number.isFinite(guard.guardLatencyP50Ms) ? guard.guardLatencyP50Ms.toFixed(3) : 'n/a'} ms over ${guard.guardEvaluations} evaluations)`,
+            ms(guard.p50MinusMonitorMs),
+            ms(guard.p50MinusRelayMs),
+          ],
+        ],
       ),
       '',
     );
   }
   for (const v of variants) {
     if (v.telemetry) {
-      lines.push(`${v.name} telemetry: ${v.telemetry.events} events, ${(v.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`);
+      lines.push(
+        `${v.name} telemetry: ${v.telemetry.events} events, ${(v.telemetry.bytes / 1024 / 1024).toFixed(1)} MB written to the JSONL sink`,
+      );
     }
   }
   for (const v of variants) {
@@ -533,7 +572,9 @@ function report(variants, machine, problems, load) {
     const g = v.store.guardLatencyMs;
     lines.push(
       `${v.name} variant's store: ${v.store.events} events, ${(v.store.bytes / 1024 / 1024).toFixed(1)} MB on disk` +
-        (g ? `; guard evaluation latencyMs p50 ${g.p50.toFixed(3)} p90 ${g.p90.toFixed(3)} p99 ${g.p99.toFixed(3)} (${g.count} events)` : ''),
+        (g
+          ? `; guard evaluation latencyMs p50 ${g.p50.toFixed(3)} p90 ${g.p90.toFixed(3)} p99 ${g.p99.toFixed(3)} (${g.count} events)`
+          : ''),
     );
   }
   if (load) {
@@ -550,8 +591,16 @@ function machineInfo() {
   const cpus = os.cpus();
   let commit = null;
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'cli'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'cli'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     if (changed) commit += ' (+ uncommitted changes in lib/ or cli/)';
   } catch {
     // not a git checkout
@@ -722,7 +771,8 @@ async function main() {
             events: v.store.events,
             bytes: v.store.bytes,
             eventsByType: v.store.byType,
-            guardLatencyMs: v.store.guardLatencyMs && Object.fromEntries(Object.entries(v.store.guardLatencyMs).map(([k, x]) => [k, round(x, 4)])),
+            guardLatencyMs:
+              v.store.guardLatencyMs && Object.fromEntries(Object.entries(v.store.guardLatencyMs).map(([k, x]) => [k, round(x, 4)])),
           }
         : null,
     })),

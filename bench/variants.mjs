@@ -76,10 +76,22 @@ export function ratriConfigs(dir) {
 export function defineVariants(dir, nodeArgs = []) {
   const configs = ratriConfigs(dir);
   const env = { ...process.env, RATRI_HOME: dir };
-  const ratri = (config) => ({ command: process.execPath, args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', config], env, proxy: true, ratri: true });
+  const ratri = (config) => ({
+    command: process.execPath,
+    args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', config],
+    env,
+    proxy: true,
+    ratri: true,
+  });
   const all = [
     { name: 'direct', label: 'direct (no proxy)', command: process.execPath, args: [everything, 'stdio'], proxy: false },
-    { name: 'relay', label: 'byte relay (baseline)', command: process.execPath, args: [...nodeArgs, byteRelay, process.execPath, everything, 'stdio'], proxy: true },
+    {
+      name: 'relay',
+      label: 'byte relay (baseline)',
+      command: process.execPath,
+      args: [...nodeArgs, byteRelay, process.execPath, everything, 'stdio'],
+      proxy: true,
+    },
     { name: 'monitor', label: 'ratri monitor (events to the store)', ...ratri(configs.monitor), storeFile: configs.stores.monitor },
     {
       name: 'enforce',
@@ -98,7 +110,12 @@ export function defineVariants(dir, nodeArgs = []) {
       storeFile: configs.stores.store,
     },
   ];
-  const wanted = (process.env.BENCH_VARIANTS || '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const w of wanted) if (!all.some((v) => v.name === w)) throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
+  const wanted = (process.env.BENCH_VARIANTS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const w of wanted)
+    if (!all.some((v) => v.name === w))
+      throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
   return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name));
 }

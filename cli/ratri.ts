@@ -3,8 +3,8 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { approvalsCommand } from './commands/approvals.js';
-import { demoCommand } from './commands/demo.js';
 import { dashboardCommand } from './commands/dashboard.js';
+import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { initCommand } from './commands/init.js';

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../lib/config/load-config.js';
 import type { LocalControlPlane } from '../lib/control/local-control-plane.js';
-import { openChosenStore, type ControlPlaneChoice } from '../lib/control/open-control-plane.js';
+import { type ControlPlaneChoice, openChosenStore } from '../lib/control/open-control-plane.js';
 import { stderrLine } from '../lib/report/visible-text.js';
 
 export interface StoreArgs {

@@ -29,7 +29,10 @@ export interface BodyLimits {
 /** How long a client may take to send a whole body, unless the caller says otherwise. */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
-export function readRequestBody(req: IncomingMessage, { limit, hangUpAboveBytes = Infinity, timeoutMs = DEFAULT_BODY_TIMEOUT_MS }: BodyLimits): Promise<BodyRead> {
+export function readRequestBody(
+  req: IncomingMessage,
+  { limit, hangUpAboveBytes = Infinity, timeoutMs = DEFAULT_BODY_TIMEOUT_MS }: BodyLimits,
+): Promise<BodyRead> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -29,7 +29,8 @@ export function ratriLaunch(configPath: string, server?: string): { command: str
 /** Why the launch may stop working later (ratri run from npx's cache), or undefined. */
 export function launchCaveat(): string | undefined {
   const file = ratriCliFile();
-  if (/[\\/]_npx[\\/]/.test(file)) return `ratri runs from npx's cache (${file}), which npm may clear: install it (npm install -g ratri) and run ratri init again`;
+  if (/[\\/]_npx[\\/]/.test(file))
+    return `ratri runs from npx's cache (${file}), which npm may clear: install it (npm install -g ratri) and run ratri init again`;
   return undefined;
 }
 

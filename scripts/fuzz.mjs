@@ -11,12 +11,22 @@ import { parseArgs } from 'node:util';
 const usage = 'usage: npm run fuzz -- [--runs N] [--seed S [--path P]] [--shrink]';
 let options;
 try {
-  options = parseArgs({ options: { runs: { type: 'string', default: '100' }, seed: { type: 'string' }, path: { type: 'string' }, shrink: { type: 'boolean', default: false } } }).values;
+  options = parseArgs({
+    options: {
+      runs: { type: 'string', default: '100' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      shrink: { type: 'boolean', default: false },
+    },
+  }).values;
 } catch (err) {
   console.error(`${err.message}\n${usage}`);
   process.exit(2);
 }
-for (const [name, value] of [['--runs', options.runs], ['--seed', options.seed]]) {
+for (const [name, value] of [
+  ['--runs', options.runs],
+  ['--seed', options.seed],
+]) {
   if (value !== undefined && !/^-?\d+$/.test(value)) {
     console.error(`${name} must be an integer, got ${JSON.stringify(value)}\n${usage}`);
     process.exit(2);
@@ -27,7 +37,13 @@ if (options.path !== undefined && (options.seed === undefined || !/^\d+(:\d+)*$/
   process.exit(2);
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
-const env = { ...process.env, RATRI_FUZZ_RUNS: options.runs, ...(options.seed ? { RATRI_FUZZ_SEED: options.seed } : {}), ...(options.path ? { RATRI_FUZZ_PATH: options.path } : {}), ...(options.shrink ? { RATRI_FUZZ_SHRINK: '1' } : {}) };
+const env = {
+  ...process.env,
+  RATRI_FUZZ_RUNS: options.runs,
+  ...(options.seed ? { RATRI_FUZZ_SEED: options.seed } : {}),
+  ...(options.path ? { RATRI_FUZZ_PATH: options.path } : {}),
+  ...(options.shrink ? { RATRI_FUZZ_SHRINK: '1' } : {}),
+};
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
 const run = spawnSync(process.execPath, [vitest, 'run', 'tests/e2e/fuzz-differential.test.ts'], { cwd: root, env, stdio: 'inherit' });
 process.exit(run.status ?? 1);

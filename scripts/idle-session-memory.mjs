@@ -34,7 +34,11 @@ const childrenOf = (pid) =>
 const post = (url, body, session) =>
   fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(session ? { 'mcp-session-id': session } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(session ? { 'mcp-session-id': session } : {}),
+    },
     body: JSON.stringify(body),
   });
 
@@ -45,7 +49,12 @@ while (!/at (http:\/\/\S+\/mcp)/.test(stderr)) {
 const url = /at (http:\/\/\S+\/mcp)/.exec(stderr)[1];
 const before = rssKiB(ratri.pid);
 for (let i = 0; i < Number(count); i++) {
-  const init = await post(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'idle', version: '1' } } });
+  const init = await post(url, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'idle', version: '1' } },
+  });
   await init.text();
   await (await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, init.headers.get('mcp-session-id'))).text();
 }

@@ -36,7 +36,10 @@ function checkContents(files) {
   const alwaysPacked = new Set(['package.json', 'README.md', 'LICENSE']);
   const stray = files.filter((f) => !(alwaysPacked.has(f) || tracked.has(f) || (f.startsWith('dist/') && f.endsWith('.js'))));
   const shown = stray.slice(0, 10).join(', ') + (stray.length > 10 ? ` and ${stray.length - 10} more` : '');
-  if (stray.length > 0) fail(`the tarball holds files that are neither built .js nor tracked by git (a user's own files?): ${shown}; fix "files" in package.json`);
+  if (stray.length > 0)
+    fail(
+      `the tarball holds files that are neither built .js nor tracked by git (a user's own files?): ${shown}; fix "files" in package.json`,
+    );
   if (!files.includes('LICENSE')) fail('the tarball has no LICENSE');
   if (!files.includes(pkg.bin.ratri)) fail(`the tarball has no ${pkg.bin.ratri} (the "bin"): run npm run build first`);
   const license = readFileSync(join(root, 'LICENSE'), 'utf8');
@@ -48,7 +51,12 @@ function proxySession(ratri, packageDir) {
   const home = join(work, 'home');
   const sandbox = join(work, 'sandbox');
   const frames = [
-    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pack-verify', version: '1' } } },
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pack-verify', version: '1' } },
+    },
     { jsonrpc: '2.0', method: 'notifications/initialized' },
     { jsonrpc: '2.0', id: 2, method: 'tools/list' },
     { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'run_shell', arguments: { command: 'id' } } },
@@ -64,7 +72,13 @@ function proxySession(ratri, packageDir) {
     env: { ...process.env, RATRI_HOME: home, DEMO_SANDBOX: sandbox },
   });
   if (result.error) fail(`ratri mcp proxy: ${result.error.message}`);
-  const answers = new Map(result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((m) => [m.id, m]));
+  const answers = new Map(
+    result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .map((m) => [m.id, m]),
+  );
   const problems = [
     answers.get(1)?.result?.serverInfo ? '' : 'no initialize result',
     answers.get(2)?.result?.tools?.length === 3 ? '' : 'tools/list did not list the 3 demo tools',
@@ -80,12 +94,16 @@ try {
   checkContents(files);
   console.log(`pack:verify: ${report.filename}: ${files.length} files, ${(report.size / 1024).toFixed(0)} kB`);
   const prefix = join(work, 'prefix');
-  run(npm, ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', join(work, report.filename)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  run(npm, ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', join(work, report.filename)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const ratri = join(prefix, 'bin', 'ratri');
   const version = run(ratri, ['--version']).trim();
   if (version !== pkg.version) fail(`installed ratri --version printed "${version}", not ${pkg.version}`);
   proxySession(ratri, join(prefix, 'lib', 'node_modules', pkg.name));
-  console.log(`pack:verify: npm install -g of the tarball gives a working ratri ${version} (a proxy session blocked run_shell, answered read_file)`);
+  console.log(
+    `pack:verify: npm install -g of the tarball gives a working ratri ${version} (a proxy session blocked run_shell, answered read_file)`,
+  );
 } catch (err) {
   if (!process.exitCode) {
     console.error(`pack:verify: ${err.message}`);

@@ -1,16 +1,16 @@
 /** `ratri approvals list|watch|show|approve|reject`: a human's side of calls held for approval. */
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
 import { alwaysNote } from '../../lib/control/always-note.js';
 import { lastPending, watchApprovals } from '../../lib/control/approval-watch.js';
+import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
 import { openChosenControlPlane } from '../../lib/control/open-control-plane.js';
 import { notifyDesktop } from '../../lib/report/desktop-notification.js';
 import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
-import { colourOn, fail, failOpening, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { colourOn, fail, failOpening, type StoreArgs, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
 
 interface ListArgs extends StoreArgs {
@@ -62,14 +62,22 @@ const listCommand: CommandModule<StoreArgs, ListArgs> = {
   describe: 'List approvals (pending ones by default)',
   builder: (y) =>
     (y as Argv<StoreArgs>)
-      .option('status', { type: 'string', choices: ['pending', 'approved', 'rejected', 'expired', 'all'] as const, default: 'pending' as const })
+      .option('status', {
+        type: 'string',
+        choices: ['pending', 'approved', 'rejected', 'expired', 'all'] as const,
+        default: 'pending' as const,
+      })
       .example('$0 approvals list', 'Calls waiting for a human now')
       .example('$0 approvals list --status all --json', 'Every approval, for a script'),
   handler: async (args) => {
     const approvals = await withPlane(args, (p) => p.listApprovals(args.status === 'all' ? undefined : args.status));
     if (args.json) return void process.stdout.write(`${JSON.stringify(approvals, null, 2)}\n`);
     if (approvals.length === 0) {
-      process.stdout.write(args.status === 'pending' ? 'No calls are waiting for approval.\n' : `No ${args.status === 'all' ? '' : `${args.status} `}approvals.\n`);
+      process.stdout.write(
+        args.status === 'pending'
+          ? 'No calls are waiting for approval.\n'
+          : `No ${args.status === 'all' ? '' : `${args.status} `}approvals.\n`,
+      );
       return;
     }
     process.stdout.write(`${renderTable(approvals, approvalColumns(), colourOn())}\n`);
@@ -105,7 +113,9 @@ const watchCommand: CommandModule<StoreArgs, WatchArgs> = {
           if (args.json) process.stdout.write(`${JSON.stringify(a)}\n`);
           else {
             const why = a.ruleId ? ` (rule ${visibleText(a.ruleId)})` : '';
-            process.stdout.write(`${bell ? '\x07' : ''}${a.id}  ${tool}${why} waits since ${relativeTime(a.requestedAt)}; ratri approvals approve ${a.id}  |  reject ${a.id}  |  show ${a.id}\n`);
+            process.stdout.write(
+              `${bell ? '\x07' : ''}${a.id}  ${tool}${why} waits since ${relativeTime(a.requestedAt)}; ratri approvals approve ${a.id}  |  reject ${a.id}  |  show ${a.id}\n`,
+            );
           }
           if (args.notify) notifyDesktop(`ratri: ${tool} waits for approval`, `ratri approvals approve ${a.id}`);
         },
@@ -148,13 +158,22 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     builder: (y) => {
       let b = (y as Argv<StoreArgs>)
         .positional('id', { type: 'string', describe: 'The approval id (apr_…), from "ratri approvals list"' })
-        .option('last', { type: 'boolean', default: false, describe: `${approve ? 'Approve' : 'Reject'} the newest pending call instead of naming its id` })
-        .check((a) => (a.id === undefined) !== (a.last !== true) || `name the approval: ratri approvals ${verb} ID, or ratri approvals ${verb} --last (the newest pending one)`)
+        .option('last', {
+          type: 'boolean',
+          default: false,
+          describe: `${approve ? 'Approve' : 'Reject'} the newest pending call instead of naming its id`,
+        })
+        .check(
+          (a) =>
+            (a.id === undefined) !== (a.last !== true) ||
+            `name the approval: ratri approvals ${verb} ID, or ratri approvals ${verb} --last (the newest pending one)`,
+        )
         .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' })
         .option('approver-key-env', {
           type: 'string',
           default: 'RATRI_APPROVER_KEY',
-          describe: 'With a config that has "api": the environment variable holding the approver key (a proxy key cannot resolve approvals)',
+          describe:
+            'With a config that has "api": the environment variable holding the approver key (a proxy key cannot resolve approvals)',
         });
       if (approve) {
         b = b.option('always', {

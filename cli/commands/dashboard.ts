@@ -1,8 +1,8 @@
 /** `ratri dashboard`: a local web page over the store: tool calls, pending approvals, the tool registry (docs/dashboard.md). */
 import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
-import { isLoopback } from '../../lib/net/loopback.js';
 import { createDashboardServer } from '../../lib/dashboard/server.js';
+import { isLoopback } from '../../lib/net/loopback.js';
 import { fail, openStoreOrExit } from '../store-options.js';
 
 interface DashboardArgs {
@@ -39,7 +39,8 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       .example('$0 dashboard --config ratri.mcp.json --open', 'The store of that config, opened in the browser')
       .epilog('The page can approve held calls, so it listens on this machine only; see docs/dashboard.md.'),
   handler: async (args) => {
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
+    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535)
+      fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
     if (!isLoopback(args.host)) {
       fail(
         `the dashboard can approve held calls and has no login, so it listens only on this machine (127.0.0.1, ::1, localhost), not ${args.host}.\n` +
@@ -51,7 +52,8 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
     const { server } = createDashboardServer({ plane });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
-      if (err.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port (0 picks a free one)`);
+      if (err.code === 'EADDRINUSE')
+        fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port (0 picks a free one)`);
       if (err.code === 'EACCES') fail(`not allowed to listen on ${args.host}:${args.port}; pick a port above 1023`);
       if (err.code === 'EADDRNOTAVAIL') fail(`${args.host} is not an address of this machine; check --host`);
       fail(`cannot listen on ${args.host}:${args.port}: ${err.message}`);

@@ -1,7 +1,7 @@
 /** `ratri demo [--json] [--keep]`: a guided run of the real proxy in front of the bundled demo server. */
 import type { CommandModule } from 'yargs';
-import { runDemo, type DemoSummary } from '../../lib/demo/demo-run.js';
 import { formatIntro, formatJson, formatStep, formatSummary } from '../../lib/demo/demo-report.js';
+import { type DemoSummary, runDemo } from '../../lib/demo/demo-run.js';
 import { colourOn, fail } from '../store-options.js';
 
 interface DemoArgs {
@@ -15,7 +15,11 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   builder: (y) =>
     y
       .option('json', { type: 'boolean', default: false, describe: 'Print a JSON summary instead of the walk-through' })
-      .option('keep', { type: 'boolean', default: false, describe: 'Keep the workspace, and the store in $RATRI_HOME/demo.db, to look at afterwards' })
+      .option('keep', {
+        type: 'boolean',
+        default: false,
+        describe: 'Keep the workspace, and the store in $RATRI_HOME/demo.db, to look at afterwards',
+      })
       .example('$0 demo', 'Watch a scripted session through ratri')
       .example('$0 demo --keep', 'Then: ratri events --store ~/.ratri/demo.db'),
   handler: async (args) => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { runDoctor, type DoctorOptions } from '../../lib/doctor/doctor.js';
+import { type DoctorOptions, runDoctor } from '../../lib/doctor/doctor.js';
 import { runHostDoctor } from '../../lib/doctor/host-doctor.js';
 import { ProgressLine, renderCheck, renderHeader, renderJson, renderSection, renderSummary } from '../../lib/doctor/report.js';
 import { killAllNow } from '../../lib/doctor/upstream-child.js';
@@ -40,22 +40,40 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
     y
       .option('mcp', { type: 'boolean', default: false, describe: 'Check an MCP proxy setup (the only kind for now)' })
       .option('mcp-config', { alias: ['config', 'c'], type: 'string', describe: 'The ratri.mcp.json to check' })
-      .option('host-config', { type: 'string', describe: 'Instead: a host\'s config (as ratri init wrote it); each entry that starts ratri is launched as the host would' })
+      .option('host-config', {
+        type: 'string',
+        describe: "Instead: a host's config (as ratri init wrote it); each entry that starts ratri is launched as the host would",
+      })
       .option('server', { type: 'string', describe: 'Check only this entry of "servers" (with --host-config: this host entry)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON instead of a checklist' })
-      .option('timeout', { type: 'number', default: 10_000, describe: 'Longest wait, in ms, for one answer (initialize, a tools/list page, the API)' })
+      .option('timeout', {
+        type: 'number',
+        default: 10_000,
+        describe: 'Longest wait, in ms, for one answer (initialize, a tools/list page, the API)',
+      })
       .example('$0 doctor --mcp --mcp-config ratri.mcp.json', 'Check every server of the config')
-      .example('$0 doctor --mcp --mcp-config ratri.mcp.json --server github --timeout 60000', 'One server, which npx may first have to download')
+      .example(
+        '$0 doctor --mcp --mcp-config ratri.mcp.json --server github --timeout 60000',
+        'One server, which npx may first have to download',
+      )
       .example('$0 doctor --mcp --mcp-config ratri.mcp.json --json', 'The checks as JSON, for scripts')
       .example('$0 doctor --mcp --host-config ~/.cursor/mcp.json', 'Every Cursor entry ratri init wrapped, end to end')
-      .epilog('Exit code: 0 when every check passed (warnings allowed), 1 when one failed, 2 for a wrong command line. See docs/doctor.md.'),
+      .epilog(
+        'Exit code: 0 when every check passed (warnings allowed), 1 when one failed, 2 for a wrong command line. See docs/doctor.md.',
+      ),
   handler: async (args) => {
     if (!args.mcp) fail('ratri doctor checks MCP setups: use --mcp --mcp-config FILE', 2);
     const configPath = args['mcp-config'];
     const hostConfig = args['host-config'];
-    if (configPath !== undefined && hostConfig !== undefined) fail('give --mcp-config FILE (a ratri config) or --host-config FILE (a host\'s config), not both', 2);
-    if ((configPath ?? hostConfig ?? '') === '') fail('--mcp-config FILE is required: the ratri.mcp.json to check (or --host-config FILE: a host\'s config that ratri init wrapped)', 2);
-    if (!Number.isInteger(args.timeout) || args.timeout < 1) fail(`--timeout must be a whole number of milliseconds, at least 1, not ${String(args.timeout)}`, 2);
+    if (configPath !== undefined && hostConfig !== undefined)
+      fail("give --mcp-config FILE (a ratri config) or --host-config FILE (a host's config), not both", 2);
+    if ((configPath ?? hostConfig ?? '') === '')
+      fail(
+        "--mcp-config FILE is required: the ratri.mcp.json to check (or --host-config FILE: a host's config that ratri init wrapped)",
+        2,
+      );
+    if (!Number.isInteger(args.timeout) || args.timeout < 1)
+      fail(`--timeout must be a whole number of milliseconds, at least 1, not ${String(args.timeout)}`, 2);
 
     const colour = !args.json && colourOn();
     const progress = new ProgressLine(process.stderr, process.stderr.isTTY === true && !process.env.NO_COLOR);
@@ -88,7 +106,8 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
       onSection: (s) => out(renderSection(s, colour)),
       onProgress: (text) => progress.show(text),
     };
-    const report = hostConfig !== undefined ? await runHostDoctor({ ...common, hostConfig }) : await runDoctor({ ...common, configPath: configPath! });
+    const report =
+      hostConfig !== undefined ? await runHostDoctor({ ...common, hostConfig }) : await runDoctor({ ...common, configPath: configPath! });
     const code = report.interrupted ? signalExitCode(firstSignal ?? 'SIGINT') : report.ok ? 0 : 1;
     finish(args.json ? `${renderJson(report)}\n` : `${renderSummary(report, colour)}\n`, code);
   },

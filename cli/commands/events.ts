@@ -4,7 +4,7 @@ import type { EventQuery, StoredEvent } from '../../lib/control/event-store.js';
 import { EVENT_COLUMNS } from '../../lib/report/event-rows.js';
 import { renderTable } from '../../lib/report/text-table.js';
 import { parseSince } from '../../lib/report/time-spec.js';
-import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { colourOn, fail, openStoreOrExit, type StoreArgs, withStoreOptions } from '../store-options.js';
 
 interface EventsArgs extends StoreArgs {
   tool?: string;
@@ -33,7 +33,11 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
   builder: (y) =>
     withStoreOptions(y)
       .option('tool', { type: 'string', describe: 'Only this tool: a glob on "server.tool" or the bare name' })
-      .option('decision', { type: 'string', choices: ['allow', 'warn', 'block', 'require_approval'], describe: 'Only guardrail decisions of this kind' })
+      .option('decision', {
+        type: 'string',
+        choices: ['allow', 'warn', 'block', 'require_approval'],
+        describe: 'Only guardrail decisions of this kind',
+      })
       .option('type', { type: 'string', describe: 'Only this event type (glob): agent.tool.*, mcp.tools.registered …' })
       .option('since', { type: 'string', describe: 'Only events since: 30s, 10m, 2h, 7d or a date' })
       .option('session', { type: 'string', describe: 'Only events of this proxy session id' })
@@ -74,7 +78,7 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
     }
     print(first, true);
     if (!args.follow) return void (await plane.close());
-    let lastSeq = first.at(-1)?.seq ?? (plane.eventStore.query({ limit: 1 }).at(-1)?.seq ?? 0);
+    let lastSeq = first.at(-1)?.seq ?? plane.eventStore.query({ limit: 1 }).at(-1)?.seq ?? 0;
     let headerShown = first.length > 0;
     const stop = (): void => {
       void plane.close().then(() => process.exit(0));

@@ -1,10 +1,10 @@
 /** `ratri init`: wrap the stdio servers of the MCP hosts on this machine with ratri, or undo it. */
 import type { CommandModule } from 'yargs';
 import type { Mode } from '../../lib/config/types.js';
+import { HOST_IDS, thisMachine } from '../../lib/init/host-files.js';
 import { undoInit } from '../../lib/init/init-backups.js';
 import { InitError } from '../../lib/init/init-plan.js';
 import { InitUsageError, runInit } from '../../lib/init/init-run.js';
-import { HOST_IDS, thisMachine } from '../../lib/init/host-files.js';
 import { fail } from '../store-options.js';
 
 interface InitArgs {
@@ -20,7 +20,8 @@ interface InitArgs {
 
 function undo(force: boolean): void {
   const results = undoInit(force);
-  if (results.length === 0) return void process.stdout.write('Nothing to undo: ratri init has not changed any file (or it was undone already).\n');
+  if (results.length === 0)
+    return void process.stdout.write('Nothing to undo: ratri init has not changed any file (or it was undone already).\n');
   const lines = results.map((r) =>
     r.outcome === 'restored'
       ? `restored ${r.path}`
@@ -46,10 +47,22 @@ export const initCommand: CommandModule<object, InitArgs> = {
       .option('server', { type: 'string', array: true, describe: 'Only the entry with this name (repeatable)' })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Wrap every stdio server found' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the changes as a diff; change nothing' })
-      .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'The mode of the ratri configs written (default monitor)' })
-      .option('project', { type: 'string', default: '.', describe: 'The project folder whose .mcp.json, .cursor/mcp.json, .vscode/mcp.json to include' })
+      .option('mode', {
+        type: 'string',
+        choices: ['monitor', 'enforce'] as const,
+        describe: 'The mode of the ratri configs written (default monitor)',
+      })
+      .option('project', {
+        type: 'string',
+        default: '.',
+        describe: 'The project folder whose .mcp.json, .cursor/mcp.json, .vscode/mcp.json to include',
+      })
       .option('undo', { type: 'boolean', default: false, describe: 'Put back every file ratri init changed, byte for byte' })
-      .option('force', { type: 'boolean', default: false, describe: 'With --undo: also put back files changed since ratri init wrote them' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --undo: also put back files changed since ratri init wrote them',
+      })
       .example('$0 init', 'List the servers of every host found')
       .example('$0 init --yes --dry-run', 'Show what wrapping all of them would change')
       .example('$0 init --host claude-desktop --server github', 'Wrap one server of one host')

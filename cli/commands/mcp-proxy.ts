@@ -9,13 +9,13 @@ import { startupSummary } from '../../lib/config/startup-summary.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { openControlPlane } from '../../lib/control/open-control-plane.js';
-import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
-import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
+import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
+import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
 
 interface ProxyArgs {
   config?: string;
@@ -46,7 +46,10 @@ const DEFAULT_SESSION_IDLE_MS = 5 * 60 * 1000;
 /** The body limit an HTTP front applies, and the words that name the setting it comes from. */
 function bodyLimit(config: ProxyConfig): { maxBytes: number; setting: string } {
   if (config.maxFrameBytes !== DEFAULTS.maxFrameBytes) return { maxBytes: config.maxFrameBytes, setting: 'maxFrameBytes in the config' };
-  return { maxBytes: DEFAULT_HTTP_BODY_BYTES, setting: 'the HTTP body limit while the config does not set maxFrameBytes; set maxFrameBytes to change it' };
+  return {
+    maxBytes: DEFAULT_HTTP_BODY_BYTES,
+    setting: 'the HTTP body limit while the config does not set maxFrameBytes; set maxFrameBytes to change it',
+  };
 }
 
 /** `--host` on another machine's reach needs a token: anyone who can connect could use the upstream's tools. */
@@ -61,7 +64,10 @@ function checkExposure(args: ProxyArgs, fail: (message: string, code: number) =>
 
 /** Parses `--transport stdio|http|sse[,…]`; stdio cannot be combined with the HTTP ones. */
 function parseTransports(value: string): { stdio: boolean; http: boolean; sse: boolean } | string {
-  const names = value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = names.filter((n) => !['stdio', 'http', 'sse'].includes(n));
   if (unknown.length > 0) return `--transport: unknown transport "${unknown.join(', ')}" (choose stdio, http, sse, or http,sse)`;
   const chosen = { stdio: names.includes('stdio') || names.length === 0, http: names.includes('http'), sse: names.includes('sse') };
@@ -144,7 +150,9 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
 /** `--record FILE`: redacted unless `--record-unredacted`, which says on stderr what the file then holds. */
 function startRecording(file: string, config: ProxyConfig, unredacted: boolean): SessionRecorder {
   if (unredacted && config.redactKeys.length > 0) {
-    log(`--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`);
+    log(
+      `--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`,
+    );
   }
   return new SessionRecorder(file, proxyConfigAsFile(config), unredacted ? [] : config.redactKeys);
 }
@@ -163,25 +171,57 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('server', { type: 'string', describe: 'Which entry of "servers" to run' })
       .option('mode', { type: 'string', choices: ['monitor', 'enforce'] as const, describe: 'Override "mode"' })
       .option('environment', { type: 'string', describe: 'Override "environment"' })
-      .option('record', { type: 'string', describe: 'Record the session to FILE in the golden format (see ratri replay), the values of redactKeys redacted' })
-      .option('record-unredacted', { type: 'boolean', default: false, describe: 'With --record: keep every frame byte for byte, secrets included' })
-      .option('transport', { type: 'string', default: 'stdio', describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse' })
+      .option('record', {
+        type: 'string',
+        describe: 'Record the session to FILE in the golden format (see ratri replay), the values of redactKeys redacted',
+      })
+      .option('record-unredacted', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --record: keep every frame byte for byte, secrets included',
+      })
+      .option('transport', {
+        type: 'string',
+        default: 'stdio',
+        describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse',
+      })
       .option('port', { type: 'number', default: 3100, describe: 'HTTP port (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
       .option('allowed-origin', { type: 'string', array: true, describe: 'Browser Origin allowed besides localhost (repeatable)' })
-      .option('auth-token-env', { type: 'string', describe: 'Require "Authorization: Bearer TOKEN", TOKEN read from this environment variable' })
-      .option('session-idle-ms', { type: 'number', default: DEFAULT_SESSION_IDLE_MS, describe: 'End an HTTP session with no request, no open stream and no unanswered request for this long' })
-      .option('request-timeout-ms', { type: 'number', default: 10_000, describe: "Most time a client may take to send a request's headers, and then its body (408 beyond)" })
+      .option('auth-token-env', {
+        type: 'string',
+        describe: 'Require "Authorization: Bearer TOKEN", TOKEN read from this environment variable',
+      })
+      .option('session-idle-ms', {
+        type: 'number',
+        default: DEFAULT_SESSION_IDLE_MS,
+        describe: 'End an HTTP session with no request, no open stream and no unanswered request for this long',
+      })
+      .option('request-timeout-ms', {
+        type: 'number',
+        default: 10_000,
+        describe: "Most time a client may take to send a request's headers, and then its body (408 beyond)",
+      })
       .option('max-sessions', { type: 'number', default: 100, describe: 'Most HTTP sessions (each with its own upstream) at once' })
       .example('$0 mcp proxy --config ratri.mcp.json', 'Proxy the upstream of ratri.mcp.json on stdin/stdout')
       .example('$0 mcp proxy --config ratri.mcp.json --server github --mode enforce', 'Run one server of a multi-server config, enforcing')
-      .example('$0 mcp proxy -- npx -y @modelcontextprotocol/server-everything', 'No config: monitor mode, agent "local", the default store')
+      .example(
+        '$0 mcp proxy -- npx -y @modelcontextprotocol/server-everything',
+        'No config: monitor mode, agent "local", the default store',
+      )
       .example('$0 mcp proxy -c ratri.mcp.json --record session.golden.jsonl', 'Capture a session for ratri replay')
-      .example('$0 mcp proxy -c ratri.mcp.json --transport http,sse --port 3100', 'Serve MCP over HTTP at http://127.0.0.1:3100/mcp (and /sse)'),
+      .example(
+        '$0 mcp proxy -c ratri.mcp.json --transport http,sse --port 3100',
+        'Serve MCP over HTTP at http://127.0.0.1:3100/mcp (and /sse)',
+      ),
   handler: async (args) => {
     let config;
     try {
-      config = chooseProxyConfig(args.config, args['--']?.map(String), { server: args.server, mode: args.mode, environment: args.environment });
+      config = chooseProxyConfig(args.config, args['--']?.map(String), {
+        server: args.server,
+        mode: args.mode,
+        environment: args.environment,
+      });
     } catch (err) {
       if (err instanceof ConfigError) {
         log(err.message);
@@ -201,7 +241,9 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       process.exit(2);
     }
     if (process.stdin.isTTY) {
-      log(`proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`);
+      log(
+        `proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`,
+      );
       log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
     }
     const recorder = args.record ? startRecording(args.record, config, args['record-unredacted']) : undefined;

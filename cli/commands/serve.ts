@@ -5,9 +5,9 @@ import { ConfigError, readConfigFile } from '../../lib/config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
 import type { GuardrailsConfig } from '../../lib/config/types.js';
 import { createApiServer } from '../../lib/control/api-server.js';
-import { isLoopback } from '../../lib/net/loopback.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { StoreError } from '../../lib/control/store.js';
+import { isLoopback } from '../../lib/net/loopback.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
 
 interface ServeArgs {
@@ -42,12 +42,17 @@ function readKeys(args: ServeArgs): { key?: string; approverKey?: string } {
     );
   }
   if (key && key === approverKey) {
-    fail(`${keyEnv} and ${approverEnv} hold the same key, so every proxy could resolve approvals.\n  fix: give ${approverEnv} a key of its own: export ${approverEnv}=$(openssl rand -hex 32)`, 2);
+    fail(
+      `${keyEnv} and ${approverEnv} hold the same key, so every proxy could resolve approvals.\n  fix: give ${approverEnv} a key of its own: export ${approverEnv}=$(openssl rand -hex 32)`,
+      2,
+    );
   }
   if (!key && !approverKey) {
     say(`warning: ${keyEnv} is not set, so any process on this machine can use the API (set it to require a key)`);
   } else if (!approverKey) {
-    say(`no ${approverEnv}: approvals cannot be resolved over the API, only with "ratri approvals --store" on this machine (set ${approverEnv} to allow it)`);
+    say(
+      `no ${approverEnv}: approvals cannot be resolved over the API, only with "ratri approvals --store" on this machine (set ${approverEnv} to allow it)`,
+    );
   }
   return { key, approverKey };
 }
@@ -58,20 +63,36 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe: 'Serve the control plane (rules, approvals, events) over HTTP for remote proxies',
   builder: (y) =>
     y
-      .option('config', { alias: 'c', type: 'string', describe: 'A ratri.mcp.json whose top-level guardrails, redactKeys and store to use' })
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        describe: 'A ratri.mcp.json whose top-level guardrails, redactKeys and store to use',
+      })
       .option('store', { type: 'string', describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
       .option('port', { type: 'number', default: 7466, describe: 'Port to listen on (0 picks a free one)' })
-      .option('key-env', { type: 'string', default: 'RATRI_API_KEY', describe: 'Environment variable holding the proxy key (evaluate, events, tools, reading approvals)' })
-      .option('approver-key-env', { type: 'string', default: 'RATRI_APPROVER_KEY', describe: 'Environment variable holding the approver key (all of the above, and resolving approvals)' })
-      .example('RATRI_API_KEY=$(openssl rand -hex 32) $0 serve --config ratri.mcp.json', 'Serve the rules of ratri.mcp.json on 127.0.0.1:7466')
+      .option('key-env', {
+        type: 'string',
+        default: 'RATRI_API_KEY',
+        describe: 'Environment variable holding the proxy key (evaluate, events, tools, reading approvals)',
+      })
+      .option('approver-key-env', {
+        type: 'string',
+        default: 'RATRI_APPROVER_KEY',
+        describe: 'Environment variable holding the approver key (all of the above, and resolving approvals)',
+      })
+      .example(
+        'RATRI_API_KEY=$(openssl rand -hex 32) $0 serve --config ratri.mcp.json',
+        'Serve the rules of ratri.mcp.json on 127.0.0.1:7466',
+      )
       .example('$0 serve --host 0.0.0.0 --port 8080 --store /var/lib/ratri/ratri.db', 'Serve a team (needs RATRI_API_KEY)')
       .epilog(
         'Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the proxy key in RATRI_API_KEY. ' +
           'Approvers (ratri approvals approve|reject --config) need the approver key in RATRI_APPROVER_KEY; a proxy key cannot resolve approvals.',
       ),
   handler: async (args) => {
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
+    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535)
+      fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
     let guardrails: GuardrailsConfig = { rules: [] };
     let redactKeys: string[] = [];
     let store = args.store ? resolve(args.store) : undefined;
@@ -100,7 +121,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     const server = createApiServer({ plane, key, approverKey, redactKeys });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
-      if (err.code === 'EADDRINUSE') fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port`, 1);
+      if (err.code === 'EADDRINUSE')
+        fail(`port ${args.port} on ${args.host} is already in use; stop what uses it or pick another --port`, 1);
       if (err.code === 'EACCES') fail(`not allowed to listen on ${args.host}:${args.port}; pick a port above 1023`, 1);
       if (err.code === 'EADDRNOTAVAIL') fail(`${args.host} is not an address of this machine; check --host`, 1);
       fail(`cannot listen on ${args.host}:${args.port}: ${err.message}`, 1);

@@ -2,8 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { compactStore, countHistoryBefore, pruneHistory, storeBytes, storeInfo } from '../../lib/control/store-maintenance.js';
 import { parseSince } from '../../lib/report/time-spec.js';
-import { fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
-import { requiredOption, type GroupCommand } from '../usage-failure.js';
+import { fail, openStoreOrExit, type StoreArgs, withStoreOptions } from '../store-options.js';
+import { type GroupCommand, requiredOption } from '../usage-failure.js';
 
 interface PruneArgs extends StoreArgs {
   'older-than': string;
@@ -18,7 +18,10 @@ function megabytes(bytes: number): string {
 const infoCommand: CommandModule<StoreArgs, StoreArgs> = {
   command: 'info',
   describe: 'Where the store is, how big, and what it holds',
-  builder: (y) => y.example('$0 store info', 'The default store').example('$0 store info --config ratri.mcp.json --json', 'The store a config uses, as JSON'),
+  builder: (y) =>
+    y
+      .example('$0 store info', 'The default store')
+      .example('$0 store info --config ratri.mcp.json --json', 'The store a config uses, as JSON'),
   handler: async (args) => {
     const plane = openStoreOrExit(args, 'ratri store');
     const info = storeInfo(plane.db, plane.location);
@@ -39,7 +42,12 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
   command: 'prune',
   describe: 'Delete events (and decided approvals) older than a time; registered tools and the boundary map stay',
   builder: (y) =>
-    requiredOption(y as Argv<StoreArgs>, 'older-than', { describe: 'Delete what was recorded before this: 30d, 12h, or a date' }, 'how old the history to delete is: --older-than 30d (or 12h, or a date)')
+    requiredOption(
+      y as Argv<StoreArgs>,
+      'older-than',
+      { describe: 'Delete what was recorded before this: 30d, 12h, or a date' },
+      'how old the history to delete is: --older-than 30d (or 12h, or a date)',
+    )
       .option('dry-run', { type: 'boolean', default: false, describe: 'Only say how much would be deleted' })
       .option('vacuum', {
         type: 'boolean',
@@ -63,7 +71,9 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
       const would = countHistoryBefore(db, before);
       await plane.close();
       if (args.json) return void process.stdout.write(`${JSON.stringify({ store: location, before, wouldDelete: would })}\n`);
-      return void process.stdout.write(`would delete ${would.events} event(s) and ${would.approvals} decided approval(s) recorded before ${before} from ${location}\n`);
+      return void process.stdout.write(
+        `would delete ${would.events} event(s) and ${would.approvals} decided approval(s) recorded before ${before} from ${location}\n`,
+      );
     }
     const progress = process.stderr.isTTY === true && !args.json;
     const deleted = pruneHistory(db, before, (sofar) => {
@@ -76,14 +86,18 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
         compactStore(db);
       } catch (err) {
         await plane.close();
-        fail(`deleted ${deleted.events} event(s), but could not compact the store: ${(err as Error).message} (a proxy was busy writing? try again when none is)`);
+        fail(
+          `deleted ${deleted.events} event(s), but could not compact the store: ${(err as Error).message} (a proxy was busy writing? try again when none is)`,
+        );
       }
     }
     const remaining = plane.eventStore.count();
     await plane.close();
     const bytesAfter = storeBytes(location);
     if (args.json) {
-      return void process.stdout.write(`${JSON.stringify({ store: location, before, deleted, remainingEvents: remaining, bytesBefore, bytesAfter })}\n`);
+      return void process.stdout.write(
+        `${JSON.stringify({ store: location, before, deleted, remainingEvents: remaining, bytesBefore, bytesAfter })}\n`,
+      );
     }
     process.stdout.write(
       `deleted ${deleted.events} event(s) and ${deleted.approvals} decided approval(s) recorded before ${before} from ${location}; ${remaining} event(s) remain\n`,

@@ -1,10 +1,10 @@
 /** `ratri tools list|trust`: the tool registry, and trusting a tool whose definition changed. */
 import type { Argv, CommandModule } from 'yargs';
 import type { RegisteredTool } from '../../lib/control/tool-registry.js';
-import { renderTable, type Column } from '../../lib/report/text-table.js';
+import { type Column, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
-import { colourOn, fail, openStoreOrExit, withStoreOptions, type StoreArgs } from '../store-options.js';
+import { colourOn, fail, openStoreOrExit, type StoreArgs, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
 
 interface ToolsArgs extends StoreArgs {
@@ -32,7 +32,8 @@ const listCommand: CommandModule<ToolsArgs, ToolsArgs> = {
     const tools = plane.tools.list(args.agent);
     await plane.close();
     if (args.json) return void process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
-    if (tools.length === 0) return void process.stdout.write('No tools registered yet: they are registered when a host lists them (tools/list) through ratri.\n');
+    if (tools.length === 0)
+      return void process.stdout.write('No tools registered yet: they are registered when a host lists them (tools/list) through ratri.\n');
     process.stdout.write(`${renderTable(tools, COLUMNS, colourOn())}\n`);
   },
 };
@@ -43,7 +44,10 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
   builder: (y) =>
     (y as Argv<ToolsArgs>)
       .positional('tool', { type: 'string', demandOption: true, describe: 'server.tool, as "ratri tools list" shows it' })
-      .example('$0 tools trust filesystem.write_file', 'Calls to it are no longer blocked by block_changed_tool_definitions') as Argv<TrustArgs>,
+      .example(
+        '$0 tools trust filesystem.write_file',
+        'Calls to it are no longer blocked by block_changed_tool_definitions',
+      ) as Argv<TrustArgs>,
   handler: async (args) => {
     const plane = openStoreOrExit(args, 'ratri tools');
     const matches = plane.tools.list(args.agent).filter((t) => `${t.serverName}.${t.name}` === args.tool);
@@ -59,7 +63,11 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
     plane.tools.trust(tool.agentKey, tool.serverName, tool.name);
     await plane.close();
     process.stdout.write(
-      visibleText(tool.changed ? `trusted the current definition of ${args.tool} (agent ${tool.agentKey})` : `${args.tool} had not changed; it stays trusted`) + '\n',
+      visibleText(
+        tool.changed
+          ? `trusted the current definition of ${args.tool} (agent ${tool.agentKey})`
+          : `${args.tool} had not changed; it stays trusted`,
+      ) + '\n',
     );
   },
 };

@@ -3,8 +3,8 @@
  * seconds, monitor mode, agent key `local`, no rules, the default store (docs/config.md#no-config-start).
  */
 import { basename, extname } from 'node:path';
-import { defaultStorePath } from './paths.js';
 import { ConfigError, loadProxyConfig, type Overrides } from './load-config.js';
+import { defaultStorePath } from './paths.js';
 import { DEFAULTS, type ProxyConfig } from './types.js';
 
 /** The agent key events and approvals of a no-config start are filed under. */
@@ -15,7 +15,9 @@ export const COMMAND_LINE_SOURCE = 'the command line';
 
 /** The command's file name without its extension, in the letters serverName allows. */
 export function serverNameFor(command: string): string {
-  const name = basename(command, extname(command)).replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+  const name = basename(command, extname(command))
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return name === '' ? DEFAULTS.serverName : name;
 }
 
@@ -23,9 +25,14 @@ export function serverNameFor(command: string): string {
 export function commandLineConfig(words: string[], overrides: Overrides = {}): ProxyConfig {
   const [command, ...args] = words;
   if (command === undefined || command === '') {
-    throw new ConfigError(COMMAND_LINE_SOURCE, ['--: name the server command after "--", e.g. ratri mcp proxy -- npx -y @modelcontextprotocol/server-everything']);
+    throw new ConfigError(COMMAND_LINE_SOURCE, [
+      '--: name the server command after "--", e.g. ratri mcp proxy -- npx -y @modelcontextprotocol/server-everything',
+    ]);
   }
-  if (overrides.server !== undefined) throw new ConfigError(COMMAND_LINE_SOURCE, ['--server: picks an entry of a config\'s "servers"; there is no config here (drop --server, or use --config)']);
+  if (overrides.server !== undefined)
+    throw new ConfigError(COMMAND_LINE_SOURCE, [
+      '--server: picks an entry of a config\'s "servers"; there is no config here (drop --server, or use --config)',
+    ]);
   return {
     agentKey: COMMAND_LINE_AGENT_KEY,
     serverName: serverNameFor(command),
@@ -55,10 +62,14 @@ export function commandLineNotice(config: ProxyConfig): string {
 export function chooseProxyConfig(configPath: string | undefined, words: string[] | undefined, overrides: Overrides = {}): ProxyConfig {
   const hasWords = words !== undefined && words.length > 0;
   if (configPath !== undefined && hasWords) {
-    throw new ConfigError(COMMAND_LINE_SOURCE, ['--config: give a config file or a command after "--", not both (the config names its own upstream)']);
+    throw new ConfigError(COMMAND_LINE_SOURCE, [
+      '--config: give a config file or a command after "--", not both (the config names its own upstream)',
+    ]);
   }
   if (configPath === undefined && !hasWords) {
-    throw new ConfigError(COMMAND_LINE_SOURCE, ['--config: required: the ratri.mcp.json to run, or try ratri without one: ratri mcp proxy -- COMMAND ARGS…']);
+    throw new ConfigError(COMMAND_LINE_SOURCE, [
+      '--config: required: the ratri.mcp.json to run, or try ratri without one: ratri mcp proxy -- COMMAND ARGS…',
+    ]);
   }
   return hasWords ? commandLineConfig(words, overrides) : loadProxyConfig(configPath!, overrides);
 }

@@ -8,8 +8,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
 import { matcherProblems } from '../policy/arg-matcher.js';
 import { compileRules } from '../policy/rules.js';
-import { apiKeyEnv, DEFAULTS, type ConfigFile, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
+import { apiKeyEnv, type ConfigFile, DEFAULTS, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 
 /** A config that cannot be used. `problems` are one line each: `path: what is wrong (hint)`. */
 export class ConfigError extends Error {
@@ -40,7 +40,10 @@ function getValidator(): ValidateFunction {
 }
 
 function jsonPath(instancePath: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
 }
 
@@ -110,7 +113,8 @@ function semanticProblems(config: Record<string, unknown>, options: ReadOptions)
     rules.forEach((rule: Partial<RuleConfig>, i) => {
       for (const [arg, matcher] of Object.entries(rule?.args ?? {})) {
         if (matcher === null || typeof matcher !== 'object') continue;
-        for (const p of matcherProblems(arg, matcher)) problems.push(`${at}[${i}].args.${arg}${p.field ? `.${p.field}` : ''}: ${p.message}`);
+        for (const p of matcherProblems(arg, matcher))
+          problems.push(`${at}[${i}].args.${arg}${p.field ? `.${p.field}` : ''}: ${p.message}`);
       }
     });
   };

@@ -24,7 +24,6 @@ export interface EvaluateBody extends GuardRequest {
   localDecision?: LocalDecision;
 }
 
-
 /** The decisions, least restrictive first (CONTRACT §2: block > require_approval > warn > allow). */
 export const DECISIONS = Object.keys(SEVERITY) as Decision[];
 

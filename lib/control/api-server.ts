@@ -5,19 +5,20 @@
  * resolve approvals, an approver key can. Without any key (loopback only) every request must come
  * from this machine and not from a web page (lib/net/loopback.ts).
  */
-import { DEFAULTS } from '../config/types.js';
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
-import { makeRedactor } from '../telemetry/redact.js';
-import type { RatriEvent } from '../telemetry/event.js';
-import type { ToolDefinition } from '../policy/tool-catalog.js';
-import { MAX_BODY_BYTES, severity, type EvaluateBody } from './api-protocol.js';
-import { BodyValidator, type BodySchema } from './api-validate.js';
-import type { LocalControlPlane } from './local-control-plane.js';
+import { DEFAULTS } from '../config/types.js';
 import { readRequestBody } from '../http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
+import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { stderrLine } from '../report/visible-text.js';
+import type { RatriEvent } from '../telemetry/event.js';
+import { makeRedactor } from '../telemetry/redact.js';
+import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
+import { type BodySchema, BodyValidator } from './api-validate.js';
+import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
+import type { LocalControlPlane } from './local-control-plane.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
@@ -99,7 +100,10 @@ export function createApiServer(options: ApiServerOptions): Server {
       throw new HttpProblem(405, `${req.method} is not allowed on ${path}; use ${allow}`, { allow });
     }
     if (route.approverOnly && role !== 'approver') {
-      throw new HttpProblem(403, 'resolving approvals needs the approver key (the key given to ratri serve with --approver-key-env, default RATRI_APPROVER_KEY); this is a proxy key');
+      throw new HttpProblem(
+        403,
+        'resolving approvals needs the approver key (the key given to ratri serve with --approver-key-env, default RATRI_APPROVER_KEY); this is a proxy key',
+      );
     }
     let params: string[];
     try {
@@ -144,7 +148,11 @@ function roleOf(header: string | undefined, keys: Array<{ role: Role; hash: Buff
   const challenge = { 'www-authenticate': 'Bearer realm="ratri"' };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!match) {
-    throw new HttpProblem(401, 'this API needs a key: send "Authorization: Bearer <key>" (a proxy reads it from the environment variable named by api.keyEnv, default RATRI_API_KEY)', challenge);
+    throw new HttpProblem(
+      401,
+      'this API needs a key: send "Authorization: Bearer <key>" (a proxy reads it from the environment variable named by api.keyEnv, default RATRI_API_KEY)',
+      challenge,
+    );
   }
   // Hashes have equal lengths, so each comparison takes the same time whatever the key sent.
   const sent = sha256(match[1]!);
@@ -186,7 +194,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const read = await readRequestBody(req, { limit, hangUpAboveBytes: DISCARD_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS });
   if (read.kind === 'too-large') throw new HttpProblem(413, `the request body is larger than ${limit} bytes; send smaller batches`);
-  if (read.kind === 'timeout') throw new HttpProblem(408, `the request body did not arrive within ${read.timeoutMs} ms`, { connection: 'close' });
+  if (read.kind === 'timeout')
+    throw new HttpProblem(408, `the request body did not arrive within ${read.timeoutMs} ms`, { connection: 'close' });
   if (read.kind === 'aborted') throw new Error(`reading the request body: ${read.reason}`);
   try {
     return JSON.parse(read.body.toString('utf8'));

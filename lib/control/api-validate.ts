@@ -14,7 +14,10 @@ const SCHEMAS: BodySchema[] = ['guard-evaluate.json', 'events.json', 'tools-defi
 const MAX_PROBLEMS = 5;
 
 function fieldPath(instancePath: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 

@@ -6,10 +6,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
-import { isoTime, type Db } from './store.js';
+import { type Db, isoTime } from './store.js';
 
 /** What a new approval is made of: the call it is about (arguments already redacted) and how long it may wait. */
-export type NewApproval = Pick<ApprovalRecord, 'agentKey' | 'serverName' | 'tool' | 'sessionId' | 'requestId' | 'arguments' | 'ruleId' | 'reason'> & {
+export type NewApproval = Pick<
+  ApprovalRecord,
+  'agentKey' | 'serverName' | 'tool' | 'sessionId' | 'requestId' | 'arguments' | 'ruleId' | 'reason'
+> & {
   timeoutMs: number;
 };
 
@@ -97,8 +100,17 @@ export class ApprovalStore {
     const now = Date.now();
     const insert = (id: string): void =>
       void this.insertRow.run(
-        id, a.agentKey, a.serverName, a.tool, a.sessionId, a.requestId, JSON.stringify(a.arguments), a.ruleId, a.reason,
-        isoTime(now), isoTime(now + a.timeoutMs),
+        id,
+        a.agentKey,
+        a.serverName,
+        a.tool,
+        a.sessionId,
+        a.requestId,
+        JSON.stringify(a.arguments),
+        a.ruleId,
+        a.reason,
+        isoTime(now),
+        isoTime(now + a.timeoutMs),
       );
     let id = newApprovalId();
     try {

@@ -2,7 +2,7 @@
  * The `boundary` table: the tools an agent may call without asking, per server. "Approve always"
  * adds a tool; the `require_approval_unknown_mcp_tools` template asks for every tool not in it.
  */
-import { isoTime, type Db } from './store.js';
+import { type Db, isoTime } from './store.js';
 
 export class BoundaryMap {
   private readonly hasStmt;

@@ -54,7 +54,16 @@ export class EventStore {
         const tool = typeof e.data.tool === 'string' ? e.data.tool : null;
         const decision = typeof e.data.decision === 'string' ? e.data.decision : null;
         inserted += this.insertOne.run(
-          e.id, e.ts, e.type, e.agentKey, e.environment, e.serverName, e.sessionId, tool, decision, JSON.stringify(e.data),
+          e.id,
+          e.ts,
+          e.type,
+          e.agentKey,
+          e.environment,
+          e.serverName,
+          e.sessionId,
+          tool,
+          decision,
+          JSON.stringify(e.data),
         ).changes;
       }
       return inserted;

@@ -14,8 +14,8 @@ import { unavailable } from '../policy/policy-hook.js';
 import { evaluateRules, type RuleDecision } from '../policy/rules.js';
 import { stderrLine } from '../report/visible-text.js';
 import type { RatriEvent } from '../telemetry/event.js';
-import { ApiPath, DECISIONS, moreRestrictive, type EvaluateBody } from './api-protocol.js';
-import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
+import { ApiPath, DECISIONS, type EvaluateBody, moreRestrictive } from './api-protocol.js';
+import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import type {
   ApprovalRecord,
   ApprovalScope,
@@ -28,7 +28,7 @@ import type {
   ResolveResult,
 } from './control-plane.js';
 import { Outbox, OutboxSink, type UploadResult } from './outbox.js';
-import { openStore, type Db } from './store.js';
+import { type Db, openStore } from './store.js';
 
 /** How often a waiting proxy asks the API about its approval. */
 const POLL_MS = 200;
@@ -144,7 +144,6 @@ export class HttpControlPlane implements ControlPlane {
     apiKey(config); // before the store opens: a missing key is a ConfigError, nothing is left open
     return new HttpControlPlane(config.api.url, config, openStore(config.store), log, approverKey);
   }
-
 
   /**
    * The config's own rules decide first (a local block needs no round trip); otherwise the API
@@ -284,7 +283,13 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   /** One request; throws ApiUnreachableError when no answer came. */
-  private async request(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS, headers: Record<string, string> = {}): Promise<Answer> {
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     // A POST says it is JSON even without a body: a server without a key refuses other POSTs (docs/api.md).
     const type: Record<string, string> = method === 'POST' && body === undefined ? { 'content-type': 'application/json' } : {};
     try {

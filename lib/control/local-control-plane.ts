@@ -8,7 +8,7 @@ import { unavailable, withApproval } from '../policy/policy-hook.js';
 import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
 import { ApprovalStore, type NewApproval } from './approval-store.js';
-import { waitForApproval, type ApprovalOutcome } from './approval-wait.js';
+import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
 import type {
   ApprovalRecord,
@@ -22,7 +22,7 @@ import type {
   ResolveResult,
 } from './control-plane.js';
 import { EventStore, StoreEventSink } from './event-store.js';
-import { openStore, type Db } from './store.js';
+import { type Db, openStore } from './store.js';
 import { ToolRegistry } from './tool-registry.js';
 import { writeWithoutBlocking } from './write-without-blocking.js';
 
@@ -177,7 +177,10 @@ export class LocalControlPlane implements ControlPlane {
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
     // Polls are reads (never blocked in WAL mode); the expiry at the end is a write, made without waiting for a lock.
-    const source = { status: (a: string) => this.approvals.status(a), expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.expire(a)) };
+    const source = {
+      status: (a: string) => this.approvals.status(a),
+      expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.expire(a)),
+    };
     return waitForApproval(source, id, timeoutMs, signal, LOCAL_POLL_MS);
   }
 
@@ -191,15 +194,17 @@ export class LocalControlPlane implements ControlPlane {
 
   /** Resolves in the store; "always" also adds the tool to the boundary map and trusts its current definition. */
   resolveApprovalNow(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): ResolveResult | undefined {
-    return this.db.transaction(() => {
-      const result = this.approvals.resolve(id, approve, scope, resolvedBy);
-      if (result?.changed && approve && scope === 'always') {
-        const { agentKey, serverName, tool } = result.approval;
-        this.boundary.add(agentKey, serverName, tool, resolvedBy);
-        this.tools.trust(agentKey, serverName, tool);
-      }
-      return result;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const result = this.approvals.resolve(id, approve, scope, resolvedBy);
+        if (result?.changed && approve && scope === 'always') {
+          const { agentKey, serverName, tool } = result.approval;
+          this.boundary.add(agentKey, serverName, tool, resolvedBy);
+          this.tools.trust(agentKey, serverName, tool);
+        }
+        return result;
+      })
+      .immediate();
   }
 
   resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined> {

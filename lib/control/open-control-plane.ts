@@ -1,8 +1,9 @@
 /** Chooses the control plane a config names: the remote API when `api` is set, else the embedded store. */
+
+import { dirname, resolve } from 'node:path';
 import { readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
-import { dirname, resolve } from 'node:path';
 import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
@@ -11,7 +12,10 @@ import { LocalControlPlane } from './local-control-plane.js';
  * The control plane a config names. `approverKey`: the key a remote API wants for resolving approvals
  * (`ratri approvals`); proxies have none. `existingStore`: for a command, which never creates a store.
  */
-export function openControlPlane(config: ProxyConfig, { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {}): ControlPlane {
+export function openControlPlane(
+  config: ProxyConfig,
+  { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {},
+): ControlPlane {
   if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
   const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
   return open(config.store, config.guardrails, config.redactKeys);

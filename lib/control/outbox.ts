@@ -168,7 +168,8 @@ export class OutboxSink implements EventSink {
     if (!this.outbox.isEmpty()) return this.keep(events, 'older events are still waiting');
     const result = await this.upload(events, UPLOAD_TIMEOUT_MS);
     if (result.outcome === 'retry') this.keep(events, result.reason);
-    else if (result.outcome === 'rejected') this.log(`the control plane refused ${events.length} event(s), which are dropped: ${result.reason}`);
+    else if (result.outcome === 'rejected')
+      this.log(`the control plane refused ${events.length} event(s), which are dropped: ${result.reason}`);
   }
 
   /** Puts a batch in the outbox and makes sure a drain will come. */
@@ -228,7 +229,8 @@ export class OutboxSink implements EventSink {
           this.outbox.release(batch.seqs);
           return 'failed';
         }
-        if (result.outcome === 'rejected') this.log(`the control plane refused ${batch.events.length} queued event(s), which are dropped: ${result.reason}`);
+        if (result.outcome === 'rejected')
+          this.log(`the control plane refused ${batch.events.length} queued event(s), which are dropped: ${result.reason}`);
         this.outbox.remove(batch.seqs);
       }
     } catch (err) {

@@ -48,7 +48,10 @@ export function storeBytes(path: string): number {
 
 export function storeInfo(db: Db, path: string): StoreInfo {
   const count = (sql: string, ...params: unknown[]): number => (db.prepare(sql).get(...params) as { n: number }).n;
-  const span = db.prepare('SELECT min(ts) AS oldest, max(ts) AS newest FROM events').get() as { oldest: string | null; newest: string | null };
+  const span = db.prepare('SELECT min(ts) AS oldest, max(ts) AS newest FROM events').get() as {
+    oldest: string | null;
+    newest: string | null;
+  };
   return {
     path,
     bytes: storeBytes(path),
@@ -56,7 +59,10 @@ export function storeInfo(db: Db, path: string): StoreInfo {
     events: count('SELECT count(*) AS n FROM events'),
     oldestEvent: span.oldest,
     newestEvent: span.newest,
-    approvals: { pending: count("SELECT count(*) AS n FROM approvals WHERE status = 'pending'"), total: count('SELECT count(*) AS n FROM approvals') },
+    approvals: {
+      pending: count("SELECT count(*) AS n FROM approvals WHERE status = 'pending'"),
+      total: count('SELECT count(*) AS n FROM approvals'),
+    },
     tools: count('SELECT count(*) AS n FROM tools'),
     boundary: count('SELECT count(*) AS n FROM boundary'),
     outbox: count('SELECT count(*) AS n FROM outbox'),
@@ -67,7 +73,9 @@ export function storeInfo(db: Db, path: string): StoreInfo {
 export function countHistoryBefore(db: Db, before: string): PruneCounts {
   return {
     events: (db.prepare('SELECT count(*) AS n FROM events WHERE ts < ?').get(before) as { n: number }).n,
-    approvals: (db.prepare("SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND requested_at < ?").get(before) as { n: number }).n,
+    approvals: (
+      db.prepare("SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND requested_at < ?").get(before) as { n: number }
+    ).n,
   };
 }
 
@@ -75,13 +83,21 @@ export function countHistoryBefore(db: Db, before: string): PruneCounts {
  * Deletes events recorded before `before` (an ISO time) and decided approvals requested before it,
  * `chunk` rows per transaction; `onProgress` hears the running total after each chunk.
  */
-export function pruneHistory(db: Db, before: string, onProgress: (deleted: PruneCounts) => void = () => {}, chunk = PRUNE_CHUNK): PruneCounts {
+export function pruneHistory(
+  db: Db,
+  before: string,
+  onProgress: (deleted: PruneCounts) => void = () => {},
+  chunk = PRUNE_CHUNK,
+): PruneCounts {
   const deleteEvents = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)');
   const deleteApprovals = db.prepare(
     "DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE status <> 'pending' AND requested_at < ? LIMIT ?)",
   );
   const done: PruneCounts = { events: 0, approvals: 0 };
-  for (const [key, statement] of [['events', deleteEvents], ['approvals', deleteApprovals]] as const) {
+  for (const [key, statement] of [
+    ['events', deleteEvents],
+    ['approvals', deleteApprovals],
+  ] as const) {
     const step = db.transaction(() => statement.run(before, chunk).changes);
     for (;;) {
       const n = step.immediate();

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import type { DefineToolsAnswer } from './control-plane.js';
-import { isoTime, type Db } from './store.js';
+import { type Db, isoTime } from './store.js';
 
 export interface RegisteredTool {
   agentKey: string;

@@ -43,7 +43,8 @@ export function writeWithoutBlocking<T>(db: Db, write: () => T, deadlineMs = BUS
         resolve(attempt(db, write));
       } catch (err) {
         if (!isBusy(err)) return reject(err as Error);
-        if (Date.now() >= deadline) return reject(new Error(`the store stayed locked by another process for ${deadlineMs} ms (${(err as Error).message})`));
+        if (Date.now() >= deadline)
+          return reject(new Error(`the store stayed locked by another process for ${deadlineMs} ms (${(err as Error).message})`));
         setTimeout(retry, RETRY_MS);
       }
     };

@@ -6,8 +6,9 @@
  * text is made visible first (`visibleText`, the same function the CLI prints through, its source
  * embedded here): a bidi control such as U+202E shows as `\u202e` instead of reordering the name.
  */
-import { visibleText } from '../report/visible-text.js';
+
 import { SHOWN_ARGUMENT_CHARS } from '../report/approval-arguments.js';
+import { visibleText } from '../report/visible-text.js';
 
 export const CLIENT_JS = String.raw`'use strict';
 (function () {

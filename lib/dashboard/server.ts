@@ -11,11 +11,11 @@ import { alwaysNote } from '../control/always-note.js';
 import type { ApprovalScope } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
 import { isoTime } from '../control/store.js';
+import { readRequestBody } from '../http-body.js';
+import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 import { CallTable } from './calls.js';
 import { CLIENT_JS } from './client.js';
 import { PAGE_CSS, renderPage } from './page.js';
-import { readRequestBody } from '../http-body.js';
-import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 
 /** What the dashboard serves, and how. */
 export interface DashboardOptions {
@@ -103,7 +103,7 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
     if (crossSite) throw new Problem(403, crossSite);
     const sent = req.headers[TOKEN_HEADER];
     if (typeof sent !== 'string' || !timingSafeEqual(sha256(sent), tokenHash)) {
-      throw new Problem(403, "missing or wrong X-Ratri-Token header: use the dashboard page");
+      throw new Problem(403, 'missing or wrong X-Ratri-Token header: use the dashboard page');
     }
   };
 
@@ -123,13 +123,16 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
     if (typeof body !== 'object' || body === null || typeof body.approve !== 'boolean') {
       throw new Problem(400, 'the body must be {"approve": true|false, "scope": "once"|"always"}');
     }
-    if (body.scope !== undefined && body.scope !== 'once' && body.scope !== 'always') throw new Problem(400, 'scope must be "once" or "always"');
+    if (body.scope !== undefined && body.scope !== 'once' && body.scope !== 'always')
+      throw new Problem(400, 'scope must be "once" or "always"');
     const scope: ApprovalScope = body.approve && body.scope === 'always' ? 'always' : 'once';
     const result = plane.resolveApprovalNow(id, body.approve, scope, 'dashboard');
     if (!result) throw new Problem(404, `no approval "${id}"`);
     if (!result.changed) {
       const a = result.approval;
-      throw new Problem(409, `${a.id} was already ${a.status}${a.resolvedBy ? ` by ${a.resolvedBy}` : ''}; nothing changed`, { approval: a });
+      throw new Problem(409, `${a.id} was already ${a.status}${a.resolvedBy ? ` by ${a.resolvedBy}` : ''}; nothing changed`, {
+        approval: a,
+      });
     }
     return scope === 'always' ? { ...result, note: alwaysNote(result.approval) } : result;
   };
@@ -142,7 +145,8 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
     if (req.method === 'GET' && path === '/api/tools') return { tools: plane.tools.list() };
     const resolveMatch = /^\/api\/approvals\/([A-Za-z0-9_-]{1,64})\/resolve$/.exec(path);
     if (req.method === 'POST' && resolveMatch) return resolve(req, resolveMatch[1]!);
-    if (['/api/calls', '/api/approvals', '/api/tools'].includes(path) || resolveMatch) throw new Problem(405, `${req.method} is not allowed here`);
+    if (['/api/calls', '/api/approvals', '/api/tools'].includes(path) || resolveMatch)
+      throw new Problem(405, `${req.method} is not allowed here`);
     throw new Problem(404, `no such endpoint: ${path}`);
   };
 

@@ -79,7 +79,9 @@ export function checkEvents(events: StoredEvent[], calls: CallResult[], secret: 
     }
     const got = { decision: row.decision, approval: row.approval, outcome: row.outcome };
     if (got.decision !== want.decision || got.approval !== want.approval || got.outcome !== want.outcome) {
-      problems.push(`the store records ${call.tool} (request ${call.requestId}) as ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      problems.push(
+        `the store records ${call.tool} (request ${call.requestId}) as ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`,
+      );
     }
   }
   if (!events.some((e) => e.type === 'mcp.session.ended')) problems.push('the store has no mcp.session.ended event for this session');

@@ -2,7 +2,7 @@
  * The host side of `ratri demo`: starts the real proxy (`node dist/cli/ratri.js mcp proxy`) as a
  * child process, exactly as an MCP host would, and speaks newline-delimited JSON-RPC to it.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { RuleConfig, TemplateConfig } from '../config/types.js';
 import { packageRoot } from '../package-files.js';
-import { paint, renderTable, type Colour, type Column } from '../report/text-table.js';
+import { type Colour, type Column, paint, renderTable } from '../report/text-table.js';
 import type { CallRow } from './demo-events.js';
 import type { DemoSummary } from './demo-run.js';
 import type { DemoStep, StepMark } from './demo-session.js';
@@ -101,7 +101,7 @@ export function formatSummary(s: DemoSummary, colour: boolean): string {
     );
   } else {
     lines.push(
-      next('Your proxies\' events:', 'ratri events'),
+      next("Your proxies' events:", 'ratri events'),
       next('Calls waiting for you:', 'ratri approvals list'),
       next('The dashboard:', 'ratri dashboard'),
       '',

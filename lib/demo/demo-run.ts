@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { StoredEvent } from '../control/event-store.js';
-import { isProcessAlive } from '../process-alive.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
-import { callRows, checkEvents, countByType, upstreamPid, type CallRow } from './demo-events.js';
+import { isProcessAlive } from '../process-alive.js';
+import { type CallRow, callRows, checkEvents, countByType, upstreamPid } from './demo-events.js';
 import { DemoHost } from './demo-host.js';
-import { DEMO_TOKEN, ScriptedSession, type CallResult, type DemoStep } from './demo-session.js';
-import { createWorkspace, removeWorkspace, type DemoWorkspace } from './demo-workspace.js';
+import { type CallResult, DEMO_TOKEN, type DemoStep, ScriptedSession } from './demo-session.js';
+import { createWorkspace, type DemoWorkspace, removeWorkspace } from './demo-workspace.js';
 
 export interface DemoOptions {
   /** Keep the workspace and write the store to `$RATRI_HOME/demo.db`, to look at afterwards. */

@@ -127,7 +127,14 @@ export class ScriptedSession {
     await this.rejectedWrite();
   }
 
-  private record(tool: string, requestId: number, expected: CallOutcome, a: RpcAnswer, outcome = classify(a).outcome, approvalId: string | null = null): CallResult {
+  private record(
+    tool: string,
+    requestId: number,
+    expected: CallOutcome,
+    a: RpcAnswer,
+    outcome = classify(a).outcome,
+    approvalId: string | null = null,
+  ): CallResult {
     const c = classify(a);
     // An approved call's answer is the server's and names no rule: the approval does.
     const ruleId = c.ruleId ?? (approvalId ? (this.approvalRules.get(approvalId) ?? null) : null);
@@ -141,7 +148,10 @@ export class ScriptedSession {
     const { id, answer } = this.ctx.host.request('tools/call', { name: 'read_file', arguments: { path: 'notes.txt' } }, REQUEST_TIMEOUT_MS);
     const a = await abortable(answer, this.ctx.signal);
     if (this.record('read_file', id, 'allowed', a).outcome !== 'allowed') return;
-    this.ctx.report({ mark: 'ok', text: `read_file was allowed: no rule matched. The server read notes.txt: "${firstLine(resultText(a))}"` });
+    this.ctx.report({
+      mark: 'ok',
+      text: `read_file was allowed: no rule matched. The server read notes.txt: "${firstLine(resultText(a))}"`,
+    });
   }
 
   private async blockedShell(): Promise<void> {
@@ -193,7 +203,8 @@ export class ScriptedSession {
     if (c.outcome !== 'allowed') return;
     const file = join(this.ctx.sandbox, APPROVED_FILE.path);
     const written = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    if (written !== APPROVED_FILE.content) return this.problem(`the approved write did not leave ${APPROVED_FILE.path} in the sandbox as sent`);
+    if (written !== APPROVED_FILE.content)
+      return this.problem(`the approved write did not leave ${APPROVED_FILE.path} in the sandbox as sent`);
     this.ctx.report({
       mark: 'ok',
       text: `write_file went through once approved: ratri forwarded the original call and the server wrote sandbox/${APPROVED_FILE.path}`,
@@ -213,7 +224,11 @@ export class ScriptedSession {
     this.ctx.plane.resolveApprovalNow(approval.id, false, 'once', 'ratri demo');
     const a = await abortable(answer, this.ctx.signal);
     if (this.record('write_file', id, 'rejected', a, classify(a).outcome, approval.id).outcome !== 'rejected') return;
-    if (existsSync(join(this.ctx.sandbox, REJECTED_FILE.path))) return this.problem(`the rejected write created ${REJECTED_FILE.path} anyway`);
-    this.ctx.report({ mark: 'refused', text: `write_file was rejected (-32002): the server never saw it, and ${REJECTED_FILE.path} was not written` });
+    if (existsSync(join(this.ctx.sandbox, REJECTED_FILE.path)))
+      return this.problem(`the rejected write created ${REJECTED_FILE.path} anyway`);
+    this.ctx.report({
+      mark: 'refused',
+      text: `write_file was rejected (-32002): the server never saw it, and ${REJECTED_FILE.path} was not written`,
+    });
   }
 }

@@ -60,8 +60,10 @@ function make(id: CheckId, level: CheckLevel, detail: string, extra: Extra): Che
 /** A check that passed. */
 export const passed = (id: CheckId, detail: string, extra: Extra = {}): CheckResult => make(id, 'pass', detail, extra);
 /** A check that found something worth knowing, but nothing that stops the setup from working. */
-export const warned = (id: CheckId, detail: string, fix: string | null, extra: Extra = {}): CheckResult => make(id, 'warn', detail, { ...extra, fix });
+export const warned = (id: CheckId, detail: string, fix: string | null, extra: Extra = {}): CheckResult =>
+  make(id, 'warn', detail, { ...extra, fix });
 /** A check that failed, with what to change. */
-export const failed = (id: CheckId, detail: string, fix: string, extra: Extra = {}): CheckResult => make(id, 'fail', detail, { ...extra, fix });
+export const failed = (id: CheckId, detail: string, fix: string, extra: Extra = {}): CheckResult =>
+  make(id, 'fail', detail, { ...extra, fix });
 /** A check that was not run because an earlier one failed. */
 export const skipped = (id: CheckId, why: string, server: string | null): CheckResult => make(id, 'skip', `not run: ${why}`, { server });

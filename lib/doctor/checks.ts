@@ -8,14 +8,14 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
-import { apiKeyEnv, DEFAULTS, SDK_REQUEST_TIMEOUT_MS, type ConfigFile, type GuardrailsConfig, type ProxyConfig } from '../config/types.js';
-import { LocalControlPlane } from '../control/local-control-plane.js';
+import { apiKeyEnv, type ConfigFile, DEFAULTS, type GuardrailsConfig, type ProxyConfig, SDK_REQUEST_TIMEOUT_MS } from '../config/types.js';
 import { shownUrl } from '../control/http-control-plane.js';
+import { LocalControlPlane } from '../control/local-control-plane.js';
+import { upstreamEnv } from '../proxy/upstream-env.js';
 import { SpawnError } from '../proxy/upstream-process.js';
 import { ratriLaunch } from '../ratri-launch.js';
-import { upstreamEnv } from '../proxy/upstream-env.js';
-import { failed, passed, warned, type CheckResult } from './check-result.js';
-import { locateCommand, upstreamCwd, UpstreamChild } from './upstream-child.js';
+import { type CheckResult, failed, passed, warned } from './check-result.js';
+import { locateCommand, UpstreamChild, upstreamCwd } from './upstream-child.js';
 
 /** One server the doctor checks: a `servers` entry, or the top-level upstream. */
 export interface ServerUnderTest {
@@ -42,9 +42,15 @@ function unwritable(file: string): string | undefined {
 }
 
 /** Check 1: the file reads and validates, and every server it names (or `--server`) resolves. */
-export function checkConfig(path: string, server: string | undefined): { result: CheckResult; file?: ConfigFile; servers: ServerUnderTest[] } {
+export function checkConfig(
+  path: string,
+  server: string | undefined,
+): { result: CheckResult; file?: ConfigFile; servers: ServerUnderTest[] } {
   const fail = (problems: string[]): { result: CheckResult; servers: ServerUnderTest[] } => ({
-    result: failed('config', `${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, CONFIG_FIX, { lines: problems, data: { problems } }),
+    result: failed('config', `${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, CONFIG_FIX, {
+      lines: problems,
+      data: { problems },
+    }),
     servers: [],
   });
   let file: ConfigFile;
@@ -64,7 +70,10 @@ export function checkConfig(path: string, server: string | undefined): { result:
       servers.push({ entry: file.servers ? entry : undefined, config });
       const jsonl = config.telemetry.jsonl;
       const why = jsonl ? unwritable(resolveConfigPath(config.baseDir, jsonl)) : undefined;
-      if (why) problems.push(`${entry ? `servers.${entry}.` : ''}telemetry.jsonl: cannot write ${resolveConfigPath(config.baseDir, jsonl!)} (${why})`);
+      if (why)
+        problems.push(
+          `${entry ? `servers.${entry}.` : ''}telemetry.jsonl: cannot write ${resolveConfigPath(config.baseDir, jsonl!)} (${why})`,
+        );
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;
@@ -97,7 +106,9 @@ export function checkConfig(path: string, server: string | undefined): { result:
 /** Whether some rule or template can hold a call for approval. */
 function canAskForApproval(guardrails: GuardrailsConfig): boolean {
   return guardrails.rules.some((r) =>
-    'template' in r ? (r.decision ?? (r.template === 'require_approval_unknown_mcp_tools' ? 'require_approval' : 'block')) === 'require_approval' : r.decision === 'require_approval',
+    'template' in r
+      ? (r.decision ?? (r.template === 'require_approval_unknown_mcp_tools' ? 'require_approval' : 'block')) === 'require_approval'
+      : r.decision === 'require_approval',
   );
 }
 
@@ -127,22 +138,33 @@ export async function checkUpstream(s: ServerUnderTest): Promise<{ result: Check
     const relative = hostDependentPaths(s);
     if (relative.length > 0) {
       const fix = 'use absolute paths in upstream.command and upstream.args, or set upstream.cwd (relative to the config file)';
-      return { result: warned('upstream', `${detail}; ${relative.map((p) => `"${p}"`).join(', ')} is found from here (${cwd}), but upstream.cwd is not set and a host starts the proxy in a folder of its own`, fix, { server, data }), child };
+      return {
+        result: warned(
+          'upstream',
+          `${detail}; ${relative.map((p) => `"${p}"`).join(', ')} is found from here (${cwd}), but upstream.cwd is not set and a host starts the proxy in a folder of its own`,
+          fix,
+          { server, data },
+        ),
+        child,
+      };
     }
     return { result: passed('upstream', detail, { server, data }), child };
   } catch (err) {
     if (!(err instanceof SpawnError)) throw err;
     const fix =
       err.code === 'ENOCWD'
-        ? 'check upstream.cwd: the folder must exist (relative paths start at the config file\'s folder)'
+        ? "check upstream.cwd: the folder must exist (relative paths start at the config file's folder)"
         : err.code === 'EACCES'
           ? 'check upstream.command: the file must be executable (chmod +x), or run it through its interpreter (e.g. "node")'
           : 'check upstream.command: install the program, or give its full path (a command with a "/" is looked up from upstream.cwd)';
-    return { result: failed('upstream', `cannot start "${upstream.command}": ${err.message}`, fix, { server, data: { code: err.code ?? null, cwd } }) };
+    return {
+      result: failed('upstream', `cannot start "${upstream.command}": ${err.message}`, fix, {
+        server,
+        data: { code: err.code ?? null, cwd },
+      }),
+    };
   }
 }
-
-
 
 /** Opens the store and writes inside a transaction that is rolled back: nothing in it changes. */
 function storeUsable(path: string): { ok: true; version: number } | { ok: false; why: string; fix: string } {
@@ -150,7 +172,11 @@ function storeUsable(path: string): { ok: true; version: number } | { ok: false;
   try {
     plane = LocalControlPlane.open(path);
   } catch (err) {
-    return { ok: false, why: (err as Error).message, fix: 'set "store" to a file in a folder you can write (or set RATRI_HOME); see docs/control-plane.md' };
+    return {
+      ok: false,
+      why: (err as Error).message,
+      fix: 'set "store" to a file in a folder you can write (or set RATRI_HOME); see docs/control-plane.md',
+    };
   }
   try {
     plane.db.exec('BEGIN IMMEDIATE');
@@ -184,7 +210,12 @@ function fetchFailure(err: unknown, timeoutMs: number): string {
  * Check 6: the control plane answers. Embedded: the store opens and takes a write. Remote: GET
  * /healthz answers, and a request with the key (GET /v1/approvals?status=pending) is not refused.
  */
-export async function checkControlPlane(config: ProxyConfig, storeInFile: boolean, timeoutMs: number, server: string): Promise<CheckResult> {
+export async function checkControlPlane(
+  config: ProxyConfig,
+  storeInFile: boolean,
+  timeoutMs: number,
+  server: string,
+): Promise<CheckResult> {
   const store = storeUsable(config.store);
   if (!config.api) {
     if (!store.ok) return failed('control-plane', store.why, store.fix, { server, data: { kind: 'embedded', store: config.store } });
@@ -206,7 +237,8 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
   const key = keyEnv === null ? undefined : process.env[keyEnv];
   const data = { kind: 'remote', url: shown, keyEnv, keySet: key !== undefined && key !== '' };
   const keyNote = keyEnv === null ? 'no key ("api.keyEnv": null)' : `key from $${keyEnv} (${data.keySet ? 'set' : 'not set'})`;
-  if (!store.ok) return failed('control-plane', `${store.why} (with "api" it keeps the events not yet uploaded)`, store.fix, { server, data });
+  if (!store.ok)
+    return failed('control-plane', `${store.why} (with "api" it keeps the events not yet uploaded)`, store.fix, { server, data });
   const base = url.endsWith('/') ? url : `${url}/`;
   const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
     fetch(new URL(path, base), { headers, signal: AbortSignal.timeout(timeoutMs) });
@@ -215,36 +247,66 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
     health = await get('healthz');
   } catch (err) {
     const fix = 'start the control plane (ratri serve) or correct api.url; proxies cannot decide remotely until it answers';
-    return failed('control-plane', `cannot reach the control plane at ${shown}: ${fetchFailure(err, timeoutMs)}; ${keyNote}`, fix, { server, data });
+    return failed('control-plane', `cannot reach the control plane at ${shown}: ${fetchFailure(err, timeoutMs)}; ${keyNote}`, fix, {
+      server,
+      data,
+    });
   }
   if (health.status !== 200) {
     await health.body?.cancel();
-    return failed('control-plane', `GET ${shown.replace(/\/$/, '')}/healthz answered ${health.status}, not 200; ${keyNote}`, 'check api.url: it must be the address of ratri serve (or a compatible API)', { server, data });
+    return failed(
+      'control-plane',
+      `GET ${shown.replace(/\/$/, '')}/healthz answered ${health.status}, not 200; ${keyNote}`,
+      'check api.url: it must be the address of ratri serve (or a compatible API)',
+      { server, data },
+    );
   }
   await health.body?.cancel();
   let answer: Response;
   try {
     answer = await get('v1/approvals?status=pending', data.keySet ? { authorization: `Bearer ${key}` } : {});
   } catch (err) {
-    return failed('control-plane', `GET /v1/approvals at ${shown}: ${fetchFailure(err, timeoutMs)}; ${keyNote}`, 'check that the control plane stays up (ratri serve)', { server, data });
+    return failed(
+      'control-plane',
+      `GET /v1/approvals at ${shown}: ${fetchFailure(err, timeoutMs)}; ${keyNote}`,
+      'check that the control plane stays up (ratri serve)',
+      { server, data },
+    );
   }
   await answer.body?.cancel();
   if (answer.status === 401 || answer.status === 403) {
-    const fix = keyEnv === null
-      ? 'the API wants a key: set "api.keyEnv" to the environment variable that holds it'
-      : data.keySet
-        ? `$${keyEnv} does not hold a key the API accepts: set it to the key ratri serve was started with`
-        : `set $${keyEnv} to the API's key in the environment the proxy runs in (the key never goes in the config)`;
+    const fix =
+      keyEnv === null
+        ? 'the API wants a key: set "api.keyEnv" to the environment variable that holds it'
+        : data.keySet
+          ? `$${keyEnv} does not hold a key the API accepts: set it to the key ratri serve was started with`
+          : `set $${keyEnv} to the API's key in the environment the proxy runs in (the key never goes in the config)`;
     return failed('control-plane', `${shown} is up, but refused the key (${answer.status}); ${keyNote}`, fix, { server, data });
   }
   if (answer.status < 200 || answer.status >= 300) {
-    return failed('control-plane', `${shown} is up, but answered ${answer.status} to GET /v1/approvals; ${keyNote}`, 'check api.url: it must be the address of ratri serve (or a compatible API)', { server, data });
+    return failed(
+      'control-plane',
+      `${shown} is up, but answered ${answer.status} to GET /v1/approvals; ${keyNote}`,
+      'check api.url: it must be the address of ratri serve (or a compatible API)',
+      { server, data },
+    );
   }
   if (!data.keySet && keyEnv !== null) {
     const fix = `set $${keyEnv} to the API's key, or set "api.keyEnv": null if this API takes no key`;
-    return failed('control-plane', `${shown} is up, but $${keyEnv} is not set: ratri mcp proxy refuses to start without it; ${keyNote}`, fix, { server, data });
+    return failed(
+      'control-plane',
+      `${shown} is up, but $${keyEnv} is not set: ratri mcp proxy refuses to start without it; ${keyNote}`,
+      fix,
+      { server, data },
+    );
   }
-  if (!data.keySet) return warned('control-plane', `${shown} is up and accepted a request without a key; ${keyNote}`, 'anyone who can reach this API can approve calls: start ratri serve with a key', { server, data });
+  if (!data.keySet)
+    return warned(
+      'control-plane',
+      `${shown} is up and accepted a request without a key; ${keyNote}`,
+      'anyone who can reach this API can approve calls: start ratri serve with a key',
+      { server, data },
+    );
   return passed('control-plane', `${shown} is up and accepts the key; ${keyNote}`, { server, data });
 }
 
@@ -252,12 +314,16 @@ export async function checkControlPlane(config: ProxyConfig, storeInFile: boolea
 export function hostSnippet(s: ServerUnderTest, configPath: string): CheckResult {
   const launch = ratriLaunch(resolve(configPath), s.entry);
   const snippet = { mcpServers: { [s.config.serverName]: launch } };
-  return passed('host-config', 'paste into Claude Desktop (claude_desktop_config.json) or Cursor (.cursor/mcp.json), or let ratri init write it:', {
-    server: serverLabel(s),
-    // The args on one line, as people write them: easier to read and to paste than one per line.
-    lines: JSON.stringify(snippet, null, 2)
-      .replace(/"args": \[[^\]]*\]/, `"args": ${JSON.stringify(launch.args).replace(/","/g, '", "')}`)
-      .split('\n'),
-    data: snippet,
-  });
+  return passed(
+    'host-config',
+    'paste into Claude Desktop (claude_desktop_config.json) or Cursor (.cursor/mcp.json), or let ratri init write it:',
+    {
+      server: serverLabel(s),
+      // The args on one line, as people write them: easier to read and to paste than one per line.
+      lines: JSON.stringify(snippet, null, 2)
+        .replace(/"args": \[[^\]]*\]/, `"args": ${JSON.stringify(launch.args).replace(/","/g, '", "')}`)
+        .split('\n'),
+      data: snippet,
+    },
+  );
 }

@@ -6,9 +6,9 @@
  */
 import { resolve } from 'node:path';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
-import { skipped, type CheckId, type CheckResult } from './check-result.js';
-import { checkConfig, checkControlPlane, checkUpstream, hostSnippet, serverLabel, type ServerUnderTest } from './checks.js';
-import { checkInitialize, checkTools, DoctorAborted, openSession, type McpSession } from './mcp-checks.js';
+import { type CheckId, type CheckResult, skipped } from './check-result.js';
+import { checkConfig, checkControlPlane, checkUpstream, hostSnippet, type ServerUnderTest, serverLabel } from './checks.js';
+import { checkInitialize, checkTools, DoctorAborted, type McpSession, openSession } from './mcp-checks.js';
 import { checkRules } from './rules-check.js';
 import type { UpstreamChild } from './upstream-child.js';
 
@@ -46,14 +46,22 @@ export interface DoctorReport {
 const SERVER_CHECKS: CheckId[] = ['upstream', 'initialize', 'tools', 'rules', 'control-plane', 'host-config'];
 
 /** Collects the checks of one run: `report` passes each on as it is known, `done` makes the report. */
-export function checkCollector(options: Pick<DoctorOptions, 'onCheck' | 'onProgress'>, file: string): { report: (check: CheckResult) => void; done: (interrupted: boolean) => DoctorReport } {
+export function checkCollector(
+  options: Pick<DoctorOptions, 'onCheck' | 'onProgress'>,
+  file: string,
+): { report: (check: CheckResult) => void; done: (interrupted: boolean) => DoctorReport } {
   const checks: CheckResult[] = [];
   const report = (check: CheckResult): void => {
     options.onProgress?.(undefined);
     checks.push(check);
     options.onCheck?.(check);
   };
-  const done = (interrupted: boolean): DoctorReport => ({ ok: !interrupted && checks.every((c) => c.ok), config: resolve(file), checks, interrupted });
+  const done = (interrupted: boolean): DoctorReport => ({
+    ok: !interrupted && checks.every((c) => c.ok),
+    config: resolve(file),
+    checks,
+    interrupted,
+  });
   return { report, done };
 }
 
@@ -99,7 +107,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 export type McpCheckOptions = Pick<DoctorOptions, 'timeoutMs' | 'version' | 'signal' | 'onProgress'>;
 
 /** Checks 2–4 with one upstream: started, spoken to, and stopped before returning. Returns the tools when listed. */
-export async function mcpChecks(s: ServerUnderTest, options: McpCheckOptions, report: (c: CheckResult) => void): Promise<ToolDefinition[] | undefined> {
+export async function mcpChecks(
+  s: ServerUnderTest,
+  options: McpCheckOptions,
+  report: (c: CheckResult) => void,
+): Promise<ToolDefinition[] | undefined> {
   const label = serverLabel(s);
   const skipRest = (from: CheckId, why: string): void => {
     for (const id of SERVER_CHECKS.slice(SERVER_CHECKS.indexOf(from), SERVER_CHECKS.indexOf('rules'))) report(skipped(id, why, label));
@@ -134,7 +146,10 @@ export async function mcpChecks(s: ServerUnderTest, options: McpCheckOptions, re
   } finally {
     session?.close();
     // A server that ignores the closed stdin takes up to 4 s to stop: say so rather than hang silently.
-    const slow = setTimeout(() => options.onProgress?.('stopping the upstream (closed its stdin; SIGTERM, then SIGKILL, if it lingers)'), 500);
+    const slow = setTimeout(
+      () => options.onProgress?.('stopping the upstream (closed its stdin; SIGTERM, then SIGKILL, if it lingers)'),
+      500,
+    );
     await child.stop();
     clearTimeout(slow);
     options.onProgress?.(undefined);

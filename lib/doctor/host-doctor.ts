@@ -11,10 +11,10 @@ import { dirname, resolve } from 'node:path';
 import type { UpstreamConfig } from '../config/types.js';
 import { judgeEntry } from '../init/host-entry.js';
 import { everyServerMap } from '../init/host-files.js';
-import { nodeAt, plainValue, readJsonDocument, JsonSyntaxError } from '../init/json-spans.js';
-import { failed, skipped, type CheckResult } from './check-result.js';
+import { JsonSyntaxError, nodeAt, plainValue, readJsonDocument } from '../init/json-spans.js';
+import { type CheckResult, failed, skipped } from './check-result.js';
 import { checkConfig, checkControlPlane, serverLabel } from './checks.js';
-import { checkCollector, mcpChecks, type DoctorOptions, type DoctorReport } from './doctor.js';
+import { checkCollector, type DoctorOptions, type DoctorReport, mcpChecks } from './doctor.js';
 import { DoctorAborted } from './mcp-checks.js';
 import { checkRules } from './rules-check.js';
 
@@ -39,7 +39,11 @@ function wrappedEntries(path: string, only: string | undefined): WrappedEntry[] 
     doc = readJsonDocument(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return err instanceof JsonSyntaxError ? `not valid JSON: ${err.message}` : code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    return err instanceof JsonSyntaxError
+      ? `not valid JSON: ${err.message}`
+      : code === 'ENOENT'
+        ? 'file not found'
+        : (err as Error).message;
   }
   const entries: WrappedEntry[] = [];
   for (const mapPath of everyServerMap(doc)) {
@@ -50,7 +54,12 @@ function wrappedEntries(path: string, only: string | undefined): WrappedEntry[] 
       if (verdict.kind !== 'wrapped' || (only !== undefined && member.key !== only)) continue;
       const e = plainValue(member.value) as { command: string; args?: string[]; env?: Record<string, string>; cwd?: string };
       const env = { ...(e.env ?? {}), PATH: e.env?.PATH ?? HOST_PATH };
-      entries.push({ name: member.key, launch: { command: e.command, args: e.args ?? [], env, cwd: e.cwd ?? homedir() }, config: verdict.config, server: verdict.server });
+      entries.push({
+        name: member.key,
+        launch: { command: e.command, args: e.args ?? [], env, cwd: e.cwd ?? homedir() },
+        config: verdict.config,
+        server: verdict.server,
+      });
     }
   }
   return entries;
@@ -61,12 +70,24 @@ export async function runHostDoctor(options: HostDoctorOptions): Promise<DoctorR
   const { report, done } = checkCollector(options, options.hostConfig);
   const entries = wrappedEntries(options.hostConfig, options.server);
   if (typeof entries === 'string') {
-    report(failed('host-entry', `${options.hostConfig}: ${entries}`, 'give the path of a host config file (docs/hosts.md#where-ratri-init-looks)'));
+    report(
+      failed(
+        'host-entry',
+        `${options.hostConfig}: ${entries}`,
+        'give the path of a host config file (docs/hosts.md#where-ratri-init-looks)',
+      ),
+    );
     return done(false);
   }
   if (entries.length === 0) {
     const which = options.server !== undefined ? `no entry "${options.server}" that starts ratri` : 'no entry starts ratri';
-    report(failed('host-entry', `${options.hostConfig}: ${which}`, 'wrap its servers with ratri init (or check --server), then run ratri doctor again'));
+    report(
+      failed(
+        'host-entry',
+        `${options.hostConfig}: ${which}`,
+        'wrap its servers with ratri init (or check --server), then run ratri doctor again',
+      ),
+    );
     return done(false);
   }
   try {
@@ -82,7 +103,14 @@ export async function runHostDoctor(options: HostDoctorOptions): Promise<DoctorR
 async function checkEntry(entry: WrappedEntry, options: HostDoctorOptions, report: (c: CheckResult) => void): Promise<void> {
   if (options.signal?.aborted) throw new DoctorAborted('interrupted');
   if (entry.config === undefined) {
-    report(failed('host-entry', `entry "${entry.name}" starts ratri without --config`, 'give the entry "--config /absolute/path/ratri.mcp.json" (ratri init writes it)', { server: entry.name }));
+    report(
+      failed(
+        'host-entry',
+        `entry "${entry.name}" starts ratri without --config`,
+        'give the entry "--config /absolute/path/ratri.mcp.json" (ratri init writes it)',
+        { server: entry.name },
+      ),
+    );
     return;
   }
   const config = checkConfig(entry.config, entry.server);
@@ -94,7 +122,11 @@ async function checkEntry(entry: WrappedEntry, options: HostDoctorOptions, repor
   const asHost = { entry: s.entry, config: { ...s.config, upstream: entry.launch, baseDir: dirname(resolve(options.hostConfig)) } };
   const asLaunched = `; launched as a host would: PATH=${entry.launch.env!.PATH}, in ${entry.launch.cwd}`;
   const relabel = (c: CheckResult): void =>
-    report(c.id === 'upstream' ? { ...c, id: 'host-entry', title: 'host entry starts ratri', detail: c.detail + asLaunched, server: entry.name } : { ...c, server: entry.name });
+    report(
+      c.id === 'upstream'
+        ? { ...c, id: 'host-entry', title: 'host entry starts ratri', detail: c.detail + asLaunched, server: entry.name }
+        : { ...c, server: entry.name },
+    );
   const tools = await mcpChecks(asHost, options, relabel);
   if (options.signal?.aborted) throw new DoctorAborted('interrupted');
   if (tools) report({ ...checkRules(s.config, tools, serverLabel(s), { colour: options.colour, sharedRules: false }), server: entry.name });

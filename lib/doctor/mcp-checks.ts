@@ -4,11 +4,11 @@
  * bounded by the timeout, and also ends when the upstream exits, so a dead server is reported at
  * once rather than after the timeout.
  */
-import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
 import { visibleText } from '../report/visible-text.js';
-import { failed, passed, warned, type CheckResult } from './check-result.js';
+import { type CheckResult, failed, passed, warned } from './check-result.js';
 import { NewlineMessageReader, NewlineMessageWriter, NotJsonRpcLineError } from './newline-transport.js';
 import { describeExit, type UpstreamChild } from './upstream-child.js';
 
@@ -26,7 +26,12 @@ export interface McpSession {
   close(): void;
 }
 
-type Outcome<T> = { kind: 'answer'; value: T } | { kind: 'error'; error: Error } | { kind: 'timeout' } | { kind: 'exit' } | { kind: 'aborted' };
+type Outcome<T> =
+  | { kind: 'answer'; value: T }
+  | { kind: 'error'; error: Error }
+  | { kind: 'timeout' }
+  | { kind: 'exit' }
+  | { kind: 'aborted' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -93,31 +98,52 @@ function stderrNote(child: UpstreamChild): string[] {
 
 function strayNote(session: McpSession): string {
   const first = session.strayLines[0];
-  return first === undefined ? '' : `; it wrote ${session.strayLines.length} line(s) to stdout that are not JSON-RPC, first: "${first.slice(0, 80)}"`;
+  return first === undefined
+    ? ''
+    : `; it wrote ${session.strayLines.length} line(s) to stdout that are not JSON-RPC, first: "${first.slice(0, 80)}"`;
 }
 
 /** A request that got no answer: one ✗ for each way that can happen. */
-function unanswered(id: 'initialize' | 'tools', what: string, o: Outcome<unknown>, session: McpSession, timeoutMs: number, server: string): CheckResult {
+function unanswered(
+  id: 'initialize' | 'tools',
+  what: string,
+  o: Outcome<unknown>,
+  session: McpSession,
+  timeoutMs: number,
+  server: string,
+): CheckResult {
   if (o.kind === 'aborted') throw new DoctorAborted('interrupted');
   const lines = stderrNote(session.child);
   if (o.kind === 'exit') {
     const exit = session.child.exit;
-    return failed(id, `the upstream ${exit ? describeExit(exit) : 'exited'} before answering ${what}${strayNote(session)}`, 'run the upstream command by hand to see why it stops (a wrong path in upstream.args? a missing "stdio" argument?)', { server, lines });
+    return failed(
+      id,
+      `the upstream ${exit ? describeExit(exit) : 'exited'} before answering ${what}${strayNote(session)}`,
+      'run the upstream command by hand to see why it stops (a wrong path in upstream.args? a missing "stdio" argument?)',
+      { server, lines },
+    );
   }
   if (o.kind === 'timeout') {
-    const fix = session.strayLines.length > 0
-      ? 'the server must write only JSON-RPC to stdout (logs go to stderr); check its options for a stdio mode'
-      : `check that upstream.command starts an MCP server on stdio (some need an argument such as "stdio"); if it is only slow (npx downloading), raise --timeout`;
+    const fix =
+      session.strayLines.length > 0
+        ? 'the server must write only JSON-RPC to stdout (logs go to stderr); check its options for a stdio mode'
+        : `check that upstream.command starts an MCP server on stdio (some need an argument such as "stdio"); if it is only slow (npx downloading), raise --timeout`;
     return failed(id, `no answer to ${what} within ${timeoutMs} ms${strayNote(session)}`, fix, { server, lines });
   }
   const err = (o as { error: Error }).error;
   const said = err instanceof ResponseError ? `${err.code} ${err.message}` : err.message;
-  return failed(id, `the upstream answered ${what} with an error: ${said}`, 'check the server\'s own documentation: it refused a standard MCP request', { server, lines });
+  return failed(
+    id,
+    `the upstream answered ${what} with an error: ${said}`,
+    "check the server's own documentation: it refused a standard MCP request",
+    { server, lines },
+  );
 }
 
 function describeCapabilities(capabilities: Record<string, unknown>): string {
   const names = Object.entries(capabilities).map(([name, value]) => {
-    const flags = value && typeof value === 'object' ? Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] === true) : [];
+    const flags =
+      value && typeof value === 'object' ? Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] === true) : [];
     return flags.length > 0 ? `${name} (${flags.join(', ')})` : name;
   });
   return names.length > 0 ? names.join(', ') : 'none';
@@ -130,13 +156,27 @@ interface InitializeResult {
 }
 
 /** Check 3: `initialize`, then `notifications/initialized`. */
-export async function checkInitialize(session: McpSession, version: string, timeoutMs: number, server: string, signal?: AbortSignal): Promise<{ result: CheckResult; hasTools: boolean }> {
+export async function checkInitialize(
+  session: McpSession,
+  version: string,
+  timeoutMs: number,
+  server: string,
+  signal?: AbortSignal,
+): Promise<{ result: CheckResult; hasTools: boolean }> {
   const params = { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'ratri-doctor', version } };
   const o = await outcome(session.connection.sendRequest<InitializeResult>('initialize', params), session, timeoutMs, signal);
   if (o.kind !== 'answer') return { result: unanswered('initialize', 'initialize', o, session, timeoutMs, server), hasTools: false };
   const r = o.value;
   if (!r || typeof r !== 'object' || typeof r.protocolVersion !== 'string') {
-    return { result: failed('initialize', 'the answer to initialize has no protocolVersion: this is not an MCP server', 'check upstream.command and upstream.args: they must start an MCP server', { server }), hasTools: false };
+    return {
+      result: failed(
+        'initialize',
+        'the answer to initialize has no protocolVersion: this is not an MCP server',
+        'check upstream.command and upstream.args: they must start an MCP server',
+        { server },
+      ),
+      hasTools: false,
+    };
   }
   await session.connection.sendNotification('notifications/initialized').catch(() => undefined);
   const capabilities = r.capabilities && typeof r.capabilities === 'object' ? r.capabilities : {};
@@ -147,9 +187,24 @@ export async function checkInitialize(session: McpSession, version: string, time
   const data = { protocolVersion: r.protocolVersion, serverInfo: r.serverInfo ?? null, capabilities };
   const hasTools = 'tools' in capabilities;
   if (session.strayLines.length > 0) {
-    return { result: warned('initialize', `${detail}${strayNote(session)}`, 'make the server log to stderr, never stdout: hosts may drop a connection that carries other lines', { server, data }), hasTools };
+    return {
+      result: warned(
+        'initialize',
+        `${detail}${strayNote(session)}`,
+        'make the server log to stderr, never stdout: hosts may drop a connection that carries other lines',
+        { server, data },
+      ),
+      hasTools,
+    };
   }
-  if (!hasTools) return { result: warned('initialize', `${detail}; no "tools" capability, so there are no tool calls for ratri to guard`, null, { server, data }), hasTools };
+  if (!hasTools)
+    return {
+      result: warned('initialize', `${detail}; no "tools" capability, so there are no tool calls for ratri to guard`, null, {
+        server,
+        data,
+      }),
+      hasTools,
+    };
   return { result: passed('initialize', detail, { server, data }), hasTools };
 }
 
@@ -180,7 +235,12 @@ function nameLines(tools: ToolDefinition[], width = 96): string[] {
 }
 
 /** Check 4: `tools/list`, following `nextCursor` to the last page. */
-export async function checkTools(session: McpSession, timeoutMs: number, server: string, signal?: AbortSignal): Promise<{ result: CheckResult; tools?: ToolDefinition[] }> {
+export async function checkTools(
+  session: McpSession,
+  timeoutMs: number,
+  server: string,
+  signal?: AbortSignal,
+): Promise<{ result: CheckResult; tools?: ToolDefinition[] }> {
   const tools: ToolDefinition[] = [];
   let malformed = 0;
   let cursor: string | undefined;
@@ -188,11 +248,22 @@ export async function checkTools(session: McpSession, timeoutMs: number, server:
   do {
     type Page = { tools?: unknown; nextCursor?: unknown };
     const request =
-      cursor === undefined ? session.connection.sendRequest<Page>('tools/list') : session.connection.sendRequest<Page>('tools/list', { cursor });
+      cursor === undefined
+        ? session.connection.sendRequest<Page>('tools/list')
+        : session.connection.sendRequest<Page>('tools/list', { cursor });
     const o = await outcome(request, session, timeoutMs, signal);
-    if (o.kind !== 'answer') return { result: unanswered('tools', `tools/list${pages > 0 ? ` (page ${pages + 1})` : ''}`, o, session, timeoutMs, server) };
+    if (o.kind !== 'answer')
+      return { result: unanswered('tools', `tools/list${pages > 0 ? ` (page ${pages + 1})` : ''}`, o, session, timeoutMs, server) };
     const page = toolsFromListResult(o.value);
-    if (!page) return { result: failed('tools', 'the answer to tools/list has no "tools" array', 'this server does not follow MCP for tools/list; ratri cannot see its tools', { server }) };
+    if (!page)
+      return {
+        result: failed(
+          'tools',
+          'the answer to tools/list has no "tools" array',
+          'this server does not follow MCP for tools/list; ratri cannot see its tools',
+          { server },
+        ),
+      };
     malformed += (o.value as { tools: unknown[] }).tools.length - page.length;
     tools.push(...page);
     pages++;
@@ -202,13 +273,44 @@ export async function checkTools(session: McpSession, timeoutMs: number, server:
   const destructive = tools.filter((t) => hintLabels(t).includes('destructive')).length;
   const bare = tools.filter((t) => !t.annotations || Object.keys(t.annotations).length === 0).length;
   const detail = `${tools.length} tool${tools.length === 1 ? '' : 's'}${pages > 1 ? ` on ${pages} pages` : ''}: ${readOnly} read-only, ${destructive} destructive, ${bare} without annotations`;
-  const data = { count: tools.length, pages, names: tools.map((t) => t.name), annotations: Object.fromEntries(tools.map((t) => [t.name, t.annotations ?? null])) };
+  const data = {
+    count: tools.length,
+    pages,
+    names: tools.map((t) => t.name),
+    annotations: Object.fromEntries(tools.map((t) => [t.name, t.annotations ?? null])),
+  };
   const extra = { server, lines: nameLines(tools), data };
   const names = tools.map((t) => t.name);
   const duplicates = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
-  if (cursor !== undefined) return { result: warned('tools', `${detail}; stopped after ${MAX_PAGES} pages (the server keeps sending nextCursor)`, null, extra), tools };
-  if (malformed > 0) return { result: warned('tools', `${detail}; ${malformed} entr${malformed === 1 ? 'y has' : 'ies have'} no name and cannot be called`, null, extra), tools };
-  if (duplicates.length > 0) return { result: warned('tools', `${detail}; listed more than once: ${duplicates.join(', ')}`, 'rules and annotations apply per name: the last definition wins', extra), tools };
-  if (tools.length === 0) return { result: warned('tools', 'the server lists no tools: there are no tool calls for ratri to guard', null, { server, data }), tools };
+  if (cursor !== undefined)
+    return {
+      result: warned('tools', `${detail}; stopped after ${MAX_PAGES} pages (the server keeps sending nextCursor)`, null, extra),
+      tools,
+    };
+  if (malformed > 0)
+    return {
+      result: warned(
+        'tools',
+        `${detail}; ${malformed} entr${malformed === 1 ? 'y has' : 'ies have'} no name and cannot be called`,
+        null,
+        extra,
+      ),
+      tools,
+    };
+  if (duplicates.length > 0)
+    return {
+      result: warned(
+        'tools',
+        `${detail}; listed more than once: ${duplicates.join(', ')}`,
+        'rules and annotations apply per name: the last definition wins',
+        extra,
+      ),
+      tools,
+    };
+  if (tools.length === 0)
+    return {
+      result: warned('tools', 'the server lists no tools: there are no tool calls for ratri to guard', null, { server, data }),
+      tools,
+    };
   return { result: passed('tools', detail, extra), tools };
 }

@@ -6,7 +6,14 @@
  * message is written as `JSON.stringify(message) + "\n"`.
  */
 import type { Readable, Writable } from 'node:stream';
-import { AbstractMessageReader, AbstractMessageWriter, Disposable, type DataCallback, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  type DataCallback,
+  Disposable,
+  type Message,
+  type MessageWriter,
+} from 'vscode-jsonrpc/node';
 import { FrameReader } from '../framing/frame-reader.js';
 
 /** A line the upstream wrote to stdout that is not a JSON-RPC message (MCP allows none). */
@@ -49,7 +56,8 @@ export class NewlineMessageReader extends AbstractMessageReader {
           }
           callback(message as Message);
         },
-        onOversize: (info) => this.fireError(new Error(`a line of ${info.totalBytes} bytes is longer than maxFrameBytes (${this.maxFrameBytes})`)),
+        onOversize: (info) =>
+          this.fireError(new Error(`a line of ${info.totalBytes} bytes is longer than maxFrameBytes (${this.maxFrameBytes})`)),
       },
       { maxFrameBytes: this.maxFrameBytes },
     );
@@ -90,7 +98,7 @@ export class NewlineMessageWriter extends AbstractMessageWriter implements Messa
   write(message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.writable.destroyed || this.writable.writableEnded) {
-        const err = new Error('the upstream\'s stdin is closed');
+        const err = new Error("the upstream's stdin is closed");
         this.fireError(err, message);
         reject(err);
         return;

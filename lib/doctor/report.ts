@@ -46,7 +46,8 @@ export function renderSummary(report: DoctorReport, colour: boolean): string {
   const [failedN, warnN, skipN] = [count('fail'), count('warn'), count('skip')];
   const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   const warnings = warnN > 0 ? plural(warnN, 'warning', 'warnings') : '';
-  if (report.interrupted) return `\n${paint('Interrupted', 'yellow', colour)}: the upstream was stopped; ${report.checks.length} check(s) ran.`;
+  if (report.interrupted)
+    return `\n${paint('Interrupted', 'yellow', colour)}: the upstream was stopped; ${report.checks.length} check(s) ran.`;
   if (failedN === 0) return `\n${paint(`All ${count('pass') + warnN} checks passed`, 'green', colour)}${warnings ? ` (${warnings})` : ''}.`;
   const more = [warnings, skipN > 0 ? `${skipN} not run` : ''].filter(Boolean).join(', ');
   return `\n${paint(plural(failedN, 'check failed', 'checks failed'), 'red', colour)}${more ? ` (${more})` : ''}. Fix the ✗ lines above, then run ratri doctor again.`;
@@ -64,7 +65,10 @@ export function renderJson(report: DoctorReport): string {
 export class ProgressLine {
   private shown = false;
 
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly colour: boolean) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly colour: boolean,
+  ) {}
 
   get enabled(): boolean {
     return this.stream.isTTY === true;

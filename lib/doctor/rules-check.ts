@@ -11,9 +11,9 @@ import { definitionHash } from '../control/tool-registry.js';
 import { globMatch } from '../policy/glob.js';
 import { evaluateRules, lookupsNeeded, type ToolCallFacts } from '../policy/rules.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
-import { renderTable, type Colour, type Column } from '../report/text-table.js';
+import { type Colour, type Column, renderTable } from '../report/text-table.js';
 import { visibleText } from '../report/visible-text.js';
-import { passed, warned, type CheckResult } from './check-result.js';
+import { type CheckResult, passed, warned } from './check-result.js';
 import { argumentsNotTaken, declaredArguments } from './declared-arguments.js';
 
 /** One row of the decisions table. */
@@ -46,7 +46,8 @@ interface StoreFacts {
 function storeFacts(config: ProxyConfig): StoreFacts | string | undefined {
   const needs = lookupsNeeded(config.guardrails);
   if (!needs.boundary && !needs.definitions) return undefined;
-  if (config.api) return 'store-backed templates are decided by the remote control plane; shown here as if every tool were approved and unchanged';
+  if (config.api)
+    return 'store-backed templates are decided by the remote control plane; shown here as if every tool were approved and unchanged';
   let plane: LocalControlPlane;
   try {
     plane = LocalControlPlane.open(config.store, config.guardrails);
@@ -109,7 +110,12 @@ function rulesNoToolCanMatch(reach: Map<RuleConfig, ToolDefinition[]>): string[]
  * of a multi-server config, so a rule naming a tool this server lacks is probably for another
  * server, not a misspelling.
  */
-export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server: string, options: { colour: boolean; sharedRules: boolean }): CheckResult {
+export function checkRules(
+  config: ProxyConfig,
+  tools: ToolDefinition[],
+  server: string,
+  options: { colour: boolean; sharedRules: boolean },
+): CheckResult {
   const store = storeFacts(config);
   const notes = typeof store === 'string' ? [store] : [];
   const rows: ToolDecision[] = [];
@@ -140,9 +146,15 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   }
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.decision, (counts.get(r.decision) ?? 0) + 1);
-  const summary = ['allow', 'warn', 'require_approval', 'block'].filter((d) => counts.has(d)).map((d) => `${counts.get(d)} ${d}`).join(', ');
+  const summary = ['allow', 'warn', 'require_approval', 'block']
+    .filter((d) => counts.has(d))
+    .map((d) => `${counts.get(d)} ${d}`)
+    .join(', ');
   const byArgs = rows.filter((r) => r.otherwise.length > 0).length;
-  const mode = config.mode === 'monitor' ? '; monitor mode: decisions are recorded, never applied (set "mode": "enforce" to apply them)' : '; enforce mode';
+  const mode =
+    config.mode === 'monitor'
+      ? '; monitor mode: decisions are recorded, never applied (set "mode": "enforce" to apply them)'
+      : '; enforce mode';
   const detail = `${summary || 'no tools'} (for a call with no arguments${byArgs > 0 ? `; ${byArgs} may differ by arguments` : ''})${mode}`;
   const unmatched = options.sharedRules ? [] : unmatchedRules(config, tools);
   const unreachable = options.sharedRules ? [] : rulesNoToolCanMatch(reach);
@@ -152,8 +164,13 @@ export function checkRules(config: ProxyConfig, tools: ToolDefinition[], server:
   const data = { mode: config.mode, environment: config.environment, decisions: rows, notes: [...notes, ...warnings] };
   if (warnings.length > 0) {
     const fields = [unmatched.length > 0 ? '"tool"' : '', unreachable.length > 0 ? '"args"' : ''].filter(Boolean).join(' and ');
-    return warned('rules', detail, `check the ${fields} of the rules named below: a misspelt name leaves its tool unguarded`, { server, lines, data });
+    return warned('rules', detail, `check the ${fields} of the rules named below: a misspelt name leaves its tool unguarded`, {
+      server,
+      lines,
+      data,
+    });
   }
-  if (notes.length > 0 && typeof store === 'string' && !config.api) return warned('rules', detail, 'see the control plane check below', { server, lines, data });
+  if (notes.length > 0 && typeof store === 'string' && !config.api)
+    return warned('rules', detail, 'see the control plane check below', { server, lines, data });
   return passed('rules', detail, { server, lines, data });
 }

@@ -5,12 +5,19 @@
  * before answering, its last stderr lines are the diagnosis, and the doctor shows them in the
  * check (and in --json) rather than interleaved with the checklist.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { resolveConfigPath } from '../config/paths.js';
 import type { UpstreamConfig } from '../config/types.js';
-import { DEFAULT_STOP_TIMINGS, signalGroup, SpawnError, stopInOrder, type StopTimings, type UpstreamExit } from '../proxy/upstream-process.js';
+import {
+  DEFAULT_STOP_TIMINGS,
+  SpawnError,
+  type StopTimings,
+  signalGroup,
+  stopInOrder,
+  type UpstreamExit,
+} from '../proxy/upstream-process.js';
 
 /** How much of the upstream's stderr is kept (the end of it). */
 const STDERR_KEEP_BYTES = 8 * 1024;
@@ -92,7 +99,12 @@ export class UpstreamChild {
       });
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (child.pid !== undefined) return;
-        const why = err.code === 'ENOENT' ? `not found (looked on PATH and in ${cwd})` : err.code === 'EACCES' ? 'permission denied (not executable?)' : err.message;
+        const why =
+          err.code === 'ENOENT'
+            ? `not found (looked on PATH and in ${cwd})`
+            : err.code === 'EACCES'
+              ? 'permission denied (not executable?)'
+              : err.message;
         rejectStart(new SpawnError(config.command, err.code, why));
       });
       child.once('spawn', () => {

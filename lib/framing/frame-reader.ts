@@ -104,8 +104,7 @@ export class FrameReader {
       this.handler.onOversize?.({ ...info, terminated });
       return;
     }
-    const frame =
-      this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+    const frame = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     this.handler.onFrame(frame, terminated);

@@ -4,7 +4,7 @@
  */
 import type { UpstreamConfig } from '../config/types.js';
 import { ratriLaunched } from '../ratri-launch.js';
-import { plainValue, type JsonNode } from './json-spans.js';
+import { type JsonNode, plainValue } from './json-spans.js';
 
 export type EntryVerdict =
   | { kind: 'stdio'; upstream: UpstreamConfig }
@@ -35,7 +35,10 @@ export function judgeEntry(node: JsonNode): EntryVerdict {
   if (launched) return { kind: 'wrapped', ...launched };
   const variable = [e.command, ...args].find((w) => w.includes('${'));
   if (variable !== undefined) {
-    return { kind: 'leave', why: `"${variable}" has a ${'${…}'} variable only the host expands; in ratri's config it would stay unexpanded (wrap it by hand: docs/hosts.md)` };
+    return {
+      kind: 'leave',
+      why: `"${variable}" has a ${'${…}'} variable only the host expands; in ratri's config it would stay unexpanded (wrap it by hand: docs/hosts.md)`,
+    };
   }
   return { kind: 'stdio', upstream: { command: e.command, ...(e.args !== undefined ? { args } : {}) } };
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { nodeAt, readJsonDocument, type JsonDocument, type JsonNode } from './json-spans.js';
+import { type JsonDocument, type JsonNode, nodeAt, readJsonDocument } from './json-spans.js';
 
 export type HostId = 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'windsurf';
 
@@ -47,7 +47,9 @@ function appFolder(m: Machine): string {
   return join(m.home, '.config');
 }
 
-const at = (...path: string[]) => (): string[][] => [path];
+const at =
+  (...path: string[]) =>
+  (): string[][] => [path];
 
 /** Claude Code: user servers at the top, and `projects[folder].mcpServers` for each project. */
 function claudeCodeMaps(doc: JsonDocument): string[][] {

@@ -9,10 +9,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { defaultStorePath, ratriHome } from '../config/paths.js';
 import type { ConfigFile, Mode, ServerEntry, UpstreamConfig } from '../config/types.js';
 import { ratriLaunch } from '../ratri-launch.js';
-import { applyEdits, layoutOf, replaceCommand, serializeLike, type TextEdit } from './json-edit.js';
-import { JsonSyntaxError, type JsonMember } from './json-spans.js';
 import { judgeEntry } from './host-entry.js';
-import { hostFiles, readHostFile, type HostId, type Machine, type ReadHostFile } from './host-files.js';
+import { type HostId, hostFiles, type Machine, type ReadHostFile, readHostFile } from './host-files.js';
+import { applyEdits, layoutOf, replaceCommand, serializeLike, type TextEdit } from './json-edit.js';
+import { type JsonMember, JsonSyntaxError } from './json-spans.js';
 
 export interface Selection {
   hosts: string[];
@@ -84,7 +84,8 @@ interface WorkingConfig {
 
 function startConfig(host: HostId, mode: Mode | undefined): WorkingConfig {
   const path = ratriConfigPath(host);
-  if (!existsSync(path)) return { path, added: false, file: { agentKey: host, mode: mode ?? 'monitor', store: defaultStorePath(), servers: {} } };
+  if (!existsSync(path))
+    return { path, added: false, file: { agentKey: host, mode: mode ?? 'monitor', store: defaultStorePath(), servers: {} } };
   const before = readFileSync(path, 'utf8');
   let file: ConfigFile;
   try {
@@ -93,7 +94,9 @@ function startConfig(host: HostId, mode: Mode | undefined): WorkingConfig {
     throw new InitError(`${path}: not valid JSON (${(err as Error).message}); fix it, or move it away and run ratri init again`);
   }
   if (file === null || typeof file !== 'object' || 'upstream' in file) {
-    throw new InitError(`${path}: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away and run ratri init again`);
+    throw new InitError(
+      `${path}: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away and run ratri init again`,
+    );
   }
   return { path, before, added: false, file };
 }
@@ -109,14 +112,23 @@ function serverKey(config: ConfigFile, name: string, upstream: UpstreamConfig): 
   }
 }
 
-const JSONC_WHY = 'the file has comments or trailing commas (JSONC); ratri does not rewrite it, so they are not lost: wrap this entry by hand (docs/hosts.md)';
+const JSONC_WHY =
+  'the file has comments or trailing commas (JSONC); ratri does not rewrite it, so they are not lost: wrap this entry by hand (docs/hosts.md)';
 
 /** What happens to one entry; a wrapped one adds its edits and, when new, its server to the config. */
-function planEntry(file: ReadHostFile, member: JsonMember, map: string[], sel: Selection, config: WorkingConfig, edits: TextEdit[]): EntryPlan {
+function planEntry(
+  file: ReadHostFile,
+  member: JsonMember,
+  map: string[],
+  sel: Selection,
+  config: WorkingConfig,
+  edits: TextEdit[],
+): EntryPlan {
   const base = { name: member.key, map };
   const verdict = judgeEntry(member.value);
   if (verdict.kind === 'leave') return { ...base, action: 'leave', why: verdict.why };
-  if (verdict.kind === 'wrapped') return { ...base, action: 'wrapped', why: `already starts ratri${verdict.server ? ` (--server ${verdict.server})` : ''}` };
+  if (verdict.kind === 'wrapped')
+    return { ...base, action: 'wrapped', why: `already starts ratri${verdict.server ? ` (--server ${verdict.server})` : ''}` };
   if (!chosen(sel, file.host, member.key)) return { ...base, action: 'not chosen' };
   if (file.doc.hasComments || file.doc.hasTrailingCommas) return { ...base, action: 'leave', why: JSONC_WHY };
   const key = serverKey(config.file, member.key, verdict.upstream);
@@ -133,7 +145,9 @@ function planEntry(file: ReadHostFile, member: JsonMember, map: string[], sel: S
 
 function planFile(file: ReadHostFile, sel: Selection, config: WorkingConfig): FilePlan {
   const edits: TextEdit[] = [];
-  const entries = file.maps.flatMap((map) => (map.node.kind === 'object' ? map.node.members.map((m) => planEntry(file, m, map.path, sel, config, edits)) : []));
+  const entries = file.maps.flatMap((map) =>
+    map.node.kind === 'object' ? map.node.members.map((m) => planEntry(file, m, map.path, sel, config, edits)) : [],
+  );
   const jsonc = file.doc.hasComments || file.doc.hasTrailingCommas;
   const plan: FilePlan = { host: file.host, path: file.path, entries, before: file.bytes, jsonc, inProject: false };
   if (edits.length > 0) plan.after = applyEdits(file.text, edits);
@@ -155,7 +169,15 @@ export function planInit(machine: Machine, sel: Selection): InitPlan {
       read = readHostFile(hostFile);
     } catch (err) {
       const why = err instanceof JsonSyntaxError ? `not valid JSON (${err.message})` : `cannot read it (${(err as Error).message})`;
-      files.push({ host: hostFile.host, path: hostFile.path, entries: [], before: Buffer.alloc(0), jsonc: false, inProject, problem: `${why}: left alone` });
+      files.push({
+        host: hostFile.host,
+        path: hostFile.path,
+        entries: [],
+        before: Buffer.alloc(0),
+        jsonc: false,
+        inProject,
+        problem: `${why}: left alone`,
+      });
       continue;
     }
     if (!read) continue;

@@ -4,9 +4,9 @@
  * (docs/hosts.md#ratri-init).
  */
 import { launchCaveat } from '../ratri-launch.js';
-import { writeWithBackup } from './init-backups.js';
-import { planInit, type EntryPlan, type FilePlan, type InitPlan, type Selection } from './init-plan.js';
 import { HOST_IDS, HOST_TITLES, type Machine } from './host-files.js';
+import { writeWithBackup } from './init-backups.js';
+import { type EntryPlan, type FilePlan, type InitPlan, planInit, type Selection } from './init-plan.js';
 import { unifiedDiff } from './text-diff.js';
 
 export class InitUsageError extends Error {
@@ -39,21 +39,26 @@ function fileLines(f: FilePlan, dryRun: boolean): string[] {
   let map = '';
   for (const e of f.entries) {
     const label = e.map.join('.');
-    if (label !== map && f.entries.some((x) => x.map.join('.') !== e.map.join('.'))) lines.push(` ${e.map.map((k) => (/^[\w-]+$/.test(k) ? k : JSON.stringify(k))).join(' › ')}:`);
+    if (label !== map && f.entries.some((x) => x.map.join('.') !== e.map.join('.')))
+      lines.push(` ${e.map.map((k) => (/^[\w-]+$/.test(k) ? k : JSON.stringify(k))).join(' › ')}:`);
     map = label;
     lines.push(entryLine(e, dryRun));
   }
-  if (f.after !== undefined && f.inProject) lines.push('  note: this file is in the project folder; if it is shared (git), the rewritten entries name paths on this machine');
+  if (f.after !== undefined && f.inProject)
+    lines.push('  note: this file is in the project folder; if it is shared (git), the rewritten entries name paths on this machine');
   return lines;
 }
 
 function checkSelection(plan: InitPlan, sel: Selection): void {
   const unknownHosts = sel.hosts.filter((h) => !(HOST_IDS as readonly string[]).includes(h));
-  if (unknownHosts.length > 0) throw new InitUsageError(`--host: unknown host "${unknownHosts.join('", "')}"; the hosts are ${HOST_IDS.join(', ')}`);
+  if (unknownHosts.length > 0)
+    throw new InitUsageError(`--host: unknown host "${unknownHosts.join('", "')}"; the hosts are ${HOST_IDS.join(', ')}`);
   const names = new Set(plan.files.flatMap((f) => f.entries.map((e) => e.name)));
   const unknownServers = sel.servers.filter((s) => !names.has(s));
   if (unknownServers.length > 0) {
-    throw new InitUsageError(`--server: no server named "${unknownServers.join('", "')}" in the host configs found; the names are: ${[...names].join(', ') || '(none)'}`);
+    throw new InitUsageError(
+      `--server: no server named "${unknownServers.join('", "')}" in the host configs found; the names are: ${[...names].join(', ') || '(none)'}`,
+    );
   }
 }
 
@@ -87,7 +92,9 @@ export function runInit(machine: Machine, options: InitOptions): string {
   const out = plan.files.flatMap((f) => [...fileLines(f, options.dryRun), '']);
   const changed = plan.files.filter((f) => f.after !== undefined);
   if (!options.all && options.hosts.length === 0 && options.servers.length === 0) {
-    out.push('Nothing chosen: ratri init --yes wraps every stdio server above, --host NAME or --server NAME picks some; add --dry-run to see the changes first.');
+    out.push(
+      'Nothing chosen: ratri init --yes wraps every stdio server above, --host NAME or --server NAME picks some; add --dry-run to see the changes first.',
+    );
   } else if (changed.length === 0 && plan.configs.length === 0) {
     out.push('Nothing to change.');
   } else {

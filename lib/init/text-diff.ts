@@ -11,10 +11,12 @@ type Op = { kind: ' ' | '-' | '+'; line: string };
 
 /** The edit script between two line lists (longest common subsequence). */
 function script(a: string[], b: string[]): Op[] {
-  if (a.length * b.length > MAX_CELLS) return [...a.map((line) => ({ kind: '-' as const, line })), ...b.map((line) => ({ kind: '+' as const, line }))];
+  if (a.length * b.length > MAX_CELLS)
+    return [...a.map((line) => ({ kind: '-' as const, line })), ...b.map((line) => ({ kind: '+' as const, line }))];
   const lcs: Uint32Array[] = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
   const ops: Op[] = [];
   let i = 0;
@@ -51,7 +53,11 @@ export function unifiedDiff(name: string, before: string | undefined, after: str
       continue;
     }
     if (unchanged.length > 2 * CONTEXT) {
-      lines.push(...unchanged.slice(0, CONTEXT).map((l) => ` ${l}`), `@@ from line ${line - CONTEXT + 1} @@`, ...unchanged.slice(-CONTEXT).map((l) => ` ${l}`));
+      lines.push(
+        ...unchanged.slice(0, CONTEXT).map((l) => ` ${l}`),
+        `@@ from line ${line - CONTEXT + 1} @@`,
+        ...unchanged.slice(-CONTEXT).map((l) => ` ${l}`),
+      );
     } else lines.push(...unchanged.map((l) => ` ${l}`));
     unchanged = [];
     lines.push(`${op.kind}${op.line}`);

@@ -3,10 +3,10 @@
  * builds these objects to send them: it forwards original bytes. They exist to read frames.
  */
 import { isUtf8 } from 'node:buffer';
+import type { RawId } from './errors.js';
 import { scanTopLevel } from './json-scan.js';
 import { bytesProblem, envelopeProblem } from './one-reading.js';
 import { strictScan } from './strict-scan.js';
-import type { RawId } from './errors.js';
 
 export type JsonRpcId = string | number | null;
 

@@ -21,7 +21,8 @@ const CALL_PARAMS = new Map(['name', 'arguments', '_meta'].map((k) => [k, k]));
 /** Byte-level problems of a frame (without its `\n`), or undefined. */
 export function bytesProblem(frame: Buffer, text: string, utf8: boolean): string | undefined {
   const cr = frame.indexOf(CR);
-  if (cr !== -1 && cr < frame.length - 1) return 'a raw \\r inside the frame (some servers split lines on it); send \\r only before the \\n';
+  if (cr !== -1 && cr < frame.length - 1)
+    return 'a raw \\r inside the frame (some servers split lines on it); send \\r only before the \\n';
   if (!utf8) return 'frame is not valid UTF-8';
   if (LINE_SEPARATORS.test(text)) return 'a raw U+2028, U+2029 or U+0085 (some readers split lines on it); escape it as \\u2028';
   return undefined;

@@ -63,7 +63,8 @@ export function crossSiteProblem(req: IncomingMessage, policy: SitePolicy): stri
   const origin = header(req, 'origin');
   const site = header(req, 'sec-fetch-site')?.toLowerCase();
   if (policy.origins === 'same-origin') {
-    if (origin !== undefined && normalOrigin(origin) !== `http://${(header(req, 'host') ?? '').toLowerCase()}`) return `requests from ${origin} are refused`;
+    if (origin !== undefined && normalOrigin(origin) !== `http://${(header(req, 'host') ?? '').toLowerCase()}`)
+      return `requests from ${origin} are refused`;
     if (site !== undefined && site !== 'same-origin' && site !== 'none') return `cross-site requests are refused (Sec-Fetch-Site: ${site})`;
     return undefined;
   }

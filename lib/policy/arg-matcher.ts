@@ -6,9 +6,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ArgMatcher } from '../config/types.js';
-import { MAX_DEPTH, argPathProblem, compileArgPath } from './arg-path.js';
+import { argPathProblem, compileArgPath, MAX_DEPTH } from './arg-path.js';
 import { globToRegExp } from './glob.js';
-import { folderProblem, isUnder, normaliseFolder, readPath, type PathOptions } from './path-value.js';
+import { folderProblem, isUnder, normaliseFolder, type PathOptions, readPath } from './path-value.js';
 
 /** The fields that say what a matcher tests; a matcher has exactly one of them. */
 export const MATCHER_KINDS = ['regex', 'glob', 'equals', 'exists', 'under', 'notUnder'] as const;
@@ -30,9 +30,22 @@ export interface MatcherProblem {
 
 function regexProblems(regex: string, flags: unknown): MatcherProblem[] {
   const inline = /\(\?([a-zA-Z]+)\)/.exec(regex);
-  if (inline) return [{ field: 'regex', message: `inline flags "${inline[0]}" are not JavaScript syntax: remove them and set "flags": "${inline[1]!.toLowerCase()}"` }];
+  if (inline)
+    return [
+      {
+        field: 'regex',
+        message: `inline flags "${inline[0]}" are not JavaScript syntax: remove them and set "flags": "${inline[1]!.toLowerCase()}"`,
+      },
+    ];
   if (typeof flags === 'string') {
-    if (/[gy]/.test(flags)) return [{ field: 'flags', message: '"g" and "y" are not allowed (they make a regular expression remember where it stopped, so one value would match on one call and not the next); use i, m, s or u' }];
+    if (/[gy]/.test(flags))
+      return [
+        {
+          field: 'flags',
+          message:
+            '"g" and "y" are not allowed (they make a regular expression remember where it stopped, so one value would match on one call and not the next); use i, m, s or u',
+        },
+      ];
     if (!/^[imsu]*$/.test(flags)) return [{ field: 'flags', message: `"${flags}" may only use i, m, s and u` }];
   }
   try {
@@ -50,10 +63,13 @@ export function matcherProblems(path: string, matcher: ArgMatcher): MatcherProbl
   if (pathProblem) problems.push({ message: pathProblem });
   const kinds = MATCHER_KINDS.filter((k) => k in matcher);
   if (kinds.length !== 1) {
-    problems.push({ message: `must have exactly one of ${MATCHER_KINDS.join(', ')}${kinds.length > 1 ? ` (it has ${kinds.join(' and ')})` : ''}` });
+    problems.push({
+      message: `must have exactly one of ${MATCHER_KINDS.join(', ')}${kinds.length > 1 ? ` (it has ${kinds.join(' and ')})` : ''}`,
+    });
   }
   for (const [field, needs] of FIELD_NEEDS) {
-    if (field in matcher && !needs.some((n) => n in matcher)) problems.push({ field, message: `only works with ${needs.map((n) => `"${n}"`).join(' or ')}` });
+    if (field in matcher && !needs.some((n) => n in matcher))
+      problems.push({ field, message: `only works with ${needs.map((n) => `"${n}"`).join(' or ')}` });
   }
   if (typeof matcher.regex === 'string') problems.push(...regexProblems(matcher.regex, matcher.flags));
   for (const field of ['under', 'notUnder', 'base'] as const) {

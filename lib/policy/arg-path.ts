@@ -74,7 +74,9 @@ function someFrom(value: unknown, segments: Segment[], i: number, depth: number,
   if (segment === DEEP) {
     // A trailing `**` reaches the values that are not objects or arrays, at any depth below.
     if (i === segments.length - 1) {
-      return value !== null && typeof value === 'object' ? someChild(value, (child) => someFrom(child, segments, i, depth + 1, test)) : test(value);
+      return value !== null && typeof value === 'object'
+        ? someChild(value, (child) => someFrom(child, segments, i, depth + 1, test))
+        : test(value);
     }
     return someFrom(value, segments, i + 1, depth, test) || someChild(value, (child) => someFrom(child, segments, i, depth + 1, test));
   }

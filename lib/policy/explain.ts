@@ -125,7 +125,10 @@ export function explainRules(guardrails: GuardrailsConfig, facts: ToolCallFacts)
   const decider = rules.find((r) => r.matched && r.id === winner.ruleId && r.decision === winner.decision);
   for (const r of rules) {
     if (r === decider) r.decided = true;
-    else if (r.matched) r.why.push(`matched, but "${winner.ruleId}" decided ${winner.decision}${r.decision === winner.decision ? ' and is listed first' : ', which is stricter'}`);
+    else if (r.matched)
+      r.why.push(
+        `matched, but "${winner.ruleId}" decided ${winner.decision}${r.decision === winner.decision ? ' and is listed first' : ', which is stricter'}`,
+      );
   }
   return { ...winner, rules };
 }

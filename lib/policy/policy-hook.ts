@@ -123,10 +123,12 @@ export function evaluateWithDeadline(
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within guardTimeoutMs (${timeoutMs} ms)`)), timeoutMs);
   });
-  return Promise.race([answer, late]).then(
-    (d) => finish(d),
-    (err: unknown) => failed(err),
-  ).finally(() => clearTimeout(timer));
+  return Promise.race([answer, late])
+    .then(
+      (d) => finish(d),
+      (err: unknown) => failed(err),
+    )
+    .finally(() => clearTimeout(timer));
 }
 
 /** Calls `then` with a value that may or may not be a promise, synchronously when it is not. */

@@ -5,7 +5,7 @@
 import { readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import type { Decision, ProxyConfig } from '../config/types.js';
 import { paint } from '../report/text-table.js';
-import { explainRules, type Explanation } from './explain.js';
+import { type Explanation, explainRules } from './explain.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
 export interface RulesTestInput {
@@ -45,7 +45,8 @@ function parseObject(option: string, text: string | undefined, fix: string): Rec
   } catch (err) {
     throw new OptionError(`${option}: not valid JSON (${(err as Error).message}); ${fix}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OptionError(`${option}: must be a JSON object; ${fix}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new OptionError(`${option}: must be a JSON object; ${fix}`);
   return value as Record<string, unknown>;
 }
 
@@ -64,10 +65,19 @@ export function runRulesTest(input: RulesTestInput): RulesTestResult {
   if (input.tool === '') throw new OptionError('--tool: must name a tool (the bare name a host sends in params.name)');
   const args = parseObject('--args', input.args, `give the call's arguments, e.g. --args '{"path":"/etc/passwd"}'`);
   const annotations = parseAnnotations(input.annotations);
-  const config: ProxyConfig = resolveProxyConfig(readConfigFile(input.config), input.config, { server: input.server, environment: input.environment });
+  const config: ProxyConfig = resolveProxyConfig(readConfigFile(input.config), input.config, {
+    server: input.server,
+    environment: input.environment,
+  });
   const facts = { tool: input.tool, serverName: config.serverName, environment: config.environment, arguments: args, annotations };
-  const result: RulesTestResult = { ...explainRules(config.guardrails, facts), tool: input.tool, serverName: config.serverName, environment: config.environment };
-  if (config.api) result.note = `the config names a remote API (${config.api.url}); only its own rules were tried, the API may decide more strictly`;
+  const result: RulesTestResult = {
+    ...explainRules(config.guardrails, facts),
+    tool: input.tool,
+    serverName: config.serverName,
+    environment: config.environment,
+  };
+  if (config.api)
+    result.note = `the config names a remote API (${config.api.url}); only its own rules were tried, the API may decide more strictly`;
   return result;
 }
 

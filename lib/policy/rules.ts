@@ -3,7 +3,7 @@
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
 import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
-import { compileCondition, type ArgCondition } from './arg-matcher.js';
+import { type ArgCondition, compileCondition } from './arg-matcher.js';
 import { globMatch } from './glob.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 

@@ -4,19 +4,19 @@
  * were relayed to the host) to finish telemetry and learn the tool list.
  */
 import type { ProxyConfig } from '../config/types.js';
-import { invalidRequestError, NULL_ID, parseError, ProxyErrorCode, upstreamExitedError } from '../jsonrpc/errors.js';
-import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
-import { Message, rawIdKey, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
-import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
-import type { OversizeFrame } from '../framing/frame-reader.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { ToolCatalog, toolsFromListResult, type ToolDefinition } from '../policy/tool-catalog.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
-import { HeldCalls, type HeldCall } from './held-calls.js';
+import type { OversizeFrame } from '../framing/frame-reader.js';
+import { invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExitedError } from '../jsonrpc/errors.js';
+import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
+import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { type HeldCall, HeldCalls } from './held-calls.js';
 import { PendingRequests } from './pending-requests.js';
-import { ToolCallGate, type Outlet } from './tool-call-gate.js';
+import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
   config: ProxyConfig;
@@ -200,7 +200,12 @@ export class Interceptor {
   private recordHoldEnded(hold: HeldCall, reason: string, answeredBytes?: number): void {
     const { telemetry } = this.deps;
     if (hold.approvalId) {
-      telemetry.emit(EventType.approvalResolved, { approvalId: hold.approvalId, tool: hold.call.namespacedTool, outcome: 'cancelled', reason });
+      telemetry.emit(EventType.approvalResolved, {
+        approvalId: hold.approvalId,
+        tool: hold.call.namespacedTool,
+        outcome: 'cancelled',
+        reason,
+      });
     }
     telemetry.toolFinished(hold.call, {
       error: { code: answeredBytes === undefined ? null : ProxyErrorCode.upstreamExited, message: `held call ended: ${reason}` },
@@ -341,4 +346,3 @@ function joinBatch(parts: Buffer[]): Buffer {
   pieces.push(BATCH_CLOSE);
   return Buffer.concat(pieces);
 }
-

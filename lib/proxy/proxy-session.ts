@@ -7,22 +7,22 @@ import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
-import { FrameReader } from '../framing/frame-reader.js';
-import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
-import { readFrame } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { openControlPlane } from '../control/open-control-plane.js';
 import { StoreError } from '../control/store.js';
+import { FrameReader } from '../framing/frame-reader.js';
+import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
+import { readFrame } from '../jsonrpc/message.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
-import { EventType, type EventSink } from '../telemetry/event.js';
+import { type EventSink, EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
 import { StallWatch } from './stall-watch.js';
-import { StopClock, type StopBudget } from './stop-clock.js';
+import { type StopBudget, StopClock } from './stop-clock.js';
 import { upstreamEnv } from './upstream-env.js';
-import { UpstreamProcess, type UpstreamExit } from './upstream-process.js';
+import { type UpstreamExit, UpstreamProcess } from './upstream-process.js';
 
 export interface ProxySessionOptions {
   config: ProxyConfig;
@@ -67,7 +67,11 @@ function reportUnfinished(unfinished: UnfinishedFrame, who: string, log: (messag
       ? `output ended in the middle of a frame (${unfinished.bytes} bytes without a newline): not a complete JSON-RPC message, not relayed`
       : `output ended in the middle of a frame longer than maxFrameBytes, ${unfinished.bytes} bytes of which were already relayed: the line was ended there, so that ratri's own answers stay on lines of their own`;
   log(`${who}: ${reason}`);
-  telemetry.warning('unfinished_frame', reason, { direction: 'upstream', frameBytes: unfinished.bytes, relayed: unfinished.outcome === 'cut' });
+  telemetry.warning('unfinished_frame', reason, {
+    direction: 'upstream',
+    frameBytes: unfinished.bytes,
+    relayed: unfinished.outcome === 'cut',
+  });
 }
 
 export class ProxySession {

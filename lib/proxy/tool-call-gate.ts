@@ -4,10 +4,10 @@
  * approval (-32002 when rejected or timed out). Holds never block other traffic.
  */
 import type { ProxyConfig } from '../config/types.js';
-import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
-import { Message, rawIdKey, type ParsedMessage } from '../jsonrpc/message.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { evaluateWithDeadline, whenSettled, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
+import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
+import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
@@ -106,10 +106,7 @@ export class ToolCallGate {
     });
   }
 
-  private apply(
-    verdict: PolicyVerdict,
-    c: GateCall,
-  ): void {
+  private apply(verdict: PolicyVerdict, c: GateCall): void {
     const { telemetry } = this.deps;
     // Events are built at the end of the turn (see Telemetry), so recording first delays no frame.
     telemetry.guardrailEvaluated(c.call, verdict, true);
@@ -133,10 +130,7 @@ export class ToolCallGate {
     }
   }
 
-  private holdForApproval(
-    verdict: PolicyVerdict,
-    c: GateCall,
-  ): void {
+  private holdForApproval(verdict: PolicyVerdict, c: GateCall): void {
     const { telemetry, held, config } = this.deps;
     const approvalId = verdict.approvalId;
     if (!approvalId) {
@@ -145,12 +139,23 @@ export class ToolCallGate {
         ? `no approval could be created: ${verdict.failure}`
         : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      const frame = approvalDeniedError(c.call.requestId, { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason });
+      const frame = approvalDeniedError(c.call.requestId, {
+        decision: 'require_approval',
+        approvalId: null,
+        outcome: 'unavailable',
+        ruleId: verdict.ruleId,
+        reason,
+      });
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
-    telemetry.approvalRequested(c.call, { approvalId, ruleId: verdict.ruleId, reason: verdict.reason, timeoutMs: config.approvalTimeoutMs });
+    telemetry.approvalRequested(c.call, {
+      approvalId,
+      ruleId: verdict.ruleId,
+      reason: verdict.reason,
+      timeoutMs: config.approvalTimeoutMs,
+    });
     void this.deps.controlPlane.awaitApproval(approvalId, config.approvalTimeoutMs, hold.abort.signal).then(
       (outcome) => {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
@@ -195,4 +200,3 @@ export class ToolCallGate {
     this.deps.telemetry.toolStarted(call);
   }
 }
-

@@ -7,7 +7,11 @@
 import type { UpstreamConfig } from '../config/types.js';
 
 /** `inherited` without the `secrets` names, then `upstream.env` on top (a name it sets is the user's choice). */
-export function upstreamEnv(upstream: UpstreamConfig, secrets: readonly string[], inherited: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function upstreamEnv(
+  upstream: UpstreamConfig,
+  secrets: readonly string[],
+  inherited: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...inherited };
   for (const name of secrets) delete env[name];
   return { ...env, ...upstream.env };

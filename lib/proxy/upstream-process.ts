@@ -3,7 +3,7 @@
  * environment `upstream-env.ts` builds (ratri's credentials left out), in a process group of its own, stderr passed to ours, and stopped the way the MCP stdio transport
  * asks (close its stdin, wait, SIGTERM, then SIGKILL) so that no process is ever left behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolveConfigPath } from '../config/paths.js';
 import type { UpstreamConfig } from '../config/types.js';
@@ -69,7 +69,13 @@ export class UpstreamProcess {
   static start(config: UpstreamConfig, baseDir: string, env: NodeJS.ProcessEnv): Promise<UpstreamProcess> {
     const cwd = config.cwd ? resolveConfigPath(baseDir, config.cwd) : process.cwd();
     if (!existsSync(cwd)) {
-      return Promise.reject(new SpawnError(config.command, 'ENOENT', `cannot start upstream command "${config.command}": its working directory ${cwd} (upstream.cwd) does not exist`));
+      return Promise.reject(
+        new SpawnError(
+          config.command,
+          'ENOENT',
+          `cannot start upstream command "${config.command}": its working directory ${cwd} (upstream.cwd) does not exist`,
+        ),
+      );
     }
     return new Promise((resolveStart, rejectStart) => {
       const child = spawn(config.command, config.args ?? [], {
@@ -111,7 +117,6 @@ export class UpstreamProcess {
   stop(timings: StopTimings = DEFAULT_STOP_TIMINGS): Promise<UpstreamExit> {
     return stopInOrder(this, timings);
   }
-
 }
 
 /** A started child, as the stop sequence sees it (UpstreamProcess, and the doctor's UpstreamChild). */

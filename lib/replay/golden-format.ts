@@ -46,7 +46,9 @@ interface FrameLine {
 function frameBytes(line: FrameLine, where: string): Buffer {
   let body: Buffer;
   if (typeof line.withheld === 'string') {
-    throw new Error(`${where}: --record withheld this frame (${line.withheld}); write the frame by hand, or record the session again with --record-unredacted`);
+    throw new Error(
+      `${where}: --record withheld this frame (${line.withheld}); write the frame by hand, or record the session again with --record-unredacted`,
+    );
   }
   if (typeof line.text === 'string') body = Buffer.from(line.text, 'utf8');
   else if (typeof line.base64 === 'string') body = Buffer.from(line.base64, 'base64');

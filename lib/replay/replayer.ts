@@ -9,8 +9,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../package-files.js';
-import type { GoldenSession } from './golden-format.js';
 import { ByteChannel } from './byte-channel.js';
+import type { GoldenSession } from './golden-format.js';
 
 export interface ReplayResult {
   ok: boolean;
@@ -111,7 +111,9 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
         const channel = step.to === 'host' ? toHost : toUpstream;
         const actual = await channel.next(frameTimeoutMs);
         if (actual === undefined) {
-          problems.push(`step ${stepNo}: expected a frame to ${step.to}, none came within ${frameTimeoutMs} ms: ${JSON.stringify(step.bytes.toString('utf8').slice(0, 200))}`);
+          problems.push(
+            `step ${stepNo}: expected a frame to ${step.to}, none came within ${frameTimeoutMs} ms: ${JSON.stringify(step.bytes.toString('utf8').slice(0, 200))}`,
+          );
           break;
         }
         if (!actual.equals(step.bytes)) {
@@ -132,9 +134,15 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
     if (problems.length === 0) {
       // Anything else the proxy wrote is a difference too.
       await new Promise((r) => setTimeout(r, 100));
-      for (const [name, channel] of [['host', toHost], ['upstream', toUpstream]] as const) {
+      for (const [name, channel] of [
+        ['host', toHost],
+        ['upstream', toUpstream],
+      ] as const) {
         const extra = channel.drain();
-        if (extra.length > 0) problems.push(`after the last step: ${extra.length} unexpected frame(s) to ${name}, first: ${JSON.stringify(extra[0]!.toString('utf8').slice(0, 200))}`);
+        if (extra.length > 0)
+          problems.push(
+            `after the last step: ${extra.length} unexpected frame(s) to ${name}, first: ${JSON.stringify(extra[0]!.toString('utf8').slice(0, 200))}`,
+          );
       }
     }
     proxy.stdin.end();

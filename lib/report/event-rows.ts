@@ -2,7 +2,7 @@
 import type { ApprovalRecord } from '../control/control-plane.js';
 import type { StoredEvent } from '../control/event-store.js';
 import { argumentsInList } from './approval-arguments.js';
-import type { Column, Colour } from './text-table.js';
+import type { Colour, Column } from './text-table.js';
 import { relativeTime } from './time-spec.js';
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -19,7 +19,9 @@ export function eventDetail(e: StoredEvent): string {
       return `${str(d.durationMs)} ms, ${str(d.resultSize)} bytes`;
     case 'agent.tool.failed': {
       const error = d.error as { code?: unknown; message?: unknown } | undefined;
-      return error ? `error ${str(error.code)}: ${str(error.message)} (${str(d.durationMs)} ms)` : `isError result (${str(d.durationMs)} ms)`;
+      return error
+        ? `error ${str(error.code)}: ${str(error.message)} (${str(d.durationMs)} ms)`
+        : `isError result (${str(d.durationMs)} ms)`;
     }
     case 'agent.guardrail.evaluated':
       return `${d.ruleId ? `rule ${str(d.ruleId)}: ` : ''}${str(d.reason)}${d.enforced ? '' : ' (monitor: not enforced)'}${d.failure ? ` [${str(d.failure)}]` : ''}`;

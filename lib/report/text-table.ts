@@ -43,7 +43,10 @@ export function renderTable<Row>(rows: Row[], columns: Column<Row>[], colour: bo
       .map((t, i) => paintCell(i === texts.length - 1 ? t : t.padEnd(widths[i]!), i))
       .join('  ')
       .trimEnd();
-  const header = line(columns.map((c) => c.title), (t) => paint(t, 'bold', colour));
+  const header = line(
+    columns.map((c) => c.title),
+    (t) => paint(t, 'bold', colour),
+  );
   const body = cells.map((texts, r) => line(texts, (t, i) => paint(t, columns[i]!.colour?.(rows[r]!), colour)));
   return [header, ...body].join('\n');
 }

@@ -30,7 +30,12 @@ export function makeRedactor(redactKeys: string[], options: { truncate: boolean 
     for (const [k, v] of Object.entries(value)) {
       // Not `out[k] = …`: for a "__proto__" argument that would set the copy's prototype, so the
       // event would not show it and the inferred resource would read through it.
-      Object.defineProperty(out, k, { value: keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: keys.has(foldKey(k)) ? REDACTED : walk(v, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   };

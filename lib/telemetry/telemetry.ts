@@ -11,7 +11,7 @@ import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js'
 import { EventType, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
-import { inferAction, inferResource, riskLevel, type Action, type Resource, type RiskLevel } from './infer.js';
+import { type Action, inferAction, inferResource, type Resource, type RiskLevel, riskLevel } from './infer.js';
 import { makeRedactor, type Redactor } from './redact.js';
 
 export interface SessionIdentity {
@@ -191,7 +191,10 @@ export class Telemetry {
   }
 
   /** A call is held for a human; the event carries its redacted arguments. */
-  approvalRequested(call: ToolCallRecord, approval: { approvalId: string; ruleId: string | null; reason: string; timeoutMs: number }): void {
+  approvalRequested(
+    call: ToolCallRecord,
+    approval: { approvalId: string; ruleId: string | null; reason: string; timeoutMs: number },
+  ): void {
     this.record((ts) => {
       const data: Record<string, unknown> = {
         approvalId: approval.approvalId,
@@ -259,9 +262,30 @@ export class Telemetry {
 
 /** Every field name a tool-call event's data can hold, outside its (already redacted) arguments. */
 const TOOL_EVENT_FIELDS = new Set(
-  ['tool', 'requestId', 'action', 'resource', 'type', 'value', 'riskLevel', 'arguments', 'argumentsSize', 'durationMs',
-   'resultSize', 'error', 'code', 'message', 'isError', 'uninspected', 'decision', 'ruleId', 'reason', 'latencyMs',
-   'enforced', 'failure'].map((f) => f.toLowerCase()),
+  [
+    'tool',
+    'requestId',
+    'action',
+    'resource',
+    'type',
+    'value',
+    'riskLevel',
+    'arguments',
+    'argumentsSize',
+    'durationMs',
+    'resultSize',
+    'error',
+    'code',
+    'message',
+    'isError',
+    'uninspected',
+    'decision',
+    'ruleId',
+    'reason',
+    'latencyMs',
+    'enforced',
+    'failure',
+  ].map((f) => f.toLowerCase()),
 );
 
 let lastMs = 0;

@@ -6,14 +6,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { StopBudget } from '../proxy/stop-clock.js';
-import { answerPreflight, checkRequest, refuse, type BodyPolicy, type Refusal, type SecurityOptions } from './http-security.js';
+import { answerPreflight, type BodyPolicy, checkRequest, type Refusal, refuse, type SecurityOptions } from './http-security.js';
 import { HttpSession } from './http-session.js';
 import { LegacySseTransport } from './legacy-sse.js';
-import { StreamableHttpTransport, type FrontContext } from './streamable-http.js';
+import { type FrontContext, StreamableHttpTransport } from './streamable-http.js';
 
 export interface HttpFrontOptions {
   config: ProxyConfig;
@@ -94,7 +94,12 @@ export class HttpFront {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'the address is already in use; pick another --port (0 picks a free one)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'the address is already in use; pick another --port (0 picks a free one)'
+            : err.code === 'EACCES'
+              ? 'permission denied (ports below 1024 need privileges)'
+              : err.message;
         reject(new ListenError(`cannot listen on ${options.host}:${options.port}: ${why}`));
       });
       server.listen(options.port, options.host, () => resolve());
@@ -125,13 +130,16 @@ export class HttpFront {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refusal = checkRequest(req, this.security);
     if (refusal) return refuse(res, refusal);
-    if (this.stopping) return refuse(res, { status: 503, message: 'Service Unavailable: ratri is shutting down', headers: { Connection: 'close' } });
+    if (this.stopping)
+      return refuse(res, { status: 503, message: 'Service Unavailable: ratri is shutting down', headers: { Connection: 'close' } });
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'OPTIONS') return answerPreflight(req, res);
     if (url.pathname === '/mcp' && this.options.streamableHttp) return this.streamable.handle(req, res);
     if (url.pathname === '/sse' && this.options.legacySse) return this.legacy.openStream(req, res);
     if (url.pathname === '/messages' && this.options.legacySse) return this.legacy.postMessage(req, res, url);
-    const served = [this.options.streamableHttp ? '/mcp' : '', this.options.legacySse ? '/sse and /messages' : ''].filter(Boolean).join(', ');
+    const served = [this.options.streamableHttp ? '/mcp' : '', this.options.legacySse ? '/sse and /messages' : '']
+      .filter(Boolean)
+      .join(', ');
     refuse(res, { status: 404, message: `Not Found: ${url.pathname} (this server answers on ${served})` });
   }
 
@@ -145,7 +153,14 @@ export class HttpFront {
         headers: { 'Retry-After': '5' },
       };
     }
-    const session = new HttpSession({ id, transport, config: this.options.config, controlPlane: this.options.controlPlane, log: this.options.log, stopBudget: this.options.stopBudget });
+    const session = new HttpSession({
+      id,
+      transport,
+      config: this.options.config,
+      controlPlane: this.options.controlPlane,
+      log: this.options.log,
+      stopBudget: this.options.stopBudget,
+    });
     this.sessions.set(id, session);
     this.running.add(session);
     void session.done.then(() => {

@@ -134,9 +134,17 @@ export async function readBody(req: IncomingMessage, res: ServerResponse, policy
   if (read.kind === 'body') return read.body;
   // Connection: close ends the upload still under way once the answer is sent.
   if (read.kind === 'too-large') {
-    refuse(res, { status: 413, message: `Payload Too Large: the body exceeds ${policy.maxBytes} bytes (${policy.setting})`, headers: { Connection: 'close' } });
+    refuse(res, {
+      status: 413,
+      message: `Payload Too Large: the body exceeds ${policy.maxBytes} bytes (${policy.setting})`,
+      headers: { Connection: 'close' },
+    });
   } else if (read.kind === 'timeout') {
-    refuse(res, { status: 408, message: `Request Timeout: the body did not arrive within ${read.timeoutMs} ms (--request-timeout-ms)`, headers: { Connection: 'close' } });
+    refuse(res, {
+      status: 408,
+      message: `Request Timeout: the body did not arrive within ${read.timeoutMs} ms (--request-timeout-ms)`,
+      headers: { Connection: 'close' },
+    });
   }
   return undefined;
 }

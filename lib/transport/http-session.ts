@@ -210,7 +210,10 @@ export class HttpSession {
     if (this.ended) return; // the client is gone; the upstream is being stopped
     const kind = lineKind(line);
     if (kind !== 'json') {
-      if (kind === 'not-json') this.log(`the upstream wrote a line that is not JSON on stdout; not sent to the client: ${JSON.stringify(line.subarray(0, 200).toString('utf8'))}${line.length > 200 ? '…' : ''}`);
+      if (kind === 'not-json')
+        this.log(
+          `the upstream wrote a line that is not JSON on stdout; not sent to the client: ${JSON.stringify(line.subarray(0, 200).toString('utf8'))}${line.length > 200 ? '…' : ''}`,
+        );
       return;
     }
     try {

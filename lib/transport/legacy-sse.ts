@@ -49,7 +49,11 @@ export class LegacySseTransport {
     if (!id) return refuse(res, { status: 400, message: 'Bad Request: the sessionId query parameter is required (GET /sse first)' });
     const session = this.front.session(id);
     if (!session || session.transport !== 'sse') {
-      return refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; open a new one with GET /sse` }, ProxyErrorCode.sessionNotFound);
+      return refuse(
+        res,
+        { status: 404, message: `Not Found: session "${id}" does not exist or has ended; open a new one with GET /sse` },
+        ProxyErrorCode.sessionNotFound,
+      );
     }
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) {
@@ -59,7 +63,11 @@ export class LegacySseTransport {
     if (body === undefined) return;
     const read = readFrame(body);
     if (read.kind === 'invalid-json' || read.kind === 'blank') {
-      return refuse(res, { status: 400, message: `Parse error: ${read.kind === 'blank' ? 'empty body' : read.reason}` }, ProxyErrorCode.parseError);
+      return refuse(
+        res,
+        { status: 400, message: `Parse error: ${read.kind === 'blank' ? 'empty body' : read.reason}` },
+        ProxyErrorCode.parseError,
+      );
     }
     await session.deliver(body); // answered once the upstream side has taken it in
     res.writeHead(202, { ...corsHeaders(req), 'Content-Type': 'text/plain' });

@@ -12,12 +12,7 @@ const KEEPALIVE = Buffer.from(': keep-alive\n\n');
 const KEEPALIVE_MS = 25_000;
 
 /** Opens an SSE response; `onClose` runs once when it ends for any reason (client gone, or ended by us). */
-export function openEventStream(
-  req: IncomingMessage,
-  res: ServerResponse,
-  headers: Record<string, string>,
-  onClose: () => void,
-): void {
+export function openEventStream(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, onClose: () => void): void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream',
     'Cache-Control': 'no-cache, no-transform',

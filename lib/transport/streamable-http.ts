@@ -12,10 +12,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, readFrame, readHostFrame, type ParsedMessage } from '../jsonrpc/message.js';
+import { idKey, Message, type ParsedMessage, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
-import { corsHeaders, readBody, refuse, type BodyPolicy, type Refusal } from './http-security.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
@@ -70,12 +70,19 @@ export class StreamableHttpTransport {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return refuse(res, { status: 400, message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})` });
+      return refuse(res, {
+        status: 400,
+        message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      });
     }
     if (req.method === 'POST') return this.post(req, res);
     if (req.method === 'GET') return this.get(req, res);
     if (req.method === 'DELETE') return this.delete(req, res);
-    refuse(res, { status: 405, message: `Method Not Allowed: ${req.method} /mcp (use POST, GET or DELETE)`, headers: { Allow: 'GET, POST, DELETE' } });
+    refuse(res, {
+      status: 405,
+      message: `Method Not Allowed: ${req.method} /mcp (use POST, GET or DELETE)`,
+      headers: { Allow: 'GET, POST, DELETE' },
+    });
   }
 
   /** Looks up the session a request names; answers 400/404 itself when there is none. */
@@ -88,7 +95,11 @@ export class StreamableHttpTransport {
     const session = this.front.session(id);
     const streams = this.state.get(id);
     if (!session || !streams || session.transport !== 'http') {
-      refuse(res, { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` }, ProxyErrorCode.sessionNotFound);
+      refuse(
+        res,
+        { status: 404, message: `Not Found: session "${id}" does not exist or has ended; initialize a new one` },
+        ProxyErrorCode.sessionNotFound,
+      );
       return undefined;
     }
     session.lastActivity = Date.now();
@@ -107,19 +118,29 @@ export class StreamableHttpTransport {
     const body = await readBody(req, res, this.front.body);
     if (body === undefined) return;
     const read = this.front.strict ? readHostFrame(body) : readFrame(body);
-    if (read.kind === 'invalid-json') return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
+    if (read.kind === 'invalid-json')
+      return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
     const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
     if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
-      return refuse(res, { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' }, ProxyErrorCode.invalidRequest);
+      return refuse(
+        res,
+        { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' },
+        ProxyErrorCode.invalidRequest,
+      );
     }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
     let session: HttpSession;
     let streams: Streams;
     if (initialize) {
       if (header(req, 'mcp-session-id') !== undefined) {
-        return refuse(res, { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' }, ProxyErrorCode.invalidRequest);
+        return refuse(
+          res,
+          { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' },
+          ProxyErrorCode.invalidRequest,
+        );
       }
-      if (messages.length > 1) return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
+      if (messages.length > 1)
+        return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
       const created = this.front.createSession('http', randomUUID());
       if (!('id' in created)) return refuse(res, created);
       session = created;

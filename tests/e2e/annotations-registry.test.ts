@@ -16,19 +16,31 @@ function proxyFor(folder: string): ProxyProcess {
     serverName: 'files',
     mode: 'enforce',
     store: join(folder, 'ratri.db'),
-    guardrails: { rules: [{ id: 'destructive', annotations: { destructiveHint: true }, decision: 'block', reason: 'destructive tools are off' }] },
+    guardrails: {
+      rules: [{ id: 'destructive', annotations: { destructiveHint: true }, decision: 'block', reason: 'destructive tools are off' }],
+    },
     upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
   });
   return track(new ProxyProcess(['--config', config], { RATRI_HOME: folder }));
 }
 
 async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  proxy.send({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
   await proxy.response(0);
   proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }
 
-const call = (id: number, name: string): object => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { path: '/tmp/a' } } });
+const call = (id: number, name: string): object => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: { path: '/tmp/a' } },
+});
 
 describe('annotation rules for a tool this session has not listed', () => {
   it("use the annotations an earlier session's tools/list left in the registry, and block a tool unknown there too", async () => {
@@ -52,7 +64,10 @@ describe('annotation rules for a tool this session has not listed', () => {
     second.send(call(4, 'mystery_tool'));
     expect((await second.response(4)).error).toMatchObject({
       code: -32001,
-      data: { ruleId: 'destructive', reason: 'destructive tools are off (tool "mystery_tool" was never listed: its annotations are unknown)' },
+      data: {
+        ruleId: 'destructive',
+        reason: 'destructive tools are off (tool "mystery_tool" was never listed: its annotations are unknown)',
+      },
     });
   });
 

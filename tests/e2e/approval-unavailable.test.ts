@@ -35,7 +35,11 @@ function start(extra: Record<string, unknown> = {}, env: Record<string, string> 
     guardTimeoutMs: 1000,
     store,
     guardrails: { rules: [ASK_WRITES] },
-    upstream: { command: process.execPath, args: [fixtureServer('byte-recorder.mjs')], env: { RECORD_FILE: record, SENT_FILE: join(folder, 'sent.bin') } },
+    upstream: {
+      command: process.execPath,
+      args: [fixtureServer('byte-recorder.mjs')],
+      env: { RECORD_FILE: record, SENT_FILE: join(folder, 'sent.bin') },
+    },
     ...extra,
   });
   const proxy = track(new ProxyProcess(['--config', config], { RATRI_HOME: folder, ...env }));
@@ -43,7 +47,12 @@ function start(extra: Record<string, unknown> = {}, env: Record<string, string> 
 }
 
 const received = (s: Setup): string => (existsSync(s.record) ? readFileSync(s.record, 'utf8') : '');
-const call = (id: number, name: string): object => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { path: '/srv/x' } } });
+const call = (id: number, name: string): object => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: { path: '/srv/x' } },
+});
 
 function expectUnavailable(answer: Record<string, unknown>, reason: RegExp): void {
   expect(answer.error).toMatchObject({
@@ -70,7 +79,10 @@ describe('an approval that cannot be created', () => {
       await s.proxy.response(9, 900);
       const pingMs = Date.now() - sent;
       expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false); // still held, not answered or forwarded
-      expectUnavailable(await s.proxy.response(7, 5000), /^no approval could be created: the store \S+ratri\.db is locked by another process; no answer within guardTimeoutMs \(1000 ms\)$/);
+      expectUnavailable(
+        await s.proxy.response(7, 5000),
+        /^no approval could be created: the store \S+ratri\.db is locked by another process; no answer within guardTimeoutMs \(1000 ms\)$/,
+      );
       expect(pingMs).toBeLessThan(900);
       other.exec('ROLLBACK');
     } finally {
@@ -105,7 +117,9 @@ describe('an approval that cannot be created', () => {
       other.close();
     }
     await new Promise((r) => setTimeout(r, 500));
-    const all = JSON.parse((await runCli(['approvals', 'list', '--status', 'all', '--json', '--store', s.store])).stdout) as Array<{ status: string }>;
+    const all = JSON.parse((await runCli(['approvals', 'list', '--status', 'all', '--json', '--store', s.store])).stdout) as Array<{
+      status: string;
+    }>;
     expect(all.map((a) => a.status)).toEqual(['expired']);
     expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false); // a cancelled call gets no answer
     expect(received(s)).not.toContain('write_file');
@@ -133,7 +147,7 @@ describe('an approval that cannot be created', () => {
     expect(received(s)).not.toContain('write_file');
   });
 
-  it('an insert that fails (not a lock): refused at once with the store\'s reason', async () => {
+  it("an insert that fails (not a lock): refused at once with the store's reason", async () => {
     const s = start();
     s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     await s.proxy.response(1);
@@ -150,7 +164,10 @@ describe('an approval that cannot be created', () => {
   it('remote API unreachable: a call the local rules send for approval is refused -32002 unavailable, never forwarded', async () => {
     const s = start({ api: { url: 'http://127.0.0.1:9', keyEnv: 'UNAVAILABLE_KEY' } }, { UNAVAILABLE_KEY: 'k' });
     s.proxy.send(call(7, 'write_file'));
-    expectUnavailable(await s.proxy.response(7, 5000), /^no approval could be created: the control plane at http:\/\/127\.0\.0\.1:9 did not create it; cannot reach the control plane at http:\/\/127\.0\.0\.1:9: ECONNREFUSED$/);
+    expectUnavailable(
+      await s.proxy.response(7, 5000),
+      /^no approval could be created: the control plane at http:\/\/127\.0\.0\.1:9 did not create it; cannot reach the control plane at http:\/\/127\.0\.0\.1:9: ECONNREFUSED$/,
+    );
     s.proxy.send(call(8, 'read_file')); // not an approval: guardFailureMode (fail_open) still decides
     await s.proxy.response(8, 5000);
     expect(received(s)).not.toContain('write_file');
@@ -170,7 +187,10 @@ describe('an approval that cannot be created', () => {
       s.proxy.send({ jsonrpc: '2.0', id: 8, method: 'ping' });
       await s.proxy.response(8, 900);
       expect(s.proxy.unread.some((l) => l.includes('"id":7'))).toBe(false);
-      expectUnavailable(await s.proxy.response(7, 5000), /^no approval could be created: the control plane at http:\/\/127\.0\.0\.1:\d+ did not create it; no answer within guardTimeoutMs \(1000 ms\)$/);
+      expectUnavailable(
+        await s.proxy.response(7, 5000),
+        /^no approval could be created: the control plane at http:\/\/127\.0\.0\.1:\d+ did not create it; no answer within guardTimeoutMs \(1000 ms\)$/,
+      );
       expect(Date.now() - sent).toBeGreaterThanOrEqual(1000);
       expect(received(s)).not.toContain('write_file');
     } finally {

@@ -23,7 +23,12 @@ function holdingProxy(): { store: string; proxy: ProxyProcess } {
   return { store, proxy: track(new ProxyProcess(['--config', config])) };
 }
 
-const call = (id: number, path: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'delete_file', arguments: { path } } });
+const call = (id: number, path: string) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'delete_file', arguments: { path } },
+});
 
 describe('noticing held calls', () => {
   it('watch prints each new held call once, with the bell; approve --last resolves the newest', async () => {

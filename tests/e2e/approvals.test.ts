@@ -30,7 +30,11 @@ function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Se
     redactKeys: ['token'],
     store: storePath,
     guardrails: { rules },
-    upstream: { command: process.execPath, args: [fixtureServer('byte-recorder.mjs')], env: { RECORD_FILE: record, SENT_FILE: join(dir, 'sent.bin') } },
+    upstream: {
+      command: process.execPath,
+      args: [fixtureServer('byte-recorder.mjs')],
+      env: { RECORD_FILE: record, SENT_FILE: join(dir, 'sent.bin') },
+    },
   });
   const proxy = new ProxyProcess(['--config', config]);
   track(proxy);
@@ -91,7 +95,12 @@ describe('approvals across processes (embedded store)', () => {
   it('shows the approver every character of the arguments (redacted, never cut at 4096), and "approvals show" prints them whole', async () => {
     const s = start([{ id: 'ask', tool: 'write_*', decision: 'require_approval' }]);
     const content = `${'x'.repeat(9000)}END-OF-A-LONG-STRING`;
-    s.proxy.send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/a', content, token: 'tok-SECRET' } } });
+    s.proxy.send({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'write_file', arguments: { path: '/a', content, token: 'tok-SECRET' } },
+    });
     const [approval] = await pendingApprovals(s.store);
     expect(approval!.arguments).toEqual({ path: '/a', content, token: '[REDACTED]' });
 
@@ -110,7 +119,9 @@ describe('approvals across processes (embedded store)', () => {
     const big = list.find((a) => a.requestId === '8')!;
     expect(big.arguments.content).toBe(huge);
     const table = await approvals(s.store, 'list');
-    expect(table.stdout).toContain(`too large to show here: ${JSON.stringify({ content: huge }).length} bytes (ratri approvals show ${big.id})`);
+    expect(table.stdout).toContain(
+      `too large to show here: ${JSON.stringify({ content: huge }).length} bytes (ratri approvals show ${big.id})`,
+    );
     expect(table.stdout).not.toContain('yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy');
     expect((await approvals(s.store, 'show', big.id)).stdout).toContain(huge);
     const missing = await approvals(s.store, 'show', 'apr_nothere00');
@@ -140,7 +151,10 @@ describe('approvals across processes (embedded store)', () => {
     const rejected = await approvals(s.store, 'reject', approval!.id);
     expect(rejected.code, rejected.stderr).toBe(0);
     const answer = await s.proxy.response(7, 5000);
-    expect(answer.error).toMatchObject({ code: -32002, data: { decision: 'require_approval', approvalId: approval!.id, outcome: 'rejected', ruleId: 'ask' } });
+    expect(answer.error).toMatchObject({
+      code: -32002,
+      data: { decision: 'require_approval', approvalId: approval!.id, outcome: 'rejected', ruleId: 'ask' },
+    });
     s.proxy.child.stdin.end();
     await s.proxy.exited;
     expect(received(s)).not.toContain('write_file');
@@ -182,14 +196,16 @@ describe('approvals across processes (embedded store)', () => {
     const [approval] = await pendingApprovals(s.store);
     const approved = await approvals(s.store, 'approve', approval!.id, '--always');
     expect(approved.code, approved.stderr).toBe(0);
-    expect(approved.stdout).toContain('rule "writes-need-a-human" asked for this approval and still applies: its next matching call is held again (--always changes no rule)');
+    expect(approved.stdout).toContain(
+      'rule "writes-need-a-human" asked for this approval and still applies: its next matching call is held again (--always changes no rule)',
+    );
     expect(approved.stdout).not.toContain('no longer asks');
     await s.proxy.response(7, 5000);
     s.proxy.send(HELD_CALL.replace('"id" : 7', '"id" : 8'));
     expect(await pendingApprovals(s.store, 1)).toEqual([expect.objectContaining({ tool: 'write_file', requestId: '8' })]);
   });
 
-    it('never creates an approval for a tools/call notification (nothing could be answered)', async () => {
+  it('never creates an approval for a tools/call notification (nothing could be answered)', async () => {
     const s = start([{ id: 'ask', tool: 'write_*', decision: 'require_approval' }]);
     s.proxy.send('{"jsonrpc":"2.0","method":"tools/call","params":{"name":"write_file","arguments":{}}}');
     s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
@@ -211,7 +227,10 @@ describe('approvals across processes (embedded store)', () => {
     const env = { RATRI_HOME: home }; // the default store, as a new user has it: $RATRI_HOME/ratri.db
     const proxy = new ProxyProcess(['--config', join(root, 'examples', 'ratri.mcp.json')], env);
     track(proxy);
-    for (const line of readFileSync(join(root, 'examples', 'held-call.jsonl'), 'utf8').trim().split('\n')) proxy.send(line);
+    for (const line of readFileSync(join(root, 'examples', 'held-call.jsonl'), 'utf8')
+      .trim()
+      .split('\n'))
+      proxy.send(line);
     await proxy.response(1, 15_000);
 
     let list: Array<Record<string, any>> = [];
@@ -221,7 +240,9 @@ describe('approvals across processes (embedded store)', () => {
       list = JSON.parse(r.stdout) as Array<Record<string, any>>;
       if (list.length === 0) await new Promise((res) => setTimeout(res, 100));
     }
-    expect(list).toEqual([expect.objectContaining({ tool: 'trigger-long-running-operation', ruleId: 'confirm-long-tasks', serverName: 'everything' })]);
+    expect(list).toEqual([
+      expect.objectContaining({ tool: 'trigger-long-running-operation', ruleId: 'confirm-long-tasks', serverName: 'everything' }),
+    ]);
     const approved = await runCli(['approvals', 'approve', list[0]!.id], '', env);
     expect(approved.code, approved.stderr).toBe(0);
     expect((await proxy.response(2, 15_000)).result).toBeDefined();

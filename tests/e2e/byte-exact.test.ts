@@ -225,7 +225,10 @@ const NOT_JSON = 'this is not json {\n';
 /** Not valid UTF-8: a Latin-1 "é" (0xE9) inside a string. */
 const latin1 = (before: string, after: string): Buffer => Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from(after)]);
 const LATIN1_NOTIFICATION = latin1('{"jsonrpc":"2.0","method":"notifications/latin1","params":{"s":"caf', '"}}\n');
-const LATIN1_CALL = latin1('{"jsonrpc":"2.0","id":"latin1","method":"tools/call","params":{"name":"echo","arguments":{"message":"caf', '"}}}\n');
+const LATIN1_CALL = latin1(
+  '{"jsonrpc":"2.0","id":"latin1","method":"tools/call","params":{"name":"echo","arguments":{"message":"caf',
+  '"}}}\n',
+);
 const UNTERMINATED_TAIL = '{"jsonrpc":"2.0","method":"notifications/tail"}';
 
 /** Byte offsets inside `text` that cut each multi-byte character of `chars` after its first byte. */
@@ -244,7 +247,10 @@ describe.each<Mode>(['monitor', 'enforce'])('byte-exact relay in %s mode', (mode
     s.write(PLAIN_BATCH);
     // CRLF framing; the fixture answers after emitting frames of its own, one of them a server→client request.
     s.write(EMIT_REQUEST);
-    const samplingRequest = await s.waitForMessage('the upstream sampling/createMessage request', (m) => m.method === 'sampling/createMessage');
+    const samplingRequest = await s.waitForMessage(
+      'the upstream sampling/createMessage request',
+      (m) => m.method === 'sampling/createMessage',
+    );
     expect(samplingRequest.id).toBe('srv-1');
     // The host answers the upstream's request.
     s.write(SAMPLING_ANSWER);
@@ -314,7 +320,10 @@ describe.each<Mode>(['monitor', 'enforce'])('byte-exact relay in %s mode', (mode
       expect(latin1Answer.error).toMatchObject({ code: -32600 });
     }
     if (blocked) {
-      expect(blocked.error).toMatchObject({ code: -32001, data: { decision: 'block', ruleId: 'no-forbidden', tool: 'recorder.forbidden-tool' } });
+      expect(blocked.error).toMatchObject({
+        code: -32001,
+        data: { decision: 'block', ruleId: 'no-forbidden', tool: 'recorder.forbidden-tool' },
+      });
     }
   });
 

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, tempDir } from '../helpers/cli.js';
 import {
+  type ConformanceRun,
   listServerScenarios,
   parityRegressions,
   parityTable,
@@ -35,10 +36,9 @@ import {
   startEverythingHttp,
   startRatriHttp,
   startScenarioServerHttp,
+  type Target,
   totals,
   writeScenarioServer,
-  type ConformanceRun,
-  type Target,
 } from '../helpers/conformance.js';
 
 const dir = tempDir('ratri-conformance-');
@@ -60,7 +60,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const t of targets.splice(0)) await t.stop();
   mkdirSync(join(root, 'test-results'), { recursive: true });
-  writeFileSync(join(root, 'test-results', 'conformance.json'), JSON.stringify(report, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+  writeFileSync(
+    join(root, 'test-results', 'conformance.json'),
+    JSON.stringify(report, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2),
+  );
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -71,7 +74,9 @@ describe('MCP conformance server scenarios', () => {
     expect(scenarios.length).toBeGreaterThanOrEqual(25);
     expect([...direct.results.keys()].sort()).toEqual([...scenarios].sort());
     const t = totals(direct.results);
-    console.log(`conformance direct: ${t.ok}/${t.scenarios} scenarios pass, ${t.checksPassed} checks passed, ${t.checksFailed} failed (${direct.ms} ms)`);
+    console.log(
+      `conformance direct: ${t.ok}/${t.scenarios} scenarios pass, ${t.checksPassed} checks passed, ${t.checksFailed} failed (${direct.ms} ms)`,
+    );
     // Measured with conformance 0.1.10 and server-everything 2026.8.31: 11 of 31 scenarios pass
     // (12 checks). Guard
     // against a baseline that collapses (which would make parity trivially true).
@@ -100,11 +105,20 @@ describe('MCP conformance server scenarios', () => {
     const through = await runConformance(url, join(dir, 'ratri', 'results'));
     const regressions = parityRegressions(direct.results, through.results);
     const t = totals(through.results);
-    console.log(`conformance through ratri: ${t.ok}/${t.scenarios} scenarios pass, ${t.checksPassed} checks passed, ${t.checksFailed} failed (${through.ms} ms)`);
+    console.log(
+      `conformance through ratri: ${t.ok}/${t.scenarios} scenarios pass, ${t.checksPassed} checks passed, ${t.checksFailed} failed (${through.ms} ms)`,
+    );
     console.log(parityTable(scenarios, direct.results, through.results, breakMethod ? `ratri (${breakMethod} broken)` : 'ratri'));
     // Scenarios that fail directly but pass through ratri are not an error, only worth knowing.
     const gained = [...through.results.values()].filter((r) => r.ok && !direct.results.get(r.scenario)?.ok).map((r) => r.scenario);
-    report.ratri = { ms: through.ms, totals: t, results: Object.fromEntries(through.results), regressions, gained, breakMethod: breakMethod ?? null };
+    report.ratri = {
+      ms: through.ms,
+      totals: t,
+      results: Object.fromEntries(through.results),
+      regressions,
+      gained,
+      breakMethod: breakMethod ?? null,
+    };
     expect(regressions, `${regressions.length} regression(s) through ratri; ratri stderr:\n${ratri.stderr().slice(-3000)}`).toEqual([]);
     expect(t.ok).toBeGreaterThanOrEqual(totals(direct.results).ok);
   }, 120_000);
@@ -139,8 +153,12 @@ describe('MCP conformance server scenarios, scenario server', () => {
     const regressions = parityRegressions(base.results, through.results);
     const tb = totals(base.results);
     const tt = totals(through.results);
-    console.log(`scenario server direct: ${tb.ok}/${tb.scenarios} scenarios pass (${tb.checksPassed} checks passed, ${tb.checksFailed} failed, ${base.ms} ms)`);
-    console.log(`scenario server through ratri: ${tt.ok}/${tt.scenarios} scenarios pass (${tt.checksPassed} checks passed, ${tt.checksFailed} failed, ${through.ms} ms)`);
+    console.log(
+      `scenario server direct: ${tb.ok}/${tb.scenarios} scenarios pass (${tb.checksPassed} checks passed, ${tb.checksFailed} failed, ${base.ms} ms)`,
+    );
+    console.log(
+      `scenario server through ratri: ${tt.ok}/${tt.scenarios} scenarios pass (${tt.checksPassed} checks passed, ${tt.checksFailed} failed, ${through.ms} ms)`,
+    );
     console.log(parityTable(scenarios, base.results, through.results, 'ratri'));
     report.scenarioServer = {
       direct: { ms: base.ms, totals: tb, results: Object.fromEntries(base.results) },
@@ -148,7 +166,15 @@ describe('MCP conformance server scenarios, scenario server', () => {
       regressions,
     };
     // The scenario server must really make the feature scenarios pass directly, or parity proves little.
-    for (const name of ['tools-call-sampling', 'tools-call-elicitation', 'tools-call-with-progress', 'tools-call-with-logging', 'resources-read-text', 'prompts-get-with-args', 'completion-complete']) {
+    for (const name of [
+      'tools-call-sampling',
+      'tools-call-elicitation',
+      'tools-call-with-progress',
+      'tools-call-with-logging',
+      'resources-read-text',
+      'prompts-get-with-args',
+      'completion-complete',
+    ]) {
       expect(base.results.get(name)?.ok, `${name} directly: ${base.results.get(name)?.error}`).toBe(true);
     }
     // Measured: 30 of 31 pass directly (all but server-sse-polling, which needs an HTTP server that

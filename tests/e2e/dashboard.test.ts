@@ -7,11 +7,11 @@
  * test-results/screenshots/, or in docs/images/ with RATRI_DOC_IMAGES=1 (`npm run docs:images`).
  * Needs `npm run build` first (`npm test` does it).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../lib/control/event-store.js';
 import { CallTable } from '../../lib/dashboard/calls.js';
@@ -120,16 +120,24 @@ async function openPage(url: string): Promise<Page> {
   return page;
 }
 
-const call = (id: number, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const call = (id: number, name: string, args: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 
 /** The cells of the table row of `tool` (the newest first), once it shows `outcome`. */
 async function rowCells(page: Page, tool: string, outcome: string): Promise<string[]> {
   let cells: string[] = [];
   await expect
-    .poll(async () => {
-      cells = await page.locator('#calls tbody tr.call', { hasText: tool }).first().locator('td').allTextContents();
-      return cells[8];
-    }, { timeout: 5000 })
+    .poll(
+      async () => {
+        cells = await page.locator('#calls tbody tr.call', { hasText: tool }).first().locator('td').allTextContents();
+        return cells[8];
+      },
+      { timeout: 5000 },
+    )
     .toBe(outcome);
   return cells;
 }
@@ -174,15 +182,19 @@ describe('ratri dashboard in a browser', () => {
     expect(blocked[6]).toBe('no-deletes');
 
     // The tool registry, with the changed definition highlighted.
-    await expect.poll(() => page.locator('#tools tbody tr.changed').allTextContents(), { timeout: 5000 }).toEqual([
-      expect.stringContaining('read_file'),
-    ]);
+    await expect
+      .poll(() => page.locator('#tools tbody tr.changed').allTextContents(), { timeout: 5000 })
+      .toEqual([expect.stringContaining('read_file')]);
 
     s.proxy.send(call(7, 'write_file', { path: '/srv/report.txt', content: 'Q3 numbers', token: 'tok-SECRET' }));
     const card = page.locator('.approval', { hasText: 'files.write_file' });
     await card.waitFor({ timeout: 5000 });
     await expect.poll(() => card.locator('.expires').textContent()).toMatch(/^requested .* · expires in /);
-    expect(JSON.parse((await card.locator('pre').textContent())!)).toEqual({ path: '/srv/report.txt', content: 'Q3 numbers', token: '[REDACTED]' });
+    expect(JSON.parse((await card.locator('pre').textContent())!)).toEqual({
+      path: '/srv/report.txt',
+      content: 'Q3 numbers',
+      token: '[REDACTED]',
+    });
     for (const name of ['Approve', 'Approve always', 'Reject']) {
       expect(await card.getByRole('button', { name, exact: true }).isEnabled()).toBe(true);
     }
@@ -254,10 +266,12 @@ describe('ratri dashboard shows what it cannot trust visibly', () => {
 
     await card.getByRole('button', { name: 'Approve always', exact: true }).click();
     expect((await s.proxy.response(9, 10_000)).result).toBeDefined();
-    await expect.poll(() => card.locator('.message').textContent(), { timeout: 5000 }).toBe(
-      'approved: the waiting proxy forwards the call. Always: files.write_invoice-\\u202egnp.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
-        'but rule "ask" asked for this approval and still applies: its next matching call is held again (--always changes no rule).',
-    );
+    await expect
+      .poll(() => card.locator('.message').textContent(), { timeout: 5000 })
+      .toBe(
+        'approved: the waiting proxy forwards the call. Always: files.write_invoice-\\u202egnp.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
+          'but rule "ask" asked for this approval and still applies: its next matching call is held again (--always changes no rule).',
+      );
     expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
   });
 });
@@ -282,11 +296,14 @@ describe('ratri dashboard refuses what another site could send', () => {
     s.proxy.send(call(5, 'write_file', { path: '/srv/a.txt' }));
     let pending: Array<{ id: string; status: string }> = [];
     await expect
-      .poll(async () => {
-        const r = await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token });
-        pending = (JSON.parse(r.body) as { approvals: typeof pending }).approvals;
-        return pending.length;
-      }, { timeout: 5000 })
+      .poll(
+        async () => {
+          const r = await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token });
+          pending = (JSON.parse(r.body) as { approvals: typeof pending }).approvals;
+          return pending.length;
+        },
+        { timeout: 5000 },
+      )
       .toBe(1);
     const resolveUrl = `${url}/api/approvals/${pending[0]!.id}/resolve`;
     const body = JSON.stringify({ approve: true, scope: 'once' });
@@ -301,7 +318,12 @@ describe('ratri dashboard refuses what another site could send', () => {
     expect(forged.map((r) => r.status)).toEqual([403, 403, 403, 403, 421]);
     expect((await http(`${url}/api/calls`, 'GET', {})).status).toBe(403);
     expect((await http(resolveUrl, 'POST', { 'Content-Type': 'text/plain', 'X-Ratri-Token': token }, body)).status).toBe(415);
-    const padded = await http(resolveUrl, 'POST', { ...json, 'X-Ratri-Token': token }, JSON.stringify({ approve: true, pad: 'x'.repeat(5000) }));
+    const padded = await http(
+      resolveUrl,
+      'POST',
+      { ...json, 'X-Ratri-Token': token },
+      JSON.stringify({ approve: true, pad: 'x'.repeat(5000) }),
+    );
     expect(padded.status).toBe(413); // over the 4 KiB a resolve body may have: refused, the call still held
     expect(JSON.parse(padded.body).error).toMatch(/the body is larger than 4096 bytes/);
     const still = await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token });
@@ -328,10 +350,15 @@ describe('ratri dashboard and long arguments', () => {
     s.proxy.send(call(5, 'write_file', { path: '/srv/a.txt', content, token: 'tok-SECRET' }));
     let pending: Array<{ arguments: Record<string, unknown> }> = [];
     await expect
-      .poll(async () => {
-        pending = (JSON.parse((await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token })).body) as { approvals: typeof pending }).approvals;
-        return pending.length;
-      }, { timeout: 5000 })
+      .poll(
+        async () => {
+          pending = (
+            JSON.parse((await http(`${url}/api/approvals`, 'GET', { 'X-Ratri-Token': token })).body) as { approvals: typeof pending }
+          ).approvals;
+          return pending.length;
+        },
+        { timeout: 5000 },
+      )
       .toBe(1);
     expect(pending[0]!.arguments).toEqual({ path: '/srv/a.txt', content, token: '[REDACTED]' });
 
@@ -371,7 +398,9 @@ describe('ratri dashboard as a command', () => {
     const port = new URL(await first.url).port;
     const busy = await runCli(['dashboard', '--store', join(dir, 'ratri.db'), '--port', port]);
     expect(busy.code).toBe(1);
-    expect(busy.stderr).toBe(`ratri: port ${port} on 127.0.0.1 is already in use; stop what uses it or pick another --port (0 picks a free one)\n`);
+    expect(busy.stderr).toBe(
+      `ratri: port ${port} on 127.0.0.1 is already in use; stop what uses it or pick another --port (0 picks a free one)\n`,
+    );
 
     const config = writeConfig(dir, {
       agentKey: 'laptop',
@@ -393,16 +422,44 @@ describe('ratri dashboard as a command', () => {
 describe('grouping events into calls (lib/dashboard/calls.ts)', () => {
   let seq = 0;
   const ev = (type: string, data: Record<string, unknown>, sessionId = 's1'): StoredEvent => ({
-    seq: ++seq, id: `e${seq}`, type: type as StoredEvent['type'], ts: new Date(1_800_000_000_000 + seq).toISOString(),
-    agentKey: 'a', environment: 'development', serverName: 'fs', sessionId, data,
+    seq: ++seq,
+    id: `e${seq}`,
+    type: type as StoredEvent['type'],
+    ts: new Date(1_800_000_000_000 + seq).toISOString(),
+    agentKey: 'a',
+    environment: 'development',
+    serverName: 'fs',
+    sessionId,
+    data,
   });
-  const tool = (name: string, requestId: string) => ({ tool: `fs.${name}`, requestId, action: 'write', resource: { type: 'file', value: '/x' }, riskLevel: 'medium' });
+  const tool = (name: string, requestId: string) => ({
+    tool: `fs.${name}`,
+    requestId,
+    action: 'write',
+    resource: { type: 'file', value: '/x' },
+    riskLevel: 'medium',
+  });
 
   it('folds a held, approved and completed call into one row, and follows it by seq', () => {
     const t = new CallTable();
     t.add([
-      ev('agent.guardrail.evaluated', { ...tool('write', '7'), decision: 'require_approval', ruleId: 'ask', reason: 'r', latencyMs: 1, enforced: true }),
-      ev('agent.approval.requested', { approvalId: 'apr_1', tool: 'fs.write', requestId: '7', ruleId: 'ask', reason: 'r', arguments: { p: 1 }, timeoutMs: 9 }),
+      ev('agent.guardrail.evaluated', {
+        ...tool('write', '7'),
+        decision: 'require_approval',
+        ruleId: 'ask',
+        reason: 'r',
+        latencyMs: 1,
+        enforced: true,
+      }),
+      ev('agent.approval.requested', {
+        approvalId: 'apr_1',
+        tool: 'fs.write',
+        requestId: '7',
+        ruleId: 'ask',
+        reason: 'r',
+        arguments: { p: 1 },
+        timeoutMs: 9,
+      }),
     ]);
     expect(t.changedSince(0)).toMatchObject([{ status: 'held', approval: 'pending', decision: 'require_approval', arguments: { p: 1 } }]);
     const mark = t.lastSeq;
@@ -414,24 +471,50 @@ describe('grouping events into calls (lib/dashboard/calls.ts)', () => {
     ]);
     const rows = t.changedSince(mark);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'completed', approval: 'approved', approvalId: 'apr_1', durationMs: 12.5, resultSize: 80, ruleId: 'ask' });
+    expect(rows[0]).toMatchObject({
+      status: 'completed',
+      approval: 'approved',
+      approvalId: 'apr_1',
+      durationMs: 12.5,
+      resultSize: 80,
+      ruleId: 'ask',
+    });
     expect(t.changedSince(t.lastSeq)).toEqual([]);
   });
 
   it('keeps calls of other sessions and reused request ids apart, and shows a call seen only by its end', () => {
     const t = new CallTable();
     t.add([
-      ev('agent.tool.failed', { ...tool('x', '1'), durationMs: 1, argumentsSize: 1, resultSize: 9, error: { code: -32001, message: 'no' } }),
-      ev('agent.guardrail.evaluated', { ...tool('y', '1'), decision: 'allow', ruleId: null, reason: 'no rule matched', latencyMs: 0, enforced: false }),
-      ev('agent.guardrail.evaluated', { ...tool('y', '1'), decision: 'allow', ruleId: null, reason: 'no rule matched', latencyMs: 0, enforced: true }, 's2'),
+      ev('agent.tool.failed', {
+        ...tool('x', '1'),
+        durationMs: 1,
+        argumentsSize: 1,
+        resultSize: 9,
+        error: { code: -32001, message: 'no' },
+      }),
+      ev('agent.guardrail.evaluated', {
+        ...tool('y', '1'),
+        decision: 'allow',
+        ruleId: null,
+        reason: 'no rule matched',
+        latencyMs: 0,
+        enforced: false,
+      }),
+      ev(
+        'agent.guardrail.evaluated',
+        { ...tool('y', '1'), decision: 'allow', ruleId: null, reason: 'no rule matched', latencyMs: 0, enforced: true },
+        's2',
+      ),
       ev('agent.tool.started', { ...tool('y', '1'), arguments: {}, argumentsSize: 3 }),
       ev('agent.tool.failed', { ...tool('y', '1'), durationMs: 2, argumentsSize: 3, resultSize: 4, isError: true }),
     ]);
-    expect(t.changedSince(0).map((r) => [r.sessionId, r.tool, r.status, r.decision, r.enforced, r.error?.code ?? null, r.isError])).toEqual([
-      ['s1', 'fs.x', 'failed', null, null, -32001, false],
-      ['s1', 'fs.y', 'failed', 'allow', false, null, true],
-      ['s2', 'fs.y', 'evaluated', 'allow', true, null, false],
-    ]);
+    expect(t.changedSince(0).map((r) => [r.sessionId, r.tool, r.status, r.decision, r.enforced, r.error?.code ?? null, r.isError])).toEqual(
+      [
+        ['s1', 'fs.x', 'failed', null, null, -32001, false],
+        ['s1', 'fs.y', 'failed', 'allow', false, null, true],
+        ['s2', 'fs.y', 'evaluated', 'allow', true, null, false],
+      ],
+    );
   });
 
   it('forgets the oldest calls beyond its limit', () => {

@@ -116,7 +116,10 @@ describe('ratri demo', () => {
 
     const events = await runCli(['events', '--store', store, '--session', session![2]!, '--json'], '', { RATRI_HOME: ratriHome });
     expect(events.code, events.stderr).toBe(0);
-    const list = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const list = events.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const resolved = list.filter((e) => e.type === 'agent.approval.resolved').map((e) => e.data.outcome);
     expect(resolved).toEqual(['approved', 'rejected']);
     expect(events.stdout).not.toContain(DEMO_TOKEN);
@@ -159,13 +162,18 @@ describe('examples/demo/demo-server.mjs', () => {
     const input = calls
       .map(([name, args], i) => JSON.stringify({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name, arguments: args } }))
       .join('\n');
-    const child = spawn(process.execPath, [join(root, 'examples', 'demo', 'demo-server.mjs')], { env: { ...process.env, DEMO_SANDBOX: sandbox } });
+    const child = spawn(process.execPath, [join(root, 'examples', 'demo', 'demo-server.mjs')], {
+      env: { ...process.env, DEMO_SANDBOX: sandbox },
+    });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
     child.stdin.end(`${input}\n`);
     const code = await new Promise((r) => child.on('close', r));
     expect(code).toBe(0);
-    const answers = stdout.trim().split('\n').map((l) => JSON.parse(l) as { result: { content: Array<{ text: string }>; isError?: boolean } });
+    const answers = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { result: { content: Array<{ text: string }>; isError?: boolean } });
     const text = (i: number): string => answers[i]!.result.content[0]!.text;
     expect(text(0)).toBe('wrote 6 bytes to a.txt');
     expect(text(1)).toBe('inside');

@@ -4,7 +4,7 @@
  * store, a closed port and a real `ratri serve`. Each test checks the exit code, the ✓/✗ lines and
  * their fix hints, and that no upstream process is left behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -86,7 +86,15 @@ describe('ratri doctor --mcp', () => {
     const text = await doctor(path);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
-    for (const title of ['config valid', 'upstream command starts', 'MCP initialize handshake', 'tools/list', 'rule decisions', 'control plane', 'host config snippet']) {
+    for (const title of [
+      'config valid',
+      'upstream command starts',
+      'MCP initialize handshake',
+      'tools/list',
+      'rule decisions',
+      'control plane',
+      'host config snippet',
+    ]) {
       expect(line(text.stdout, title)).toMatch(/^✓ /);
     }
     expect(text.stdout).not.toContain('✗');
@@ -111,7 +119,9 @@ describe('ratri doctor --mcp', () => {
       ['read_file', 'allow', null],
       ['delete_file', 'block', 'no-delete'],
     ]);
-    expect(report.checks[6]!.data).toEqual({ mcpServers: { files: { command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', path] } } });
+    expect(report.checks[6]!.data).toEqual({
+      mcpServers: { files: { command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', path] } },
+    });
     // The upstream it started is gone.
     expect(isAlive(report.checks[1]!.data!.pid as number)).toBe(false);
   });
@@ -133,7 +143,8 @@ describe('ratri doctor --mcp', () => {
     expect(init.data!.capabilities).toHaveProperty('tools');
     const names = report.checks.find((c) => c.id === 'tools')!.data!.names as string[];
     expect(names).toEqual(expect.arrayContaining(['echo', 'get-env', 'get-sum']));
-    const decisions = (report.checks.find((c) => c.id === 'rules')!.data as { decisions: Array<{ tool: string; decision: string }> }).decisions;
+    const decisions = (report.checks.find((c) => c.id === 'rules')!.data as { decisions: Array<{ tool: string; decision: string }> })
+      .decisions;
     expect(decisions.find((d) => d.tool === 'get-env')!.decision).toBe('block');
     expect(decisions.find((d) => d.tool === 'echo')!.decision).toBe('allow');
   });
@@ -157,13 +168,18 @@ describe('ratri doctor --mcp', () => {
     const rules = parseReport(result.stdout).checks.find((c) => c.id === 'rules')!;
     expect(rules.level).toBe('warn');
     expect(rules.fix).toBe('check the "args" of the rules named below: a misspelt name leaves its tool unguarded');
-    const data = rules.data as { decisions: Array<{ tool: string; decision: string; otherwise: Array<{ ruleId: string }> }>; notes: string[] };
+    const data = rules.data as {
+      decisions: Array<{ tool: string; decision: string; otherwise: Array<{ ruleId: string }> }>;
+      notes: string[];
+    };
     const otherwise = Object.fromEntries(data.decisions.map((d) => [d.tool, d.otherwise.map((o) => o.ruleId)]));
     expect(otherwise.read_text_file).toEqual(['no-etc']);
     expect(otherwise.read_multiple_files).toEqual(['no-etc-many']);
     expect(otherwise.list_allowed_directories).toEqual([]);
     expect(data.decisions.find((d) => d.tool === 'move_file')).toMatchObject({ decision: 'warn', otherwise: [] });
-    expect(data.notes).toEqual(['rule "typo" can never match: no tool it applies to takes "paht" (their inputSchemas declare: path, tail, head)']);
+    expect(data.notes).toEqual([
+      'rule "typo" can never match: no tool it applies to takes "paht" (their inputSchemas declare: path, tail, head)',
+    ]);
 
     const text = await doctor(path);
     expect(line(text.stdout, 'rule decisions')).toMatch(/^! /);
@@ -199,7 +215,11 @@ describe('ratri doctor --mcp', () => {
     const dir = workDir();
     const pidFile = join(dir, 'upstream.pid');
     const script = "require('fs').writeFileSync(process.argv[1], String(process.pid)); setInterval(() => {}, 1000)";
-    const path = writeConfig(dir, { agentKey: 'doctor-test', store: join(dir, 'ratri.db'), upstream: { command: process.execPath, args: ['-e', script, pidFile] } });
+    const path = writeConfig(dir, {
+      agentKey: 'doctor-test',
+      store: join(dir, 'ratri.db'),
+      upstream: { command: process.execPath, args: ['-e', script, pidFile] },
+    });
     const started = Date.now();
     const result = await doctor(path, ['--timeout', '1000']);
     const took = Date.now() - started;
@@ -237,7 +257,9 @@ describe('ratri doctor --mcp', () => {
     const { path } = config({ upstream: toolsUpstream, api: { url: `http://127.0.0.1:${port}` } });
     const result = await doctor(path, [], { RATRI_API_KEY: '' });
     expect(result.code).toBe(1);
-    expect(line(result.stdout, 'control plane')).toMatch(new RegExp(`^✗ control plane: cannot reach the control plane at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+    expect(line(result.stdout, 'control plane')).toMatch(
+      new RegExp(`^✗ control plane: cannot reach the control plane at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`),
+    );
     expect(result.stdout).toMatch(/fix: start the control plane \(ratri serve\) or correct api\.url/);
   });
 
@@ -267,7 +289,9 @@ describe('ratri doctor --mcp', () => {
     const url = await startServe(); // a loopback ratri serve without a key accepts any request
     const unset = await doctor(config({ upstream: toolsUpstream, api: { url } }).path, [], { RATRI_API_KEY: '' });
     expect(unset.code).toBe(1);
-    expect(line(unset.stdout, 'control plane')).toMatch(/^✗ .*is up, but \$RATRI_API_KEY is not set: ratri mcp proxy refuses to start without it/);
+    expect(line(unset.stdout, 'control plane')).toMatch(
+      /^✗ .*is up, but \$RATRI_API_KEY is not set: ratri mcp proxy refuses to start without it/,
+    );
     expect(unset.stdout).toMatch(/fix: set \$RATRI_API_KEY to the API's key, or set "api.keyEnv": null if this API takes no key/);
     const none = await doctor(config({ upstream: toolsUpstream, api: { url, keyEnv: null } }).path, [], { RATRI_API_KEY: '' });
     expect(none.code, none.stdout).toBe(0);

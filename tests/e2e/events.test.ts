@@ -148,7 +148,10 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
 
   it('starts with mcp.session.started and ends with mcp.session.ended', () => {
     expect(events[0]!.type).toBe('mcp.session.started');
-    expect(events[0]!.data).toMatchObject({ mode: 'enforce', upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] } });
+    expect(events[0]!.data).toMatchObject({
+      mode: 'enforce',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    });
     expect(events[0]!.data.upstream.pid).toEqual(expect.any(Number));
     expect(events.at(-1)!.type).toBe('mcp.session.ended');
     expect(events.at(-1)!.data).toMatchObject({ upstreamExitCode: 0, signal: null, reason: 'host closed stdin', droppedEvents: 0 });
@@ -180,7 +183,13 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
   it('an allowed call: guardrail.evaluated (allow) → tool.started → tool.completed, with sizes in bytes', () => {
     const list = byRequest('2');
     expect(typesOf(list)).toEqual(['agent.guardrail.evaluated', 'agent.tool.started', 'agent.tool.completed']);
-    const common = { tool: 'fs.read_file', requestId: '2', action: 'read', resource: { type: 'file', value: '/tmp/café.txt' }, riskLevel: 'low' };
+    const common = {
+      tool: 'fs.read_file',
+      requestId: '2',
+      action: 'read',
+      resource: { type: 'file', value: '/tmp/café.txt' },
+      riskLevel: 'low',
+    };
     expect(list[0]!.data).toMatchObject({ ...common, decision: 'allow', ruleId: null, reason: 'no rule matched', enforced: true });
     expect(list[1]!.data).toMatchObject({ ...common, argumentsSize: bytes(frames.allowed) });
     expect(list[1]!.data.arguments).toEqual({
@@ -197,7 +206,13 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
   it('a blocked call: guardrail.evaluated (block, ruleId) → tool.failed with -32001, never started', () => {
     const list = byRequest('3');
     expect(typesOf(list)).toEqual(['agent.guardrail.evaluated', 'agent.tool.failed']);
-    const common = { tool: 'fs.delete_file', requestId: '3', action: 'delete', resource: { type: 'file', value: '/tmp/b' }, riskLevel: 'high' };
+    const common = {
+      tool: 'fs.delete_file',
+      requestId: '3',
+      action: 'delete',
+      resource: { type: 'file', value: '/tmp/b' },
+      riskLevel: 'high',
+    };
     expect(list[0]!.data).toMatchObject({ ...common, decision: 'block', ruleId: 'no-deletes', reason: 'deletes are off', enforced: true });
     expect(list[1]!.data).toMatchObject({
       ...common,
@@ -210,7 +225,13 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
   it('a call held for approval: evaluated → approval.requested → approval.resolved (timeout) → tool.failed with -32002', () => {
     const list = byRequest('"call-4"');
     expect(typesOf(list)).toEqual(['agent.guardrail.evaluated', 'agent.approval.requested', 'agent.tool.failed']);
-    const common = { tool: 'fs.write_file', requestId: '"call-4"', action: 'write', resource: { type: 'file', value: '/tmp/c' }, riskLevel: 'medium' };
+    const common = {
+      tool: 'fs.write_file',
+      requestId: '"call-4"',
+      action: 'write',
+      resource: { type: 'file', value: '/tmp/c' },
+      riskLevel: 'medium',
+    };
     expect(list[0]!.data).toMatchObject({ ...common, decision: 'require_approval', ruleId: 'writes-need-approval', enforced: true });
     const requested = list[1]!;
     // With RATRI_SESSION_ID set, approval ids are derived from it (lib/control/approval-store.ts).
@@ -316,7 +337,16 @@ describe('schemas/event.schema.json', () => {
     const failed = {
       ...envelope,
       type: 'agent.tool.failed',
-      data: { tool: 'fs.x', requestId: '1', action: 'other', resource: null, riskLevel: 'medium', durationMs: 1, argumentsSize: 10, resultSize: 5 },
+      data: {
+        tool: 'fs.x',
+        requestId: '1',
+        action: 'other',
+        resource: null,
+        riskLevel: 'medium',
+        durationMs: 1,
+        argumentsSize: 10,
+        resultSize: 5,
+      },
     };
     expect(validate(failed)).toBe(false);
     expect(validate({ ...failed, data: { ...failed.data, isError: true } })).toBe(true);
@@ -353,7 +383,12 @@ describe('a tools/call that reuses the id of a held call', () => {
     const list = readEvents(events, compileEventSchema()).events;
     const warnings = list.filter((e) => e.type === 'proxy.warning').map((e) => e.data);
     expect(warnings).toEqual([
-      { kind: 'request_id_reused', reason: 'request id 5 is already used by a call held for approval; send this call with another id', requestId: '5', tool: 'write_file' },
+      {
+        kind: 'request_id_reused',
+        reason: 'request id 5 is already used by a call held for approval; send this call with another id',
+        requestId: '5',
+        tool: 'write_file',
+      },
     ]);
     expect(list.filter((e) => e.type === 'agent.approval.requested')).toHaveLength(1);
   });

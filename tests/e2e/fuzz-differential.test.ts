@@ -15,8 +15,15 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { BLOCKED_PATH, BLOCKED_TOOL, FuzzFrame, hostFrame, PATH_ARGS, PATH_TOOL } from '../helpers/frame-arbitraries.js';
-import { FUZZ_REDACT_KEYS, FUZZ_SERVER, runFuzzSession, type FuzzEvent, type FuzzMode, type FuzzSessionResult } from '../helpers/fuzz-session.js';
-import { disagreements, goFoldKey, readAll, readerNames, showFrame, type Reading, type ReaderName } from '../helpers/readers.js';
+import {
+  FUZZ_REDACT_KEYS,
+  FUZZ_SERVER,
+  type FuzzEvent,
+  type FuzzMode,
+  type FuzzSessionResult,
+  runFuzzSession,
+} from '../helpers/fuzz-session.js';
+import { disagreements, goFoldKey, type ReaderName, type Reading, readAll, readerNames, showFrame } from '../helpers/readers.js';
 
 const env = process.env;
 /** Sessions per mode; each sends up to FRAMES generated frames. */
@@ -88,12 +95,15 @@ function checkAliveAndExited(s: FuzzSessionResult): void {
  */
 function sameAsRecorded(recorded: unknown, read: unknown, depth = 0): boolean {
   if (recorded === '[too deep]' && depth >= 60) return true;
-  if (Array.isArray(recorded)) return Array.isArray(read) && read.length === recorded.length && recorded.every((v, i) => sameAsRecorded(v, read[i], depth + 1));
+  if (Array.isArray(recorded))
+    return Array.isArray(read) && read.length === recorded.length && recorded.every((v, i) => sameAsRecorded(v, read[i], depth + 1));
   if (isObject(recorded)) {
     if (!isObject(read)) return false;
     const keys = Object.keys(recorded);
     if (keys.length !== Object.keys(read).length || !keys.every((k) => Object.hasOwn(read, k))) return false;
-    return keys.every((k) => (REDACTED_KEYS.has(k.toLowerCase()) ? recorded[k] === '[REDACTED]' : sameAsRecorded(recorded[k], read[k], depth + 1)));
+    return keys.every((k) =>
+      REDACTED_KEYS.has(k.toLowerCase()) ? recorded[k] === '[REDACTED]' : sameAsRecorded(recorded[k], read[k], depth + 1),
+    );
   }
   return recorded === read;
 }
@@ -154,33 +164,51 @@ function checkReaders(frames: Buffer[]): Call[] {
 
 /** Each forwarded call is, in order, the one the policy evaluated (allow/warn) and recorded as started. */
 function checkEvents(calls: Call[], events: FuzzEvent[]): void {
-  const evaluated = events.filter((e) => e.type === 'agent.guardrail.evaluated' && (e.data.decision === 'allow' || e.data.decision === 'warn'));
+  const evaluated = events.filter(
+    (e) => e.type === 'agent.guardrail.evaluated' && (e.data.decision === 'allow' || e.data.decision === 'warn'),
+  );
   const started = events.filter((e) => e.type === 'agent.tool.started');
   if (evaluated.length !== calls.length || started.length !== calls.length) {
-    fail(`${calls.length} tools/call forwarded, but ${evaluated.length} allowed by the policy and ${started.length} started`, calls[0]?.frame, { evaluated, started });
+    fail(
+      `${calls.length} tools/call forwarded, but ${evaluated.length} allowed by the policy and ${started.length} started`,
+      calls[0]?.frame,
+      { evaluated, started },
+    );
   }
   calls.forEach((call, i) => {
     const tool = `${FUZZ_SERVER}.${String(call.name)}`;
     const ev = evaluated[i]!;
     const st = started[i]!;
-    if (ev.data.enforced !== true || ev.data.tool !== tool || st.data.tool !== tool) fail(`forwarded a call to ${tool}, the policy evaluated ${String(ev.data.tool)}`, call.frame, { evaluated: ev, started: st });
+    if (ev.data.enforced !== true || ev.data.tool !== tool || st.data.tool !== tool)
+      fail(`forwarded a call to ${tool}, the policy evaluated ${String(ev.data.tool)}`, call.frame, { evaluated: ev, started: st });
     const args = isObject(call.arguments) ? call.arguments : {};
-    if (!sameAsRecorded(st.data.arguments, args)) fail(`the arguments recorded differ from those forwarded`, call.frame, { recorded: st.data.arguments, read: args });
+    if (!sameAsRecorded(st.data.arguments, args))
+      fail(`the arguments recorded differ from those forwarded`, call.frame, { recorded: st.data.arguments, read: args });
   });
 }
 
 async function enforceProperty(frames: FuzzFrameList): Promise<void> {
-  const session = await runFuzzSession('enforce', frames.map((f) => f.bytes), RULES);
+  const session = await runFuzzSession(
+    'enforce',
+    frames.map((f) => f.bytes),
+    RULES,
+  );
   checkAliveAndExited(session);
   checkEvents(checkReaders(session.receivedFrames), session.events);
 }
 
 async function monitorProperty(frames: FuzzFrameList): Promise<void> {
-  const session = await runFuzzSession('monitor', frames.map((f) => f.bytes), RULES);
+  const session = await runFuzzSession(
+    'monitor',
+    frames.map((f) => f.bytes),
+    RULES,
+  );
   checkAliveAndExited(session);
   if (!session.received.equals(session.sent)) {
     const at = [...session.sent].findIndex((b, i) => session.received[i] !== b);
-    fail(`monitor mode changed the bytes: upstream received ${session.received.length} bytes, the host sent ${session.sent.length}; first difference at byte ${at}`);
+    fail(
+      `monitor mode changed the bytes: upstream received ${session.received.length} bytes, the host sent ${session.sent.length}; first difference at byte ${at}`,
+    );
   }
 }
 
@@ -188,7 +216,9 @@ const modes: Record<FuzzMode, (frames: FuzzFrameList) => Promise<void>> = { enfo
 
 describe('differential fuzzing through the real proxy', () => {
   for (const [mode, property] of Object.entries(modes)) {
-    it(`${mode} mode: the frames found so far, then ${RUNS} sessions of up to ${FRAMES} generated frames`, { timeout: sessionTimeout }, async () => {
+    it(`${mode} mode: the frames found so far, then ${RUNS} sessions of up to ${FRAMES} generated frames`, {
+      timeout: sessionTimeout,
+    }, async () => {
       await fc.assert(fc.asyncProperty(frameLists, property), parameters);
     });
   }

@@ -4,7 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { everythingServer, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const goldenDir = join(root, 'fixtures', 'golden');
-const goldenFiles = readdirSync(goldenDir).filter((f) => f.endsWith('.golden.jsonl')).sort();
+const goldenFiles = readdirSync(goldenDir)
+  .filter((f) => f.endsWith('.golden.jsonl'))
+  .sort();
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -53,7 +55,12 @@ describe('ratri replay', () => {
       guardrails: { rules: [{ id: 'no-env', tool: 'get-env', decision: 'block' }] },
     });
     const frames = [
-      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      },
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'recorded' } } },
       { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get-env', arguments: {} } },
@@ -70,7 +77,10 @@ describe('ratri replay', () => {
     expect((await proxy.response(3)).error).toMatchObject({ code: -32001 });
     proxy.child.stdin.end();
     await proxy.exited;
-    const lines = readFileSync(recording, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(recording, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ golden: 1, config: { mode: 'enforce', serverName: 'everything' } });
     expect(lines.filter((l) => l.from === 'host')).toHaveLength(4);
     // Upstream notifications that arrive at a random moment would make the order timing-dependent: keep the

@@ -3,16 +3,16 @@
  * SSE, one upstream (@modelcontextprotocol/server-everything) per session, with the full
  * interceptor in between; the official SDK clients drive it, raw HTTP checks the refusals.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
-import { connect as connectTcp, createServer, type AddressInfo } from 'node:net';
+import { type IncomingMessage, request } from 'node:http';
+import { type AddressInfo, connect as connectTcp, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import Database from 'better-sqlite3';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, everythingServer, fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { callError, textOf } from '../helpers/sdk.js';
@@ -53,7 +53,9 @@ function openHandles(pid: number, file: string): number {
 function completedEchoes(store: string): number {
   const db = new Database(store, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare("SELECT count(*) AS n FROM events WHERE type = 'agent.tool.completed' AND tool = 'everything.echo'").get() as { n: number }).n;
+    return (
+      db.prepare("SELECT count(*) AS n FROM events WHERE type = 'agent.tool.completed' AND tool = 'everything.echo'").get() as { n: number }
+    ).n;
   } finally {
     db.close();
   }
@@ -98,7 +100,10 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 /** Starts the built CLI with `--port 0` and waits for its "serving" line. */
-async function startFront(args: string[] = [], options: { config?: Record<string, unknown>; env?: Record<string, string>; serving?: RegExp } = {}): Promise<Front> {
+async function startFront(
+  args: string[] = [],
+  options: { config?: Record<string, unknown>; env?: Record<string, string>; serving?: RegExp } = {},
+): Promise<Front> {
   const dir = tempDir('ratri-http-');
   dirs.push(dir);
   const config = writeConfig(dir, {
@@ -115,10 +120,14 @@ async function startFront(args: string[] = [], options: { config?: Record<string
   });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('close', (code, signal) => r({ code, signal })),
+  );
   const front: Front = { child, port: 0, base: '', stderr: () => stderr, exited, store: join(dir, 'ratri.db') };
   fronts.push(front);
-  const serving = options.serving ?? /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:(\d+)\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/;
+  const serving =
+    options.serving ??
+    /serving MCP over Streamable HTTP at http:\/\/127\.0\.0\.1:(\d+)\/mcp and legacy SSE at http:\/\/127\.0\.0\.1:\d+\/sse/;
   await until('the serving line', () => serving.test(stderr) || child.exitCode !== null);
   const port = Number(serving.exec(stderr)?.[1]);
   expect(port, stderr).toBeGreaterThan(0);
@@ -127,7 +136,11 @@ async function startFront(args: string[] = [], options: { config?: Record<string
   return front;
 }
 
-async function connect(front: Front, kind: 'http' | 'sse', headers: Record<string, string> = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport | SSEClientTransport }> {
+async function connect(
+  front: Front,
+  kind: 'http' | 'sse',
+  headers: Record<string, string> = {},
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport | SSEClientTransport }> {
   const transport =
     kind === 'http'
       ? new StreamableHTTPClientTransport(new URL(`${front.base}/mcp`), { requestInit: { headers } })
@@ -145,7 +158,13 @@ interface RawResponse {
 }
 
 /** One raw HTTP request (node:http, so Host and Origin can be anything). */
-function raw(front: Front, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawResponse> {
+function raw(
+  front: Front,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: front.port, method, path, headers }, (res) => {
       let text = '';
@@ -170,7 +189,13 @@ function statusOf(front: Front, method: string, path: string, headers: Record<st
 }
 
 const post = (front: Front, message: unknown, headers: Record<string, string> = {}): Promise<RawResponse> =>
-  raw(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, ...headers }, typeof message === 'string' ? message : JSON.stringify(message));
+  raw(
+    front,
+    'POST',
+    '/mcp',
+    { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, ...headers },
+    typeof message === 'string' ? message : JSON.stringify(message),
+  );
 
 /** The events of an SSE body: id and data of each. */
 function sseEvents(body: string): Array<{ id?: string; event?: string; data: string }> {
@@ -299,13 +324,20 @@ describe('ratri mcp proxy --transport http,sse', () => {
     // Its own code (docs/errors.md), not -32001, which means "blocked by guardrail".
     expect([JSON.parse(unknown.body).error.code, JSON.parse(unknownSse.body).error.code]).toEqual([-32003, -32003]);
     expectRefusal(await post(front, { jsonrpc: '2.0', id: 3, method: 'ping' }), 400); // no Mcp-Session-Id
-    expectRefusal(await post(front, { jsonrpc: '2.0', id: 4, method: 'ping' }, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' }), 400);
+    expectRefusal(
+      await post(front, { jsonrpc: '2.0', id: 4, method: 'ping' }, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' }),
+      400,
+    );
     expectRefusal(await post(front, '{"jsonrpc":', { 'Mcp-Session-Id': id }), 400);
     expectRefusal(await post(front, { jsonrpc: '2.0', id: 5, method: 'ping' }, { 'Mcp-Session-Id': id, Accept: 'application/json' }), 406);
     expectRefusal(await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'application/json' }), 406);
     expectRefusal(await raw(front, 'PUT', '/mcp', { 'Mcp-Session-Id': id }), 405);
     // The session itself is still fine, and a body with raw newlines (pretty-printed JSON) is one message.
-    const pretty = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { message: 'a\nb' } } }, null, 2).replace(/\n/g, '\r\n');
+    const pretty = JSON.stringify(
+      { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { message: 'a\nb' } } },
+      null,
+      2,
+    ).replace(/\n/g, '\r\n');
     const answered = await post(front, pretty, { 'Mcp-Session-Id': id });
     expect(answered.status).toBe(200);
     expect(answered.headers['content-type']).toBe('text/event-stream');
@@ -322,7 +354,12 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const id = await rawSession(front);
     // Announced as 4 MiB + 1 and never sent: the 413 comes from Content-Length alone.
     const refused = await new Promise<RawResponse>((resolve, reject) => {
-      const headers = { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id, 'Content-Length': String(4 * 1024 * 1024 + 1) };
+      const headers = {
+        'Content-Type': 'application/json',
+        Accept: ACCEPT_BOTH,
+        'Mcp-Session-Id': id,
+        'Content-Length': String(4 * 1024 * 1024 + 1),
+      };
       const req = request({ host: '127.0.0.1', port: front.port, method: 'POST', path: '/mcp', headers }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -340,7 +377,12 @@ describe('ratri mcp proxy --transport http,sse', () => {
   it("refuses what another site's page sends without Origin (Sec-Fetch-Site: cross-site): no session, no upstream", async () => {
     const front = await startFront();
     // What <img src="http://127.0.0.1:3100/sse"> on another site sends.
-    const img = { Accept: 'image/avif,image/webp,*/*', 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' };
+    const img = {
+      Accept: 'image/avif,image/webp,*/*',
+      'Sec-Fetch-Site': 'cross-site',
+      'Sec-Fetch-Mode': 'no-cors',
+      'Sec-Fetch-Dest': 'image',
+    };
     expect(await statusOf(front, 'GET', '/sse', img)).toBe(403);
     expect(await statusOf(front, 'GET', '/sse', { ...img, 'Sec-Fetch-Site': 'same-site' })).toBe(403);
     expectRefusal(await post(front, INIT, { 'Sec-Fetch-Site': 'cross-site' }), 403);
@@ -354,11 +396,23 @@ describe('ratri mcp proxy --transport http,sse', () => {
   it('refuses a non-loopback --host without --auth-token-env (exit 2), and serves it with a token', async () => {
     const dir = tempDir('ratri-http-');
     dirs.push(dir);
-    const config = writeConfig(dir, { agentKey: 't', store: join(dir, 'ratri.db'), upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
-    const open = await runCli(['mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--host', '0.0.0.0'], '', { RATRI_HOME: dir }, 10_000);
+    const config = writeConfig(dir, {
+      agentKey: 't',
+      store: join(dir, 'ratri.db'),
+      upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
+    });
+    const open = await runCli(
+      ['mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--host', '0.0.0.0'],
+      '',
+      { RATRI_HOME: dir },
+      10_000,
+    );
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/refusing to serve on 0\.0\.0\.0 without --auth-token-env[\s\S]*fix: .*--auth-token-env RATRI_HTTP_TOKEN/);
-    const front = await startFront(['--host', '0.0.0.0', '--auth-token-env', 'RATRI_TEST_TOKEN'], { env: { RATRI_TEST_TOKEN: 'tok' }, serving: /serving MCP over Streamable HTTP at http:\/\/0\.0\.0\.0:(\d+)\/mcp/ });
+    const front = await startFront(['--host', '0.0.0.0', '--auth-token-env', 'RATRI_TEST_TOKEN'], {
+      env: { RATRI_TEST_TOKEN: 'tok' },
+      serving: /serving MCP over Streamable HTTP at http:\/\/0\.0\.0\.0:(\d+)\/mcp/,
+    });
     expect(front.port).toBeGreaterThan(0);
   });
 
@@ -375,11 +429,20 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const headersCut = new Promise<number>((r) => socket.on('close', () => r(Date.now() - started)));
     // A body that stops after 10 of its 1000 bytes.
     const stalled = new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: front.port, method: 'POST', path: '/mcp', headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id, 'Content-Length': '1000' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode!, body, ms: Date.now() - started }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: front.port,
+          method: 'POST',
+          path: '/mcp',
+          headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id, 'Content-Length': '1000' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode!, body, ms: Date.now() - started }));
+        },
+      );
       req.on('error', reject);
       req.write('{"jsonrpc"');
     });
@@ -404,8 +467,19 @@ describe('ratri mcp proxy --transport http,sse', () => {
     const front = await startFront(['--session-idle-ms', '400']);
     const id = await rawSession(front);
     // The client starts a 2 s call, then its connection drops: no stream is open, but the call is unanswered.
-    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 2 } } };
-    const held = await holdResponse(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id }, JSON.stringify(call));
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 2 } },
+    };
+    const held = await holdResponse(
+      front,
+      'POST',
+      '/mcp',
+      { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id },
+      JSON.stringify(call),
+    );
     held.res.destroy();
     await new Promise((r) => setTimeout(r, 1200)); // three times the idle limit
     expect(childPids(front.child.pid!)).toHaveLength(1);
@@ -417,17 +491,30 @@ describe('ratri mcp proxy --transport http,sse', () => {
   });
 
   it('never sends an upstream line that is not JSON to an HTTP client; it goes to stderr (stdio relays it)', async () => {
-    const noisy = { config: { upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] } }, env: { TOOLS_SERVER_NOISE: '1' } };
+    const noisy = {
+      config: { upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] } },
+      env: { TOOLS_SERVER_NOISE: '1' },
+    };
     const front = await startFront([], noisy);
     const id = await rawSession(front);
-    const answered = await post(front, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/a' } } }, { 'Mcp-Session-Id': id });
+    const answered = await post(
+      front,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/a' } } },
+      { 'Mcp-Session-Id': id },
+    );
     expect(answered.body).not.toContain('tools-server:');
-    expect(sseEvents(answered.body).map((e) => JSON.parse(e.data))).toEqual([{ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'called read_file' }] } }]);
+    expect(sseEvents(answered.body).map((e) => JSON.parse(e.data))).toEqual([
+      { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'called read_file' }] } },
+    ]);
     // Legacy SSE: the stream carries the endpoint and JSON messages only.
     const stream = await holdResponse(front, 'GET', '/sse', { Accept: 'text/event-stream' }, undefined, 'event: endpoint');
     stream.res.resume();
     const endpoint = /data: (\/messages\?sessionId=\S+)/.exec(stream.text())![1]!;
-    for (const message of [INIT, { jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }]) {
+    for (const message of [
+      INIT,
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    ]) {
       expect((await raw(front, 'POST', endpoint, { 'Content-Type': 'application/json' }, JSON.stringify(message))).status).toBe(202);
     }
     await stream.until('"delete_file"');
@@ -435,7 +522,12 @@ describe('ratri mcp proxy --transport http,sse', () => {
     expect(events.map((e) => e.event)).toEqual(['endpoint', 'message', 'message']);
     for (const e of events.slice(1)) expect(() => JSON.parse(e.data)).not.toThrow();
     stream.res.destroy();
-    await until('the warnings', () => (front.stderr().match(/the upstream wrote a line that is not JSON on stdout; not sent to the client: "tools-server: /g) ?? []).length >= 5);
+    await until(
+      'the warnings',
+      () =>
+        (front.stderr().match(/the upstream wrote a line that is not JSON on stdout; not sent to the client: "tools-server: /g) ?? [])
+          .length >= 5,
+    );
     // stdio relays the same lines as they are.
     const dir = tempDir('ratri-http-');
     dirs.push(dir);
@@ -454,7 +546,11 @@ describe('ratri mcp proxy --transport http,sse', () => {
   it('replays a stream from Last-Event-ID', async () => {
     const front = await startFront();
     const id = await rawSession(front);
-    const first = await post(front, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } }, { 'Mcp-Session-Id': id });
+    const first = await post(
+      front,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } },
+      { 'Mcp-Session-Id': id },
+    );
     const events = sseEvents(first.body);
     expect(events.map((e) => JSON.parse(e.data).id)).toContain(1);
     for (const e of events) expect(e.id).toMatch(/^p\d+-\d+$/);
@@ -464,7 +560,11 @@ describe('ratri mcp proxy --transport http,sse', () => {
     expect(replay.status).toBe(200);
     expect(sseEvents(replay.body)).toEqual(events);
     // From its last event: nothing more.
-    const none = await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'text/event-stream', 'Last-Event-ID': events.at(-1)!.id! });
+    const none = await raw(front, 'GET', '/mcp', {
+      'Mcp-Session-Id': id,
+      Accept: 'text/event-stream',
+      'Last-Event-ID': events.at(-1)!.id!,
+    });
     expect(sseEvents(none.body)).toEqual([]);
     expectRefusal(await raw(front, 'GET', '/mcp', { 'Mcp-Session-Id': id, Accept: 'text/event-stream', 'Last-Event-ID': 'garbage' }), 400);
   });
@@ -511,8 +611,14 @@ describe('ratri mcp proxy --transport http,sse', () => {
     try {
       const dir = tempDir('ratri-http-');
       dirs.push(dir);
-      const config = writeConfig(dir, { agentKey: 't', store: join(dir, 'ratri.db'), upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
-      const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', String(port)], { env: { ...process.env, RATRI_HOME: dir } });
+      const config = writeConfig(dir, {
+        agentKey: 't',
+        store: join(dir, 'ratri.db'),
+        upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
+      });
+      const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', String(port)], {
+        env: { ...process.env, RATRI_HOME: dir },
+      });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
       const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
@@ -538,7 +644,14 @@ interface HeldStream {
  * paused. Each chunk is looked at once (with the end of the one before), so reading tens of MiB
  * costs the test little.
  */
-function holdResponse(front: Front, method: string, path: string, headers: Record<string, string>, body?: string, pauseAfter?: string): Promise<HeldStream> {
+function holdResponse(
+  front: Front,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  pauseAfter?: string,
+): Promise<HeldStream> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: front.port, method, path, headers }, (res) => {
       const parts: string[] = [];
@@ -626,7 +739,12 @@ describe('backpressure towards a client that does not read', () => {
         config: { upstream: { command: process.execPath, args: [fixtureServer('flood-server.mjs')] } },
         env: { FLOOD_PROGRESS: progress },
       });
-      const flood = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'flood', arguments: { count: COUNT, bytes: BYTES } } });
+      const flood = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'flood', arguments: { count: COUNT, bytes: BYTES } },
+      });
       let stream: HeldStream;
       if (kind === 'sse') {
         stream = await holdResponse(front, 'GET', '/sse', { Accept: 'text/event-stream' }, undefined, 'event: endpoint');
@@ -639,7 +757,13 @@ describe('backpressure towards a client that does not read', () => {
         await send(flood);
       } else {
         const id = await rawSession(front);
-        stream = await holdResponse(front, 'POST', '/mcp', { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id }, flood);
+        stream = await holdResponse(
+          front,
+          'POST',
+          '/mcp',
+          { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': id },
+          flood,
+        );
       }
       // Not reading: once the socket's and ratri's buffers are full, ratri stops taking the
       // upstream's output and the upstream's writes stop completing, far short of 50 MiB.

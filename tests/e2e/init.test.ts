@@ -109,7 +109,9 @@ describe('ratri init', () => {
     expect(r.stdout).toContain(`--- /dev/null\n+++ ${ratriConfig}`);
     expect(r.stdout).toContain(`--- ${desktop}\n+++ ${desktop}`);
     expect(r.stdout).toContain(`-      "args": [${JSON.stringify(everythingServer)}],`);
-    expect(r.stdout).toContain(`+      "args": [${JSON.stringify(cliPath)}, "mcp", "proxy", "--config", ${JSON.stringify(ratriConfig)}, "--server", "everything"],`);
+    expect(r.stdout).toContain(
+      `+      "args": [${JSON.stringify(cliPath)}, "mcp", "proxy", "--config", ${JSON.stringify(ratriConfig)}, "--server", "everything"],`,
+    );
     expect(r.stdout).toContain('-      "command": "docker",');
     expect(r.stdout).toContain('Dry run: nothing was changed.');
     expect(unchanged(m)).toEqual([]);
@@ -119,7 +121,11 @@ describe('ratri init', () => {
   it('wraps every stdio server: the wrapped entry, launched as the host would, lists the same tools; a second run changes nothing; --undo restores every byte', async () => {
     const m = machine();
     // The JSON files as parsed before init (settings.json is JSONC: it is compared as bytes below).
-    const originals = new Map([...m.files].filter(([path]) => !path.endsWith('settings.json')).map(([path, bytes]) => [path, JSON.parse(bytes.toString('utf8')) as Record<string, any>]));
+    const originals = new Map(
+      [...m.files]
+        .filter(([path]) => !path.endsWith('settings.json'))
+        .map(([path, bytes]) => [path, JSON.parse(bytes.toString('utf8')) as Record<string, any>]),
+    );
     const desktopPath = join(m.home, '.config', 'Claude', 'claude_desktop_config.json');
     const desktopMode = statSync(desktopPath).mode;
     const r = await init(m, '--yes');
@@ -141,7 +147,12 @@ describe('ratri init', () => {
       store: join(m.home, '.ratri', 'ratri.db'),
       servers: {
         everything: { upstream: { command: process.execPath, args: [everythingServer] } },
-        github: { upstream: { command: 'docker', args: ['run', '-i', '--rm', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN', 'ghcr.io/github/github-mcp-server'] } },
+        github: {
+          upstream: {
+            command: 'docker',
+            args: ['run', '-i', '--rm', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN', 'ghcr.io/github/github-mcp-server'],
+          },
+        },
       },
     });
     const claudeCode = json(join(m.home, '.claude.json'));
@@ -150,12 +161,21 @@ describe('ratri init', () => {
     expect(claudeCode.projects[m.project].hasTrustDialogAccepted).toBe(true);
     const vscode = json(join(m.project, '.vscode', 'mcp.json'));
     expect(vscode.inputs).toEqual(originals.get(join(m.project, '.vscode', 'mcp.json'))!.inputs);
-    expect(vscode.servers.perplexity).toMatchObject({ type: 'stdio', env: { PERPLEXITY_API_KEY: '${input:perplexity-key}' }, envFile: '${workspaceFolder}/.env' });
-    expect(json(join(m.home, '.codeium', 'windsurf', 'mcp_config.json')).mcpServers.everything).toMatchObject({ disabled: false, alwaysAllow: [] });
+    expect(vscode.servers.perplexity).toMatchObject({
+      type: 'stdio',
+      env: { PERPLEXITY_API_KEY: '${input:perplexity-key}' },
+      envFile: '${workspaceFolder}/.env',
+    });
+    expect(json(join(m.home, '.codeium', 'windsurf', 'mcp_config.json')).mcpServers.everything).toMatchObject({
+      disabled: false,
+      alwaysAllow: [],
+    });
     // The JSONC settings file and the entry with host variables are not touched.
     const settings = join(m.home, '.config', 'Code', 'User', 'settings.json');
     expect(readFileSync(settings).equals(m.files.get(settings)!)).toBe(true);
-    expect(json(join(m.project, '.mcp.json')).mcpServers['api-server']).toEqual(originals.get(join(m.project, '.mcp.json'))!.mcpServers['api-server']);
+    expect(json(join(m.project, '.mcp.json')).mcpServers['api-server']).toEqual(
+      originals.get(join(m.project, '.mcp.json'))!.mcpServers['api-server'],
+    );
 
     // Each wrapped everything entry against the unwrapped one, as the host launches them.
     const everything = [
@@ -175,7 +195,9 @@ describe('ratri init', () => {
       expect(await toolsOf(wrapped, m)).toEqual(expected);
     }
 
-    const ratriFiles = ['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf'].map((h) => join(m.home, '.ratri', `${h}.mcp.json`));
+    const ratriFiles = ['claude-desktop', 'claude-code', 'cursor', 'vscode', 'windsurf'].map((h) =>
+      join(m.home, '.ratri', `${h}.mcp.json`),
+    );
     const afterFirst = new Map([...m.files.keys(), ...ratriFiles].map((p) => [p, readFileSync(p)]));
     const again = await init(m, '--yes');
     expect(again.code).toBe(0);
@@ -220,7 +242,9 @@ describe('ratri init', () => {
     expect(checks.map((c) => [c.id, c.level, c.server])).toEqual(
       ['config', 'host-entry', 'initialize', 'tools', 'rules', 'control-plane'].map((id) => [id, 'pass', 'everything']),
     );
-    expect(checks[1]!.detail).toContain(`${process.execPath} ${cliPath} mcp proxy --config ${join(m.home, '.ratri', 'cursor.mcp.json')} --server everything`);
+    expect(checks[1]!.detail).toContain(
+      `${process.execPath} ${cliPath} mcp proxy --config ${join(m.home, '.ratri', 'cursor.mcp.json')} --server everything`,
+    );
     expect(checks[1]!.detail).toContain('launched as a host would: PATH=/usr/bin:/bin:/usr/sbin:/sbin');
     expect(checks[3]!.detail).toMatch(/^\d+ tools/);
     // A wrapped entry whose ratri config is gone fails on the config, before anything is started.
@@ -254,7 +278,9 @@ describe('ratri init', () => {
     writeFileSync(join(m.home, '.ratri', 'cursor.mcp.json'), JSON.stringify({ agentKey: 'me', upstream: { command: 'x' } }));
     const r = await init(m, '--yes');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('cursor.mcp.json: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away');
+    expect(r.stderr).toContain(
+      'cursor.mcp.json: ratri init keeps a "servers" map in this file, but it has an "upstream"; move the file away',
+    );
     expect(unchanged(m)).toEqual([]);
   });
 

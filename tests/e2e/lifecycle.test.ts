@@ -1,8 +1,8 @@
-import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, everythingServer, fixtureServer, isAlive, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const dirs: string[] = [];
@@ -46,7 +46,10 @@ describe('child lifecycle', () => {
     const exit = await proxy.exited;
     expect(exit.code).toBe(0);
     expect(isAlive(pid!)).toBe(false);
-    const types = readFileSync(s.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
+    const types = readFileSync(s.events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type);
     expect(types[0]).toBe('mcp.session.started');
     expect(types.at(-1)).toBe('mcp.session.ended');
   });
@@ -101,7 +104,10 @@ describe('child lifecycle', () => {
     expect(exit.code).toBe(7);
     expect(proxy.stderr).toContain('exited with code 7');
     expect(isAlive(grandchild!)).toBe(false);
-    const events = readFileSync(s.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const events = readFileSync(s.events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error.code).toBe(-32603);
     expect(events.at(-1).type).toBe('mcp.session.ended');
   });
@@ -119,11 +125,21 @@ describe('child lifecycle', () => {
     expect(exit.code).toBe(4);
     const lines = proxy.unread;
     expect(lines.map((l) => JSON.parse(l))).toEqual([
-      { jsonrpc: '2.0', id: 'cut', error: { code: -32603, message: 'Upstream MCP server exited before answering', data: { upstreamExitCode: 4, signal: null } } },
+      {
+        jsonrpc: '2.0',
+        id: 'cut',
+        error: { code: -32603, message: 'Upstream MCP server exited before answering', data: { upstreamExitCode: 4, signal: null } },
+      },
     ]);
-    expect(proxy.stderr).toMatch(/output ended in the middle of a frame \(\d+ bytes without a newline\): not a complete JSON-RPC message, not relayed/);
+    expect(proxy.stderr).toMatch(
+      /output ended in the middle of a frame \(\d+ bytes without a newline\): not a complete JSON-RPC message, not relayed/,
+    );
     const events = await storedEvents(db);
-    expect(events.find((e) => e.type === 'proxy.warning')?.data).toMatchObject({ kind: 'unfinished_frame', direction: 'upstream', relayed: false });
+    expect(events.find((e) => e.type === 'proxy.warning')?.data).toMatchObject({
+      kind: 'unfinished_frame',
+      direction: 'upstream',
+      relayed: false,
+    });
     expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toMatchObject({ code: -32603 });
   });
 
@@ -150,11 +166,18 @@ describe('child lifecycle', () => {
 async function storedEvents(db: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
   const result = await runCli(['events', '--json', '--limit', '1000', '--store', db]);
   expect(result.code).toBe(0);
-  return result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Does `act`, then resolves with how many ms the proxy took to exit, and how. */
-async function exitAfter(proxy: ProxyProcess, act: () => void): Promise<{ took: number; code: number | null; signal: NodeJS.Signals | null }> {
+async function exitAfter(
+  proxy: ProxyProcess,
+  act: () => void,
+): Promise<{ took: number; code: number | null; signal: NodeJS.Signals | null }> {
   const started = Date.now();
   act();
   const exit = await proxy.exited;
@@ -186,13 +209,24 @@ describe('leaving on time, leaving nothing', () => {
     const dir = tempDir();
     dirs.push(dir);
     const db = join(dir, 'ratri.db');
-    const config = writeConfig(dir, { agentKey: 'sdk-close', mode: 'monitor', store: db, upstream: { command: process.execPath, args: [everythingServer, 'stdio'] } });
-    const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', config], stderr: 'pipe' });
+    const config = writeConfig(dir, {
+      agentKey: 'sdk-close',
+      mode: 'monitor',
+      store: db,
+      upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
+    });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cliPath, 'mcp', 'proxy', '--config', config],
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'ratri-e2e', version: '1.0.0' });
     await client.connect(transport);
     const ratriPid = transport.pid!;
     pidsToReap.push(ratriPid);
-    const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 2 } }).catch((err: Error) => err);
+    const call = client
+      .callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 2 } })
+      .catch((err: Error) => err);
     let events = await storedEvents(db);
     for (let i = 0; i < 100 && !events.some((e) => e.type === 'agent.tool.started'); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -248,7 +282,10 @@ describe('leaving on time, leaving nothing', () => {
     expect(proxy.unread).toEqual([]); // no answer to the cancelled call
     expect(isAlive(pid!)).toBe(false);
     const events = await storedEvents(s.db);
-    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toEqual({ code: null, message: 'cancelled by the host; the upstream exited before answering' });
+    expect(events.find((e) => e.type === 'agent.tool.failed')?.data.error).toEqual({
+      code: null,
+      message: 'cancelled by the host; the upstream exited before answering',
+    });
     expect(events.at(-1)?.type).toBe('mcp.session.ended');
   });
 
@@ -265,25 +302,31 @@ describe('leaving on time, leaving nothing', () => {
     expect(proxy.stderr).not.toContain('lifecycle-server ignoring SIGTERM');
     expect(isAlive(pid!)).toBe(false);
     expect(isAlive(grandchild!)).toBe(false);
-    expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: 'proxy received SIGTERM', signal: 'SIGKILL' } });
+    expect((await storedEvents(s.db)).at(-1)).toMatchObject({
+      type: 'mcp.session.ended',
+      data: { reason: 'proxy received SIGTERM', signal: 'SIGKILL' },
+    });
   });
 
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130],
-  ] as const)('%s to a running proxy with a call in flight: upstream group stopped, end stored, exit %i within 2 s', async (signal, code) => {
-    const s = setupStored({ NEVER_ANSWER: 'tools/call', IGNORE_EOF: '1', GRANDCHILD: '1' });
-    const proxy = new ProxyProcess(['--config', s.config]);
-    await startSlowCall(proxy);
-    const [pid, grandchild] = await upstreamPids(s.pidFile);
-    const exit = await exitAfter(proxy, () => proxy.child.kill(signal));
-    expect(exit.took).toBeLessThan(2000);
-    expect(exit.code).toBe(code);
-    expect((await proxy.response(7, 100)).error).toMatchObject({ code: -32603, data: { signal: 'SIGTERM' } });
-    expect(isAlive(pid!)).toBe(false);
-    expect(isAlive(grandchild!)).toBe(false);
-    expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: `proxy received ${signal}` } });
-  });
+  ] as const)(
+    '%s to a running proxy with a call in flight: upstream group stopped, end stored, exit %i within 2 s',
+    async (signal, code) => {
+      const s = setupStored({ NEVER_ANSWER: 'tools/call', IGNORE_EOF: '1', GRANDCHILD: '1' });
+      const proxy = new ProxyProcess(['--config', s.config]);
+      await startSlowCall(proxy);
+      const [pid, grandchild] = await upstreamPids(s.pidFile);
+      const exit = await exitAfter(proxy, () => proxy.child.kill(signal));
+      expect(exit.took).toBeLessThan(2000);
+      expect(exit.code).toBe(code);
+      expect((await proxy.response(7, 100)).error).toMatchObject({ code: -32603, data: { signal: 'SIGTERM' } });
+      expect(isAlive(pid!)).toBe(false);
+      expect(isAlive(grandchild!)).toBe(false);
+      expect((await storedEvents(s.db)).at(-1)).toMatchObject({ type: 'mcp.session.ended', data: { reason: `proxy received ${signal}` } });
+    },
+  );
 });
 
 describe('stalled frames', () => {
@@ -294,7 +337,9 @@ describe('stalled frames', () => {
     await proxy.response(1); // the proxy and its upstream are up
     proxy.child.stdin.write('{"jsonrpc":"2.0","id":5,"method":"pi');
     await new Promise((r) => setTimeout(r, 1000));
-    expect(proxy.stderr).toMatch(/the host has sent 36 bytes of a frame without its newline and nothing more for \d+\.\d s; it is forwarded only once its line ends/);
+    expect(proxy.stderr).toMatch(
+      /the host has sent 36 bytes of a frame without its newline and nothing more for \d+\.\d s; it is forwarded only once its line ends/,
+    );
     proxy.child.stdin.write('ng"}\n');
     expect(await proxy.response(5)).toEqual({ jsonrpc: '2.0', id: 5, result: { ok: true } });
     proxy.child.stdin.end();
@@ -306,7 +351,11 @@ describe('bad configuration', () => {
   it('lists every problem with its JSON path, exits 2, and prints no stack trace', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const config = writeConfig(dir, { mode: 'enforcing', upstream: { comand: 'x' }, guardrails: { rules: [{ id: 'a', decision: 'deny' }] } });
+    const config = writeConfig(dir, {
+      mode: 'enforcing',
+      upstream: { comand: 'x' },
+      guardrails: { rules: [{ id: 'a', decision: 'deny' }] },
+    });
     const result = await runCli(['mcp', 'proxy', '--config', config]);
     expect(result.code).toBe(2);
     for (const line of [

@@ -14,7 +14,12 @@ describe('ratri mcp proxy -- COMMAND ARGS…', () => {
   it('proxies the command in monitor mode as agent "local" into the default store, and says so on stderr', async () => {
     const home = dir();
     const env = { ...(process.env as Record<string, string>), RATRI_HOME: home };
-    const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--', process.execPath, everythingServer], env, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cliPath, 'mcp', 'proxy', '--', process.execPath, everythingServer],
+      env,
+      stderr: 'pipe',
+    });
     let stderr = '';
     transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const client = new Client({ name: 'no-config-e2e', version: '1' });
@@ -30,7 +35,10 @@ describe('ratri mcp proxy -- COMMAND ARGS…', () => {
       `ratri: no config: proxying "${process.execPath} ${everythingServer}" in monitor mode as agent "local", server "node", no rules, store ${store}`,
     );
     const events = await runCli(['events', '--json', '--type', 'mcp.session.started'], '', { RATRI_HOME: home });
-    const started = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as { agentKey: string; serverName: string; data: { mode: string } });
+    const started = events.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { agentKey: string; serverName: string; data: { mode: string } });
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({ agentKey: 'local', serverName: 'node', data: { mode: 'monitor' } });
   });
@@ -41,7 +49,9 @@ describe('ratri mcp proxy -- COMMAND ARGS…', () => {
     expect(both.stderr).toContain('--config: give a config file or a command after "--", not both');
     const neither = await runCli(['mcp', 'proxy']);
     expect(neither.code).toBe(2);
-    expect(neither.stderr).toContain('--config: required: the ratri.mcp.json to run, or try ratri without one: ratri mcp proxy -- COMMAND ARGS…');
+    expect(neither.stderr).toContain(
+      '--config: required: the ratri.mcp.json to run, or try ratri without one: ratri mcp proxy -- COMMAND ARGS…',
+    );
     const server = await runCli(['mcp', 'proxy', '--server', 'x', '--', 'node']);
     expect(server.code).toBe(2);
     expect(server.stderr).toContain('--server: picks an entry of a config\'s "servers"; there is no config here');

@@ -26,12 +26,20 @@ const AMBIGUOUS: Array<string | Buffer> = [
   `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deep(6000)}}}}`,
   '{"jsonrpc":"2.0","id":7,"method":7,"params":{"name":"exec"}}',
   '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"exec\\u0000"}}',
-  Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":9,"method":"tools/call'), Buffer.from([0xff]), Buffer.from('","params":{"name":"exec"}}')]),
+  Buffer.concat([
+    Buffer.from('{"jsonrpc":"2.0","id":9,"method":"tools/call'),
+    Buffer.from([0xff]),
+    Buffer.from('","params":{"name":"exec"}}'),
+  ]),
   `{"jsonrpc":"2.0","method":"notifications/x","params":{"a":${deep(6000)}}}`,
 ];
 const PING = '{"jsonrpc":"2.0","id":"last","method":"ping"}';
 
-function startRecorded(mode: 'enforce' | 'monitor'): { proxy: ProxyProcess; received: () => Buffer; events: () => Array<Record<string, any>> } {
+function startRecorded(mode: 'enforce' | 'monitor'): {
+  proxy: ProxyProcess;
+  received: () => Buffer;
+  events: () => Array<Record<string, any>>;
+} {
   const d = dir();
   const record = join(d, 'received.bin');
   const jsonl = join(d, 'events.jsonl');
@@ -40,7 +48,11 @@ function startRecorded(mode: 'enforce' | 'monitor'): { proxy: ProxyProcess; rece
     serverName: 'fs',
     mode,
     store: join(d, 'ratri.db'),
-    upstream: { command: process.execPath, args: [fixtureServer('byte-recorder.mjs')], env: { RECORD_FILE: record, SENT_FILE: join(d, 'sent.bin') } },
+    upstream: {
+      command: process.execPath,
+      args: [fixtureServer('byte-recorder.mjs')],
+      env: { RECORD_FILE: record, SENT_FILE: join(d, 'sent.bin') },
+    },
     guardrails: { rules: [{ id: 'no-exec', tool: 'exec', decision: 'block' }] },
     telemetry: { jsonl },
   });
@@ -48,11 +60,16 @@ function startRecorded(mode: 'enforce' | 'monitor'): { proxy: ProxyProcess; rece
   return {
     proxy,
     received: () => readFileSync(record),
-    events: () => readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>),
+    events: () =>
+      readFileSync(jsonl, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, any>),
   };
 }
 
-const warnings = (events: Array<Record<string, any>>) => events.filter((e) => e.type === 'proxy.warning' && e.data.kind === 'ambiguous_frame');
+const warnings = (events: Array<Record<string, any>>) =>
+  events.filter((e) => e.type === 'proxy.warning' && e.data.kind === 'ambiguous_frame');
 
 describe('one frame, one reading, through the built CLI', () => {
   it('enforce mode refuses each ambiguous frame before routing, forwards none of it, records each, and keeps running', async () => {
@@ -110,12 +127,20 @@ describe('one frame, one reading, through the built CLI', () => {
         if (session) headers['mcp-session-id'] = session;
         const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(8000) });
         const text = await res.text();
-        const data = text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
+        const data = text
+          .split('\n')
+          .filter((l) => l.startsWith('data: ') && l.length > 6)
+          .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
         return { session: res.headers.get('mcp-session-id') ?? undefined, answers: data.filter((m) => 'id' in m) };
       };
-      const init = await post('{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}');
+      const init = await post(
+        '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}',
+      );
       expect(init.session).toBeDefined();
-      const refused = await post(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deep(6000)}}}}`, init.session);
+      const refused = await post(
+        `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deep(6000)}}}}`,
+        init.session,
+      );
       expect(refused.answers.at(-1)).toMatchObject({ id: 1, error: { code: -32600, data: { reason: 'nested deeper than 64 levels' } } });
       // The id itself is what is ambiguous: the answer carries id null, and the POST's stream still ends.
       for (const body of ['{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}', '{"jsonrpc":"2.0","ID":3,"method":"ping"}']) {

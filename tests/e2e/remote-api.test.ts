@@ -4,7 +4,7 @@
  * API "goes away" by killing the serve process, and comes back by starting it again on the same
  * port and store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -51,7 +51,13 @@ interface Serve {
 
 /** Starts `ratri serve` with the keys in `keys` (both by default) and waits for its "listening on" line. */
 function startServe(args: string[], home: string, keys: Record<string, string> = BOTH_KEYS): Promise<Serve> {
-  const env: Record<string, string | undefined> = { ...process.env, RATRI_HOME: home, [KEY_ENV]: undefined, [APPROVER_ENV]: undefined, ...keys };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    RATRI_HOME: home,
+    [KEY_ENV]: undefined,
+    [APPROVER_ENV]: undefined,
+    ...keys,
+  };
   const child = spawn(process.execPath, [cliPath, 'serve', '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV, ...args], { env });
   children.push(child);
   let stdout = '';
@@ -83,7 +89,13 @@ function serveConfig(dir: string): string {
       guardrails: {
         rules: [
           { id: 'server-no-deletes', tool: 'delete_file', decision: 'block', reason: 'deletes are off (server rule)' },
-          { id: 'server-secrets', tool: 'read_file', args: { path: { glob: '/secret/*' } }, decision: 'require_approval', reason: 'secrets need a human' },
+          {
+            id: 'server-secrets',
+            tool: 'read_file',
+            args: { path: { glob: '/secret/*' } },
+            decision: 'require_approval',
+            reason: 'secrets need a human',
+          },
         ],
       },
     },
@@ -118,7 +130,12 @@ function startProxy(dir: string, home: string, url: string, extra: Record<string
 }
 
 async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } });
+  proxy.send({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+  });
   await proxy.response(0);
   proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }
@@ -127,7 +144,13 @@ function call(proxy: ProxyProcess, id: number, name: string, args: Record<string
   proxy.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 }
 
-async function api(url: string, method: string, path: string, body?: unknown, key: string | null = KEY): Promise<{ status: number; headers: Headers; body: any }> {
+async function api(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string | null = KEY,
+): Promise<{ status: number; headers: Headers; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== null) headers.authorization = `Bearer ${key}`;
   const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -136,7 +159,13 @@ async function api(url: string, method: string, path: string, body?: unknown, ke
 }
 
 /** One request with exactly these headers (node:http, so Host, Origin and Content-Type can be anything). */
-function rawApi(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any }> {
+function rawApi(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       let text = '';
@@ -171,7 +200,10 @@ async function eventually<T>(what: string, probe: () => T | undefined | Promise<
 function jsonlEvents(dir: string): Array<{ id: string; type: string; data: Record<string, any> }> {
   const file = join(dir, 'events.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Every event of the proxy's telemetry.jsonl is in the server's store exactly once, and nothing else of that agent is. */
@@ -187,7 +219,9 @@ function expectUploadedExactlyOnce(dir: string, serverStore: string): void {
 async function pendingApproval(url: string, tool: string): Promise<{ id: string; arguments: Record<string, unknown>; requestId: string }> {
   return eventually(`a pending approval for ${tool}`, async () => {
     const { body } = await api(url, 'GET', '/v1/approvals?status=pending');
-    return (body.approvals as Array<{ id: string; tool: string; arguments: Record<string, unknown>; requestId: string }>).find((a) => a.tool === tool);
+    return (body.approvals as Array<{ id: string; tool: string; arguments: Record<string, unknown>; requestId: string }>).find(
+      (a) => a.tool === tool,
+    );
   });
 }
 
@@ -197,8 +231,12 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home);
     expect(await api(serve.url, 'GET', '/healthz', undefined, null)).toMatchObject({ status: 200, body: { ok: true } });
     const routes: Array<[string, string]> = [
-      ['POST', '/v1/guard/evaluate'], ['POST', '/v1/events'], ['POST', '/v1/tools/define'],
-      ['GET', '/v1/approvals'], ['GET', '/v1/approvals/apr_x'], ['POST', '/v1/approvals/apr_x/resolve'],
+      ['POST', '/v1/guard/evaluate'],
+      ['POST', '/v1/events'],
+      ['POST', '/v1/tools/define'],
+      ['GET', '/v1/approvals'],
+      ['GET', '/v1/approvals/apr_x'],
+      ['POST', '/v1/approvals/apr_x/resolve'],
     ];
     for (const [method, path] of routes) {
       for (const key of [null, 'wrong-key']) {
@@ -218,7 +256,10 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(bad.body.error).toMatch(/tool: must be a string/);
     expect(bad.body.error).toMatch(/arguments: is required/);
     expect((await api(serve.url, 'POST', '/v1/events', { events: [{ id: 'x' }] })).body.error).toMatch(/events\[0\]\.type: is required/);
-    expect(await api(serve.url, 'GET', '/v1/approvals/apr_none')).toMatchObject({ status: 404, body: { error: 'there is no approval apr_none' } });
+    expect(await api(serve.url, 'GET', '/v1/approvals/apr_none')).toMatchObject({
+      status: 404,
+      body: { error: 'there is no approval apr_none' },
+    });
     expect((await api(serve.url, 'GET', '/v1/nothing')).status).toBe(404);
     // A body over the 8 MiB limit: 413 naming it, and the server goes on.
     const huge = await api(serve.url, 'POST', '/v1/events', { events: [], pad: 'x'.repeat(9 * 1024 * 1024) });
@@ -239,7 +280,10 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/without an API key[\s\S]*fix: export RATRI_E2E_UNSET_KEY=/);
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db')], home);
-    const clash = await runCli(['serve', '--port', String(serve.port), '--store', join(dir, 'other.db')], '', { RATRI_HOME: home, [KEY_ENV]: KEY });
+    const clash = await runCli(['serve', '--port', String(serve.port), '--store', join(dir, 'other.db')], '', {
+      RATRI_HOME: home,
+      [KEY_ENV]: KEY,
+    });
     expect(clash.code).toBe(1);
     expect(clash.stderr).toContain(`port ${serve.port} on 127.0.0.1 is already in use`);
   });
@@ -264,7 +308,10 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(refused.stderr).toMatch(/answered 403 to POST \/v1\/approvals\/apr_\w+\/resolve: resolving approvals needs the approver key/);
     expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
     // …with the approver key it resolves, and the held call goes through.
-    const approved = await runCli(['approvals', 'approve', held.id, '--config', config, '--approver-key-env', APPROVER_ENV], '', { ...env, [APPROVER_ENV]: APPROVER_KEY });
+    const approved = await runCli(['approvals', 'approve', held.id, '--config', config, '--approver-key-env', APPROVER_ENV], '', {
+      ...env,
+      [APPROVER_ENV]: APPROVER_KEY,
+    });
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toMatch(/approved apr_\w+: fs\.read_file/);
     expect((await proxy.response(1)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
@@ -273,11 +320,17 @@ describe('ratri serve: the control-plane HTTP API', () => {
   it('with only the proxy key, approvals cannot be resolved over the API; one key for both roles is refused (exit 2)', async () => {
     const { dir, home } = workDir();
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db')], home, { [KEY_ENV]: KEY });
-    expect(serve.stderr()).toMatch(/no RATRI_E2E_APPROVER_KEY: approvals cannot be resolved over the API, only with "ratri approvals --store"/);
+    expect(serve.stderr()).toMatch(
+      /no RATRI_E2E_APPROVER_KEY: approvals cannot be resolved over the API, only with "ratri approvals --store"/,
+    );
     const resolve = await api(serve.url, 'POST', '/v1/approvals/apr_0000000000/resolve', { approve: true }, KEY);
     expect(resolve.status).toBe(403);
     expect(resolve.body.error).toMatch(/approver key/);
-    const same = await runCli(['serve', '--port', '0', '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV], '', { RATRI_HOME: home, [KEY_ENV]: KEY, [APPROVER_ENV]: KEY });
+    const same = await runCli(['serve', '--port', '0', '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV], '', {
+      RATRI_HOME: home,
+      [KEY_ENV]: KEY,
+      [APPROVER_ENV]: KEY,
+    });
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/hold the same key[\s\S]*fix: give RATRI_E2E_APPROVER_KEY a key of its own/);
   });
@@ -315,7 +368,9 @@ describe('ratri serve: the control-plane HTTP API', () => {
     // cancels the held call and the proxy's body-less POST …/expire is accepted.
     expect((await rawApi(serve.port, 'GET', '/v1/approvals', { Origin: 'http://localhost:5173' })).status).toBe(200);
     proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
-    await eventually('the cancelled call\'s approval to expire', async () => ((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status === 'expired' ? true : undefined));
+    await eventually("the cancelled call's approval to expire", async () =>
+      (await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status === 'expired' ? true : undefined,
+    );
   });
 
   it("enforces the server's rules through a proxy, holds calls for approvals resolved over the API, and stores every event once", async () => {
@@ -328,15 +383,26 @@ describe('ratri serve: the control-plane HTTP API', () => {
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     expect(((await proxy.response(1)).result as { tools: unknown[] }).tools).toHaveLength(2);
     const registered = await eventually('the tools registered on the server', () => {
-      const rows = query<{ name: string }>(serverStore, 'SELECT name FROM tools WHERE agent_key = ? AND server_name = ? ORDER BY name', AGENT, 'fs');
+      const rows = query<{ name: string }>(
+        serverStore,
+        'SELECT name FROM tools WHERE agent_key = ? AND server_name = ? ORDER BY name',
+        AGENT,
+        'fs',
+      );
       return rows.length === 2 ? rows.map((r) => r.name) : undefined;
     });
     expect(registered).toEqual(['delete_file', 'read_file']);
 
     call(proxy, 2, 'delete_file', { path: '/a' });
-    expect((await proxy.response(2)).error).toMatchObject({ code: -32001, data: { decision: 'block', ruleId: 'server-no-deletes', tool: 'fs.delete_file' } });
+    expect((await proxy.response(2)).error).toMatchObject({
+      code: -32001,
+      data: { decision: 'block', ruleId: 'server-no-deletes', tool: 'fs.delete_file' },
+    });
     call(proxy, 3, 'exec', { command: 'ls' });
-    expect((await proxy.response(3)).error).toMatchObject({ code: -32001, data: { ruleId: 'local-no-exec', reason: 'no shell (local rule)' } });
+    expect((await proxy.response(3)).error).toMatchObject({
+      code: -32001,
+      data: { ruleId: 'local-no-exec', reason: 'no shell (local rule)' },
+    });
 
     // Held until a human approves over the API; only then does the upstream get the call.
     call(proxy, 4, 'read_file', { path: '/secret/a' });
@@ -344,7 +410,10 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(first.requestId).toBe('4');
     expect(proxy.unread.some((l) => JSON.parse(l).id === 4)).toBe(false);
     const approved = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: true, resolvedBy: 'e2e' }, APPROVER_KEY);
-    expect(approved).toMatchObject({ status: 200, body: { changed: true, approval: { id: first.id, status: 'approved', resolvedBy: 'e2e', scope: 'once' } } });
+    expect(approved).toMatchObject({
+      status: 200,
+      body: { changed: true, approval: { id: first.id, status: 'approved', resolvedBy: 'e2e', scope: 'once' } },
+    });
     expect((await proxy.response(4)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
     const again = await api(serve.url, 'POST', `/v1/approvals/${first.id}/resolve`, { approve: false }, APPROVER_KEY);
     expect(again).toMatchObject({ status: 409, body: { changed: false, approval: { status: 'approved' } } });
@@ -370,20 +439,29 @@ describe('ratri serve: the control-plane HTTP API', () => {
     call(proxy, 7, 'read_file', { path: '/secret/c' });
     const cancelled = await pendingApproval(serve.url, 'read_file');
     proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'the user gave up' } });
-    const expired = await eventually('the cancelled call\'s approval to expire on the server', async () => {
+    const expired = await eventually("the cancelled call's approval to expire on the server", async () => {
       const r = await api(serve.url, 'GET', `/v1/approvals/${cancelled.id}`);
       return r.body.status === 'expired' ? r.body : undefined;
     });
     expect(Date.parse(expired.expiresAt)).toBeGreaterThan(Date.now() + 10_000);
-    expect(await api(serve.url, 'POST', `/v1/approvals/${cancelled.id}/resolve`, { approve: true }, APPROVER_KEY)).toMatchObject({ status: 409 });
+    expect(await api(serve.url, 'POST', `/v1/approvals/${cancelled.id}/resolve`, { approve: true }, APPROVER_KEY)).toMatchObject({
+      status: 409,
+    });
     // The route itself: a decided approval stays as it was; an unknown one is 404.
-    expect(await api(serve.url, 'POST', `/v1/approvals/${first.id}/expire`)).toMatchObject({ status: 200, body: { changed: false, approval: { status: 'approved' } } });
+    expect(await api(serve.url, 'POST', `/v1/approvals/${first.id}/expire`)).toMatchObject({
+      status: 200,
+      body: { changed: false, approval: { status: 'approved' } },
+    });
     expect((await api(serve.url, 'POST', '/v1/approvals/apr_0000000000/expire')).status).toBe(404);
 
     proxy.child.stdin.end();
     expect((await proxy.exited).code).toBe(0);
     expectUploadedExactlyOnce(dir, serverStore);
-    expect(jsonlEvents(dir).filter((e) => e.type === 'agent.approval.resolved').map((e) => e.data.outcome)).toEqual(['approved', 'rejected', 'approved', 'cancelled']);
+    expect(
+      jsonlEvents(dir)
+        .filter((e) => e.type === 'agent.approval.resolved')
+        .map((e) => e.data.outcome),
+    ).toEqual(['approved', 'rejected', 'approved', 'cancelled']);
   });
 
   it('fail_open: allows calls while the API is away, keeps events in the outbox, and uploads them once when it is back', async () => {
@@ -404,7 +482,9 @@ describe('ratri serve: the control-plane HTTP API', () => {
     );
     expect(verdict.data).toMatchObject({ decision: 'allow', failure: expect.stringMatching(/cannot reach the control plane/) });
     const proxyStore = join(dir, 'proxy.db');
-    await eventually('events in the outbox', () => (query<{ n: number }>(proxyStore, 'SELECT count(*) AS n FROM outbox')[0]!.n > 0 ? true : undefined));
+    await eventually('events in the outbox', () =>
+      query<{ n: number }>(proxyStore, 'SELECT count(*) AS n FROM outbox')[0]!.n > 0 ? true : undefined,
+    );
 
     // Back on the same port and store: the proxy's background drain uploads the outbox by itself.
     await startServe(['--port', String(serve.port), '--store', serverStore, '--config', serveConfig(dir)], home);
@@ -440,7 +520,9 @@ describe('ratri serve: the control-plane HTTP API', () => {
     // What the API took before it went away is on the server; everything after waits in the outbox.
     const sent = jsonlEvents(dir);
     const uploaded = query<{ id: string }>(serverStore, 'SELECT id FROM events').map((r) => r.id);
-    const left = query<{ event: string }>(join(dir, 'proxy.db'), 'SELECT event FROM outbox ORDER BY seq').map((r) => JSON.parse(r.event).id);
+    const left = query<{ event: string }>(join(dir, 'proxy.db'), 'SELECT event FROM outbox ORDER BY seq').map(
+      (r) => JSON.parse(r.event).id,
+    );
     expect(left).toContain(sent.find((e) => e.type === 'mcp.session.ended')!.id);
     expect([...new Set([...uploaded, ...left])].sort()).toEqual(sent.map((e) => e.id).sort());
     // One message about the outbox, saying what becomes of the events, not one more at exit.

@@ -69,7 +69,10 @@ describe('ratri rules test', () => {
       agentKey: 'a',
       guardrails: { rules: [{ id: 'top', decision: 'block' }] },
       servers: {
-        gh: { upstream: { command: 'true' }, guardrails: { rules: [{ id: 'gh-only', tool: 'gh.create_*', decision: 'require_approval' }] } },
+        gh: {
+          upstream: { command: 'true' },
+          guardrails: { rules: [{ id: 'gh-only', tool: 'gh.create_*', decision: 'require_approval' }] },
+        },
         fs: { upstream: { command: 'true' } },
       },
     });
@@ -87,7 +90,16 @@ describe('ratri rules test', () => {
       upstream: { command: 'true' },
       guardrails: { rules: [{ id: 'no-etc-anywhere', tool: 'move_file', args: { '*': { under: '/etc' } }, decision: 'block' }] },
     });
-    const hit = await runCli(['rules', 'test', '-c', file, '--tool', 'move_file', '--args', '{"source":"/tmp/a","DESTINATION":"/etc/../etc/passwd"}']);
+    const hit = await runCli([
+      'rules',
+      'test',
+      '-c',
+      file,
+      '--tool',
+      'move_file',
+      '--args',
+      '{"source":"/tmp/a","DESTINATION":"/etc/../etc/passwd"}',
+    ]);
     expect(hit.code).toBe(3);
     expect(hit.stdout).toContain('  → no-etc-anywhere (block): matched');
     const miss = await runCli(['rules', 'test', '-c', file, '--tool', 'move_file', '--args', '{"source":"/tmp/a","destination":"/tmp/b"}']);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CreateMessageRequestSchema, type CreateMessageRequest, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type CreateMessageRequest, CreateMessageRequestSchema, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, everythingServer, isAlive, tempDir, writeConfig } from '../helpers/cli.js';
 import { callError, textOf } from '../helpers/sdk.js';
@@ -91,7 +91,6 @@ async function findTool(client: Client, name: string): Promise<Tool> {
 function argumentNames(tool: Tool): string[] {
   return Object.keys(tool.inputSchema.properties ?? {});
 }
-
 
 interface LoggedEvent {
   type: string;

@@ -42,13 +42,16 @@ async function connectViaProxy(config: Record<string, unknown>): Promise<Client>
     upstream: { command: process.execPath, args: [filesystemServer, allowedDir] },
     ...config,
   });
-  const transport = new StdioClientTransport({ command: process.execPath, args: [cliPath, 'mcp', 'proxy', '--config', file], stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [cliPath, 'mcp', 'proxy', '--config', file],
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'ratri-fs-e2e', version: '1.0.0' });
   clients.push({ client, transport });
   await client.connect(transport);
   return client;
 }
-
 
 /** A file in the allowed directory with known content and an mtime safely in the past. */
 function existingFile(): { path: string; content: string; snapshot: () => { content: string; mtimeMs: number; size: number } } {
@@ -66,7 +69,10 @@ function existingFile(): { path: string; content: string; snapshot: () => { cont
 
 describe('SDK client → ratri → server-filesystem', () => {
   it('in monitor mode, passes write_file through and the file is written', async () => {
-    const client = await connectViaProxy({ mode: 'monitor', guardrails: { rules: [{ id: 'no-writes', tool: 'write_file', decision: 'block' }] } });
+    const client = await connectViaProxy({
+      mode: 'monitor',
+      guardrails: { rules: [{ id: 'no-writes', tool: 'write_file', decision: 'block' }] },
+    });
     const path = join(allowedDir, 'written.txt');
     const content = `hello from the proxy ✓ ${randomUUID()}\n`;
 
@@ -89,7 +95,12 @@ describe('SDK client → ratri → server-filesystem', () => {
     const error = await callError(client.callTool({ name: 'write_file', arguments: { path: file.path, content: 'overwritten' } }));
 
     expect(error.code).toBe(-32001);
-    expect(error.data).toMatchObject({ decision: 'block', ruleId: 'no-writes', reason: 'read-only agent', tool: `${SERVER_NAME}.write_file` });
+    expect(error.data).toMatchObject({
+      decision: 'block',
+      ruleId: 'no-writes',
+      reason: 'read-only agent',
+      tool: `${SERVER_NAME}.write_file`,
+    });
     const read = await client.callTool({ name: 'read_file', arguments: { path: file.path } });
     expect(read.isError).toBeFalsy();
     expect(textOf(read)).toBe(file.content);

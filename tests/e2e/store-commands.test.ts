@@ -33,7 +33,8 @@ async function storeWithCalls(d: string, calls: number): Promise<string> {
     upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
   });
   const proxy = track(new ProxyProcess(['--config', config]));
-  for (let i = 1; i <= calls; i++) proxy.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'read_file', arguments: { path: `/f/${i}` } } });
+  for (let i = 1; i <= calls; i++)
+    proxy.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'read_file', arguments: { path: `/f/${i}` } } });
   await proxy.response(calls);
   proxy.child.stdin.end();
   expect((await proxy.exited).code).toBe(0);
@@ -46,7 +47,9 @@ describe('commands that look at a store', () => {
     for (const command of LOOKING_COMMANDS) {
       const r = await runCli(command, '', { RATRI_HOME: home }, 10_000);
       expect(r.code, `${command.join(' ')}: ${r.stderr}`).toBe(1);
-      expect(r.stderr).toContain(`ratri: no store at ${join(home, 'ratri.db')} (the default store is ${join(home, 'ratri.db')}: $RATRI_HOME/ratri.db); run a proxy first`);
+      expect(r.stderr).toContain(
+        `ratri: no store at ${join(home, 'ratri.db')} (the default store is ${join(home, 'ratri.db')}: $RATRI_HOME/ratri.db); run a proxy first`,
+      );
       expect(existsSync(home), command.join(' ')).toBe(false);
     }
   });
@@ -88,14 +91,19 @@ describe('a listing piped into a reader that goes away', () => {
   it('ratri events | head -1 exits quietly, without an EPIPE stack trace', async () => {
     const d = dir();
     const store = await storeWithCalls(d, 400); // about 1200 events: far more than one pipe buffer
-    for (const args of [['events', '--limit', '5000'], ['events', '--limit', '5000', '--json']]) {
+    for (const args of [
+      ['events', '--limit', '5000'],
+      ['events', '--limit', '5000', '--json'],
+    ]) {
       const child = spawn(process.execPath, [cliPath, ...args, '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       // Like `head -1`: read the first chunk, then close the pipe while ratri is still writing.
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       child.stdout.destroy();
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
       expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
     }
   });

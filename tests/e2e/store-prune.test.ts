@@ -83,11 +83,20 @@ describe('ratri store', () => {
     await p.response(20);
     p.child.stdin.end();
     expect((await p.exited).code).toBe(0);
-    const recent = readFileSync(join(d, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const recent = readFileSync(join(d, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
 
     const info = await runCli(['store', 'info', '--store', store, '--json']);
     expect(info.code, info.stderr).toBe(0);
-    const before = JSON.parse(info.stdout) as { events: number; oldestEvent: string; approvals: { pending: number; total: number }; tools: number; bytes: number };
+    const before = JSON.parse(info.stdout) as {
+      events: number;
+      oldestEvent: string;
+      approvals: { pending: number; total: number };
+      tools: number;
+      bytes: number;
+    };
     expect(before.events).toBe(12_000 + recent.length);
     expect(Date.parse(before.oldestEvent)).toBeLessThan(Date.now() - 39 * DAY);
     expect(before.approvals).toEqual({ pending: 1, total: 2 });
@@ -100,7 +109,9 @@ describe('ratri store', () => {
 
     const pruned = await runCli(['store', 'prune', '--store', store, '--older-than', '30d']);
     expect(pruned.code, pruned.stderr).toBe(0);
-    expect(pruned.stdout).toMatch(new RegExp(`deleted 12000 event\\(s\\) and 1 decided approval\\(s\\) .*; ${recent.length} event\\(s\\) remain`));
+    expect(pruned.stdout).toMatch(
+      new RegExp(`deleted 12000 event\\(s\\) and 1 decided approval\\(s\\) .*; ${recent.length} event\\(s\\) remain`),
+    );
     expect(pruned.stdout).toMatch(/the file keeps its size .* --vacuum gives it back/);
     const after = storedIds(store);
     expect(after.old).toBe(0);
@@ -109,7 +120,9 @@ describe('ratri store', () => {
     expect(after.tools).toBe(before.tools);
 
     const table = await runCli(['store', 'info', '--store', store]);
-    expect(table.stdout).toMatch(new RegExp(`^store ${store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+\\.\\d MB, schema version \\d+\\)`));
+    expect(table.stdout).toMatch(
+      new RegExp(`^store ${store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+\\.\\d MB, schema version \\d+\\)`),
+    );
     expect(table.stdout).toMatch(new RegExp(`events\\s+${recent.length}, from `));
   });
 
@@ -119,7 +132,12 @@ describe('ratri store', () => {
     seedOldHistory(store, 20_000, 10);
     const result = await runCli(['store', 'prune', '--store', store, '--older-than', '1d', '--vacuum', '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const out = JSON.parse(result.stdout) as { deleted: { events: number }; remainingEvents: number; bytesBefore: number; bytesAfter: number };
+    const out = JSON.parse(result.stdout) as {
+      deleted: { events: number };
+      remainingEvents: number;
+      bytesBefore: number;
+      bytesAfter: number;
+    };
     expect(out.deleted.events).toBe(20_000);
     expect(out.remainingEvents).toBe(0);
     expect(out.bytesAfter).toBeLessThan(out.bytesBefore / 4);
@@ -147,7 +165,10 @@ describe('ratri store', () => {
     p.child.stdin.end();
     expect((await p.exited).code).toBe(0);
     expect(p.stderr).not.toMatch(/telemetry/); // no failed or dropped batch
-    const written = readFileSync(join(d, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const written = readFileSync(join(d, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
     const after = storedIds(store);
     expect(after.old).toBe(0);
     expect(after.ids).toEqual(new Set(written));

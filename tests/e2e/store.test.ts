@@ -50,16 +50,24 @@ describe('two proxies on one store', () => {
       }),
     );
     const jsonlIds = ['alpha', 'beta'].flatMap((n) =>
-      readFileSync(join(d, `${n}.jsonl`), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id),
+      readFileSync(join(d, `${n}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
     );
     const db = new Database(join(d, 'ratri.db'), { readonly: true });
     const stored = db.prepare('SELECT id FROM events').pluck().all() as string[];
-    const perServer = db.prepare("SELECT server_name, count(*) AS n FROM events WHERE type = 'agent.tool.completed' GROUP BY server_name").all();
+    const perServer = db
+      .prepare("SELECT server_name, count(*) AS n FROM events WHERE type = 'agent.tool.completed' GROUP BY server_name")
+      .all();
     db.close();
     expect(new Set(stored).size).toBe(stored.length);
     expect(new Set(stored)).toEqual(new Set(jsonlIds));
     expect(stored.length).toBeGreaterThanOrEqual(2 * (3 * CALLS + 3)); // started, evaluated, completed per call; session and tools events
-    expect(perServer).toEqual([{ server_name: 'alpha', n: CALLS }, { server_name: 'beta', n: CALLS }]);
+    expect(perServer).toEqual([
+      { server_name: 'alpha', n: CALLS },
+      { server_name: 'beta', n: CALLS },
+    ]);
   });
 });
 
@@ -81,8 +89,16 @@ describe('ratri events', () => {
 
     const blocked = await runCli(['events', ...store, '--decision', 'block', '--json']);
     expect(blocked.code, blocked.stderr).toBe(0);
-    const lines = blocked.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
-    expect(lines).toEqual([expect.objectContaining({ type: 'agent.guardrail.evaluated', data: expect.objectContaining({ tool: 'files.delete_file', ruleId: 'no-delete' }) })]);
+    const lines = blocked.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        type: 'agent.guardrail.evaluated',
+        data: expect.objectContaining({ tool: 'files.delete_file', ruleId: 'no-delete' }),
+      }),
+    ]);
 
     const table = await runCli(['events', ...store, '--tool', 'read_file', '--since', '10m']);
     expect(table.code, table.stderr).toBe(0);
@@ -93,7 +109,12 @@ describe('ratri events', () => {
     expect(table.stdout).not.toContain('\u001b['); // no colour when stdout is not a terminal
 
     const typed = await runCli(['events', ...store, '--type', 'mcp.session.*', '--json']);
-    expect(typed.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['mcp.session.started', 'mcp.session.ended']);
+    expect(
+      typed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string }).type),
+    ).toEqual(['mcp.session.started', 'mcp.session.ended']);
 
     const future = await runCli(['events', ...store, '--since', '2999-01-01']);
     expect(future.code).toBe(0);
@@ -119,7 +140,10 @@ describe('tool definitions that change after they were trusted', () => {
     // Registration is recorded as the answer goes by; give the proxy a moment before the next call.
     await new Promise((r) => setTimeout(r, 200));
     p.send(call(4, 'read_file', { path: '/a' }));
-    expect((await p.response(4)).error).toMatchObject({ code: -32001, data: { ruleId: 'block_changed_tool_definitions', tool: 'files.read_file' } });
+    expect((await p.response(4)).error).toMatchObject({
+      code: -32001,
+      data: { ruleId: 'block_changed_tool_definitions', tool: 'files.read_file' },
+    });
     p.send(call(5, 'delete_file', { path: '/a' })); // unchanged tools still work
     expect((await p.response(5)).result).toBeDefined();
 

@@ -19,7 +19,11 @@ const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a
 
 function expectSafe(text: string): void {
   const bad = UNSAFE.exec(text);
-  expect(bad ? `U+${bad[0].codePointAt(0)!.toString(16)} at ${bad.index}: ${JSON.stringify(text.slice(Math.max(0, bad.index - 40), bad.index + 10))}` : 'none').toBe('none');
+  expect(
+    bad
+      ? `U+${bad[0].codePointAt(0)!.toString(16)} at ${bad.index}: ${JSON.stringify(text.slice(Math.max(0, bad.index - 40), bad.index + 10))}`
+      : 'none',
+  ).toBe('none');
 }
 
 function setup(d: string, fields: Record<string, unknown> = {}): { config: string; store: string } {
@@ -42,7 +46,12 @@ function start(d: string, fields: Record<string, unknown> = {}): { store: string
   return { store, proxy: track(new ProxyProcess(['--config', config])) };
 }
 
-const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 
 describe('values from hosts and upstreams on the terminal', () => {
   it('ratri events, tools list and approvals show escape sequences and bidi controls as \\x1b and \\u202e', async () => {
@@ -100,7 +109,9 @@ describe('values from hosts and upstreams on the terminal', () => {
     const d = dir();
     const { proxy } = start(d, { maxFrameBytes: 2048 });
     // Raw C1, bidi and DEL characters are valid inside a JSON string; the id is quoted in the log line.
-    proxy.send(`{"jsonrpc":"2.0","id":"a\u009b2J\u202e\u007fz","method":"tools/call","params":{"name":"x","arguments":{"pad":"${'x'.repeat(4096)}"}}}`);
+    proxy.send(
+      `{"jsonrpc":"2.0","id":"a\u009b2J\u202e\u007fz","method":"tools/call","params":{"name":"x","arguments":{"pad":"${'x'.repeat(4096)}"}}}`,
+    );
     const refused = await proxy.waitFor((m) => (m.error as { code?: number } | undefined)?.code === -32600);
     expect(refused.id).toBe('a\u009b2J\u202e\u007fz'); // the host still gets its own id back, exactly
     const line = proxy.stderr.split('\n').find((l) => l.includes('refused a host frame'));

@@ -30,7 +30,12 @@ function configFor(folder: string, extra: Record<string, unknown> = {}, upstream
 /** The upstream's environment, as its get-env tool reports it through a stdio proxy. */
 async function envOverStdio(config: string): Promise<Record<string, string>> {
   const proxy = track(new ProxyProcess(['--config', config], { ...SECRETS, RATRI_HOME: dir() }));
-  proxy.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  proxy.send({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
   await proxy.response(1);
   proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   proxy.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get-env', arguments: {} } });
@@ -60,9 +65,13 @@ describe("the upstream's environment", () => {
   it("through the HTTP front: neither the API key nor --auth-token-env's variable reaches the upstream", async () => {
     const folder = dir();
     const config = configFor(folder);
-    const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--auth-token-env', 'FRONT_TOKEN'], {
-      env: { ...process.env, ...SECRETS, RATRI_HOME: folder },
-    });
+    const child = spawn(
+      process.execPath,
+      [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', '--auth-token-env', 'FRONT_TOKEN'],
+      {
+        env: { ...process.env, ...SECRETS, RATRI_HOME: folder },
+      },
+    );
     const exited = new Promise((r) => child.on('close', r));
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -74,7 +83,9 @@ describe("the upstream's environment", () => {
       }
       const url = new URL(`${/(http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(stderr)![1]}/mcp`);
       const client = new Client({ name: 'secrets-test', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${SECRETS.FRONT_TOKEN}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${SECRETS.FRONT_TOKEN}` } } }),
+      );
       const env = JSON.parse(textOf(await client.callTool({ name: 'get-env', arguments: {} }))) as Record<string, string>;
       await client.close();
       expect(env.UNRELATED).toBe('kept');

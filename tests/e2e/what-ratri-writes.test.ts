@@ -42,7 +42,10 @@ describe('file modes', () => {
     // While the proxy runs, SQLite keeps the -wal and -shm files next to the store.
     for (let i = 0; i < 50 && !existsSync(`${store}-shm`); i++) await new Promise((r) => setTimeout(r, 100));
     const modes = Object.fromEntries(
-      [home, store, `${store}-wal`, `${store}-shm`, join(d, 'out'), join(d, 'out', 'deeper'), jsonl, join(d, 'rec'), record].map((p) => [p.slice(d.length), mode(p)]),
+      [home, store, `${store}-wal`, `${store}-shm`, join(d, 'out'), join(d, 'out', 'deeper'), jsonl, join(d, 'rec'), record].map((p) => [
+        p.slice(d.length),
+        mode(p),
+      ]),
     );
     expect(modes).toEqual({
       '/home': '700',
@@ -89,7 +92,10 @@ describe('the reason of an invalid-JSON warning', () => {
       const everything = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
       db.close();
       expect(warnings.map((w) => JSON.parse(w))).toEqual([
-        expect.objectContaining({ kind: 'invalid_json', reason: 'Unexpected token: the frame is not valid JSON (its text is not recorded)' }),
+        expect.objectContaining({
+          kind: 'invalid_json',
+          reason: 'Unexpected token: the frame is not valid JSON (its text is not recorded)',
+        }),
       ]);
       expect(everything).not.toContain('hunter2');
       expect(readFileSync(jsonl, 'utf8')).not.toContain('hunter2');
@@ -123,7 +129,12 @@ describe('redactKeys', () => {
 describe('--record', () => {
   // Odd but valid bytes: a frame with nothing to redact must be recorded exactly so.
   const PLAIN = '{ "jsonrpc":"2.0", "id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/caf\\u00e9"}}}';
-  const WITH_SECRET = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/b', Password: SECRET } } });
+  const WITH_SECRET = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tools/call',
+    params: { name: 'read_file', arguments: { path: '/b', Password: SECRET } },
+  });
   // The secret hides in the first of two "params": JSON.parse keeps the second, which has nothing to redact.
   const DUPLICATE = `{"jsonrpc":"2.0","id":3,"method":"ping","params":{"token":"tok-${SECRET}"},"params":{}}`;
 
@@ -143,15 +154,30 @@ describe('--record', () => {
     const d = dir();
     const { file, text } = await record(d, [PLAIN, WITH_SECRET, DUPLICATE]);
     expect(text).not.toContain('hunter2');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ golden: 1, description: 'recorded by ratri mcp proxy --record, the values of password, token redacted' });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({
+      golden: 1,
+      description: 'recorded by ratri mcp proxy --record, the values of password, token redacted',
+    });
     expect(lines).toContainEqual({ from: 'host', text: PLAIN });
     expect(lines).toContainEqual({ to: 'upstream', text: PLAIN });
-    const redacted = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/b', Password: '[REDACTED]' } } });
+    const redacted = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'read_file', arguments: { path: '/b', Password: '[REDACTED]' } },
+    });
     expect(lines).toContainEqual({ from: 'host', text: redacted, redacted: true });
     expect(lines).toContainEqual({ to: 'upstream', text: redacted, redacted: true });
     // Redacted in place: the duplicate stays, so the replayed proxy reads (and refuses) it as it did.
-    expect(lines).toContainEqual({ from: 'host', text: '{"jsonrpc":"2.0","id":3,"method":"ping","params":{"token":"[REDACTED]"},"params":{}}', redacted: true });
+    expect(lines).toContainEqual({
+      from: 'host',
+      text: '{"jsonrpc":"2.0","id":3,"method":"ping","params":{"token":"[REDACTED]"},"params":{}}',
+      redacted: true,
+    });
     const replay = await runCli(['replay', file]);
     expect(replay.stdout + replay.stderr).toMatch(/✓ .*session\.golden\.jsonl/);
     expect(replay.code).toBe(0);
@@ -161,8 +187,14 @@ describe('--record', () => {
     const d = dir();
     const { file, text } = await record(d, [BROKEN_FRAME]);
     expect(text).not.toContain('hunter2');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual({ from: 'host', withheld: `not JSON (${Buffer.byteLength(BROKEN_FRAME)} bytes), so it cannot be redacted` });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual({
+      from: 'host',
+      withheld: `not JSON (${Buffer.byteLength(BROKEN_FRAME)} bytes), so it cannot be redacted`,
+    });
     expect(lines).toContainEqual({ to: 'host', withheld: 'a -32700 answer, whose message quotes a frame that was not JSON' });
     const replay = await runCli(['replay', file]);
     expect(replay.code).toBe(1);
@@ -173,10 +205,15 @@ describe('--record', () => {
   it('--record-unredacted keeps every frame byte for byte, and says so on stderr', async () => {
     const d = dir();
     const { file, text, stderr } = await record(d, [WITH_SECRET, BROKEN_FRAME], ['--record-unredacted']);
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toContainEqual({ from: 'host', text: WITH_SECRET });
     expect(lines).toContainEqual({ from: 'host', text: BROKEN_FRAME });
-    expect(stderr).toContain(`ratri: --record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of password, token included (the file is 0600)`);
+    expect(stderr).toContain(
+      `ratri: --record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of password, token included (the file is 0600)`,
+    );
     const alone = await runCli(['mcp', 'proxy', '--config', join(d, 'ratri.mcp.json'), '--record-unredacted']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--record-unredacted goes with --record FILE');

@@ -21,8 +21,14 @@ export const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome'];
  * hosts the machine cannot reach.
  */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 export interface FoundChromium {
@@ -85,8 +91,12 @@ async function unpackBundled(): Promise<string> {
   const staging = mkdtempSync(join(tmpdir(), 'ratri-chromium-unpack-'));
   try {
     const script = `import(${JSON.stringify(import.meta.resolve('@sparticuz/chromium'))}).then((m) => m.default.executablePath())`;
-    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: { ...process.env, TMPDIR: staging } });
-    if (!isExecutableFile(join(staging, 'chromium'))) throw new Error(`@sparticuz/chromium ${version} did not unpack a chromium into ${staging}`);
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dir,
+      env: { ...process.env, TMPDIR: staging },
+    });
+    if (!isExecutableFile(join(staging, 'chromium')))
+      throw new Error(`@sparticuz/chromium ${version} did not unpack a chromium into ${staging}`);
     renameSync(staging, target);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * official `@modelcontextprotocol/conformance` server scenarios against a URL, read its per-scenario
  * `checks.json` files and compare two runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -130,7 +130,11 @@ export async function startEverythingHttp(): Promise<Target> {
  * server-everything in stdio mode behind `ratri mcp proxy --transport http --port 0`; the URL is taken
  * from the line ratri prints on stderr.
  */
-export async function startRatriHttp(dir: string, upstreamArgs: string[] = [everythingServer, 'stdio'], extraArgs: string[] = []): Promise<Target> {
+export async function startRatriHttp(
+  dir: string,
+  upstreamArgs: string[] = [everythingServer, 'stdio'],
+  extraArgs: string[] = [],
+): Promise<Target> {
   mkdirSync(dir, { recursive: true });
   const config = writeConfig(dir, {
     agentKey: 'conformance',
@@ -138,11 +142,10 @@ export async function startRatriHttp(dir: string, upstreamArgs: string[] = [ever
     store: join(dir, 'ratri.db'),
     upstream: { command: process.execPath, args: upstreamArgs },
   });
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', ...extraArgs],
-    { env: { ...process.env, RATRI_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0', ...extraArgs], {
+    env: { ...process.env, RATRI_HOME: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stderr = collect(child);
   child.stdout?.resume();
   const match = await waitForOutput(child, /serving MCP over Streamable HTTP at (http:\/\/\S+)/, 'ratri mcp proxy --transport http');
@@ -169,7 +172,13 @@ export async function startBrokenForwarder(targetUrl: string, breakMethod: strin
           if (methods.includes(breakMethod)) {
             broken++;
             res.writeHead(500, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ jsonrpc: '2.0', id: Array.isArray(parsed) ? null : (parsed.id ?? null), error: { code: -32603, message: 'broken on purpose' } }));
+            res.end(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                id: Array.isArray(parsed) ? null : (parsed.id ?? null),
+                error: { code: -32603, message: 'broken on purpose' },
+              }),
+            );
             return;
           }
         } catch {
@@ -177,13 +186,10 @@ export async function startBrokenForwarder(targetUrl: string, breakMethod: strin
         }
       }
       const headers = { ...req.headers, host: target.host };
-      const upstream = httpRequest(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
       upstream.on('error', () => {
         if (!res.headersSent) res.writeHead(502);
         res.end();
@@ -297,7 +303,10 @@ export function parityRegressions(baseline: Map<string, ScenarioResult>, candida
       continue;
     }
     if (!got.ok) {
-      regressions.push({ scenario, reason: `passed directly, fails through the candidate: ${got.error ?? `${got.passed} passed, ${got.failed} failed`}` });
+      regressions.push({
+        scenario,
+        reason: `passed directly, fails through the candidate: ${got.error ?? `${got.passed} passed, ${got.failed} failed`}`,
+      });
       continue;
     }
     const successes = (r: ScenarioResult): Map<string, number> => {
@@ -308,14 +317,21 @@ export function parityRegressions(baseline: Map<string, ScenarioResult>, candida
     const want = successes(base);
     const have = successes(got);
     for (const [id, n] of want) {
-      if ((have.get(id) ?? 0) < n) regressions.push({ scenario, reason: `check ${id} succeeded ${n}x directly, ${have.get(id) ?? 0}x through the candidate` });
+      if ((have.get(id) ?? 0) < n)
+        regressions.push({ scenario, reason: `check ${id} succeeded ${n}x directly, ${have.get(id) ?? 0}x through the candidate` });
     }
   }
   return regressions;
 }
 
 /** Totals over a run: scenarios ok / not ok, checks passed / failed. */
-export function totals(results: Map<string, ScenarioResult>): { scenarios: number; ok: number; notOk: number; checksPassed: number; checksFailed: number } {
+export function totals(results: Map<string, ScenarioResult>): {
+  scenarios: number;
+  ok: number;
+  notOk: number;
+  checksPassed: number;
+  checksFailed: number;
+} {
   let ok = 0;
   let checksPassed = 0;
   let checksFailed = 0;
@@ -328,7 +344,12 @@ export function totals(results: Map<string, ScenarioResult>): { scenarios: numbe
 }
 
 /** A plain-text table: scenario | direct | candidate. */
-export function parityTable(names: string[], baseline: Map<string, ScenarioResult>, candidate: Map<string, ScenarioResult>, candidateLabel: string): string {
+export function parityTable(
+  names: string[],
+  baseline: Map<string, ScenarioResult>,
+  candidate: Map<string, ScenarioResult>,
+  candidateLabel: string,
+): string {
   const cell = (r: ScenarioResult | undefined): string => (r ? `${r.ok ? 'PASS' : 'FAIL'} ${r.passed}/${r.passed + r.failed}` : '—');
   const width = Math.max(...names.map((n) => n.length), 8);
   const lines = [`${'scenario'.padEnd(width)}  ${'direct'.padEnd(10)}  ${candidateLabel}`];

@@ -49,7 +49,11 @@ const argValue = fc.oneof(
 /** Paths the fuzz config's rules block for one tool (see BLOCKED_PATH), and one they do not. */
 const pathValue = fc.constantFrom('/etc/passwd', '/etc/shadow', '/tmp/x', '/tmp/x\u0000/../../etc/shadow');
 const argsNode = fc
-  .tuple(fc.option(pathValue, { nil: undefined }), fc.option(pathValue, { nil: undefined }), fc.dictionary(fc.constantFrom(...argKeys.slice(2)), argValue, { maxKeys: 2 }))
+  .tuple(
+    fc.option(pathValue, { nil: undefined }),
+    fc.option(pathValue, { nil: undefined }),
+    fc.dictionary(fc.constantFrom(...argKeys.slice(2)), argValue, { maxKeys: 2 }),
+  )
   .map(([path, file, rest]) =>
     obj([
       ...(path === undefined ? [] : [['path', lit(path)] as [string, Node]]),
@@ -61,11 +65,20 @@ const idText = fc.oneof(fc.nat(99).map(String), fc.constantFrom('"a"', '"x-1"', 
 
 function toolCall(id: string | undefined, name: string, args: Node | undefined): Node {
   const params = obj([['name', lit(name)], ...(args ? [['arguments', args] as [string, Node]] : [])]);
-  return obj([['jsonrpc', lit('2.0')], ...(id === undefined ? [] : [['id', { raw: id }] as [string, Node]]), ['method', lit('tools/call')], ['params', params]]);
+  return obj([
+    ['jsonrpc', lit('2.0')],
+    ...(id === undefined ? [] : [['id', { raw: id }] as [string, Node]]),
+    ['method', lit('tools/call')],
+    ['params', params],
+  ]);
 }
 
 const toolCallFrame = fc
-  .record({ id: fc.option(idText, { nil: undefined, freq: 6 }), name: fc.constantFrom(...toolNames), args: fc.option(argsNode, { nil: undefined, freq: 6 }) })
+  .record({
+    id: fc.option(idText, { nil: undefined, freq: 6 }),
+    name: fc.constantFrom(...toolNames),
+    args: fc.option(argsNode, { nil: undefined, freq: 6 }),
+  })
   .map(({ id, name, args }) => toolCall(id, name, args));
 const otherFrame = fc
   .record({
@@ -74,7 +87,12 @@ const otherFrame = fc
     params: fc.option(argsNode, { nil: undefined }),
   })
   .map(({ id, method, params }) =>
-    obj([['jsonrpc', lit('2.0')], ...(id === undefined ? [] : [['id', { raw: id }] as [string, Node]]), ['method', lit(method)], ...(params ? [['params', params] as [string, Node]] : [])]),
+    obj([
+      ['jsonrpc', lit('2.0')],
+      ...(id === undefined ? [] : [['id', { raw: id }] as [string, Node]]),
+      ['method', lit(method)],
+      ...(params ? [['params', params] as [string, Node]] : []),
+    ]),
   );
 const baseFrame = fc.oneof({ arbitrary: toolCallFrame, weight: 3 }, { arbitrary: otherFrame, weight: 1 });
 
@@ -85,14 +103,31 @@ const duplicateValues: Record<string, fc.Arbitrary<Node>> = {
   method: fc.constantFrom('tools/call', 'ping', 'tools/list').map(lit),
   id: idText.map((raw) => ({ raw })),
   jsonrpc: fc.constantFrom('2.0', '1.0').map(lit),
-  params: fc.tuple(fc.constantFrom(...toolNames), argsNode).map(([n, a]) => obj([['name', lit(n)], ['arguments', a]])),
+  params: fc.tuple(fc.constantFrom(...toolNames), argsNode).map(([n, a]) =>
+    obj([
+      ['name', lit(n)],
+      ['arguments', a],
+    ]),
+  ),
   name: fc.constantFrom(...toolNames).map(lit),
   arguments: argsNode,
   // An own member to JSON.parse, the prototype to code that copies keys with `copy[key] = value`.
-  ['__proto__']: fc.constant(obj([['method', lit('tools/call')], ['name', lit(BLOCKED_TOOL)], ['path', lit('/etc/shadow')], ['token', lit('s3cret')]])),
+  ['__proto__']: fc.constant(
+    obj([
+      ['method', lit('tools/call')],
+      ['name', lit(BLOCKED_TOOL)],
+      ['path', lit('/etc/shadow')],
+      ['token', lit('s3cret')],
+    ]),
+  ),
 };
-const keysAt: Record<Level, string[]> = { top: ['method', 'id', 'params', 'jsonrpc', '__proto__'], params: ['name', 'arguments', '__proto__'], args: [...argKeys, '__proto__'] };
-const valueFor = (key: string): fc.Arbitrary<Node> => (Object.hasOwn(duplicateValues, key) ? duplicateValues[key]! : (PATH_ARGS.includes(key) ? pathValue : argValue).map(lit));
+const keysAt: Record<Level, string[]> = {
+  top: ['method', 'id', 'params', 'jsonrpc', '__proto__'],
+  params: ['name', 'arguments', '__proto__'],
+  args: [...argKeys, '__proto__'],
+};
+const valueFor = (key: string): fc.Arbitrary<Node> =>
+  Object.hasOwn(duplicateValues, key) ? duplicateValues[key]! : (PATH_ARGS.includes(key) ? pathValue : argValue).map(lit);
 /** Keys equal to the real ones under Go's case folding (ASCII case, `ſ` for s, the Kelvin sign for k, `İ` and `ı` for i). */
 const variants: Record<string, string[]> = {
   method: ['Method', 'METHOD', 'meThod'],
@@ -147,24 +182,100 @@ const oddValues = {
 const levelKey = (level: Level): fc.Arbitrary<[string, Node]> =>
   fc.oneof(...keysAt[level].map((k) => fc.tuple(fc.constantFrom(k, ...(Object.hasOwn(variants, k) ? variants[k]! : [])), valueFor(k))));
 const depth = fc.oneof(fc.integer({ min: 1, max: 100 }), fc.constantFrom(63, 64, 65, 128), fc.integer({ min: 100, max: 20_000 }));
-const badBytes = fc.constantFrom<number[]>([0xff], [0xfe], [0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc3]);
+const badBytes = fc.constantFrom<number[]>(
+  [0xff],
+  [0xfe],
+  [0x80],
+  [0xc0, 0xaf],
+  [0xe0, 0x80, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xe2, 0x82],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xc3],
+);
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...levels), fc.boolean()).chain(([where, first]) => levelKey(where).map(([key, value]): Mutation => ({ m: 'add', where, key, value, first }))) },
-  { weight: 2, arbitrary: fc.record({ m: fc.constant('twin' as const), pick: fc.nat(), fold: fc.nat(foldings.length - 1), value: twinValue, first: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...levels), fc.boolean())
+      .chain(([where, first]) => levelKey(where).map(([key, value]): Mutation => ({ m: 'add', where, key, value, first }))),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      m: fc.constant('twin' as const),
+      pick: fc.nat(),
+      fold: fc.nat(foldings.length - 1),
+      value: twinValue,
+      first: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ m: fc.constant('rename' as const), pick: fc.nat(), fold: fc.nat(foldings.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ m: fc.constant('escapeKey' as const), pick: fc.nat(), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('escapeValue' as const), which: fc.constantFrom('method' as const, 'name' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('cr' as const), pick: fc.nat(), slot: fc.constantFrom('ws' as const, 'colonWs' as const, 'after' as const), text: fc.constantFrom('\r', ' \r', '\r\t', '\r ') }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('smuggle' as const), inner: fc.tuple(idText, argsNode).map(([id, a]) => toolCall(id, BLOCKED_TOOL, a)), first: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('control' as const), which: fc.constantFrom('method' as const, 'name' as const), char: fc.constantFrom('\u0000', '\u0001', '\u001b', '\u001f', '\u007f', '\u0085', '\u2028', '\u2029', '\ud800', '\udfff', ' '), raw: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('deep' as const), where: fc.constantFrom(...levels), depth, shape: fc.constantFrom('array' as const, 'object' as const) }) },
-  { weight: 2, arbitrary: fc.constantFrom(...(Object.keys(oddValues) as Array<keyof typeof oddValues>)).chain((which) => fc.constantFrom(...oddValues[which]).map((raw): Mutation => ({ m: 'odd', which, raw }))) },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('badUtf8' as const), which: fc.constantFrom('method' as const, 'name' as const, 'argValue' as const, 'argKey' as const), bytes: badBytes, atStart: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('escapeValue' as const),
+      which: fc.constantFrom('method' as const, 'name' as const),
+      at: fc.nat(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('cr' as const),
+      pick: fc.nat(),
+      slot: fc.constantFrom('ws' as const, 'colonWs' as const, 'after' as const),
+      text: fc.constantFrom('\r', ' \r', '\r\t', '\r '),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('smuggle' as const),
+      inner: fc.tuple(idText, argsNode).map(([id, a]) => toolCall(id, BLOCKED_TOOL, a)),
+      first: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('control' as const),
+      which: fc.constantFrom('method' as const, 'name' as const),
+      char: fc.constantFrom('\u0000', '\u0001', '\u001b', '\u001f', '\u007f', '\u0085', '\u2028', '\u2029', '\ud800', '\udfff', ' '),
+      raw: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('deep' as const),
+      where: fc.constantFrom(...levels),
+      depth,
+      shape: fc.constantFrom('array' as const, 'object' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom(...(Object.keys(oddValues) as Array<keyof typeof oddValues>))
+      .chain((which) => fc.constantFrom(...oddValues[which]).map((raw): Mutation => ({ m: 'odd', which, raw }))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('badUtf8' as const),
+      which: fc.constantFrom('method' as const, 'name' as const, 'argValue' as const, 'argKey' as const),
+      bytes: badBytes,
+      atStart: fc.boolean(),
+    }),
+  },
 );
 
 const keyOf = (m: Member): string | undefined => (typeof m.key === 'string' ? parsedString(m.key) : undefined);
-const find = (node: Node | undefined, key: string): Member | undefined => (node && 'obj' in node ? node.obj.find((m) => keyOf(m) === key) : undefined);
+const find = (node: Node | undefined, key: string): Member | undefined =>
+  node && 'obj' in node ? node.obj.find((m) => keyOf(m) === key) : undefined;
 
 function objectAt(frame: Node, where: Level): Node | undefined {
   const params = find(frame, 'params')?.value;
@@ -193,7 +304,9 @@ function escapeAt(piece: Piece, at: number): Piece {
   const s = typeof piece === 'string' ? parsedString(piece) : undefined;
   if (s === undefined || s.length === 0) return piece;
   const k = at % s.length;
-  const chars = [...Array(s.length).keys()].map((i) => (i === k ? `\\u${s.charCodeAt(i).toString(16).padStart(4, '0')}` : JSON.stringify(s[i]).slice(1, -1)));
+  const chars = [...Array(s.length).keys()].map((i) =>
+    i === k ? `\\u${s.charCodeAt(i).toString(16).padStart(4, '0')}` : JSON.stringify(s[i]).slice(1, -1),
+  );
   return `"${chars.join('')}"`;
 }
 
@@ -220,7 +333,10 @@ function addTo(target: Node | undefined, m: Member, first: boolean): void {
 }
 
 function nested(depthCount: number, shape: 'array' | 'object'): Node {
-  return { raw: shape === 'array' ? `${'['.repeat(depthCount)}1${']'.repeat(depthCount)}` : `${'{"a":'.repeat(depthCount)}1${'}'.repeat(depthCount)}` };
+  return {
+    raw:
+      shape === 'array' ? `${'['.repeat(depthCount)}1${']'.repeat(depthCount)}` : `${'{"a":'.repeat(depthCount)}1${'}'.repeat(depthCount)}`,
+  };
 }
 
 function apply(frame: Node, mu: Mutation): void {
@@ -328,14 +444,19 @@ function serialize(node: Node, out: Buffer[]): void {
 }
 
 /** Half the messages are left plain, so that calls also get through and their events can be compared. */
-const mutations = fc.oneof({ arbitrary: fc.constant<Mutation[]>([]), weight: 1 }, { arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }), weight: 1 });
+const mutations = fc.oneof(
+  { arbitrary: fc.constant<Mutation[]>([]), weight: 1 },
+  { arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }), weight: 1 },
+);
 const mutatedMessage = fc.tuple(baseFrame, mutations).map(([base, list]) => {
   const frame = structuredClone(base); // generated values are shared while shrinking: never mutate them
   for (const mu of structuredClone(list)) apply(frame, mu);
   return frame;
 });
 const junk = fc.constantFrom('1', '"x"', 'null', '[]', '{}').map((raw): Node => ({ raw }));
-const batch = fc.array(fc.oneof({ arbitrary: mutatedMessage, weight: 4 }, { arbitrary: junk, weight: 1 }), { minLength: 1, maxLength: 4 }).map((arr): Node => ({ arr }));
+const batch = fc
+  .array(fc.oneof({ arbitrary: mutatedMessage, weight: 4 }, { arbitrary: junk, weight: 1 }), { minLength: 1, maxLength: 4 })
+  .map((arr): Node => ({ arr }));
 /** What may come after the frame, before its `\n` (only a lone `\r` there is a plain CRLF). */
 const tail = fc.constantFrom('', '', '', '\r', ' ', '\r ', '\t\r');
 

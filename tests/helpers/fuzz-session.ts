@@ -15,7 +15,8 @@ export type FuzzMode = 'monitor' | 'enforce';
 
 export const FUZZ_SERVER = 'fs';
 export const FUZZ_REDACT_KEYS = ['token'];
-const INIT = '{"jsonrpc":"2.0","id":"fuzz-init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}';
+const INIT =
+  '{"jsonrpc":"2.0","id":"fuzz-init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}';
 const INITIALIZED = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
 const SENTINEL = '{"jsonrpc":"2.0","id":"fuzz-sentinel","method":"ping"}';
 
@@ -78,7 +79,11 @@ export async function runFuzzSession(mode: FuzzMode, frames: Buffer[], rules: un
       serverName: FUZZ_SERVER,
       mode,
       redactKeys: FUZZ_REDACT_KEYS,
-      upstream: { command: process.execPath, args: [fixtureServer('byte-recorder.mjs')], env: { RECORD_FILE: recordFile, SENT_FILE: join(dir, 'upstream-sent.bin') } },
+      upstream: {
+        command: process.execPath,
+        args: [fixtureServer('byte-recorder.mjs')],
+        env: { RECORD_FILE: recordFile, SENT_FILE: join(dir, 'upstream-sent.bin') },
+      },
       guardrails: { rules },
       telemetry: { jsonl: 'telemetry.jsonl' },
       store: 'ratri.db',
@@ -109,8 +114,21 @@ export async function runFuzzSession(mode: FuzzMode, frames: Buffer[], rules: un
     const exit = await exitWithin(proxy, 10_000);
     const received = existsSync(recordFile) ? readFileSync(recordFile) : Buffer.alloc(0);
     const eventsFile = join(dir, 'telemetry.jsonl');
-    const events = existsSync(eventsFile) ? readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FuzzEvent) : [];
-    return { sent: Buffer.concat(written), received, receivedFrames: splitFrames(received).filter((f) => !isSetup(f)), events, aliveAtEnd, exit, stderr: proxy.stderr };
+    const events = existsSync(eventsFile)
+      ? readFileSync(eventsFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as FuzzEvent)
+      : [];
+    return {
+      sent: Buffer.concat(written),
+      received,
+      receivedFrames: splitFrames(received).filter((f) => !isSetup(f)),
+      events,
+      aliveAtEnd,
+      exit,
+      stderr: proxy.stderr,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

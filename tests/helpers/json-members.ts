@@ -64,7 +64,11 @@ class Cursor {
   }
 
   literal(): JsonTree {
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.s.startsWith(word, this.i)) {
         this.i += word.length;
         return { kind: 'scalar', value };
@@ -138,7 +142,11 @@ export function buildValue(
 ): unknown {
   if (root.kind === 'scalar') return scalar(root.value);
   type Frame = { tree: Exclude<JsonTree, { kind: 'scalar' }>; children: JsonTree[]; built: unknown[] };
-  const frameOf = (tree: Frame['tree']): Frame => ({ tree, children: tree.kind === 'array' ? tree.items : tree.members.map((m) => m[1]), built: [] });
+  const frameOf = (tree: Frame['tree']): Frame => ({
+    tree,
+    children: tree.kind === 'array' ? tree.items : tree.members.map((m) => m[1]),
+    built: [],
+  });
   const stack: Frame[] = [frameOf(root)];
   for (;;) {
     const top = stack[stack.length - 1]!;

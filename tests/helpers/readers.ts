@@ -21,7 +21,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { canonicalText } from './canonical-json.js';
-import { buildValue, nestingDepth, objectOf, parseMembers, treeValue, type JsonScalar, type JsonTree } from './json-members.js';
+import { buildValue, type JsonScalar, type JsonTree, nestingDepth, objectOf, parseMembers, treeValue } from './json-members.js';
 
 /** What the policy reads of one message: its method, and for a tools/call the tool name and arguments. */
 export type Reading =
@@ -99,14 +99,27 @@ const goScalar = (v: JsonScalar): unknown => (typeof v === 'string' ? goString(v
 
 /** A value read as Go structs read it: object keys folded, the last of equal folded keys wins. */
 export function goValue(tree: JsonTree): unknown {
-  return buildValue(tree, (members) => objectOf(members.map(([key, value]) => [goFoldKey(goString(key)), value]), 'last'), goScalar);
+  return buildValue(
+    tree,
+    (members) =>
+      objectOf(
+        members.map(([key, value]) => [goFoldKey(goString(key)), value]),
+        'last',
+      ),
+    goScalar,
+  );
 }
 
 /** A value read as Go reads it into a plain field (a string, not a struct): no keys folded. */
 const goPlain = (tree: JsonTree): unknown => buildValue(tree, (members) => objectOf(members, 'last'), goScalar);
 
 /** A reading by a reader that finds members by name (`field`), as Go and C readers do. */
-function lookupReading(tree: JsonTree, field: (t: JsonTree, name: string) => JsonTree | undefined, plain: (t: JsonTree) => unknown, args: (t: JsonTree) => unknown): Reading {
+function lookupReading(
+  tree: JsonTree,
+  field: (t: JsonTree, name: string) => JsonTree | undefined,
+  plain: (t: JsonTree) => unknown,
+  args: (t: JsonTree) => unknown,
+): Reading {
   if (tree.kind !== 'object') return { kind: 'not-an-object' };
   const method = field(tree, 'method');
   const methodValue = method ? plain(method) : undefined;
@@ -128,7 +141,16 @@ const cString = (s: string): string => {
 export const cKey = (key: string): string => cString(key).replace(/[A-Z]/g, (c) => c.toLowerCase());
 const cScalar = (v: JsonScalar): unknown => (typeof v === 'string' ? cString(v) : v);
 /** A value read by a C reader: strings cut at NUL, object keys compared as cKey, the first of equal keys found. */
-export const cValue = (tree: JsonTree): unknown => buildValue(tree, (members) => objectOf(members.map(([key, value]) => [cKey(key), value]), 'first'), cScalar);
+export const cValue = (tree: JsonTree): unknown =>
+  buildValue(
+    tree,
+    (members) =>
+      objectOf(
+        members.map(([key, value]) => [cKey(key), value]),
+        'first',
+      ),
+    cScalar,
+  );
 
 function cField(tree: JsonTree, field: string): JsonTree | undefined {
   return tree.kind === 'object' ? tree.members.find(([key]) => cKey(key) === field)?.[1] : undefined;
@@ -154,14 +176,21 @@ function validSequenceLength(b: Buffer, i: number): number {
   const lead = b[i]!;
   if (lead < 0x80) return 1;
   const [n, lo, hi] =
-    lead >= 0xc2 && lead <= 0xdf ? [2, 0x80, 0xbf]
-    : lead === 0xe0 ? [3, 0xa0, 0xbf]
-    : lead === 0xed ? [3, 0x80, 0x9f]
-    : lead >= 0xe1 && lead <= 0xef ? [3, 0x80, 0xbf]
-    : lead === 0xf0 ? [4, 0x90, 0xbf]
-    : lead === 0xf4 ? [4, 0x80, 0x8f]
-    : lead >= 0xf1 && lead <= 0xf3 ? [4, 0x80, 0xbf]
-    : [0, 0, 0];
+    lead >= 0xc2 && lead <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : lead === 0xe0
+        ? [3, 0xa0, 0xbf]
+        : lead === 0xed
+          ? [3, 0x80, 0x9f]
+          : lead >= 0xe1 && lead <= 0xef
+            ? [3, 0x80, 0xbf]
+            : lead === 0xf0
+              ? [4, 0x90, 0xbf]
+              : lead === 0xf4
+                ? [4, 0x80, 0x8f]
+                : lead >= 0xf1 && lead <= 0xf3
+                  ? [4, 0x80, 0xbf]
+                  : [0, 0, 0];
   if (n === 0 || i + n > b.length) return 0;
   if (b[i + 1]! < lo || b[i + 1]! > hi) return 0;
   for (let k = 2; k < n; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return 0;
@@ -183,7 +212,9 @@ export function readAll(frame: Buffer): Record<ReaderName, Reading[]> {
     goFold: readText(text, (t) => treeReadings(t, goReading)),
     lineSplit: decodeSurrogateEscape(frame)
       .split(LINE_BREAKS)
-      .flatMap((line) => readText(line, (t) => (nestingDepth(t) > PYTHON_MAX_DEPTH ? [{ kind: 'invalid-json' }] : readValue(JSON.parse(t), readingOf)))),
+      .flatMap((line) =>
+        readText(line, (t) => (nestingDepth(t) > PYTHON_MAX_DEPTH ? [{ kind: 'invalid-json' }] : readValue(JSON.parse(t), readingOf))),
+      ),
     cString: readText(text, (t) => treeReadings(t, cReading)),
   };
 }
@@ -195,7 +226,9 @@ export function readAll(frame: Buffer): Record<ReaderName, Reading[]> {
  */
 export function canonical(readings: Reading[], foldKey?: (key: string) => string): string {
   return readings
-    .map((r) => (r.kind !== 'message' ? r.kind : [canonicalText(r.method), canonicalText(r.name), canonicalText(r.arguments, foldKey)].join(' ')))
+    .map((r) =>
+      r.kind !== 'message' ? r.kind : [canonicalText(r.method), canonicalText(r.name), canonicalText(r.arguments, foldKey)].join(' '),
+    )
     .join('\n');
 }
 
@@ -209,5 +242,8 @@ export function disagreements(all: Record<ReaderName, Reading[]>): ReaderName[] 
 
 /** A frame as readable text: JSON string syntax, invisible characters escaped, bytes that are not UTF-8 shown as \udcNN. */
 export function showFrame(frame: Buffer): string {
-  return JSON.stringify(decodeSurrogateEscape(frame)).replace(/[\u007f-\u00a0\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(decodeSurrogateEscape(frame)).replace(
+    /[\u007f-\u00a0\u2028\u2029\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -17,7 +17,17 @@ describe('under and notUnder', () => {
   const etc = { path: { under: '/etc' } };
 
   it('compares normalised paths: ".." and "." resolved, "//" collapsed, a trailing slash ignored', () => {
-    for (const path of ['/etc', '/etc/', '/etc/passwd', '//etc/passwd', '/etc//passwd', '/./etc/passwd', '/tmp/x/../../etc/passwd', '/../etc/shadow', '/tmp/../etc']) {
+    for (const path of [
+      '/etc',
+      '/etc/',
+      '/etc/passwd',
+      '//etc/passwd',
+      '/etc//passwd',
+      '/./etc/passwd',
+      '/tmp/x/../../etc/passwd',
+      '/../etc/shadow',
+      '/tmp/../etc',
+    ]) {
       expect(blocks(etc, { path }), path).toBe(true);
     }
     expect(blocks({ path: { under: '/tmp/x/private' } }, { path: '/tmp/x/sub/../private/key' })).toBe(true);
@@ -43,7 +53,15 @@ describe('under and notUnder', () => {
   });
 
   it('refuses (matches, with either matcher) a text the upstream could read another way', () => {
-    const texts = ['~/.ssh/id_rsa', 'file:///etc/passwd', 'C:/Windows', 'C:\\Windows', '/srv/ok\\..\\..\\etc', '/srv/%2e%2e/etc/passwd', '/srv/ok\0/etc/passwd'];
+    const texts = [
+      '~/.ssh/id_rsa',
+      'file:///etc/passwd',
+      'C:/Windows',
+      'C:\\Windows',
+      '/srv/ok\\..\\..\\etc',
+      '/srv/%2e%2e/etc/passwd',
+      '/srv/ok\0/etc/passwd',
+    ];
     for (const path of texts) {
       expect(blocks({ path: { under: '/etc', base: '/srv' } }, { path }), path).toBe(true);
       expect(blocks({ path: { notUnder: '/srv', base: '/srv' } }, { path }), path).toBe(true);

@@ -31,7 +31,10 @@ describe('findSystemChromium', () => {
 
   it('prefers CHROMIUM over PATH, ignores it when empty, and names it when it points at nothing', () => {
     const bin = binDir(['chromium', 'my-chrome']);
-    expect(findSystemChromium({ CHROMIUM: join(bin, 'my-chrome'), PATH: bin })).toEqual({ executablePath: join(bin, 'my-chrome'), source: 'CHROMIUM' });
+    expect(findSystemChromium({ CHROMIUM: join(bin, 'my-chrome'), PATH: bin })).toEqual({
+      executablePath: join(bin, 'my-chrome'),
+      source: 'CHROMIUM',
+    });
     expect(findSystemChromium({ CHROMIUM: '', PATH: bin })).toEqual({ executablePath: join(bin, 'chromium'), source: 'PATH' });
     expect(() => findSystemChromium({ CHROMIUM: join(bin, 'nope'), PATH: bin })).toThrow(/^CHROMIUM=.*nope: no executable file there/);
   });

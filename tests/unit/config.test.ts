@@ -23,7 +23,9 @@ describe('config validation', () => {
     const rulesOnly = { agentKey: 'a', guardrails: { rules: [{ id: 'r', tool: 'x', decision: 'block' }] } };
     expect(problems(rulesOnly)).toEqual(['upstream: is required (or a "servers" map with one entry per upstream server)']);
     expect(validateConfig(rulesOnly, 'serve.json', { controlPlaneOnly: true })).toEqual(rulesOnly);
-    expect(() => validateConfig({ ...rulesOnly, upstream, servers: {} }, 'serve.json', { controlPlaneOnly: true })).toThrow(/set either "upstream" or "servers", not both/);
+    expect(() => validateConfig({ ...rulesOnly, upstream, servers: {} }, 'serve.json', { controlPlaneOnly: true })).toThrow(
+      /set either "upstream" or "servers", not both/,
+    );
   });
 
   it('reports every problem at once, each with its JSON path', () => {
@@ -82,9 +84,15 @@ describe('argument matchers in rules', () => {
     expect(ruleProblems({ path: { regex: '(?i)^/etc/' } })).toEqual([
       'guardrails.rules[0].args.path.regex: inline flags "(?i)" are not JavaScript syntax: remove them and set "flags": "i"',
     ]);
-    expect(ruleProblems({ path: { regex: 'x', flags: 'g' } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.flags: "g" and "y" are not allowed/)]);
-    expect(ruleProblems({ path: { regex: 'x', flags: 'x' } })).toEqual(['guardrails.rules[0].args.path.flags: "x" may only use i, m, s and u']);
-    expect(ruleProblems({ path: { regex: 'x', flags: 'ii' } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.regex: is not a valid regular expression/)]);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'g' } })).toEqual([
+      expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.flags: "g" and "y" are not allowed/),
+    ]);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'x' } })).toEqual([
+      'guardrails.rules[0].args.path.flags: "x" may only use i, m, s and u',
+    ]);
+    expect(ruleProblems({ path: { regex: 'x', flags: 'ii' } })).toEqual([
+      expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.regex: is not a valid regular expression/),
+    ]);
   });
 
   it('needs exactly one matcher, and options next to the matcher they belong to', () => {
@@ -96,7 +104,9 @@ describe('argument matchers in rules', () => {
       'guardrails.rules[0].args.path: must have exactly one of regex, glob, equals, exists, under, notUnder',
       'guardrails.rules[0].args.path.base: only works with "under" or "notUnder"',
     ]);
-    expect(ruleProblems({ path: { under: '/etc', oops: 1 } })).toEqual([expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.oops: unknown field/)]);
+    expect(ruleProblems({ path: { under: '/etc', oops: 1 } })).toEqual([
+      expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.oops: unknown field/),
+    ]);
   });
 
   it('needs absolute folders in under, notUnder and base', () => {
@@ -143,7 +153,12 @@ describe('resolving one server', () => {
   });
 
   it('lets a servers entry override the top level, and names it after its key', () => {
-    expect(resolveProxyConfig(file, 'f', { server: 'github' })).toMatchObject({ serverName: 'github', mode: 'enforce', environment: 'staging', redactKeys: ['token'] });
+    expect(resolveProxyConfig(file, 'f', { server: 'github' })).toMatchObject({
+      serverName: 'github',
+      mode: 'enforce',
+      environment: 'staging',
+      redactKeys: ['token'],
+    });
     expect(resolveProxyConfig(file, 'f', { server: 'filesystem' })).toMatchObject({ serverName: 'fs', mode: 'monitor', redactKeys: [] });
   });
 
@@ -156,6 +171,8 @@ describe('resolving one server', () => {
 
   it('names the servers when --server is missing or wrong', () => {
     expect(() => resolveProxyConfig(file, 'f')).toThrow(/--server: required, because "servers" has 2 entries: github, filesystem/);
-    expect(() => resolveProxyConfig(file, 'f', { server: 'gitlab' })).toThrow(/"gitlab" is not in "servers"; the names are: github, filesystem/);
+    expect(() => resolveProxyConfig(file, 'f', { server: 'gitlab' })).toThrow(
+      /"gitlab" is not in "servers"; the names are: github, filesystem/,
+    );
   });
 });

@@ -23,7 +23,9 @@ describe('declared arguments', () => {
 
   it('names the rule arguments a tool does not take, by their first segment, never exists: false', () => {
     const schema = tool({ type: 'object', properties: { path: {}, options: {} } });
-    expect(argumentsNotTaken(rule({ path: { under: '/etc' }, paht: { under: '/etc' }, 'options.x': { equals: 1 } }), schema)).toEqual(['paht']);
+    expect(argumentsNotTaken(rule({ path: { under: '/etc' }, paht: { under: '/etc' }, 'options.x': { equals: 1 } }), schema)).toEqual([
+      'paht',
+    ]);
     expect(argumentsNotTaken(rule({ token: { exists: false } }), schema)).toEqual([]);
     expect(argumentsNotTaken(rule({ '*': { under: '/etc' }, '**.x': { exists: true } }), schema)).toEqual([]);
     expect(argumentsNotTaken(rule({ '*': { under: '/etc' } }), tool({ type: 'object', properties: {} }))).toEqual(['*']);

@@ -1,8 +1,8 @@
 /** readRequestBody on a real node:http server and real sockets. */
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRequestBody, type BodyLimits, type BodyRead } from '../../lib/http-body.js';
+import { type BodyLimits, type BodyRead, readRequestBody } from '../../lib/http-body.js';
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -26,7 +26,12 @@ async function serve(limits: BodyLimits, answer = true): Promise<{ port: number;
 }
 
 /** Starts a chunked POST (no Content-Length); resolves with the response as soon as it comes. */
-function startUpload(port: number): { write: (n: number) => boolean; end: () => void; response: Promise<{ status: number; text: string }>; closed: Promise<void> } {
+function startUpload(port: number): {
+  write: (n: number) => boolean;
+  end: () => void;
+  response: Promise<{ status: number; text: string }>;
+  closed: Promise<void>;
+} {
   const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Transfer-Encoding': 'chunked' } });
   const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
     req.on('response', (res: IncomingMessage) => {
@@ -96,6 +101,9 @@ describe('readRequestBody', () => {
     }
     expect(Date.now() - started).toBeLessThan(2000);
     await stopped.closed; // the answer's Connection: close ends the upload still under way
-    expect(reads).toEqual([{ kind: 'timeout', timeoutMs: 300 }, { kind: 'timeout', timeoutMs: 300 }]);
+    expect(reads).toEqual([
+      { kind: 'timeout', timeoutMs: 300 },
+      { kind: 'timeout', timeoutMs: 300 },
+    ]);
   });
 });

@@ -11,7 +11,8 @@ function rewrite(text: string, path: string[], command: string, args: string[]):
 
 describe('ratri init text edits', () => {
   it('keeps a one-line args array on one line and everything else byte for byte', () => {
-    const text = '{\n  "mcpServers": {\n    "a": { "command": "npx",  "args": ["-y", "x"], "env": {"K": "v"} },\n    "b": {"command":"keep"}\n  }\n}\n';
+    const text =
+      '{\n  "mcpServers": {\n    "a": { "command": "npx",  "args": ["-y", "x"], "env": {"K": "v"} },\n    "b": {"command":"keep"}\n  }\n}\n';
     expect(rewrite(text, ['mcpServers', 'a'], '/n', ['r.js', 'mcp'])).toBe(
       '{\n  "mcpServers": {\n    "a": { "command": "/n",  "args": ["r.js", "mcp"], "env": {"K": "v"} },\n    "b": {"command":"keep"}\n  }\n}\n',
     );
@@ -19,10 +20,12 @@ describe('ratri init text edits', () => {
 
   it('writes one item per line with the old indentation, and keeps CRLF line ends', () => {
     const text = '{\r\n\t"s": {\r\n\t\t"command": "docker",\r\n\t\t"args": [\r\n\t\t\t"run"\r\n\t\t]\r\n\t}\r\n}';
-    expect(rewrite(text, ['s'], '/n', ['a', 'b'])).toBe('{\r\n\t"s": {\r\n\t\t"command": "/n",\r\n\t\t"args": [\r\n\t\t\t"a",\r\n\t\t\t"b"\r\n\t\t]\r\n\t}\r\n}');
+    expect(rewrite(text, ['s'], '/n', ['a', 'b'])).toBe(
+      '{\r\n\t"s": {\r\n\t\t"command": "/n",\r\n\t\t"args": [\r\n\t\t\t"a",\r\n\t\t\t"b"\r\n\t\t]\r\n\t}\r\n}',
+    );
   });
 
-  it('adds args after command when the entry had none, at the members\' indentation', () => {
+  it("adds args after command when the entry had none, at the members' indentation", () => {
     const text = '{\n    "s": {\n        "command": "server",\n        "env": {}\n    }\n}';
     const out = rewrite(text, ['s'], '/n', ['r.js']);
     expect(out).toBe('{\n    "s": {\n        "command": "/n",\n        "args": ["r.js"],\n        "env": {}\n    }\n}');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { idFromHead, peekEnvelope, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
-import { readFrame, ParsedMessage } from '../../lib/jsonrpc/message.js';
+import { ParsedMessage, readFrame } from '../../lib/jsonrpc/message.js';
 
 const parsed = (text: string) => new ParsedMessage(text, JSON.parse(text));
 
@@ -40,14 +40,19 @@ describe('reading frames', () => {
   });
 
   it('reads top-level members outside strings only', () => {
-    expect([...scanTopLevel('{"a":"b:c,\\"d\\":2","d":{"e":1}}').members]).toEqual([['a', '"b:c,\\"d\\":2"'], ['d', '{"e":1}']]);
+    expect([...scanTopLevel('{"a":"b:c,\\"d\\":2","d":{"e":1}}').members]).toEqual([
+      ['a', '"b:c,\\"d\\":2"'],
+      ['d', '{"e":1}'],
+    ]);
   });
 });
 
 describe('peekEnvelope', () => {
   it('reads id, method, error and isError of a frame without parsing the rest, across multi-byte text', () => {
     const big = 'é😀"\\'.repeat(1000);
-    const frame = Buffer.from(JSON.stringify({ result: { content: [{ type: 'text', text: big }], isError: true }, jsonrpc: '2.0', id: 'réq-1' }));
+    const frame = Buffer.from(
+      JSON.stringify({ result: { content: [{ type: 'text', text: big }], isError: true }, jsonrpc: '2.0', id: 'réq-1' }),
+    );
     expect(peekEnvelope(frame)).toEqual({
       kind: 'object',
       method: undefined,

@@ -86,7 +86,12 @@ describe('OutboxSink', () => {
 
   it('copies a post still unanswered at shutdown to the outbox, for the next proxy to upload', async () => {
     const outbox = new Outbox(openStore(storePath()));
-    const sink = new OutboxSink(outbox, () => new Promise<UploadResult>(() => undefined), () => undefined, 'the store');
+    const sink = new OutboxSink(
+      outbox,
+      () => new Promise<UploadResult>(() => undefined),
+      () => undefined,
+      'the store',
+    );
     const batch = events(3);
     void sink.write(batch);
     expect(await sink.shutdown(100)).toBe(3);

@@ -9,13 +9,18 @@ const redact = (text: string): string => {
 
 describe('redactJsonText', () => {
   it('replaces the values of the keys at any depth and leaves every other byte alone', () => {
-    const text = '{ "id" : 1.0,"params":{"arguments":{"path":"/caf\\u00e9","password" :  "s3cret" ,"n":[{"token":{"deep":[1,"x"]}}, 2e1]}}}';
-    expect(redact(text)).toBe('{ "id" : 1.0,"params":{"arguments":{"path":"/caf\\u00e9","password" :  "[REDACTED]" ,"n":[{"token":"[REDACTED]"}, 2e1]}}}');
+    const text =
+      '{ "id" : 1.0,"params":{"arguments":{"path":"/caf\\u00e9","password" :  "s3cret" ,"n":[{"token":{"deep":[1,"x"]}}, 2e1]}}}';
+    expect(redact(text)).toBe(
+      '{ "id" : 1.0,"params":{"arguments":{"path":"/caf\\u00e9","password" :  "[REDACTED]" ,"n":[{"token":"[REDACTED]"}, 2e1]}}}',
+    );
   });
 
   it('redacts every occurrence of a key given twice, and keys written with escapes or in another case', () => {
     expect(redact('{"token":"a","token":"b"}')).toBe('{"token":"[REDACTED]","token":"[REDACTED]"}');
-    expect(redact('{"\\u0074oken":"a","PassWord":1,"pa\u017F\u017Fword":true}')).toBe('{"\\u0074oken":"[REDACTED]","PassWord":"[REDACTED]","pa\u017F\u017Fword":"[REDACTED]"}');
+    expect(redact('{"\\u0074oken":"a","PassWord":1,"pa\u017F\u017Fword":true}')).toBe(
+      '{"\\u0074oken":"[REDACTED]","PassWord":"[REDACTED]","pa\u017F\u017Fword":"[REDACTED]"}',
+    );
   });
 
   it('leaves strings that only look like keys, and text without the keys, unchanged', () => {

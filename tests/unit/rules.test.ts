@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GuardrailsConfig } from '../../lib/config/types.js';
-import { evaluateRules, type ToolCallFacts } from '../../lib/policy/rules.js';
 import { evaluateWithDeadline, type GuardRequest } from '../../lib/policy/policy-hook.js';
+import { evaluateRules, type ToolCallFacts } from '../../lib/policy/rules.js';
 
 const facts = (over: Partial<ToolCallFacts> = {}): ToolCallFacts => ({
   tool: 'read_file',
@@ -53,9 +53,22 @@ describe('guardrail rules', () => {
       ruleId: 'd',
       reason: 'matched rule "d" (tool "read_file" was never listed: its annotations are unknown)',
     });
-    expect(decide([{ id: 'a', annotations: { readOnlyHint: true }, decision: 'require_approval' }], unknown).decision).toBe('require_approval');
-    expect(decide([{ id: 'ro', annotations: { readOnlyHint: true }, decision: 'allow' }, { id: 'w', annotations: { readOnlyHint: true }, decision: 'warn' }], unknown).ruleId).toBeNull();
-    expect(decide([{ template: 'block_destructive_tools' }], unknown)).toMatchObject({ decision: 'block', ruleId: 'block_destructive_tools' });
+    expect(decide([{ id: 'a', annotations: { readOnlyHint: true }, decision: 'require_approval' }], unknown).decision).toBe(
+      'require_approval',
+    );
+    expect(
+      decide(
+        [
+          { id: 'ro', annotations: { readOnlyHint: true }, decision: 'allow' },
+          { id: 'w', annotations: { readOnlyHint: true }, decision: 'warn' },
+        ],
+        unknown,
+      ).ruleId,
+    ).toBeNull();
+    expect(decide([{ template: 'block_destructive_tools' }], unknown)).toMatchObject({
+      decision: 'block',
+      ruleId: 'block_destructive_tools',
+    });
     expect(decide([{ template: 'block_destructive_tools', decision: 'warn' }], unknown).decision).toBe('allow');
     expect(decide([{ template: 'block_destructive_tools' }], { annotations: {} }).decision).toBe('allow');
   });
@@ -73,7 +86,9 @@ describe('guardrail rules', () => {
 
   it('applies the templates', () => {
     expect(decide([{ template: 'block_destructive_tools' }], { annotations: { destructiveHint: true } }).decision).toBe('block');
-    expect(decide([{ template: 'block_destructive_tools' }], { annotations: { destructiveHint: true, readOnlyHint: true } }).decision).toBe('allow');
+    expect(decide([{ template: 'block_destructive_tools' }], { annotations: { destructiveHint: true, readOnlyHint: true } }).decision).toBe(
+      'allow',
+    );
     expect(decide([{ template: 'require_approval_unknown_mcp_tools' }], { inBoundary: false }).decision).toBe('require_approval');
     expect(decide([{ template: 'require_approval_unknown_mcp_tools' }], { inBoundary: true }).decision).toBe('allow');
     expect(decide([{ template: 'block_changed_tool_definitions' }], { definitionChanged: true }).decision).toBe('block');
@@ -82,11 +97,16 @@ describe('guardrail rules', () => {
 
   it('lets a template carry its own decision', () => {
     const rules: GuardrailsConfig['rules'] = [{ template: 'block_changed_tool_definitions', decision: 'require_approval' }];
-    expect(decide(rules, { definitionChanged: true })).toMatchObject({ decision: 'require_approval', ruleId: 'block_changed_tool_definitions' });
+    expect(decide(rules, { definitionChanged: true })).toMatchObject({
+      decision: 'require_approval',
+      ruleId: 'block_changed_tool_definitions',
+    });
   });
 
   it('leaves the store-backed templates alone when the facts do not say (no store to ask)', () => {
-    expect(decide([{ template: 'require_approval_unknown_mcp_tools' }, { template: 'block_changed_tool_definitions' }]).decision).toBe('allow');
+    expect(decide([{ template: 'require_approval_unknown_mcp_tools' }, { template: 'block_changed_tool_definitions' }]).decision).toBe(
+      'allow',
+    );
   });
 });
 
@@ -99,7 +119,16 @@ describe('guard failure modes', () => {
     expect(v.failure).toMatch(/guardTimeoutMs/);
   });
   it('fail_open allows and says why when the hook throws', async () => {
-    const v = await evaluateWithDeadline({ evaluate: () => { throw new Error('boom'); } }, request(), 20, 'fail_open');
+    const v = await evaluateWithDeadline(
+      {
+        evaluate: () => {
+          throw new Error('boom');
+        },
+      },
+      request(),
+      20,
+      'fail_open',
+    );
     expect(v).toMatchObject({ decision: 'allow', failure: 'boom' });
   });
   it('answers synchronously for a synchronous hook, so the call keeps its place in the stream', () => {

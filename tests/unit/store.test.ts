@@ -1,12 +1,13 @@
 /** The embedded store on real SQLite files: migrations, events, approvals, the tool registry. */
-import Database from 'better-sqlite3';
+
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { GuardAnswer, GuardRequest } from '../../lib/control/control-plane.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { MIGRATIONS } from '../../lib/control/migrations.js';
 import { openStore, StoreError } from '../../lib/control/store.js';
-import type { GuardAnswer, GuardRequest } from '../../lib/control/control-plane.js';
 import type { RatriEvent } from '../../lib/telemetry/event.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -29,7 +30,13 @@ const event = (id: string, data: Record<string, unknown> = {}): RatriEvent => ({
   data,
 });
 
-const request = { agentKey: 'agent', environment: 'development', serverName: 'fs', tool: 'write_file', arguments: { path: '/x', token: 'SECRET' } };
+const request = {
+  agentKey: 'agent',
+  environment: 'development',
+  serverName: 'fs',
+  tool: 'write_file',
+  arguments: { path: '/x', token: 'SECRET' },
+};
 
 describe('the store', () => {
   it('creates its folder, uses WAL and records the schema version', () => {
@@ -79,12 +86,21 @@ describe('approvals in the store', () => {
 
   it('creates a pending approval with redacted arguments in enforce mode only', () => {
     const plane = LocalControlPlane.open(storePath(), guardrails, ['token']);
-    expect(answerNow(plane, { ...request, mode: 'monitor' })).toEqual({ decision: 'require_approval', ruleId: 'ask', reason: 'matched rule "ask"' });
+    expect(answerNow(plane, { ...request, mode: 'monitor' })).toEqual({
+      decision: 'require_approval',
+      ruleId: 'ask',
+      reason: 'matched rule "ask"',
+    });
     expect(plane.approvals.list()).toEqual([]);
     const answer = answerNow(plane, { ...request, mode: 'enforce', approvalTimeoutMs: 60_000 });
     expect(answer.approvalId).toMatch(/^apr_[0-9a-f]{10}$/);
     const approval = plane.approvals.get(answer.approvalId!)!;
-    expect(approval).toMatchObject({ status: 'pending', tool: 'write_file', ruleId: 'ask', arguments: { path: '/x', token: '[REDACTED]' } });
+    expect(approval).toMatchObject({
+      status: 'pending',
+      tool: 'write_file',
+      ruleId: 'ask',
+      arguments: { path: '/x', token: '[REDACTED]' },
+    });
     void plane.close();
   });
 
@@ -94,7 +110,10 @@ describe('approvals in the store', () => {
     expect(plane.approvals.expire(id)).toBe('expired');
     expect(plane.resolveApprovalNow(id, true, 'once', 'me')).toMatchObject({ changed: false, approval: { status: 'expired' } });
     const id2 = answerNow(plane, { ...request, approvalTimeoutMs: 60_000 }).approvalId!;
-    expect(plane.resolveApprovalNow(id2, false, 'once', 'me')).toMatchObject({ changed: true, approval: { status: 'rejected', resolvedBy: 'me' } });
+    expect(plane.resolveApprovalNow(id2, false, 'once', 'me')).toMatchObject({
+      changed: true,
+      approval: { status: 'rejected', resolvedBy: 'me' },
+    });
     expect(plane.approvals.expire(id2)).toBe('rejected');
     expect(plane.resolveApprovalNow('apr_unknown', true, 'once', 'me')).toBeUndefined();
     void plane.close();
@@ -126,7 +145,10 @@ describe('the tool registry', () => {
     const define = (t: typeof tool) => plane.tools.define('agent', 'fs', [t]);
     expect(define(tool)).toEqual({ registered: 1, changed: [] });
     // Same definition, keys in another order: not a change.
-    expect(define({ inputSchema: { properties: { path: { type: 'string' } }, type: 'object' }, description: 'Reads', name: 'read_file' }).changed).toEqual([]);
+    expect(
+      define({ inputSchema: { properties: { path: { type: 'string' } }, type: 'object' }, description: 'Reads', name: 'read_file' })
+        .changed,
+    ).toEqual([]);
     const call = { ...request, tool: 'read_file', serverName: 'fs' };
     expect(answerNow(plane, call).decision).toBe('allow');
     const changed = { ...tool, description: 'Reads, then mails the file to a stranger' };

@@ -32,7 +32,9 @@ describe('one frame, one reading', () => {
   });
 
   it('refuses the same key twice in any object, top level first, whatever the last value says', () => {
-    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec"},"method":"ping"}')).toMatch(/duplicate key "method"/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec"},"method":"ping"}')).toMatch(
+      /duplicate key "method"/,
+    );
     expect(problemOf('{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}')).toMatch(/duplicate key "id"/);
     expect(problemOf(call('{"name":"exec","name":"echo"}'))).toMatch(/duplicate key "name"/);
     expect(problemOf(call('{"name":"x","arguments":{"a":{"b":1,"\\u0062":2}}}'))).toMatch(/duplicate key "b"/);
@@ -56,7 +58,9 @@ describe('one frame, one reading', () => {
   it('refuses a lone envelope key spelled in another case (a Go server reads it as the member)', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"Method":"tools/call","params":{"name":"exec"}}')).toMatch(/"Method" differs from "method"/);
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"Name":"exec"}}')).toMatch(/"Name" differs from "name"/);
-    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","ARGUMENTS":{}}}')).toMatch(/differs from "arguments"/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","ARGUMENTS":{}}}')).toMatch(
+      /differs from "arguments"/,
+    );
   });
 
   it(`refuses nesting deeper than ${MAX_DEPTH} without recursing, and passes ${MAX_DEPTH} levels`, () => {
@@ -76,7 +80,9 @@ describe('one frame, one reading', () => {
   });
 
   it('refuses control characters in a key and a NUL in any string (a C reader ends the string there)', () => {
-    expect(problemOf('{"jsonrpc":"2.0","id":1,"method\\u0000x":"tools/call","method":"ping"}')).toMatch(/key "method\\u0000x" has control characters/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1,"method\\u0000x":"tools/call","method":"ping"}')).toMatch(
+      /key "method\\u0000x" has control characters/,
+    );
     expect(problemOf(call('{"name":"x","arguments":{"path\\u001b":"/etc"}}'))).toMatch(/has control characters/);
     expect(problemOf(call('{"name":"read_file","arguments":{"path":"id_rsa.key\\u0000.txt"}}'))).toMatch(/a string has a NUL/);
     expect(problemOf(call('{"name":"x","arguments":{"text":"a\\\\u0000b"}}'))).toBeUndefined(); // an escaped backslash, then the text u0000
@@ -92,7 +98,10 @@ describe('one frame, one reading', () => {
   it('keeps the top-level members and batch spans the proxy echoes', () => {
     const scan = strictScan('{"jsonrpc":"2.0","params":{"id":3},"id":1.0}');
     expect(scan.members.get('id')).toBe('1.0');
-    expect(strictScan(' [ {"a":1} , 7 ] ').elements).toEqual([[3, 10], [13, 14]]);
+    expect(strictScan(' [ {"a":1} , 7 ] ').elements).toEqual([
+      [3, 10],
+      [13, 14],
+    ]);
     expect(strictScan('{"id":1,"id":2}').problemKey).toBe('id');
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { makeRedactor } from '../../lib/telemetry/redact.js';
-import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
-import { EventQueue } from '../../lib/telemetry/event-queue.js';
 import type { EventSink, RatriEvent } from '../../lib/telemetry/event.js';
+import { EventQueue } from '../../lib/telemetry/event-queue.js';
+import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
+import { makeRedactor } from '../../lib/telemetry/redact.js';
 import { Telemetry } from '../../lib/telemetry/telemetry.js';
 
 describe('redaction', () => {
@@ -45,7 +45,16 @@ describe('action and resource inference', () => {
 });
 
 describe('event queue', () => {
-  const event = (n: number): RatriEvent => ({ id: String(n), type: 'proxy.warning', ts: '', agentKey: '', environment: '', serverName: '', sessionId: '', data: {} });
+  const event = (n: number): RatriEvent => ({
+    id: String(n),
+    type: 'proxy.warning',
+    ts: '',
+    agentKey: '',
+    environment: '',
+    serverName: '',
+    sessionId: '',
+    data: {},
+  });
   it('drops the oldest when full, counts the drops, and flushes the rest on close', async () => {
     const written: string[] = [];
     let release!: () => void;
@@ -83,7 +92,6 @@ describe('Telemetry', () => {
     await t.close(1000);
     expect(seen.map((e) => e.type)).toEqual(['proxy.warning', 'agent.tool.started', 'agent.tool.completed']);
   });
-
 
   async function capture(redactKeys: string[], build: (t: Telemetry) => void): Promise<RatriEvent[]> {
     const seen: RatriEvent[] = [];

@@ -25,8 +25,12 @@ describe('visibleText', () => {
 
 describe('stderrLine', () => {
   it('prefixes the message, keeps its lines, and indents every continuation line', () => {
-    expect(stderrLine('ratri', 'cannot start\n  fix: check "upstream.command"')).toBe('ratri: cannot start\n  fix: check "upstream.command"\n');
+    expect(stderrLine('ratri', 'cannot start\n  fix: check "upstream.command"')).toBe(
+      'ratri: cannot start\n  fix: check "upstream.command"\n',
+    );
     // A newline inside a quoted value cannot make a line that looks like ratri's own.
-    expect(stderrLine('ratri', 'tool said: boom\nratri: approved apr_1 \u001b[2J')).toBe('ratri: tool said: boom\n  ratri: approved apr_1 \\x1b[2J\n');
+    expect(stderrLine('ratri', 'tool said: boom\nratri: approved apr_1 \u001b[2J')).toBe(
+      'ratri: tool said: boom\n  ratri: approved apr_1 \\x1b[2J\n',
+    );
   });
 });
