@@ -3,7 +3,7 @@
  * upstream, feeds it the golden session's input frames in order, and compares every frame it
  * writes, byte for byte, with the expected ones.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,7 @@ function listenOnce(server: Server, path: string): Promise<void> {
 function nextConnection(server: Server, timeoutMs: number, what: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: the scripted upstream did not connect within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref(); // a replay that ended early (the proxy exited) leaves nothing waiting on it
     server.once('connection', (socket) => {
       clearTimeout(timer);
       resolve(socket);
@@ -70,6 +71,7 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
   const problems: string[] = [];
   let stderr = '';
   let stepNo = 0;
+  let started: ChildProcess | undefined;
   try {
     await listenOnce(dataServer, dataPath);
     await listenOnce(controlServer, controlPath);
@@ -92,9 +94,15 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
       env: { ...process.env, RATRI_SESSION_ID: 'golden' },
     });
     proxy.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    started = proxy;
     const proxyExit = new Promise<number | null>((resolve) => proxy.once('close', (code) => resolve(code)));
-    const upstreamData = await dataConn;
-    const control = await controlConn;
+    // A proxy that stops before its upstream connects (a config the proxy refuses) ends this replay
+    // with its own words, at once, instead of two connection timeouts.
+    const exitedFirst = proxyExit.then((code): never => {
+      throw new Error(`the proxy exited (code ${code}) before its upstream connected (its stderr says why)`);
+    });
+    exitedFirst.catch(() => undefined);
+    const [upstreamData, control] = await Promise.race([Promise.all([dataConn, controlConn]), exitedFirst]);
     const toHost = new ByteChannel(proxy.stdout);
     const toUpstream = new ByteChannel(upstreamData);
     let upstreamBytesSent = 0;
@@ -156,6 +164,7 @@ export async function replay(session: GoldenSession, options: ReplayOptions = {}
   } catch (err) {
     problems.push(`step ${stepNo}: ${(err as Error).message}`);
   } finally {
+    if (started && started.exitCode === null && started.signalCode === null) started.kill('SIGKILL');
     dataServer.close();
     controlServer.close();
     rmSync(dir, { recursive: true, force: true });

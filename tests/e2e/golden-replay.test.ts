@@ -43,6 +43,25 @@ describe('ratri replay', () => {
     expect(result.stdout).toContain('0 passed, 1 failed');
   });
 
+  it('reports a session whose config the proxy refuses, at once, and goes on to the next file', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const refused = join(dir, 'refused.golden.jsonl');
+    const header = {
+      golden: 1,
+      description: 'a config the proxy refuses',
+      config: { agentKey: 'g', mode: 'enforce', guardrails: { rules: [{ id: 'x', args: { p: { regex: '(?i)x' } }, decision: 'block' }] } },
+    };
+    writeFileSync(refused, `${JSON.stringify(header)}\n${JSON.stringify({ from: 'host', text: '{}' })}\n`);
+    const started = Date.now();
+    const result = await runCli(['replay', refused, join(goldenDir, 'enforce-block.golden.jsonl')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('the proxy exited (code 2) before its upstream connected');
+    expect(result.stdout).toContain('inline flags "(?i)"');
+    expect(result.stdout).toContain('1 passed, 1 failed');
+    expect(Date.now() - started).toBeLessThan(8000); // not two 10 s connection timeouts
+  });
+
   it('replays a session recorded with --record against a real upstream', async () => {
     const dir = tempDir();
     dirs.push(dir);
