@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, type ParsedMessage, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { idKey, Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { NumericIdSpellings } from '../proxy/numeric-id-spellings.js';
 import { type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
@@ -36,7 +37,7 @@ export interface FrontContext {
 /** The answer stream of one POST that carried requests. */
 interface PostStream {
   key: string;
-  /** Requests not answered yet: idKey → the id as the client wrote it. */
+  /** Requests not answered yet: rawIdKey → the id as the client wrote it. */
   pending: Map<string, string>;
   progressTokens: string[];
   /** The live HTTP response, if the client is still connected (or reconnected with Last-Event-ID). */
@@ -47,7 +48,10 @@ interface PostStream {
 interface Streams {
   buffer: EventBuffer;
   posts: Map<string, PostStream>;
+  /** Keyed by the id's own text (rawIdKey), as the interceptor matches answers: `7` and `7.0` are two requests. */
   byRequest: Map<string, PostStream>;
+  /** Pending ids spelled unlike JSON.stringify, for an upstream that re-serialises them (`7.0` answered as `7`). */
+  spellings: NumericIdSpellings;
   byProgress: Map<string, PostStream>;
   standalone?: ServerResponse;
   /** The sequence number of the last GET-stream event written to a live GET stream. */
@@ -166,9 +170,10 @@ export class StreamableHttpTransport {
     const post: PostStream = { key: `p${++streams.nextPost}`, pending: new Map(), progressTokens: [], sink: res };
     for (const m of requests) {
       const rawId = refused(m) ? refusalId(m, read.kind === 'single' ? read.problemKey : undefined) : m.rawId;
-      const key = idKey(JSON.parse(rawId));
+      const key = rawIdKey(rawId);
       post.pending.set(key, rawId);
       streams.byRequest.set(key, post);
+      streams.spellings.add(key);
       const token = (m.value as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta?.progressToken;
       if (token !== undefined) {
         post.progressTokens.push(idKey(token));
@@ -240,6 +245,7 @@ export class StreamableHttpTransport {
       buffer: new EventBuffer(),
       posts: new Map(),
       byRequest: new Map(),
+      spellings: new NumericIdSpellings(),
       byProgress: new Map(),
       standaloneSent: 0,
       nextPost: 0,
@@ -257,7 +263,9 @@ export class StreamableHttpTransport {
    * it is full (the session then waits for it to drain before taking more from the upstream).
    */
   private route(streams: Streams, line: Buffer): ServerResponse | undefined {
-    const { answers, progressToken } = classify(line);
+    const classified = classify(line);
+    const answers = classified.answers.map((a) => this.requestKey(streams, a)).filter((k): k is string => k !== undefined);
+    const progressToken = classified.progressToken;
     const post =
       answers.length > 0
         ? streams.byRequest.get(answers[0]!)
@@ -285,11 +293,18 @@ export class StreamableHttpTransport {
     return sink.write(sseEvent(line, { id })) ? undefined : sink;
   }
 
+  /** The pending request an answer's id names: the same text, else the one pending number it respells. */
+  private requestKey(streams: Streams, answerKey: string): string | undefined {
+    if (streams.byRequest.has(answerKey)) return answerKey;
+    return streams.spellings.match(answerKey, (k) => streams.byRequest.has(k));
+  }
+
   /** A request was answered; its POST stream ends once all of its requests are. */
   private settle(streams: Streams, key: string): void {
     const post = streams.byRequest.get(key);
     if (!post) return;
     streams.byRequest.delete(key);
+    streams.spellings.delete(key);
     post.pending.delete(key);
     if (post.pending.size > 0) return;
     for (const token of post.progressTokens) if (streams.byProgress.get(token) === post) streams.byProgress.delete(token);
@@ -312,22 +327,18 @@ export class StreamableHttpTransport {
   }
 }
 
-/** Which requests a server line answers (idKeys), or which progress token it reports on. */
+/** Which requests a server line answers (rawIdKeys), or which progress token it reports on. */
 function classify(line: Buffer): { answers: string[]; progressToken?: string } {
   const envelope = peekEnvelope(line);
   if (envelope.kind === 'object') {
-    if (envelope.method === undefined) return { answers: envelope.rawId === undefined ? [] : [idKey(envelope.id)] };
+    if (envelope.method === undefined) return { answers: envelope.rawId === undefined ? [] : [rawIdKey(envelope.rawId)] };
     if (envelope.method !== 'notifications/progress') return { answers: [] };
   } else if (envelope.kind !== 'array') {
     return { answers: [] };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(line.toString('utf8'));
-  } catch {
-    return { answers: [] };
-  }
-  if (Array.isArray(value)) return { answers: value.filter((m) => Message.isResponse(m)).map((m) => idKey(m.id)) };
-  const token = (value as { params?: { progressToken?: unknown } }).params?.progressToken;
+  const read = readFrame(line);
+  if (read.kind === 'batch') return { answers: read.messages.filter((m) => Message.isResponse(m.value)).map((m) => rawIdKey(m.rawId)) };
+  if (read.kind !== 'single') return { answers: [] };
+  const token = (read.message.value as { params?: { progressToken?: unknown } }).params?.progressToken;
   return { answers: [], progressToken: token === undefined ? undefined : idKey(token) };
 }
