@@ -20,7 +20,9 @@ describe('HTTP front: ids 7 and 7.0', () => {
       store: join(d, 'ratri.db'),
       upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
     });
-    const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0'], { env: { ...process.env, RATRI_HOME: d } });
+    const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0'], {
+      env: { ...process.env, RATRI_HOME: d },
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     try {
@@ -34,7 +36,9 @@ describe('HTTP front: ids 7 and 7.0', () => {
         const answers = (await res.text()).split('\n').filter((l) => l.startsWith('data: {'));
         return { session: res.headers.get('mcp-session-id') ?? undefined, answers };
       };
-      const init = await post('{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}');
+      const init = await post(
+        '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}',
+      );
       const [seven, sevenPointZero] = await Promise.all([
         post('{"jsonrpc":"2.0","id":7,"method":"ping"}', init.session),
         post('{"jsonrpc":"2.0","id":7.0,"method":"ping"}', init.session),
