@@ -6,11 +6,11 @@
  * golden sessions enforce-cr-hides-a-call, enforce-duplicate-keys-before-routing,
  * enforce-case-folded-keys, enforce-deep-nesting and enforce-odd-methods-and-names.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, cliPath, everythingServer, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, everythingServer, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { withHttpFront } from '../helpers/http-front.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-one-reading-');
 
@@ -113,45 +113,21 @@ describe('one frame, one reading, through the built CLI', () => {
       store: join(d, 'ratri.db'),
       upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
     });
-    const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', config, '--transport', 'http', '--port', '0'], {
-      env: { ...process.env, RATRI_HOME: d },
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    try {
-      const deadline = Date.now() + 15_000;
-      while (!/127\.0\.0\.1:\d+\/mcp/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const url = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)?.[1]}/mcp`;
-      const post = async (body: string, session?: string) => {
-        const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-        if (session) headers['mcp-session-id'] = session;
-        const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(8000) });
-        const text = await res.text();
-        const data = text
-          .split('\n')
-          .filter((l) => l.startsWith('data: ') && l.length > 6)
-          .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
-        return { session: res.headers.get('mcp-session-id') ?? undefined, answers: data.filter((m) => 'id' in m) };
-      };
-      const init = await post(
-        '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}',
-      );
-      expect(init.session).toBeDefined();
+    await withHttpFront(config, d, async ({ post, initialize }) => {
+      const session = await initialize();
+      expect(session).toBeDefined();
       const refused = await post(
         `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${deep(6000)}}}}`,
-        init.session,
+        session,
       );
       expect(refused.answers.at(-1)).toMatchObject({ id: 1, error: { code: -32600, data: { reason: 'nested deeper than 64 levels' } } });
       // The id itself is what is ambiguous: the answer carries id null, and the POST's stream still ends.
       for (const body of ['{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}', '{"jsonrpc":"2.0","ID":3,"method":"ping"}']) {
-        const answer = await post(body, init.session);
+        const answer = await post(body, session);
         expect(answer.answers.at(-1)).toMatchObject({ id: null, error: { code: -32600 } });
       }
-      const after = await post('{"jsonrpc":"2.0","id":2,"method":"ping"}', init.session);
+      const after = await post('{"jsonrpc":"2.0","id":2,"method":"ping"}', session);
       expect(after.answers.at(-1)).toEqual({ jsonrpc: '2.0', id: 2, result: {} });
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('close', r));
-    }
+    });
   });
 });
