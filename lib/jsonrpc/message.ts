@@ -51,7 +51,10 @@ export namespace Message {
   }
 }
 
-/** A key that identifies a request id for matching (answers and cancellations carry parsed ids). */
+/**
+ * A key for a parsed JSON value, such as a progress token. Request ids are matched by their own text
+ * instead (rawIdKey below): `7` and `7.0` must stay two ids.
+ */
 export function idKey(id: unknown): string {
   return JSON.stringify(id) ?? 'undefined';
 }
