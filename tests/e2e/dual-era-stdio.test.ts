@@ -6,7 +6,6 @@
  * input (2026-07-28: `input_required` and a retry; 2025-era: server-initiated elicitation). An
  * approved call's retry is not held again; a retry with other arguments is (docs/protocol-eras.md).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as V2Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport as V2StdioTransport } from '@modelcontextprotocol/client/stdio';
@@ -16,6 +15,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvals, pendingApprovals } from '../helpers/approvals.js';
 import { cleanUpAfterEach, cliPath, fixtureServer, newStore, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { compileEventSchema, type RatriEvent, readEvents } from '../helpers/events.js';
 import { callError, textOf } from '../helpers/sdk.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-dual-era-');
@@ -117,12 +117,11 @@ async function allApprovals(store: string): Promise<Array<Record<string, any>>> 
   return JSON.parse((await approvals(store, 'list', '--status', 'all', '--json')).stdout) as Array<Record<string, any>>;
 }
 
-function events(s: Setup): Array<{ type: string; data: Record<string, any> }> {
-  if (!existsSync(s.events)) return [];
-  return readFileSync(s.events, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+const validate = compileEventSchema();
+
+/** The session's events, every one checked against schemas/event.schema.json. */
+function events(s: Setup): RatriEvent[] {
+  return readEvents(s.events, validate).events;
 }
 
 const TOOLS = ['echo', 'write_file', 'confirm_write'];
@@ -171,6 +170,10 @@ describe.each(KINDS)('%s client → ratri mcp proxy → dual-era server', (kind)
       expect(err.code).toBe(-32001);
       expect(err.data).toEqual(block);
     }
+    await session.close();
+    const failed = events(s).find((e) => e.type === 'agent.tool.failed');
+    const recorded = { code: -32001, message: '/etc is off-limits' };
+    expect(failed?.data).toMatchObject(modern ? { isError: true, refusal: recorded } : { error: recorded });
   });
 
   it('enforce: a held call runs once approved', async () => {
@@ -231,5 +234,13 @@ describe('enforce: a retry is tied to the approved round by tool, exact argument
     const pending = await pendingApprovals(s.store, 2);
     expect(pending.map((a) => a.requestId).sort()).toEqual(['2', '4']);
     expect(proxy.unread.some((l) => l.includes('"id":2') || l.includes('"id":4'))).toBe(false);
+
+    proxy.child.stdin.end();
+    await proxy.exited;
+    const all = events(s);
+    const unmatched = all.filter((e) => e.type === 'proxy.warning' && e.data.kind === 'unmatched_retry');
+    expect(unmatched.map((e) => e.data.requestId)).toEqual(['2', '4']);
+    const retry = all.find((e) => e.type === 'agent.guardrail.evaluated' && e.data.requestId === '3');
+    expect(retry?.data).toMatchObject({ round: 2, firstCallId: '1', approvedInEarlierRound: expect.stringMatching(/^apr_/) });
   });
 });
