@@ -21,6 +21,12 @@ export const ProxyErrorCode = {
    * (HTTP 404). Not -32001, which means "blocked by guardrail" (the MCP SDK's own server uses -32001 here).
    */
   sessionNotFound: -32003,
+  /**
+   * HTTP front, enforce mode: a 2026-07-28 POST whose `MCP-Protocol-Version`, `Mcp-Method` or
+   * `Mcp-Name` header is missing where the spec requires it or disagrees with the body (HTTP 400).
+   * The spec's HeaderMismatch code.
+   */
+  headerMismatch: -32020,
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];

@@ -10,17 +10,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { errorResponse, NULL_ID, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { idKey, Message, type ParsedMessage, type ReadFrame, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import { NumericIdSpellings } from '../proxy/numeric-id-spellings.js';
-import { type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
+import { answerError, type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
+import { hasMirroredHeaders, headerMismatch } from './mcp-headers.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
+import { StatelessRequests, statelessKind } from './stateless-requests.js';
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
 /** What a transport needs from the front: the session registry and the body limits. */
 export interface FrontContext {
@@ -67,8 +69,12 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
 
 export class StreamableHttpTransport {
   private readonly state = new Map<string, Streams>();
+  /** 2026-07-28 requests: no session, one shared upstream. */
+  private readonly stateless: StatelessRequests;
 
-  constructor(private readonly front: FrontContext) {}
+  constructor(private readonly front: FrontContext) {
+    this.stateless = new StatelessRequests(front);
+  }
 
   /** Handles one request to `/mcp` (security checks already passed). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -132,6 +138,19 @@ export class StreamableHttpTransport {
         ProxyErrorCode.invalidRequest,
       );
     }
+    const stateless = statelessKind(req, read);
+    if (stateless === 'batch') {
+      const message = 'Invalid Request: a batch cannot carry 2026-07-28 messages; send each in a POST of its own';
+      return refuse(res, { status: 400, message }, ProxyErrorCode.invalidRequest);
+    }
+    if (this.headersRefused(req, res, read, stateless === 'single')) return;
+    if (stateless === 'single' && read.kind === 'single') {
+      if (read.problem ?? read.message.problem) {
+        const reason = `Invalid Request: ${read.problem ?? read.message.problem}`;
+        return answerError(res, 400, errorResponse(refusalId(read.message, read.problemKey), ProxyErrorCode.invalidRequest, reason));
+      }
+      return this.stateless.post(req, res, read.message, body);
+    }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
     let session: HttpSession;
     let streams: Streams;
@@ -190,6 +209,34 @@ export class StreamableHttpTransport {
     // A client of 2025-11-25 or later may resume from the priming id; older ones may not expect empty events.
     if ((streams.protocolVersion ?? '') >= '2025-11-25') res.write(`id: ${streams.buffer.primingId(post.key)}\ndata: \n\n`);
     void session.deliver(body); // the answer is this stream: nothing to hold back
+  }
+
+  /**
+   * Enforce mode: answers `-32020` (HTTP 400) when the POST's mirrored headers disagree with its
+   * body, and says so; monitor mode logs the finding and lets the POST through. A frame the strict
+   * reading found ambiguous is left to the refusal of that.
+   */
+  private headersRefused(req: IncomingMessage, res: ServerResponse, read: ReadFrame, modern: boolean): boolean {
+    if (read.kind === 'batch') {
+      if (!hasMirroredHeaders(req)) return false;
+      return this.mismatch(req, res, NULL_ID, 'a batch cannot be named by Mcp-Method or Mcp-Name headers; send them on single messages');
+    }
+    if (read.kind !== 'single' || read.problem !== undefined || read.message.problem !== undefined) return false;
+    const problem = headerMismatch(req, read.message.value, modern);
+    if (problem === undefined) return false;
+    return this.mismatch(req, res, read.message.isRequest ? read.message.rawId : NULL_ID, problem);
+  }
+
+  private mismatch(req: IncomingMessage, res: ServerResponse, id: string, problem: string): boolean {
+    if (!this.front.strict) {
+      this.front.log(
+        `monitor mode: forwarded a POST whose headers disagree with its body (enforce mode refuses it with -32020): ${problem}`,
+      );
+      return false;
+    }
+    this.front.log(`refused a POST whose headers disagree with its body (-32020): ${problem}`);
+    answerError(res, 400, errorResponse(id, ProxyErrorCode.headerMismatch, `Header mismatch: ${problem}`), corsHeaders(req));
+    return true;
   }
 
   private get(req: IncomingMessage, res: ServerResponse): void {
