@@ -27,6 +27,16 @@ export const ProxyErrorCode = {
    * The spec's HeaderMismatch code.
    */
   headerMismatch: -32020,
+  /**
+   * HTTP front: a request sent with a 2026-07-28 `MCP-Protocol-Version` header, and no session,
+   * whose `params._meta` does not name its protocol version (HTTP 400; invalid params, as the SDK's server answers).
+   */
+  envelopeMissing: -32602,
+  /**
+   * HTTP front: a 2026-07-28-style request whose `_meta` names a protocol version the front does not
+   * serve (HTTP 400, `data: { supported, requested }`; the spec's UnsupportedProtocolVersion).
+   */
+  unsupportedProtocolVersion: -32022,
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];

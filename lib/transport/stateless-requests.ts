@@ -19,8 +19,8 @@ import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { spliceAt, valuesAt } from '../jsonrpc/json-splice.js';
 import { Message, type ParsedMessage, type ReadFrame, rawIdKey } from '../jsonrpc/message.js';
-import { isModernVersion, protocolEra } from '../jsonrpc/protocol-era.js';
-import { corsHeaders, refuse } from './http-security.js';
+import { isModernVersion, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
+import { answerError, corsHeaders, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
 import { openEventStream, sseEvent } from './sse.js';
 import type { FrontContext } from './streamable-http.js';
@@ -31,6 +31,30 @@ const PROGRESS_OF = ['params', 'progressToken'];
 const SUBSCRIPTION = ['params', '_meta', 'io.modelcontextprotocol/subscriptionId'];
 const CANCELLED_ID = ['params', 'requestId'];
 
+/**
+ * Errors the 2026-07-28 HTTP binding answers with an HTTP status of their own, as the SDK's server
+ * does, when they are the whole answer to a request: parse error, invalid request, method not found
+ * (404), an invalid `_meta` envelope, HeaderMismatch, a missing client capability, an unsupported
+ * protocol version. Every other answer is a `200` event stream.
+ */
+const ERROR_STATUS = new Map([
+  [-32700, 400],
+  [-32600, 400],
+  [-32601, 404],
+  [-32020, 400],
+  [-32021, 400],
+  [-32022, 400],
+]);
+/** How long an answer may take to come as a bare error before the event stream opens (with its keep-alives). */
+const STREAM_AFTER_MS = 1000;
+
+function errorStatus(line: Buffer): number | undefined {
+  const error = peekEnvelope(line).error as { code?: unknown; data?: { envelope?: unknown } } | undefined;
+  if (typeof error?.code !== 'number') return undefined;
+  if (error.code === -32602) return error.data?.envelope === undefined ? undefined : 400;
+  return ERROR_STATUS.get(error.code);
+}
+
 /** One request in flight on the shared upstream. */
 interface InFlight {
   /** The id the client wrote, as it wrote it. */
@@ -40,7 +64,11 @@ interface InFlight {
   /** The client's progress token, as written, and the front's, when the request has one. */
   token?: { client: string; upstream: string };
   method: string;
+  req: IncomingMessage;
   sink: ServerResponse;
+  /** Whether the event stream is open (its headers sent). */
+  opened: boolean;
+  timer?: NodeJS.Timeout;
 }
 
 /** The shared upstream and what is in flight on it. */
@@ -53,6 +81,15 @@ interface Shared {
 }
 
 /**
+ * A `_meta` version claim that names no 2025-era revision (`v999.0.0`): only a stateless upstream can
+ * answer it, with the versions it serves, as the SDK's server treats every claim that is not 2025-era.
+ */
+function unknownClaim(value: unknown): boolean {
+  const claimed = requestProtocolVersion(value);
+  return claimed !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(claimed);
+}
+
+/**
  * Whether a POST is 2026-07-28 traffic, read from the body first as the SDK's own server does: a
  * message whose `_meta` names a modern revision; or a notification without one sent with a modern
  * `MCP-Protocol-Version` and no `Mcp-Session-Id` (notifications carry no `_meta` version of their own).
@@ -62,10 +99,22 @@ export function statelessKind(req: IncomingMessage, read: ReadFrame): 'single' |
   if (read.kind === 'batch') return read.messages.some((m) => protocolEra(m.value) === 'modern') ? 'batch' : undefined;
   if (read.kind !== 'single') return undefined;
   const value = read.message.value;
-  if (protocolEra(value) === 'modern') return 'single';
+  if (protocolEra(value) === 'modern' || unknownClaim(value)) return 'single';
   const version = req.headers['mcp-protocol-version'];
   const modernHeader = typeof version === 'string' && isModernVersion(version);
   return Message.isNotification(value) && modernHeader && req.headers['mcp-session-id'] === undefined ? 'single' : undefined;
+}
+
+/**
+ * A request sent as 2026-07-28 traffic (a modern `MCP-Protocol-Version`, no `Mcp-Session-Id`) whose
+ * `_meta` does not name its version: it can go neither to the shared upstream (whose era it would
+ * change) nor to a session, so it is refused (`-32602`, as the SDK's server does).
+ */
+export function missingEnvelope(req: IncomingMessage, message: ParsedMessage): boolean {
+  if (requestProtocolVersion(message.value) !== undefined) return false; // a claim: its headers are compared
+  const version = req.headers['mcp-protocol-version'];
+  const modernHeader = typeof version === 'string' && isModernVersion(version);
+  return modernHeader && message.isRequest && req.headers['mcp-session-id'] === undefined;
 }
 
 export class StatelessRequests {
@@ -80,7 +129,14 @@ export class StatelessRequests {
     if (!shared) return;
     if (!message.isRequest) return this.notification(req, res, shared, message, body);
     const n = ++this.next;
-    const flight: InFlight = { clientId: message.rawId, upstreamId: `"ratri-${n}"`, method: message.method ?? '', sink: res };
+    const flight: InFlight = {
+      clientId: message.rawId,
+      upstreamId: `"ratri-${n}"`,
+      method: message.method ?? '',
+      req,
+      sink: res,
+      opened: false,
+    };
     let forwarded = spliceAt(body, ID, flight.upstreamId);
     const token = valuesAt(body, PROGRESS_TOKEN)[0];
     if (token !== undefined) {
@@ -90,11 +146,15 @@ export class StatelessRequests {
     }
     shared.byId.set(rawIdKey(flight.upstreamId), flight);
     shared.session.openStreams++;
-    openEventStream(req, res, {}, () => {
+    res.once('close', () => {
+      clearTimeout(flight.timer);
       shared.session.openStreams--;
       shared.session.lastActivity = Date.now();
       if (this.forget(shared, flight)) this.cancel(shared, flight, 'the client closed the request stream');
     });
+    // The stream opens with the first event, or after STREAM_AFTER_MS: an answer that is a bare
+    // protocol error before then gets its own HTTP status instead.
+    flight.timer = setTimeout(() => this.open(flight), STREAM_AFTER_MS);
     void shared.session.deliver(forwarded);
   }
 
@@ -140,8 +200,15 @@ export class StatelessRequests {
     if (envelope.kind === 'object' && envelope.method === undefined && envelope.rawId !== undefined) {
       const flight = shared.byId.get(rawIdKey(envelope.rawId));
       if (!flight) return this.drop(`an answer to id ${envelope.rawId}, which no client is waiting for`);
-      const ok = this.write(flight, spliceAt(line, ID, flight.clientId));
+      const answer = spliceAt(line, ID, flight.clientId);
       this.forget(shared, flight);
+      const status = flight.opened ? undefined : errorStatus(answer);
+      if (status !== undefined) {
+        clearTimeout(flight.timer);
+        answerError(flight.sink, status, answer, corsHeaders(flight.req));
+        return undefined;
+      }
+      const ok = this.write(flight, answer);
       flight.sink.end();
       return ok ? undefined : flight.sink;
     }
@@ -171,7 +238,15 @@ export class StatelessRequests {
   }
 
   private write(flight: InFlight, line: Buffer): boolean {
+    this.open(flight);
     return flight.sink.write(sseEvent(line, {}));
+  }
+
+  private open(flight: InFlight): void {
+    if (flight.opened || flight.sink.destroyed) return;
+    clearTimeout(flight.timer);
+    flight.opened = true;
+    openEventStream(flight.req, flight.sink, {}, () => undefined);
   }
 
   private drop(what: string): undefined {

@@ -14,12 +14,16 @@ import { errorResponse, NULL_ID, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, type ParsedMessage, type ReadFrame, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { PROTOCOL_VERSION_META_KEY, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { NumericIdSpellings } from '../proxy/numeric-id-spellings.js';
 import { answerError, type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
 import { hasMirroredHeaders, headerMismatch } from './mcp-headers.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
-import { StatelessRequests, statelessKind } from './stateless-requests.js';
+import { missingEnvelope, StatelessRequests, statelessKind } from './stateless-requests.js';
+
+/** The stateless revisions the front serves (docs/http.md, "Modern-era requests"). */
+const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'];
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
@@ -78,14 +82,10 @@ export class StreamableHttpTransport {
 
   /** Handles one request to `/mcp` (security checks already passed). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return refuse(res, {
-        status: 400,
-        message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-      });
-    }
+    // A POST is judged by its body first: a 2026-07-28 one names its version there, and the upstream
+    // accepts it or answers with the versions it serves.
     if (req.method === 'POST') return this.post(req, res);
+    if (this.unsupportedVersion(req, res)) return;
     if (req.method === 'GET') return this.get(req, res);
     if (req.method === 'DELETE') return this.delete(req, res);
     refuse(res, {
@@ -93,6 +93,35 @@ export class StreamableHttpTransport {
       message: `Method Not Allowed: ${req.method} /mcp (use POST, GET or DELETE)`,
       headers: { Allow: 'GET, POST, DELETE' },
     });
+  }
+
+  /**
+   * Refuses (400, UnsupportedProtocolVersion) a stateless request whose `_meta` names a revision
+   * this front does not serve: a stdio upstream past its opening exchange would not check it.
+   */
+  private unservedClaim(req: IncomingMessage, res: ServerResponse, message: ParsedMessage): boolean {
+    const requested = requestProtocolVersion(message.value);
+    if (requested === undefined || MODERN_PROTOCOL_VERSIONS.includes(requested)) return false;
+    const data = { supported: MODERN_PROTOCOL_VERSIONS, requested };
+    const error = errorResponse(
+      message.rawId,
+      ProxyErrorCode.unsupportedProtocolVersion,
+      `Unsupported protocol version: ${requested}`,
+      data,
+    );
+    answerError(res, 400, error, corsHeaders(req));
+    return true;
+  }
+
+  /** Refuses (400) an `MCP-Protocol-Version` that names no version this front knows. */
+  private unsupportedVersion(req: IncomingMessage, res: ServerResponse): boolean {
+    const version = header(req, 'mcp-protocol-version');
+    if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return false;
+    refuse(res, {
+      status: 400,
+      message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+    });
+    return true;
   }
 
   /** Looks up the session a request names; answers 400/404 itself when there is none. */
@@ -143,8 +172,14 @@ export class StreamableHttpTransport {
       const message = 'Invalid Request: a batch cannot carry 2026-07-28 messages; send each in a POST of its own';
       return refuse(res, { status: 400, message }, ProxyErrorCode.invalidRequest);
     }
+    if (stateless === undefined && this.unsupportedVersion(req, res)) return;
+    if (read.kind === 'single' && stateless === undefined && missingEnvelope(req, read.message)) {
+      const reason = `Invalid params: the MCP-Protocol-Version header names a 2026-07-28 revision but params._meta does not name it under "${PROTOCOL_VERSION_META_KEY}"`;
+      return answerError(res, 400, errorResponse(read.message.rawId, ProxyErrorCode.envelopeMissing, reason), corsHeaders(req));
+    }
     if (this.headersRefused(req, res, read, stateless === 'single')) return;
     if (stateless === 'single' && read.kind === 'single') {
+      if (this.unservedClaim(req, res, read.message)) return;
       if (read.problem ?? read.message.problem) {
         const reason = `Invalid Request: ${read.problem ?? read.message.problem}`;
         return answerError(res, 400, errorResponse(refusalId(read.message, read.problemKey), ProxyErrorCode.invalidRequest, reason));
