@@ -63,7 +63,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
+export function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveStop) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -76,7 +76,7 @@ function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
 }
 
 /** Waits until `pattern` appears in the child's stderr (or stdout); rejects on exit or timeout. */
-function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+export function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, timeoutMs = 15_000): Promise<RegExpMatchArray> {
   return new Promise((resolveWait, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
@@ -107,7 +107,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, time
   });
 }
 
-function collect(child: ChildProcess): () => string {
+export function collect(child: ChildProcess): () => string {
   let text = '';
   child.stderr?.on('data', (c: Buffer) => (text += c.toString('utf8')));
   return () => text;
@@ -134,11 +134,12 @@ export async function startRatriHttp(
   dir: string,
   upstreamArgs: string[] = [everythingServer, 'stdio'],
   extraArgs: string[] = [],
+  mode: 'monitor' | 'enforce' = 'monitor',
 ): Promise<Target> {
   mkdirSync(dir, { recursive: true });
   const config = writeConfig(dir, {
     agentKey: 'conformance',
-    mode: 'monitor',
+    mode,
     store: join(dir, 'ratri.db'),
     upstream: { command: process.execPath, args: upstreamArgs },
   });
@@ -262,10 +263,17 @@ export function listServerScenarios(): Promise<string[]> {
  * Runs `conformance server --url URL --suite SUITE -o OUTDIR` to completion and reads its results.
  * The runner exits 1 whenever any check fails, so the exit code is reported, not judged.
  */
-export function runConformance(url: string, outDir: string, suite = 'all', timeoutMs = 100_000): Promise<ConformanceRun> {
+export function runConformance(
+  url: string,
+  outDir: string,
+  suite = 'all',
+  timeoutMs = 100_000,
+  runner: { node: string; bin: string; args?: string[] } = { node: process.execPath, bin: conformanceBin },
+): Promise<ConformanceRun> {
   const started = Date.now();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [conformanceBin, 'server', '--url', url, '--suite', suite, '-o', outDir], {
+    const args = [runner.bin, 'server', '--url', url, '--suite', suite, '-o', outDir, ...(runner.args ?? [])];
+    const child = spawn(runner.node, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
