@@ -1,7 +1,10 @@
 /**
  * Every JSON-RPC error the proxy itself writes, in one table. Nothing else in the proxy invents an
- * error code; see docs/errors.md for the user-facing description of each.
+ * error code; see docs/errors.md for the user-facing description of each. Refusals of 2026-07-28-era
+ * requests are tool results with `isError: true` instead (refusalResult below): that era retires the
+ * codes -32000…-32019, and -32002 must not be emitted (docs/errors.md, "Refusals per protocol era").
  */
+import type { ProtocolEra } from './protocol-era.js';
 
 export const ProxyErrorCode = {
   /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
@@ -77,8 +80,30 @@ export function errorResponse(id: RawId, code: ProxyErrorCode, message: string, 
   return Buffer.from(`{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
 }
 
-export function blockedError(id: RawId, data: BlockedData): Buffer {
-  return errorResponse(id, ProxyErrorCode.blocked, `Blocked by guardrail: ${data.reason}`, data);
+/** The `_meta` key under which a 2026-07-28-era refusal result carries its `data`. */
+export const REFUSAL_META_KEY = 'ratri/refusal';
+
+/**
+ * A refusal for a 2026-07-28-era request: a complete `CallToolResult` with `isError: true`, the
+ * message as its one text block and the data under `_meta["ratri/refusal"]`. The id is spliced in
+ * as the host wrote it, as in errorResponse.
+ */
+export function refusalResult(id: RawId, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
+  const result = { resultType: 'complete', content: [{ type: 'text', text: message }], isError: true, _meta: { [REFUSAL_META_KEY]: data } };
+  return Buffer.from(`{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(result)}}`);
+}
+
+/** A refusal in the request's own era: the JSON-RPC error `code` for 2025-era requests, a refusal result for modern ones. */
+function refusal(era: ProtocolEra, id: RawId, code: ProxyErrorCode, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
+  return era === 'modern' ? refusalResult(id, message, data) : errorResponse(id, code, message, data);
+}
+
+export function blockedMessage(data: BlockedData): string {
+  return `Blocked by guardrail: ${data.reason}`;
+}
+
+export function blockedError(id: RawId, data: BlockedData, era: ProtocolEra = 'legacy'): Buffer {
+  return refusal(era, id, ProxyErrorCode.blocked, blockedMessage(data), data);
 }
 
 const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
@@ -87,9 +112,12 @@ const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
   unavailable: 'no approval could be requested',
 };
 
-export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
-  const why = APPROVAL_OUTCOME_TEXT[data.outcome];
-  return errorResponse(id, ProxyErrorCode.approvalDenied, `Tool call not approved: ${why}`, data);
+export function approvalDeniedMessage(data: ApprovalDeniedData): string {
+  return `Tool call not approved: ${APPROVAL_OUTCOME_TEXT[data.outcome]}`;
+}
+
+export function approvalDeniedError(id: RawId, data: ApprovalDeniedData, era: ProtocolEra = 'legacy'): Buffer {
+  return refusal(era, id, ProxyErrorCode.approvalDenied, approvalDeniedMessage(data), data);
 }
 
 export function parseError(reason: string): Buffer {
