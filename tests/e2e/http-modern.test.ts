@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureServer, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { type RawHttpFront, withHttpFront } from '../helpers/http-front.js';
+import { writeModernScenarioServer } from '../helpers/modern-conformance.js';
 
 const META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -100,13 +101,11 @@ describe.each(['pin', 'auto'] as const)('a v2 client (%s) over the HTTP front', 
       try {
         expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
         expect(text(await client.callTool({ name: 'echo', arguments: { text: 'through' } }))).toBe('through');
-        const blocked = await client.callTool({ name: 'write_file', arguments: { path: '/etc/hosts' } }).then(
-          (r) => ({ result: r, error: undefined }),
-          (e: Error) => ({ result: undefined, error: e }),
-        );
-        // Either refusal shape keeps the call from the upstream: the text it would answer never comes.
-        expect(JSON.stringify(blocked.result ?? blocked.error?.message)).toMatch(/system files|Blocked by guardrail/);
-        expect(text(blocked.result ?? {})).not.toContain('wrote');
+        // A 2026-07-28 refusal is a tool result with isError (docs/protocol-eras.md); the upstream never ran it.
+        const blocked = (await client.callTool({ name: 'write_file', arguments: { path: '/etc/hosts' } })) as { isError?: boolean };
+        expect(blocked.isError).toBe(true);
+        expect(JSON.stringify(blocked)).toContain('system files');
+        expect(text(blocked)).not.toContain('wrote');
         const held = client.callTool({ name: 'write_file', arguments: { path: '/home/u/notes', content: 'abc' } });
         let approved = await runCli(['approvals', 'approve', '--last', '--store', store]);
         for (let i = 0; i < 100 && approved.code !== 0; i++) {
@@ -219,6 +218,51 @@ describe('raw 2026-07-28 POSTs', () => {
       );
       expect(mismatched.status).toBe(400);
       expect(mismatched.answers[0]).toMatchObject({ id: 3, error: { code: -32020 } });
+    });
+  });
+
+  it('tools/list results with ttlMs and cacheScope register the tools', async () => {
+    await withFront('enforce', async ({ post }) => {
+      const listed = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } }), undefined, {
+        ...MODERN,
+        'mcp-method': 'tools/list',
+      });
+      expect(listed.answers[0]!.result).toMatchObject({ ttlMs: expect.any(Number), cacheScope: expect.any(String) });
+    });
+    const db = new Database(store, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare('SELECT server_name, name FROM tools ORDER BY name').all();
+      expect(rows).toEqual(['confirm_write', 'echo', 'write_file'].map((name) => ({ server_name: 'dual', name })));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('progress notifications go to their own request when two clients use the same id and progress token', async () => {
+    const dir = tempDir('ratri-modern-progress-');
+    dirs.push(dir);
+    const server = writeModernScenarioServer(dir);
+    const file = writeConfig(dir, {
+      agentKey: 'modern',
+      serverName: 'scenarios',
+      mode: 'enforce',
+      store: join(dir, 'ratri.db'),
+      upstream: { command: process.execPath, args: [server, 'stdio'] },
+    });
+    await withHttpFront(file, dir, async ({ post }) => {
+      const body = call(1, 'test_tool_with_progress', {}, { ...META, progressToken: 1 });
+      const [a, b] = await Promise.all([0, 1].map(() => post(body, undefined, callHeaders('test_tool_with_progress'))));
+      for (const answer of [a!, b!]) {
+        const progress = answer.messages.filter((m) => m.method === 'notifications/progress');
+        expect(progress.map((m) => [m.params.progressToken, m.params.progress])).toEqual([
+          [1, 0],
+          [1, 50],
+          [1, 100],
+        ]);
+        expect(answer.answers).toEqual([
+          expect.objectContaining({ id: 1, result: expect.objectContaining({ content: [{ type: 'text', text: 'progressed' }] }) }),
+        ]);
+      }
     });
   });
 
