@@ -23,15 +23,11 @@ import {
   parityTable,
   runConformance,
   startRatriHttp,
+  startScenarioServerHttp,
   type Target,
   totals,
 } from '../helpers/conformance.js';
-import {
-  ensureModernConformance,
-  type ModernRunner,
-  startModernScenarioServerHttp,
-  writeModernScenarioServer,
-} from '../helpers/modern-conformance.js';
+import { ensureModernConformance, type ModernRunner, writeModernScenarioServer } from '../helpers/modern-conformance.js';
 
 const dir = tempDir('ratri-conformance-modern-');
 const targets: Target[] = [];
@@ -47,7 +43,7 @@ const run = (url: string, out: string, spec: string): Promise<ConformanceRun> =>
 beforeAll(async () => {
   runner = ensureModernConformance();
   server = writeModernScenarioServer(join(dir, 'server'));
-  directTarget = await startModernScenarioServerHttp(server);
+  directTarget = await startScenarioServerHttp(server);
   targets.push(directTarget);
   for (const spec of ['2026-07-28', '2025-11-25']) direct.set(spec, await run(directTarget.url, `direct-${spec}`, spec));
 }, 300_000);
