@@ -238,7 +238,7 @@ describe('raw 2026-07-28 POSTs', () => {
     }
   });
 
-  it('progress notifications go to their own request when two clients use the same id and progress token', async () => {
+  it('request-scoped notifications stay on their request: log messages, and progress when two clients use the same id and token', async () => {
     const dir = tempDir('ratri-modern-progress-');
     dirs.push(dir);
     const server = writeModernScenarioServer(dir);
@@ -250,6 +250,16 @@ describe('raw 2026-07-28 POSTs', () => {
       upstream: { command: process.execPath, args: [server, 'stdio'] },
     });
     await withHttpFront(file, dir, async ({ post }) => {
+      // A log message is tied to no request by its content: it goes to the one request in flight.
+      const logged = await post(call(7, 'test_tool_with_logging', {}, { ...META, 'io.modelcontextprotocol/logLevel': 'info' }), undefined, {
+        ...callHeaders('test_tool_with_logging'),
+      });
+      expect(logged.messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data)).toEqual([
+        'tool started',
+        'tool working',
+        'tool done',
+      ]);
+      expect(logged.answers).toHaveLength(1);
       const body = call(1, 'test_tool_with_progress', {}, { ...META, progressToken: 1 });
       const [a, b] = await Promise.all([0, 1].map(() => post(body, undefined, callHeaders('test_tool_with_progress'))));
       for (const answer of [a!, b!]) {
