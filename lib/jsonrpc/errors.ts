@@ -24,6 +24,22 @@ export const ProxyErrorCode = {
    * (HTTP 404). Not -32001, which means "blocked by guardrail" (the MCP SDK's own server uses -32001 here).
    */
   sessionNotFound: -32003,
+  /**
+   * HTTP front, enforce mode: a 2026-07-28 POST whose `MCP-Protocol-Version`, `Mcp-Method` or
+   * `Mcp-Name` header is missing where the spec requires it or disagrees with the body (HTTP 400).
+   * The spec's HeaderMismatch code.
+   */
+  headerMismatch: -32020,
+  /**
+   * HTTP front: a request sent with a 2026-07-28 `MCP-Protocol-Version` header, and no session,
+   * whose `params._meta` does not name its protocol version (HTTP 400; invalid params, as the SDK's server answers).
+   */
+  envelopeMissing: -32602,
+  /**
+   * HTTP front: a 2026-07-28-style request whose `_meta` names a protocol version the front does not
+   * serve (HTTP 400, `data: { supported, requested }`; the spec's UnsupportedProtocolVersion).
+   */
+  unsupportedProtocolVersion: -32022,
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
