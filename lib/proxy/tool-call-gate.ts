@@ -12,6 +12,7 @@ import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
+import { rawProgressToken, startHoldProgress } from './hold-progress.js';
 import type { PendingRequests } from './pending-requests.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -28,6 +29,8 @@ export interface GateDeps {
   pending: PendingRequests;
   held: HeldCalls;
   sessionId: string;
+  /** Writes a frame of the proxy's own to the host (progress while a call is held). */
+  toHost(frame: Buffer): void;
 }
 
 /**
@@ -44,6 +47,7 @@ function ambiguity(message: ParsedMessage): string | undefined {
 
 /** One call on its way through the gate. */
 interface GateCall {
+  message: ParsedMessage;
   key: string;
   isRequest: boolean;
   call: ToolCallRecord;
@@ -95,7 +99,7 @@ export class ToolCallGate {
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
-    const context: GateCall = { key, isRequest, call, out };
+    const context: GateCall = { message, key, isRequest, call, out };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
@@ -156,8 +160,10 @@ export class ToolCallGate {
       reason: verdict.reason,
       timeoutMs: config.approvalTimeoutMs,
     });
+    const stopProgress = this.progressWhileHeld(c, hold, approvalId);
     void this.deps.controlPlane.awaitApproval(approvalId, config.approvalTimeoutMs, hold.abort.signal).then(
       (outcome) => {
+        stopProgress();
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
@@ -172,6 +178,14 @@ export class ToolCallGate {
       },
       () => undefined,
     );
+  }
+
+  /** Progress notifications while the call waits, when its request asked for them (docs/control-plane.md). */
+  private progressWhileHeld(c: GateCall, hold: HeldCall, approvalId: string): () => void {
+    const intervalMs = this.deps.config.approvals.progressIntervalMs;
+    const token = intervalMs > 0 ? rawProgressToken(c.message) : undefined;
+    if (token === undefined) return () => undefined;
+    return startHoldProgress({ token, approvalId, intervalMs, toHost: this.deps.toHost, signal: hold.abort.signal });
   }
 
   /** An approval made for a call that was cancelled while it was being made: expired, so nobody is asked about it. */
