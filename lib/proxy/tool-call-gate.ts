@@ -4,6 +4,7 @@
  * approval (-32002 when rejected or timed out). Holds never block other traffic.
  */
 import type { ProxyConfig } from '../config/types.js';
+import { ApprovalWebhook } from '../control/approval-webhook.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
@@ -55,7 +56,13 @@ interface GateCall {
 }
 
 export class ToolCallGate {
-  constructor(private readonly deps: GateDeps) {}
+  private readonly webhook: ApprovalWebhook | undefined;
+
+  constructor(private readonly deps: GateDeps) {
+    const webhook = deps.config.approvals.webhook;
+    if (webhook)
+      this.webhook = new ApprovalWebhook(webhook, (reason, data) => deps.telemetry.warning('approval_webhook_failed', reason, data));
+  }
 
   handle(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const { config, telemetry, catalog } = this.deps;
@@ -160,6 +167,7 @@ export class ToolCallGate {
       reason: verdict.reason,
       timeoutMs: config.approvalTimeoutMs,
     });
+    this.announce(approvalId);
     const stopProgress = this.progressWhileHeld(c, hold, approvalId);
     void this.deps.controlPlane.awaitApproval(approvalId, config.approvalTimeoutMs, hold.abort.signal).then(
       (outcome) => {
@@ -178,6 +186,23 @@ export class ToolCallGate {
       },
       () => undefined,
     );
+  }
+
+  /** Posts the new pending approval (as stored: redacted) to the webhook, after this turn, so no frame waits for it. */
+  private announce(approvalId: string): void {
+    const webhook = this.webhook;
+    if (!webhook) return;
+    setImmediate(() => {
+      this.deps.controlPlane.getApproval(approvalId).then(
+        (approval) => approval && webhook.post(approval),
+        (err: unknown) =>
+          this.deps.telemetry.warning(
+            'approval_webhook_failed',
+            `approval ${approvalId} could not be read to post it: ${(err as Error).message}`,
+            { approvalId },
+          ),
+      );
+    });
   }
 
   /** Progress notifications while the call waits, when its request asked for them (docs/control-plane.md). */
