@@ -96,6 +96,7 @@ export class ToolCallGate {
       approvalTimeoutMs: config.approvalTimeoutMs,
       redactKeys: config.redactKeys,
       requestId: rawId,
+      grantWindowMs: config.approvals.grantWindowMs,
     };
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);

@@ -237,6 +237,7 @@ export class Telemetry {
       data.latencyMs = round(verdict.latencyMs);
       data.enforced = enforced;
       if (verdict.failure) data.failure = verdict.failure;
+      if (verdict.grantId) data.grantId = verdict.grantId;
       this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
     });
   }
@@ -285,6 +286,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'latencyMs',
     'enforced',
     'failure',
+    'grantId',
   ].map((f) => f.toLowerCase()),
 );
 

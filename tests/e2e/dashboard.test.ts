@@ -246,7 +246,7 @@ describe('ratri dashboard in a browser', () => {
 });
 
 describe('ratri dashboard shows what it cannot trust visibly', () => {
-  it('shows a bidi control in a held tool name as \\u202e, and after "Approve always" says the rule still applies', async () => {
+  it('shows a bidi control in a held tool name as \\u202e, and after "Approve always" names the grant that passes the rule', async () => {
     const s = startProxy();
     const dashboard = startDashboard('--store', s.store, '--port', '0');
     const page = await openPage(await dashboard.url);
@@ -268,10 +268,14 @@ describe('ratri dashboard shows what it cannot trust visibly', () => {
     expect((await s.proxy.response(9, 10_000)).result).toBeDefined();
     await expect
       .poll(() => card.locator('.message').textContent(), { timeout: 5000 })
-      .toBe(
-        'approved: the waiting proxy forwards the call. Always: files.write_invoice-\\u202egnp.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
-          'but rule "ask" asked for this approval and still applies: its next matching call is held again (--always changes no rule).',
+      .toMatch(
+        new RegExp(
+          '^approved: the waiting proxy forwards the call\\. Always: files\\.write_invoice-\\\\u202egnp\\.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
+            'grant (grt_[0-9a-f]{10}) lets its calls pass rule "ask" and any other require_approval for this agent without a hold \\(block rules still apply; ratri grants revoke \\1 ends it\\)\\.$',
+        ),
       );
+    await expect.poll(() => page.locator('#grants tbody tr').count(), { timeout: 5000 }).toBe(1);
+    expect(await page.locator('#grants tbody tr td').nth(1).textContent()).toBe('always');
     expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
   });
 });
