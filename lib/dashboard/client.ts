@@ -165,11 +165,12 @@ export const CLIENT_JS = String.raw`'use strict';
 
   function approvalCard(a) {
     var expires = el('span', { class: 'muted expires' });
+    var hostGone = el('div', { class: 'host-gone hidden', text: 'The host is no longer waiting for this call (it cancelled it, or the hold ended): approving it makes a one-time grant, so the same call passes when the host sends it again.' });
     var card = el('div', { class: 'approval', 'data-id': a.id }, [
       el('div', { class: 'head' }, [el('span', { class: 'tool mono', text: a.serverName + '.' + a.tool }),
         el('span', { class: 'muted', text: 'agent ' + a.agentKey + ' · ' + a.id }), expires]),
       el('div', { class: 'why' }, [el('span', { class: 'badge d-require_approval', text: a.ruleId || 'approval' }), ' ', a.reason || '']),
-      a.hostGoneAt ? el('div', { class: 'host-gone', text: 'The host is no longer waiting for this call (it cancelled it, or the hold ended): approving it makes a one-time grant, so the same call passes when the host sends it again.' }) : null,
+      hostGone,
       el('div', { class: 'muted', text: 'Arguments (redacted)' }), argumentsBlock(a),
       el('div', { class: 'actions' }, [
         el('button', { class: 'approve', type: 'button', text: 'Approve', title: 'Let this one call through', onclick: function () { resolve(a, card, true, 'once'); } }),
@@ -179,6 +180,7 @@ export const CLIENT_JS = String.raw`'use strict';
       ]),
     ]);
     card.expires = expires;
+    card.hostGone = hostGone;
     return card;
   }
 
@@ -189,6 +191,7 @@ export const CLIENT_JS = String.raw`'use strict';
       var card = cards.get(a.id);
       if (!card) { card = approvalCard(a); cards.set(a.id, card); box.append(card); }
       card.expires.textContent = 'requested ' + relative(a.requestedAt) + ' · expires ' + relative(a.expiresAt);
+      card.hostGone.classList.toggle('hidden', !a.hostGoneAt); // the host may give up while the card is shown
     });
     // A card approved "always" stays a while, so its note on what that did can be read.
     cards.forEach(function (card, id) { if (!ids.has(id) && !(card.keepUntil > Date.now())) { card.remove(); cards.delete(id); } });

@@ -280,6 +280,31 @@ describe('ratri dashboard shows what it cannot trust visibly', () => {
   });
 });
 
+describe('ratri dashboard and calls whose host is gone', () => {
+  it('says on the card that the host no longer waits, and after Approve names the one-time grant for the retry', async () => {
+    const s = startProxy();
+    const dashboard = startDashboard('--store', s.store, '--port', '0');
+    const page = await openPage(await dashboard.url);
+    s.proxy.send(call(11, 'write_file', { path: '/srv/a' }));
+    const card = page.locator('.approval', { hasText: 'write_file' });
+    await card.waitFor({ timeout: 5000 });
+    s.proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 11 } });
+    await card.locator('.host-gone').waitFor({ timeout: 5000 });
+    expect(await card.locator('.host-gone').textContent()).toContain('The host is no longer waiting for this call');
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect
+      .poll(() => card.locator('.message').textContent(), { timeout: 5000 })
+      .toMatch(
+        /^approved: its host is no longer waiting .* grant grt_[0-9a-f]{10} lets the same call .* pass once without a new hold until /,
+      );
+    await expect.poll(() => page.locator('#grants tbody tr').count(), { timeout: 5000 }).toBe(1);
+    expect(await page.locator('#grants tbody tr td').nth(1).textContent()).toBe('once (late approval)');
+    s.proxy.send(call(12, 'write_file', { path: '/srv/a' }));
+    expect((await s.proxy.response(12, 5000)).result).toBeDefined();
+    expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
+  });
+});
+
 describe('ratri dashboard refuses what another site could send', () => {
   it('answers a foreign Host 421, and an /api request without the token or from another origin 403', async () => {
     const s = startProxy();

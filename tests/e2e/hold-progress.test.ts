@@ -92,4 +92,24 @@ describe('progress while a call is held', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(proxy.unread.slice(before).filter((l) => l.includes('notifications/progress'))).toEqual([]);
   });
+
+  it('stops when the host cancels the held call', async () => {
+    const { file } = config(200);
+    const proxy = track(new ProxyProcess(['--config', file]));
+    proxy.send(
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"_meta":{"progressToken":42}}}',
+    );
+    const first = await proxy.waitFor((m) => m.method === 'notifications/progress');
+    expect(first.params).toEqual({
+      progressToken: 42,
+      progress: 1,
+      message: expect.stringMatching(/^waiting for approval apr_\w+ since \d+ s$/),
+    });
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 3 } });
+    proxy.send({ jsonrpc: '2.0', id: 4, method: 'ping' });
+    await proxy.response(4);
+    const before = proxy.unread.length;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(proxy.unread.slice(before).filter((l) => l.includes('notifications/progress'))).toEqual([]);
+  });
 });
