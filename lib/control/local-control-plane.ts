@@ -30,7 +30,7 @@ import { grantedAnswer, grantFromResolution } from './grant-rules.js';
 import { GrantStore } from './grant-store.js';
 import { type Db, openStore } from './store.js';
 import { ToolRegistry } from './tool-registry.js';
-import { writeWithoutBlocking } from './write-without-blocking.js';
+import { attempt, writeWithoutBlocking } from './write-without-blocking.js';
 
 /** How often a waiting proxy reads an approval's status. */
 const LOCAL_POLL_MS = 100;
@@ -173,13 +173,16 @@ export class LocalControlPlane implements ControlPlane {
 
   /**
    * A grant that lets this `require_approval` call pass, as an `allow` answer; undefined when none
-   * does. A store that cannot be written (a once grant is used up by a write) grants nothing: the
-   * call is held as usual.
+   * does. Using up a once grant is a write, tried once without waiting for a lock (the proxy's thread
+   * must not wait): a store locked by another process, or failing, grants nothing and the call is
+   * held as usual.
    */
   granted(request: GuardRequest, decision: RuleDecision): (RuleDecision & { grantId: string }) | undefined {
     let grant: GrantRecord | undefined;
     try {
-      grant = this.grants.take(request.agentKey, request.serverName, request.tool, () => canonicalHash(request.arguments));
+      grant = attempt(this.db, () =>
+        this.grants.take(request.agentKey, request.serverName, request.tool, () => canonicalHash(request.arguments)),
+      );
     } catch {
       return undefined;
     }
