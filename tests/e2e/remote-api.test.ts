@@ -315,6 +315,29 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toMatch(/approved apr_\w+: fs\.read_file/);
     expect((await proxy.response(1)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
+
+    // Grants through the API: --always stores one on the server, ratri grants lists and revokes it there.
+    const approver = { ...env, [APPROVER_ENV]: APPROVER_KEY };
+    call(proxy, 2, 'read_file', { path: '/secret/b' });
+    const second = await pendingApproval(serve.url, 'read_file');
+    const always = await runCli(
+      ['approvals', 'approve', second.id, '--always', '--config', config, '--approver-key-env', APPROVER_ENV],
+      '',
+      approver,
+    );
+    expect(always.code, always.stderr).toBe(0);
+    expect(always.stdout).toMatch(/grant grt_\w+ lets its calls pass rule "server-secrets"/);
+    await proxy.response(2);
+    const listed = await runCli(['grants', 'list', '--json', '--config', config], '', env);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [grant] = JSON.parse(listed.stdout) as Array<{ id: string; kind: string; tool: string }>;
+    expect(grant).toMatchObject({ kind: 'always', tool: 'read_file' });
+    call(proxy, 3, 'read_file', { path: '/secret/c' });
+    expect((await proxy.response(3)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
+    const revoked = await runCli(['grants', 'revoke', grant!.id, '--config', config, '--approver-key-env', APPROVER_ENV], '', approver);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    call(proxy, 4, 'read_file', { path: '/secret/c' });
+    expect(await pendingApproval(serve.url, 'read_file')).toMatchObject({ requestId: '4' });
   });
 
   it('with only the proxy key, approvals cannot be resolved over the API; one key for both roles is refused (exit 2)', async () => {
