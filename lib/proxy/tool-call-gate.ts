@@ -214,9 +214,12 @@ export class ToolCallGate {
     return startHoldProgress({ token, approvalId, intervalMs, toHost: this.deps.toHost, signal: hold.abort.signal });
   }
 
-  /** An approval made for a call that was cancelled while it was being made: expired, so nobody is asked about it. */
+  /**
+   * An approval made for a call that was cancelled while it was being made: left as host-gone (a late
+   * approval makes a grant), or expired without a grant window (docs/control-plane.md, "Grants").
+   */
   private abandonApproval(verdict: PolicyVerdict, hold: HeldCall): void {
-    // The hold's signal is aborted: awaiting the approval with it expires the approval at once.
+    // The hold's signal is aborted: awaiting the approval with it ends the wait at once.
     if (verdict.approvalId) void this.deps.controlPlane.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
   }
 
