@@ -7,6 +7,7 @@ import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
+import { grantsCommand } from './commands/grants.js';
 import { initCommand } from './commands/init.js';
 import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
@@ -22,6 +23,7 @@ const commands = [
   replayCommand,
   serveCommand,
   approvalsCommand,
+  grantsCommand,
   eventsCommand,
   toolsCommand,
   storeCommand,

@@ -1,7 +1,7 @@
 /** `ratri approvals list|watch|show|approve|reject`: a human's side of calls held for approval. */
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { alwaysNote } from '../../lib/control/always-note.js';
+import { alwaysNote, approvedNote } from '../../lib/control/always-note.js';
 import { lastPending, watchApprovals } from '../../lib/control/approval-watch.js';
 import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
 import { openChosenControlPlane } from '../../lib/control/open-control-plane.js';
@@ -32,6 +32,7 @@ interface ResolveArgs extends StoreArgs {
   last: boolean;
   'approver-key-env': string;
   always?: boolean;
+  'args-match'?: boolean;
   by?: string;
 }
 
@@ -41,7 +42,7 @@ function noApproval(id: string): never {
   fail(`no approval "${id}"; see "ratri approvals list --status all"`);
 }
 
-async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
+export async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
   let plane: ControlPlane;
   try {
     plane = openChosenControlPlane({ ...args, approverKey });
@@ -179,11 +180,19 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
         b = b.option('always', {
           type: 'boolean',
           default: false,
-          describe: "Also add the tool to the agent's approved tools and trust its current definition",
+          describe:
+            "Also add the tool to the agent's approved tools, trust its current definition, and store a grant that passes require_approval for this tool and agent (never block)",
         });
+        b = b.option('args-match', {
+          type: 'boolean',
+          default: false,
+          describe: 'With --always: the grant passes only calls with these same arguments',
+        });
+        b = b.check((a) => !a['args-match'] || a.always === true || '--args-match needs --always');
         b = b.example('$0 approvals approve apr_3f9a1c2b7d', 'Let this one call through');
         b = b.example('$0 approvals approve --last', 'Let the newest held call through');
         b = b.example('$0 approvals approve apr_3f9a1c2b7d --always', 'Let it through, and stop asking for this tool');
+        b = b.example('$0 approvals approve apr_3f9a1c2b7d --always --args-match', 'Stop asking for this very call');
       } else {
         b = b.example('$0 approvals reject apr_3f9a1c2b7d', 'Refuse the call');
       }
@@ -198,7 +207,8 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
         async (p) => {
           const id = args.last ? (await lastPending(p))?.id : args.id;
           if (id === undefined) fail('no call is waiting for approval; see "ratri approvals list"');
-          return (await p.resolveApproval(id, approve, scope, by)) ?? noApproval(id);
+          const options = { argsMatch: args['args-match'] === true };
+          return (await p.resolveApproval(id, approve, scope, by, options)) ?? noApproval(id);
         },
         approverKey,
       );
@@ -215,7 +225,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
       }
       const colour = colourOn();
       const what = approve
-        ? `${paint('approved', 'green', colour)} ${a.id}: ${tool}; the waiting proxy forwards the call.${scope === 'always' ? `\nalways: ${visibleText(alwaysNote(a))}.` : ''}`
+        ? `${paint('approved', 'green', colour)} ${a.id}: ${tool}; ${visibleText(approvedNote(a, result.grant))}.${scope === 'always' ? `\nalways: ${visibleText(alwaysNote(a, result.grant))}.` : ''}`
         : `${paint('rejected', 'red', colour)} ${a.id}: ${tool}; the host gets error -32002.`;
       process.stdout.write(`${what}\n`);
     },

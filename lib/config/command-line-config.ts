@@ -46,6 +46,7 @@ export function commandLineConfig(words: string[], overrides: Overrides = {}): P
     guardTimeoutMs: DEFAULTS.guardTimeoutMs,
     telemetry: {},
     maxFrameBytes: DEFAULTS.maxFrameBytes,
+    approvals: { progressIntervalMs: DEFAULTS.progressIntervalMs, grantWindowMs: DEFAULTS.grantWindowMs },
     store: defaultStorePath(),
     baseDir: process.cwd(),
     source: COMMAND_LINE_SOURCE,

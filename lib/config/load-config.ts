@@ -194,6 +194,11 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     guardTimeoutMs: pick('guardTimeoutMs') ?? DEFAULTS.guardTimeoutMs,
     telemetry: pick('telemetry') ?? {},
     maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
+    approvals: {
+      progressIntervalMs: config.approvals?.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
+      grantWindowMs: config.approvals?.grantWindowMs ?? DEFAULTS.grantWindowMs,
+      ...(config.approvals?.webhook ? { webhook: config.approvals.webhook } : {}),
+    },
     store: config.store ? resolveConfigPath(dirname(resolve(file)), config.store) : defaultStorePath(),
     ...(config.api ? { api: config.api } : {}),
     secretEnv: [...new Set([DEFAULTS.apiKeyEnv, ...(config.api ? [apiKeyEnv(config.api) ?? DEFAULTS.apiKeyEnv] : [])])],

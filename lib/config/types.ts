@@ -82,6 +82,26 @@ export interface ConfigFile extends ServerFields {
   servers?: Record<string, ServerEntry>;
   api?: ApiConfig;
   store?: string;
+  approvals?: ApprovalsConfig;
+}
+
+/** Where a new pending approval is posted (docs/control-plane.md, "Webhook"). */
+export interface WebhookConfig {
+  url: string;
+  /** Sent with each post, e.g. an Authorization header. */
+  headers?: Record<string, string>;
+  format?: 'json' | 'slack' | 'teams';
+  /** How long one attempt may take (default 5000). */
+  timeoutMs?: number;
+}
+
+/** How approvals fit the host (docs/control-plane.md). */
+export interface ApprovalsConfig {
+  /** How often a held call whose request has a progress token reports progress to the host; 0: never. */
+  progressIntervalMs?: number;
+  /** How long a grant made by a late approval stays usable. */
+  grantWindowMs?: number;
+  webhook?: WebhookConfig;
 }
 
 /** A remote control plane: its URL, and the environment variable holding its key (never the key itself). */
@@ -105,6 +125,7 @@ export interface ProxyConfig {
   guardTimeoutMs: number;
   telemetry: TelemetryConfig;
   maxFrameBytes: number;
+  approvals: Required<Omit<ApprovalsConfig, 'webhook'>> & Pick<ApprovalsConfig, 'webhook'>;
   /** The SQLite store's absolute path (events and approvals with the embedded control plane; the upload queue with `api`). */
   store: string;
   /** Set: the remote control plane decides, instead of the embedded one. */
@@ -136,6 +157,9 @@ export const DEFAULTS = {
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,
   apiKeyEnv: 'RATRI_API_KEY',
+  /** Progress every 5 s keeps a host that resets its timeout on progress waiting. */
+  progressIntervalMs: 5_000,
+  grantWindowMs: 10 * 60_000,
 } as const;
 
 /** The variable the API's key is read from; null when the config says the API takes no key. */

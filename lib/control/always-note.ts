@@ -1,18 +1,27 @@
 /**
- * What "approve always" did for one held call, in words, for `ratri approvals approve --always` and
- * the dashboard's "Approve always" button. It adds the tool to the agent's boundary map and trusts
- * its definition; only the `require_approval_unknown_mcp_tools` template reads that map, so when a
- * rule of its own asked for the approval, the rule keeps asking (docs/control-plane.md, "Approve always").
+ * What approving a held call did, in words, for `ratri approvals approve` and the dashboard's
+ * buttons. "Always" adds the tool to the agent's boundary map, trusts its definition and stores an
+ * always grant that passes `require_approval` rules for that agent (never `block`); approving a call
+ * whose host is gone stores a one-time grant instead (docs/control-plane.md, "Grants").
  */
-import type { ApprovalRecord } from './control-plane.js';
+import type { ApprovalRecord, GrantRecord } from './control-plane.js';
 
-/** The template whose approvals "always" ends: it asks for tools not in the boundary map. */
+/** The template whose approvals "always" ends through the boundary map: it asks for tools not in it. */
 export const BOUNDARY_TEMPLATE = 'require_approval_unknown_mcp_tools';
 
-/** One sentence (no final full stop) on what "always" changed for `approval`'s tool, and what it did not. */
-export function alwaysNote(approval: ApprovalRecord): string {
+/** One sentence (no final full stop) on what "always" changed for `approval`'s tool. */
+export function alwaysNote(approval: ApprovalRecord, grant?: GrantRecord): string {
   const tool = `${approval.serverName}.${approval.tool}`;
   const did = `${tool} joined the approved tools of agent ${approval.agentKey} and its current definition is trusted`;
-  if (approval.ruleId === BOUNDARY_TEMPLATE) return `${did}, so ${BOUNDARY_TEMPLATE} no longer asks for it`;
-  return `${did}; but rule "${approval.ruleId ?? '(none)'}" asked for this approval and still applies: its next matching call is held again (--always changes no rule)`;
+  if (approval.ruleId === BOUNDARY_TEMPLATE || !grant) return `${did}, so ${BOUNDARY_TEMPLATE} no longer asks for it`;
+  const calls = grant.argsMatch ? 'its calls with these same arguments' : 'its calls';
+  return `${did}; grant ${grant.id} lets ${calls} pass rule "${approval.ruleId ?? '(none)'}" and any other require_approval for this agent without a hold (block rules still apply; ratri grants revoke ${grant.id} ends it)`;
+}
+
+/** What happens now to the approved call (no final full stop): forwarded, or — its host gone — a grant for its retry. */
+export function approvedNote(approval: ApprovalRecord, grant?: GrantRecord): string {
+  if (!approval.hostGoneAt) return 'the waiting proxy forwards the call';
+  const gone = 'its host is no longer waiting (it cancelled the call, or the hold ended), so nothing is forwarded now';
+  if (grant?.kind !== 'once') return grant ? gone : `${gone}, and no grant was made (approvals.grantWindowMs is 0)`;
+  return `${gone}; grant ${grant.id} lets the same call (the same tool and arguments) from agent ${approval.agentKey} pass once without a new hold until ${grant.expiresAt}`;
 }

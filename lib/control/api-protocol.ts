@@ -37,6 +37,8 @@ export function severity(decision: Decision): number {
  * approval the call must wait for).
  */
 export function moreRestrictive(first: GuardAnswer, second: GuardAnswer): GuardAnswer {
+  // A grant of the server's passes the proxy's own require_approval: the server checked it against that rule's call.
+  if (second.grantId && first.decision === 'require_approval') return second;
   return severity(first.decision) > severity(second.decision) ? first : second;
 }
 
@@ -55,4 +57,6 @@ export const ApiPath = {
   approval: (id: string): string => `v1/approvals/${encodeURIComponent(id)}`,
   resolve: (id: string): string => `v1/approvals/${encodeURIComponent(id)}/resolve`,
   expire: (id: string): string => `v1/approvals/${encodeURIComponent(id)}/expire`,
+  grants: 'v1/grants',
+  revokeGrant: (id: string): string => `v1/grants/${encodeURIComponent(id)}/revoke`,
 } as const;

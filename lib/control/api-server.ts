@@ -17,6 +17,7 @@ import type { RatriEvent } from '../telemetry/event.js';
 import { makeRedactor } from '../telemetry/redact.js';
 import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
+import { canonicalHash } from './canonical-json.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
 import type { LocalControlPlane } from './local-control-plane.js';
 
@@ -222,6 +223,12 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       reason: floor.reason ?? "the proxy's own rules",
     };
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
+      const granted = plane.granted(request, {
+        decision: 'require_approval',
+        ruleId: stricter.ruleId ?? null,
+        reason: stricter.reason ?? '',
+      });
+      if (granted) return granted;
       const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
       try {
         stricter.approvalId = plane.approvals.create({
@@ -234,6 +241,8 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
           ruleId: stricter.ruleId ?? null,
           reason: stricter.reason ?? null,
           timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
+          argumentsHash: canonicalHash(request.arguments),
+          grantWindowMs: request.grantWindowMs ?? 0,
         }).id;
       } catch (err) {
         stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
@@ -284,8 +293,13 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       schema: 'approval-resolve.json',
       handle: ({ params, body }) => {
         const id = params[0]!;
-        const { approve, scope, resolvedBy } = body as { approve: boolean; scope?: ApprovalScope; resolvedBy?: string };
-        const result = plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api');
+        const { approve, scope, resolvedBy, argsMatch } = body as {
+          approve: boolean;
+          scope?: ApprovalScope;
+          resolvedBy?: string;
+          argsMatch?: boolean;
+        };
+        const result = plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api', { argsMatch });
         if (!result) throw new HttpProblem(404, `there is no approval ${id}`);
         if (!result.changed) {
           const { status, resolvedBy: by } = result.approval;
@@ -296,15 +310,35 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       },
     },
     {
-      // The proxy that held the call stopped waiting (the host cancelled it or went away): no human
-      // should be asked about it any more. No body. A decided approval stays as it was (200 either way).
+      // The proxy that held the call stopped waiting (the host cancelled it, went away, or its time ran
+      // out): with a grant window the approval stays pending, marked host-gone, so approving it makes a
+      // once grant; without one it is expired. No body. A decided approval stays as it was (200 either way).
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/expire$/,
       handle: ({ params }) => {
         const id = params[0]!;
         const before = approvalOr404(id).status;
-        const after = plane.approvals.expire(id);
-        return { status: 200, body: { approval: approvalOr404(id), changed: before === 'pending' && after === 'expired' } };
+        plane.approvals.leave(id);
+        const approval = approvalOr404(id);
+        return {
+          status: 200,
+          body: { approval, changed: before === 'pending' && (approval.status === 'expired' || !!approval.hostGoneAt) },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/grants$/,
+      handle: ({ query }) => ({ status: 200, body: { grants: plane.grants.list(query.get('all') === 'true') } }),
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/grants\/([^/]+)\/revoke$/,
+      approverOnly: true,
+      handle: ({ params }) => {
+        const result = plane.grants.revoke(params[0]!);
+        if (!result) throw new HttpProblem(404, `there is no grant ${params[0]!}`);
+        return { status: 200, body: result };
       },
     },
   ];

@@ -14,7 +14,18 @@ export type NewApproval = Pick<
   'agentKey' | 'serverName' | 'tool' | 'sessionId' | 'requestId' | 'arguments' | 'ruleId' | 'reason'
 > & {
   timeoutMs: number;
+  /** sha256 of the real arguments' canonical JSON (canonical-json.ts), for a grant made from this approval. */
+  argumentsHash?: string | null;
+  /** How long a grant made by approving this call after its host gave up stays usable; 0: no such grant. */
+  grantWindowMs?: number;
 };
+
+/** What a grant made from an approval needs, kept beside it but never shown. */
+export interface GrantFacts {
+  argumentsHash: string | null;
+  grantWindowMs: number;
+  hostGoneAt: string | null;
+}
 
 interface ApprovalRow {
   id: string;
@@ -32,6 +43,9 @@ interface ApprovalRow {
   resolved_at: string | null;
   resolved_by: string | null;
   scope: ApprovalScope | null;
+  arguments_hash: string | null;
+  grant_window_ms: number;
+  host_gone_at: string | null;
 }
 
 let reproducible = 0;
@@ -68,6 +82,7 @@ function fromRow(r: ApprovalRow): ApprovalRecord {
     resolvedAt: r.resolved_at,
     resolvedBy: r.resolved_by,
     scope: r.scope,
+    hostGoneAt: r.host_gone_at,
   };
 }
 
@@ -77,19 +92,23 @@ export class ApprovalStore {
   private readonly statusOf;
   private readonly resolveRow;
   private readonly expireRow;
+  private readonly leaveRow;
   private readonly expireDue;
   private readonly anyDue;
 
   constructor(private readonly db: Db) {
     this.insertRow = db.prepare(
-      `INSERT INTO approvals (id, status, agent_key, server_name, tool, session_id, request_id, arguments, rule_id, reason, requested_at, expires_at)
-       VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO approvals (id, status, agent_key, server_name, tool, session_id, request_id, arguments, rule_id, reason, requested_at, expires_at, arguments_hash, grant_window_ms)
+       VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectRow = db.prepare('SELECT * FROM approvals WHERE id = ?');
     this.statusOf = db.prepare('SELECT status FROM approvals WHERE id = ?').pluck();
     this.resolveRow = db.prepare(
       `UPDATE approvals SET status = ?, scope = ?, resolved_by = ?, resolved_at = ?
        WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+    );
+    this.leaveRow = db.prepare(
+      `UPDATE approvals SET host_gone_at = ?, expires_at = ? WHERE id = ? AND status = 'pending' AND host_gone_at IS NULL`,
     );
     this.expireRow = db.prepare(`UPDATE approvals SET status = 'expired', resolved_at = ? WHERE id = ? AND status = 'pending'`);
     this.expireDue = db.prepare(`UPDATE approvals SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?`);
@@ -111,6 +130,8 @@ export class ApprovalStore {
         a.reason,
         isoTime(now),
         isoTime(now + a.timeoutMs),
+        a.argumentsHash ?? null,
+        a.grantWindowMs ?? 0,
       );
     let id = newApprovalId();
     try {
@@ -162,6 +183,25 @@ export class ApprovalStore {
   expire(id: string): ApprovalStatus | undefined {
     this.expireRow.run(isoTime(), id);
     return this.status(id);
+  }
+
+  /**
+   * The held call ended without a decision (its host cancelled it or stopped waiting, its time ran
+   * out, the session ended). With a grant window the approval stays pending for that long, marked
+   * host-gone, so approving it makes a once grant; without one it is expired. Returns its status after.
+   */
+  leave(id: string): ApprovalStatus | undefined {
+    const row = this.selectRow.get(id) as ApprovalRow | undefined;
+    if (!row || row.grant_window_ms <= 0) return this.expire(id);
+    const now = Date.now();
+    this.leaveRow.run(isoTime(now), isoTime(now + row.grant_window_ms), id);
+    return this.status(id);
+  }
+
+  /** The hash and window a grant from this approval needs. */
+  grantFacts(id: string): GrantFacts | undefined {
+    const row = this.selectRow.get(id) as ApprovalRow | undefined;
+    return row && { argumentsHash: row.arguments_hash, grantWindowMs: row.grant_window_ms, hostGoneAt: row.host_gone_at };
   }
 
   /** Pending approvals whose time has passed become `expired` (their proxy may have gone away). */

@@ -10,7 +10,10 @@ export type ApprovalOutcome = 'approved' | 'rejected' | 'timeout';
 export interface ApprovalSource {
   /** The approval's status now (undefined: unknown, keep asking). */
   status(id: string): ApprovalStatus | undefined | Promise<ApprovalStatus | undefined>;
-  /** Ends a pending approval as expired; returns its status afterwards (a human may have won the race). */
+  /**
+   * Nobody waits for the approval any more: it is expired, or left pending as host-gone when it has a
+   * grant window (approval-store.ts leave); returns its status afterwards (a human may have won the race).
+   */
   expire(id: string): ApprovalStatus | undefined | Promise<ApprovalStatus | undefined>;
 }
 
@@ -34,7 +37,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Resolves with the outcome; after `signal` aborts (the host cancelled, the proxy is stopping) the
- * approval is expired so no human is asked about a call nobody waits for, and 'rejected' is returned.
+ * approval is handed to `expire` (expired, or left to become a grant) and 'rejected' is returned.
  */
 export async function waitForApproval(
   source: ApprovalSource,

@@ -41,11 +41,49 @@ export interface ApprovalRecord {
   resolvedAt?: string | null;
   resolvedBy?: string | null;
   scope?: ApprovalScope | null;
+  /** Set when the held call ended without a decision (cancelled, timed out, session over): approving it makes a once grant. */
+  hostGoneAt?: string | null;
+}
+
+export type GrantKind = 'once' | 'always';
+
+/** A grant as `GET /v1/grants` returns it (docs/control-plane.md, "Grants"). */
+export interface GrantRecord {
+  id: string;
+  kind: GrantKind;
+  agentKey: string;
+  serverName: string;
+  /** The bare tool name. */
+  tool: string;
+  /** Only calls with the very arguments of the approval pass (their canonical JSON's hash is kept, not the values). */
+  argsMatch: boolean;
+  approvalId: string | null;
+  createdAt: string;
+  createdBy: string | null;
+  /** Null: until revoked. */
+  expiresAt: string | null;
+  /** A once grant: when a call used it. */
+  usedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** How an approval is resolved besides approve/reject and its scope. */
+export interface ResolveOptions {
+  /** With scope "always": the grant lets only calls with this call's arguments pass. */
+  argsMatch?: boolean;
 }
 
 /** What a resolution attempt found: the approval after it, and whether this attempt changed it. */
 export interface ResolveResult {
   approval: ApprovalRecord;
+  changed: boolean;
+  /** The grant this resolution made: always (--always), or once (the host had given up on the call). */
+  grant?: GrantRecord;
+}
+
+/** What a revocation found. */
+export interface RevokeResult {
+  grant: GrantRecord;
   changed: boolean;
 }
 
@@ -70,7 +108,17 @@ export interface ControlPlane extends PolicyHook {
   /** Approvals, newest first; only those with `status` when given. */
   listApprovals(status?: ApprovalStatus): Promise<ApprovalRecord[]>;
   /** Approves or rejects a pending approval; an approval already resolved or expired is left as it is. */
-  resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined>;
+  resolveApproval(
+    id: string,
+    approve: boolean,
+    scope: ApprovalScope,
+    resolvedBy: string,
+    options?: ResolveOptions,
+  ): Promise<ResolveResult | undefined>;
+  /** Grants, newest first: those still usable, or with `all` every one. */
+  listGrants(all?: boolean): Promise<GrantRecord[]>;
+  /** Revokes a grant; undefined for an unknown id. */
+  revokeGrant(id: string): Promise<RevokeResult | undefined>;
   /** Where the proxy's events go. */
   readonly events: EventSink;
   /** Flushes what is queued (within `deadlineMs`) and releases the store or connection. */

@@ -23,9 +23,12 @@ import type {
   ControlPlane,
   DefineToolsAnswer,
   DefineToolsRequest,
+  GrantRecord,
   GuardAnswer,
   GuardRequest,
+  ResolveOptions,
   ResolveResult,
+  RevokeResult,
 } from './control-plane.js';
 import { Outbox, OutboxSink, type UploadResult } from './outbox.js';
 import { type Db, openStore } from './store.js';
@@ -191,6 +194,7 @@ export class HttpControlPlane implements ControlPlane {
     const remote: GuardAnswer = { decision: a.decision!, ruleId: typeof a.ruleId === 'string' ? a.ruleId : null };
     if (typeof a.reason === 'string') remote.reason = a.reason;
     if (typeof a.approvalId === 'string') remote.approvalId = a.approvalId;
+    if (typeof a.grantId === 'string') remote.grantId = a.grantId;
     return remote;
   }
 
@@ -232,16 +236,35 @@ export class HttpControlPlane implements ControlPlane {
     return Array.isArray(list) ? (list as ApprovalRecord[]) : [];
   }
 
-  async resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined> {
+  async resolveApproval(
+    id: string,
+    approve: boolean,
+    scope: ApprovalScope,
+    resolvedBy: string,
+    options: ResolveOptions = {},
+  ): Promise<ResolveResult | undefined> {
     const path = ApiPath.resolve(id);
-    const answer = await this.request('POST', path, { approve, scope, resolvedBy }, REQUEST_TIMEOUT_MS, this.resolveHeaders);
+    const resolution = { approve, scope, resolvedBy, ...(options.argsMatch ? { argsMatch: true } : {}) };
+    const answer = await this.request('POST', path, resolution, REQUEST_TIMEOUT_MS, this.resolveHeaders);
     if (answer.status === 404) return undefined;
     const body = answer.body as Partial<ResolveResult> & Partial<ApprovalRecord>;
     // 409: already resolved or expired; it is left as it was, which is what `changed: false` says.
     if (answer.status === 409 && body?.approval) return { approval: body.approval, changed: false };
     this.expect(answer, 'POST', path);
-    if (body?.approval) return { approval: body.approval, changed: body.changed !== false };
+    if (body?.approval) return { approval: body.approval, changed: body.changed !== false, ...(body.grant ? { grant: body.grant } : {}) };
     return { approval: body as ApprovalRecord, changed: true }; // an API that answers with the approval alone
+  }
+
+  async listGrants(all = false): Promise<GrantRecord[]> {
+    const answer = (await this.idempotent('GET', all ? `${ApiPath.grants}?all=true` : ApiPath.grants)) as { grants?: unknown } | null;
+    return Array.isArray(answer?.grants) ? (answer.grants as GrantRecord[]) : [];
+  }
+
+  async revokeGrant(id: string): Promise<RevokeResult | undefined> {
+    const path = ApiPath.revokeGrant(id);
+    const answer = await this.request('POST', path, undefined, REQUEST_TIMEOUT_MS, this.resolveHeaders);
+    if (answer.status === 404) return undefined;
+    return this.expect(answer, 'POST', path) as RevokeResult;
   }
 
   /** Posts one batch of events; what could not be stored now is for the outbox to retry. */
@@ -299,7 +322,7 @@ export class HttpControlPlane implements ControlPlane {
         ...(body === undefined ? {} : { json: body }),
         timeout: { request: timeoutMs },
       });
-      let parsed: unknown = undefined;
+      let parsed: unknown;
       try {
         parsed = response.body ? JSON.parse(response.body) : undefined;
       } catch {

@@ -10,6 +10,7 @@ import { makeRedactor, type Redactor } from '../telemetry/redact.js';
 import { ApprovalStore, type NewApproval } from './approval-store.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
+import { canonicalHash } from './canonical-json.js';
 import type {
   ApprovalRecord,
   ApprovalScope,
@@ -17,14 +18,19 @@ import type {
   ControlPlane,
   DefineToolsAnswer,
   DefineToolsRequest,
+  GrantRecord,
   GuardAnswer,
   GuardRequest,
+  ResolveOptions,
   ResolveResult,
+  RevokeResult,
 } from './control-plane.js';
 import { EventStore, StoreEventSink } from './event-store.js';
+import { grantedAnswer, grantFromResolution } from './grant-rules.js';
+import { GrantStore } from './grant-store.js';
 import { type Db, openStore } from './store.js';
 import { ToolRegistry } from './tool-registry.js';
-import { writeWithoutBlocking } from './write-without-blocking.js';
+import { attempt, writeWithoutBlocking } from './write-without-blocking.js';
 
 /** How often a waiting proxy reads an approval's status. */
 const LOCAL_POLL_MS = 100;
@@ -37,6 +43,7 @@ export class LocalControlPlane implements ControlPlane {
   readonly approvals: ApprovalStore;
   readonly tools: ToolRegistry;
   readonly boundary: BoundaryMap;
+  readonly grants: GrantStore;
   readonly events: StoreEventSink;
   private readonly needs;
   private readonly redactors = new Map<string, Redactor>();
@@ -54,6 +61,7 @@ export class LocalControlPlane implements ControlPlane {
     this.approvals = new ApprovalStore(db);
     this.tools = new ToolRegistry(db);
     this.boundary = new BoundaryMap(db);
+    this.grants = new GrantStore(db);
     this.events = new StoreEventSink(this.eventStore, db);
     this.needs = lookupsNeeded(guardrails);
   }
@@ -135,6 +143,8 @@ export class LocalControlPlane implements ControlPlane {
       ruleId: decision.ruleId,
       reason: decision.reason,
       timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
+      argumentsHash: canonicalHash(request.arguments),
+      grantWindowMs: request.grantWindowMs ?? 0,
     };
   }
 
@@ -156,7 +166,27 @@ export class LocalControlPlane implements ControlPlane {
       facts.annotations = this.tools.annotationsOf(agentKey, serverName, tool);
       facts.toolUnknown = facts.annotations === undefined;
     }
-    return evaluateRules(this.guardrails, facts);
+    const decision = evaluateRules(this.guardrails, facts);
+    if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
+    return this.granted(request, decision) ?? decision;
+  }
+
+  /**
+   * A grant that lets this `require_approval` call pass, as an `allow` answer; undefined when none
+   * does. Using up a once grant is a write, tried once without waiting for a lock (the proxy's thread
+   * must not wait): a store locked by another process, or failing, grants nothing and the call is
+   * held as usual.
+   */
+  granted(request: GuardRequest, decision: RuleDecision): (RuleDecision & { grantId: string }) | undefined {
+    let grant: GrantRecord | undefined;
+    try {
+      grant = attempt(this.db, () =>
+        this.grants.take(request.agentKey, request.serverName, request.tool, () => canonicalHash(request.arguments)),
+      );
+    } catch {
+      return undefined;
+    }
+    return grant && grantedAnswer(grant, decision);
   }
 
   private redactorFor(keys: string[] = []): Redactor {
@@ -177,9 +207,10 @@ export class LocalControlPlane implements ControlPlane {
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
     // Polls are reads (never blocked in WAL mode); the expiry at the end is a write, made without waiting for a lock.
+    // A hold that ends without a decision leaves its approval to become a grant (approval-store.ts leave).
     const source = {
       status: (a: string) => this.approvals.status(a),
-      expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.expire(a)),
+      expire: (a: string) => writeWithoutBlocking(this.db, () => this.approvals.leave(a)),
     };
     return waitForApproval(source, id, timeoutMs, signal, LOCAL_POLL_MS);
   }
@@ -192,23 +223,49 @@ export class LocalControlPlane implements ControlPlane {
     return Promise.resolve(this.approvals.list(status));
   }
 
-  /** Resolves in the store; "always" also adds the tool to the boundary map and trusts its current definition. */
-  resolveApprovalNow(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): ResolveResult | undefined {
+  /**
+   * Resolves in the store. "Always" also adds the tool to the boundary map, trusts its current
+   * definition and stores an always grant; approving a call whose host is gone stores a once grant.
+   */
+  resolveApprovalNow(
+    id: string,
+    approve: boolean,
+    scope: ApprovalScope,
+    resolvedBy: string,
+    options: ResolveOptions = {},
+  ): ResolveResult | undefined {
     return this.db
-      .transaction(() => {
+      .transaction((): ResolveResult | undefined => {
         const result = this.approvals.resolve(id, approve, scope, resolvedBy);
-        if (result?.changed && approve && scope === 'always') {
-          const { agentKey, serverName, tool } = result.approval;
+        if (!result?.changed || !approve) return result;
+        const { agentKey, serverName, tool } = result.approval;
+        if (scope === 'always') {
           this.boundary.add(agentKey, serverName, tool, resolvedBy);
           this.tools.trust(agentKey, serverName, tool);
         }
-        return result;
+        const facts = this.approvals.grantFacts(id);
+        const grant = facts && grantFromResolution(result.approval, facts, scope, resolvedBy, options);
+        return grant ? { ...result, grant: this.grants.create(grant) } : result;
       })
       .immediate();
   }
 
-  resolveApproval(id: string, approve: boolean, scope: ApprovalScope, resolvedBy: string): Promise<ResolveResult | undefined> {
-    return Promise.resolve(this.resolveApprovalNow(id, approve, scope, resolvedBy));
+  resolveApproval(
+    id: string,
+    approve: boolean,
+    scope: ApprovalScope,
+    resolvedBy: string,
+    options?: ResolveOptions,
+  ): Promise<ResolveResult | undefined> {
+    return Promise.resolve(this.resolveApprovalNow(id, approve, scope, resolvedBy, options));
+  }
+
+  listGrants(all = false): Promise<GrantRecord[]> {
+    return Promise.resolve(this.grants.list(all));
+  }
+
+  revokeGrant(id: string): Promise<RevokeResult | undefined> {
+    return Promise.resolve(this.grants.revoke(id));
   }
 
   close(): Promise<void> {

@@ -71,4 +71,26 @@ export const MIGRATIONS: readonly string[] = [
     lease_until INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 2: grants (docs/control-plane.md, "Grants"); what an approval needs to become one.
+  `
+  ALTER TABLE approvals ADD COLUMN arguments_hash TEXT; -- sha256 of the real (unredacted) arguments' canonical JSON
+  ALTER TABLE approvals ADD COLUMN grant_window_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE approvals ADD COLUMN host_gone_at TEXT; -- the held call ended without a decision: approving it makes a grant
+
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('once', 'always')),
+    agent_key TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments_hash TEXT, -- NULL: any arguments
+    approval_id TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    expires_at TEXT, -- NULL: until revoked
+    used_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX grants_tool ON grants (agent_key, server_name, tool);
+  `,
 ];

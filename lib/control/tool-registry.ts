@@ -4,8 +4,9 @@
  * trusted definition is "changed" until a human trusts it again (`ratri tools trust`, or approving
  * a call to it with "always"); the `block_changed_tool_definitions` template acts on that.
  */
-import { createHash } from 'node:crypto';
+
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
+import { canonicalHash } from './canonical-json.js';
 import type { DefineToolsAnswer } from './control-plane.js';
 import { type Db, isoTime } from './store.js';
 
@@ -33,23 +34,10 @@ interface ToolRow {
   changed_at: string | null;
 }
 
-/** JSON with object keys sorted, so a server that reorders keys has not changed its tool. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** The part of a definition that is pinned: what the model reads and what the policy matches. */
 export function definitionHash(tool: ToolDefinition): string {
   const pinned = { description: tool.description ?? null, inputSchema: tool.inputSchema ?? null, annotations: tool.annotations ?? null };
-  return createHash('sha256').update(canonicalJson(pinned)).digest('hex');
+  return canonicalHash(pinned);
 }
 
 export class ToolRegistry {

@@ -16,7 +16,7 @@ export function isBusy(err: unknown): boolean {
 }
 
 /** Runs `write` once with the busy timeout off; throws SQLITE_BUSY at once when the store is locked. */
-function attempt<T>(db: Db, write: () => T): T {
+export function attempt<T>(db: Db, write: () => T): T {
   db.pragma('busy_timeout = 0');
   try {
     return write();

@@ -144,8 +144,8 @@ export const CLIENT_JS = String.raw`'use strict';
     buttons.forEach(function (b) { b.disabled = true; });
     msg.className = 'message'; msg.textContent = 'sending…';
     api('/api/approvals/' + encodeURIComponent(a.id) + '/resolve', { approve: approve, scope: scope }).then(function (r) {
-      msg.textContent = shown(approve ? 'approved: the waiting proxy forwards the call' + (r.note ? '. Always: ' + r.note + '.' : '') : 'rejected: the host gets error -32002');
-      if (r.note) card.keepUntil = Date.now() + 8000;
+      msg.textContent = shown(approve ? 'approved: ' + (r.approvedNote || 'the waiting proxy forwards the call') + (r.note ? '. Always: ' + r.note + '.' : '') : 'rejected: the host gets error -32002');
+      if (r.note || r.grant) card.keepUntil = Date.now() + 8000;
       card.classList.add('done');
       setTimeout(poll, 0);
     }, function (err) {
@@ -165,10 +165,12 @@ export const CLIENT_JS = String.raw`'use strict';
 
   function approvalCard(a) {
     var expires = el('span', { class: 'muted expires' });
+    var hostGone = el('div', { class: 'host-gone hidden', text: 'The host is no longer waiting for this call (it cancelled it, or the hold ended): approving it makes a one-time grant, so the same call passes when the host sends it again.' });
     var card = el('div', { class: 'approval', 'data-id': a.id }, [
       el('div', { class: 'head' }, [el('span', { class: 'tool mono', text: a.serverName + '.' + a.tool }),
         el('span', { class: 'muted', text: 'agent ' + a.agentKey + ' · ' + a.id }), expires]),
       el('div', { class: 'why' }, [el('span', { class: 'badge d-require_approval', text: a.ruleId || 'approval' }), ' ', a.reason || '']),
+      hostGone,
       el('div', { class: 'muted', text: 'Arguments (redacted)' }), argumentsBlock(a),
       el('div', { class: 'actions' }, [
         el('button', { class: 'approve', type: 'button', text: 'Approve', title: 'Let this one call through', onclick: function () { resolve(a, card, true, 'once'); } }),
@@ -178,6 +180,7 @@ export const CLIENT_JS = String.raw`'use strict';
       ]),
     ]);
     card.expires = expires;
+    card.hostGone = hostGone;
     return card;
   }
 
@@ -188,6 +191,7 @@ export const CLIENT_JS = String.raw`'use strict';
       var card = cards.get(a.id);
       if (!card) { card = approvalCard(a); cards.set(a.id, card); box.append(card); }
       card.expires.textContent = 'requested ' + relative(a.requestedAt) + ' · expires ' + relative(a.expiresAt);
+      card.hostGone.classList.toggle('hidden', !a.hostGoneAt); // the host may give up while the card is shown
     });
     // A card approved "always" stays a while, so its note on what that did can be read.
     cards.forEach(function (card, id) { if (!ids.has(id) && !(card.keepUntil > Date.now())) { card.remove(); cards.delete(id); } });
@@ -215,13 +219,30 @@ export const CLIENT_JS = String.raw`'use strict';
     $('no-tools').classList.toggle('hidden', tools.length > 0);
   }
 
+  var grantsJson = '';
+  function renderGrants(grants) {
+    var text = JSON.stringify(grants);
+    if (text === grantsJson) return;
+    grantsJson = text;
+    $('grants').tBodies[0].replaceChildren.apply($('grants').tBodies[0], grants.map(function (g) {
+      return el('tr', {}, [
+        el('td', { class: 'mono', text: g.id, title: 'revoke with: ratri grants revoke ' + g.id }), el('td', { text: g.kind === 'once' ? 'once (late approval)' : 'always' }),
+        el('td', { class: 'mono', text: g.serverName + '.' + g.tool }), el('td', { text: g.agentKey }),
+        el('td', { text: g.argsMatch ? 'these arguments only' : 'any' }), el('td', { class: 'mono', text: (g.approvalId || '') + (g.createdBy ? ' by ' + g.createdBy : '') }),
+        el('td', { text: g.expiresAt ? relative(g.expiresAt) : 'until revoked', title: g.expiresAt || '' }),
+      ]);
+    }));
+    $('grant-count').textContent = String(grants.length);
+    $('no-grants').classList.toggle('hidden', grants.length > 0);
+  }
+
   function status(ok, text) { var s = $('status'); s.className = 'status ' + (ok ? 'live' : 'down'); s.textContent = text; }
 
   var timer = null, running = false;
   function poll() {
     if (running) return;
     running = true; clearTimeout(timer);
-    Promise.all([api('/api/calls?afterSeq=' + seq), api('/api/approvals'), api('/api/tools')]).then(function (r) {
+    Promise.all([api('/api/calls?afterSeq=' + seq), api('/api/approvals'), api('/api/tools'), api('/api/grants')]).then(function (r) {
       var c = r[0];
       now = Date.now(); skew = Date.parse(r[1].now) - now;
       if (c.reset) { calls.clear(); selected = null; }
@@ -230,7 +251,7 @@ export const CLIENT_JS = String.raw`'use strict';
       if (calls.size > MAX_CALLS) Array.from(calls.values()).sort(function (a, b) { return a.firstSeq - b.firstSeq; })
         .slice(0, calls.size - MAX_CALLS).forEach(function (old) { calls.delete(old.id); });
       seq = c.seq;
-      syncServers(); renderCalls(); renderApprovals(r[1].approvals); renderTools(r[2].tools);
+      syncServers(); renderCalls(); renderApprovals(r[1].approvals); renderTools(r[2].tools); renderGrants(r[3].grants);
       status(true, 'live · updated ' + clock(new Date().toISOString()));
     }).catch(function (err) {
       status(false, 'cannot reach the dashboard: ' + err.message);

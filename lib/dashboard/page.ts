@@ -69,6 +69,16 @@ export function renderPage({ token, store }: PageInput): string {
   </div>
   <p id="no-tools" class="empty">No tools registered yet: they are registered when a host lists them (tools/list) through ratri.</p>
 </section>
+<section aria-labelledby="grants-title">
+  <h2 id="grants-title">Grants <span id="grant-count" class="count">0</span></h2>
+  <div class="scroll">
+  <table id="grants">
+    <thead><tr><th>Grant</th><th>Kind</th><th>Tool</th><th>Agent</th><th>Arguments</th><th>From</th><th>Expires</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <p id="no-grants" class="empty">No grants: "Approve always" makes one, and so does approving a call whose host gave up. Revoke with: ratri grants revoke ID</p>
+</section>
 </main>
 </body>
 </html>
@@ -124,6 +134,7 @@ pre { margin: 6px 0 0; padding: 8px 10px; background: var(--card); border: 1px s
 .approval .head { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; }
 .approval .tool { font-weight: 700; font-size: 14px; }
 .approval .why { margin: 4px 0; }
+.approval .host-gone { margin: 4px 0; color: var(--block); }
 .actions { display: flex; gap: 8px; margin-top: 8px; align-items: center; flex-wrap: wrap; }
 button { font: inherit; font-weight: 600; border-radius: 6px; padding: 5px 14px; cursor: pointer; border: 1px solid var(--line); background: var(--card); color: var(--fg); }
 button:disabled { opacity: .5; cursor: default; }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { alwaysNote } from '../control/always-note.js';
+import { alwaysNote, approvedNote } from '../control/always-note.js';
 import type { ApprovalScope } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
 import { isoTime } from '../control/store.js';
@@ -134,7 +134,8 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
         approval: a,
       });
     }
-    return scope === 'always' ? { ...result, note: alwaysNote(result.approval) } : result;
+    const approved = body.approve ? { approvedNote: approvedNote(result.approval, result.grant) } : {};
+    return scope === 'always' ? { ...result, ...approved, note: alwaysNote(result.approval, result.grant) } : { ...result, ...approved };
   };
 
   const api = async (req: IncomingMessage, url: URL): Promise<unknown> => {
@@ -143,9 +144,10 @@ export function createDashboardServer(options: DashboardOptions): Dashboard {
     if (req.method === 'GET' && path === '/api/calls') return readCalls(url.searchParams);
     if (req.method === 'GET' && path === '/api/approvals') return { now: isoTime(), approvals: plane.approvals.list('pending') };
     if (req.method === 'GET' && path === '/api/tools') return { tools: plane.tools.list() };
+    if (req.method === 'GET' && path === '/api/grants') return { grants: plane.grants.list() };
     const resolveMatch = /^\/api\/approvals\/([A-Za-z0-9_-]{1,64})\/resolve$/.exec(path);
     if (req.method === 'POST' && resolveMatch) return resolve(req, resolveMatch[1]!);
-    if (['/api/calls', '/api/approvals', '/api/tools'].includes(path) || resolveMatch)
+    if (['/api/calls', '/api/approvals', '/api/tools', '/api/grants'].includes(path) || resolveMatch)
       throw new Problem(405, `${req.method} is not allowed here`);
     throw new Problem(404, `no such endpoint: ${path}`);
   };

@@ -30,6 +30,8 @@ export interface GuardRequest {
   redactKeys?: string[];
   /** The JSON-RPC id of the call, as the host wrote it (shown to the human who approves). */
   requestId?: string;
+  /** How long a grant made by approving this call after its host gave up stays usable (approvals.grantWindowMs). */
+  grantWindowMs?: number;
 }
 
 /** The control plane's answer. */
@@ -41,6 +43,8 @@ export interface GuardAnswer {
   approvalId?: string;
   /** Set with `require_approval` when no approval could be created: why (the call is refused, -32002). */
   unavailable?: string;
+  /** Set when a grant let a `require_approval` call pass (decision `allow`): docs/control-plane.md, "Grants". */
+  grantId?: string;
 }
 
 /** Decides what happens to one tools/call. */
@@ -76,6 +80,8 @@ export interface PolicyVerdict extends RuleDecision {
   failure?: string;
   /** The approval a `require_approval` call waits for. */
   approvalId?: string;
+  /** The grant that let a `require_approval` call pass. */
+  grantId?: string;
 }
 
 /**
@@ -100,6 +106,7 @@ export function evaluateWithDeadline(
       latencyMs: performance.now() - started,
     };
     if (d.approvalId) verdict.approvalId = d.approvalId;
+    if (d.grantId) verdict.grantId = d.grantId;
     const why = failure ?? d.unavailable;
     if (why) verdict.failure = why;
     return verdict;

@@ -7,6 +7,7 @@
  * (docs/protocol-eras.md).
  */
 import type { ProxyConfig } from '../config/types.js';
+import { ApprovalWebhook } from '../control/approval-webhook.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
@@ -17,6 +18,7 @@ import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
+import { rawProgressToken, startHoldProgress } from './hold-progress.js';
 import type { PendingRequests } from './pending-requests.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -34,6 +36,8 @@ export interface GateDeps {
   held: HeldCalls;
   rounds: InputRounds;
   sessionId: string;
+  /** Writes a frame of the proxy's own to the host (progress while a call is held). */
+  toHost(frame: Buffer): void;
 }
 
 /**
@@ -50,6 +54,7 @@ function ambiguity(message: ParsedMessage): string | undefined {
 
 /** One call on its way through the gate. */
 interface GateCall {
+  message: ParsedMessage;
   key: string;
   isRequest: boolean;
   call: ToolCallRecord;
@@ -59,7 +64,13 @@ interface GateCall {
 }
 
 export class ToolCallGate {
-  constructor(private readonly deps: GateDeps) {}
+  private readonly webhook: ApprovalWebhook | undefined;
+
+  constructor(private readonly deps: GateDeps) {
+    const webhook = deps.config.approvals.webhook;
+    if (webhook)
+      this.webhook = new ApprovalWebhook(webhook, (reason, data) => deps.telemetry.warning('approval_webhook_failed', reason, data));
+  }
 
   handle(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const { config, telemetry, catalog } = this.deps;
@@ -96,12 +107,13 @@ export class ToolCallGate {
       approvalTimeoutMs: config.approvalTimeoutMs,
       redactKeys: config.redactKeys,
       requestId: rawId,
+      grantWindowMs: config.approvals.grantWindowMs,
     };
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
-    const context: GateCall = { key, isRequest, call, out, era: protocolEra(message.value), round };
+    const context: GateCall = { message, key, isRequest, call, out, era: protocolEra(message.value), round };
     if (!enforce) {
       this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
@@ -186,8 +198,11 @@ export class ToolCallGate {
       reason: verdict.reason,
       timeoutMs: config.approvalTimeoutMs,
     });
+    this.announce(approvalId);
+    const stopProgress = this.progressWhileHeld(c, hold, approvalId);
     void this.deps.controlPlane.awaitApproval(approvalId, config.approvalTimeoutMs, hold.abort.signal).then(
       (outcome) => {
+        stopProgress();
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
@@ -203,9 +218,37 @@ export class ToolCallGate {
     );
   }
 
-  /** An approval made for a call that was cancelled while it was being made: expired, so nobody is asked about it. */
+  /** Posts the new pending approval (as stored: redacted) to the webhook, after this turn, so no frame waits for it. */
+  private announce(approvalId: string): void {
+    const webhook = this.webhook;
+    if (!webhook) return;
+    setImmediate(() => {
+      this.deps.controlPlane.getApproval(approvalId).then(
+        (approval) => approval && webhook.post(approval),
+        (err: unknown) =>
+          this.deps.telemetry.warning(
+            'approval_webhook_failed',
+            `approval ${approvalId} could not be read to post it: ${(err as Error).message}`,
+            { approvalId },
+          ),
+      );
+    });
+  }
+
+  /** Progress notifications while the call waits, when its request asked for them (docs/control-plane.md). */
+  private progressWhileHeld(c: GateCall, hold: HeldCall, approvalId: string): () => void {
+    const intervalMs = this.deps.config.approvals.progressIntervalMs;
+    const token = intervalMs > 0 ? rawProgressToken(c.message) : undefined;
+    if (token === undefined) return () => undefined;
+    return startHoldProgress({ token, approvalId, intervalMs, toHost: this.deps.toHost, signal: hold.abort.signal });
+  }
+
+  /**
+   * An approval made for a call that was cancelled while it was being made: left as host-gone (a late
+   * approval makes a grant), or expired without a grant window (docs/control-plane.md, "Grants").
+   */
   private abandonApproval(verdict: PolicyVerdict, hold: HeldCall): void {
-    // The hold's signal is aborted: awaiting the approval with it expires the approval at once.
+    // The hold's signal is aborted: awaiting the approval with it ends the wait at once.
     if (verdict.approvalId) void this.deps.controlPlane.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
   }
 

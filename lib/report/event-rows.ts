@@ -59,7 +59,11 @@ const STATUS_COLOURS: Record<string, Colour> = { pending: 'yellow', approved: 'g
 export function approvalColumns(now: number = Date.now()): Column<ApprovalRecord>[] {
   return [
     { title: 'ID', value: (a) => a.id, colour: () => 'bold' },
-    { title: 'STATUS', value: (a) => a.status, colour: (a) => STATUS_COLOURS[a.status] },
+    {
+      title: 'STATUS',
+      value: (a) => (a.status === 'pending' && a.hostGoneAt ? 'pending, host gone' : a.status),
+      colour: (a) => STATUS_COLOURS[a.status],
+    },
     { title: 'TOOL', value: (a) => `${a.serverName}.${a.tool}` },
     { title: 'RULE', value: (a) => a.ruleId ?? '' },
     { title: 'REQUESTED', value: (a) => relativeTime(a.requestedAt, now) },

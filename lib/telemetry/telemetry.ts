@@ -266,6 +266,7 @@ export class Telemetry {
       data.enforced = enforced;
       if (verdict.failure) data.failure = verdict.failure;
       if (approvedInEarlierRound) data.approvedInEarlierRound = approvedInEarlierRound;
+      if (verdict.grantId) data.grantId = verdict.grantId;
       this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
     });
   }
@@ -314,6 +315,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'latencyMs',
     'enforced',
     'failure',
+    'grantId',
   ].map((f) => f.toLowerCase()),
 );
 

@@ -100,8 +100,8 @@ describe('an approval that cannot be created', () => {
     expect(received(s)).not.toContain('write_file');
   });
 
-  it('a call cancelled while its approval waits for the store: the approval, once written, is expired at once', async () => {
-    const s = start({ guardTimeoutMs: 10_000 });
+  it('a call cancelled while its approval waits for the store: the approval, once written, is expired at once (no grant window)', async () => {
+    const s = start({ guardTimeoutMs: 10_000, approvals: { grantWindowMs: 0 } });
     s.proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     await s.proxy.response(1);
     const other = new Database(s.store);

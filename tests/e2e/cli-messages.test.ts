@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
-const TOP_COMMANDS = 'mcp, init, replay FILES…, serve, approvals, events, tools, store, demo, dashboard, doctor, rules COMMAND';
+const TOP_COMMANDS = 'mcp, init, replay FILES…, serve, approvals, grants, events, tools, store, demo, dashboard, doctor, rules COMMAND';
 
 async function usageError(...args: string[]): Promise<string> {
   const r = await runCli(args);
@@ -35,6 +35,7 @@ describe('ratri usage errors', () => {
     );
     expect(await usageError('tools')).toBe('ratri tools: name a subcommand: list, trust TOOL');
     expect(await usageError('store')).toBe('ratri store: name a subcommand: info, prune');
+    expect(await usageError('grants')).toBe('ratri grants: name a subcommand: list, revoke ID');
   });
 
   it('a missing id or file says which, with the usage line', async () => {

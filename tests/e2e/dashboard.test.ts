@@ -246,7 +246,7 @@ describe('ratri dashboard in a browser', () => {
 });
 
 describe('ratri dashboard shows what it cannot trust visibly', () => {
-  it('shows a bidi control in a held tool name as \\u202e, and after "Approve always" says the rule still applies', async () => {
+  it('shows a bidi control in a held tool name as \\u202e, and after "Approve always" names the grant that passes the rule', async () => {
     const s = startProxy();
     const dashboard = startDashboard('--store', s.store, '--port', '0');
     const page = await openPage(await dashboard.url);
@@ -268,10 +268,39 @@ describe('ratri dashboard shows what it cannot trust visibly', () => {
     expect((await s.proxy.response(9, 10_000)).result).toBeDefined();
     await expect
       .poll(() => card.locator('.message').textContent(), { timeout: 5000 })
-      .toBe(
-        'approved: the waiting proxy forwards the call. Always: files.write_invoice-\\u202egnp.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
-          'but rule "ask" asked for this approval and still applies: its next matching call is held again (--always changes no rule).',
+      .toMatch(
+        new RegExp(
+          '^approved: the waiting proxy forwards the call\\. Always: files\\.write_invoice-\\\\u202egnp\\.exe joined the approved tools of agent laptop and its current definition is trusted; ' +
+            'grant (grt_[0-9a-f]{10}) lets its calls pass rule "ask" and any other require_approval for this agent without a hold \\(block rules still apply; ratri grants revoke \\1 ends it\\)\\.$',
+        ),
       );
+    await expect.poll(() => page.locator('#grants tbody tr').count(), { timeout: 5000 }).toBe(1);
+    expect(await page.locator('#grants tbody tr td').nth(1).textContent()).toBe('always');
+    expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
+  });
+});
+
+describe('ratri dashboard and calls whose host is gone', () => {
+  it('says on the card that the host no longer waits, and after Approve names the one-time grant for the retry', async () => {
+    const s = startProxy();
+    const dashboard = startDashboard('--store', s.store, '--port', '0');
+    const page = await openPage(await dashboard.url);
+    s.proxy.send(call(11, 'write_file', { path: '/srv/a' }));
+    const card = page.locator('.approval', { hasText: 'write_file' });
+    await card.waitFor({ timeout: 5000 });
+    s.proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 11 } });
+    await card.locator('.host-gone').waitFor({ timeout: 5000 });
+    expect(await card.locator('.host-gone').textContent()).toContain('The host is no longer waiting for this call');
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect
+      .poll(() => card.locator('.message').textContent(), { timeout: 5000 })
+      .toMatch(
+        /^approved: its host is no longer waiting .* grant grt_[0-9a-f]{10} lets the same call .* pass once without a new hold until /,
+      );
+    await expect.poll(() => page.locator('#grants tbody tr').count(), { timeout: 5000 }).toBe(1);
+    expect(await page.locator('#grants tbody tr td').nth(1).textContent()).toBe('once (late approval)');
+    s.proxy.send(call(12, 'write_file', { path: '/srv/a' }));
+    expect((await s.proxy.response(12, 5000)).result).toBeDefined();
     expect(pageProblems.get(page), 'no script errors or CSP violations in the page').toEqual([]);
   });
 });

@@ -49,6 +49,27 @@ describe('config validation', () => {
     );
   });
 
+  it('checks approvals: progress interval, grant window and the webhook, each by its path', () => {
+    const webhook = { url: 'https://hooks.example.com/x', headers: { authorization: 'Bearer k' }, format: 'slack', timeoutMs: 500 };
+    expect(problems({ agentKey: 'a', upstream, approvals: { progressIntervalMs: 0, grantWindowMs: 60_000, webhook } })).toEqual([]);
+    expect(
+      problems({
+        agentKey: 'a',
+        upstream,
+        approvals: { progressIntervalMs: -1, grantWindow: 5, webhook: { url: 'ftp://x', format: 'discord', timeoutMs: 0 } },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        'approvals.progressIntervalMs: must be at least 0',
+        expect.stringMatching(/^approvals\.grantWindow: unknown field/),
+        'approvals.webhook.url: must start with http:// or https://',
+        'approvals.webhook.format: must be one of "json", "slack", "teams"',
+        'approvals.webhook.timeoutMs: must be at least 1',
+      ]),
+    );
+    expect(problems({ agentKey: 'a', upstream, approvals: { webhook: {} } })).toEqual(['approvals.webhook.url: is required']);
+  });
+
   it('requires exactly one of upstream or servers', () => {
     expect(problems({ agentKey: 'a' })).toEqual([expect.stringMatching(/^upstream: is required/)]);
     expect(problems({ agentKey: 'a', upstream, servers: { x: { upstream } } })).toEqual([
@@ -148,6 +169,7 @@ describe('resolving one server', () => {
       guardTimeoutMs: 2000,
       maxFrameBytes: 67_108_864,
       guardrails: { rules: [] },
+      approvals: { progressIntervalMs: 5000, grantWindowMs: 600_000 },
       baseDir: '/tmp/x',
     });
   });
