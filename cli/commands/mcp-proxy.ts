@@ -15,7 +15,7 @@ import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
 import { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
-import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
+import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
 
 interface ProxyArgs {
   config?: string;
@@ -103,7 +103,9 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   } catch (err) {
     return fail(err instanceof ConfigError ? err.message : `store: ${(err as Error).message}`, 2);
   }
-  let front: HttpFront;
+  // Loaded here: a stdio proxy, what hosts start, never needs the HTTP front.
+  const { HttpFront, ListenError } = await import('../../lib/transport/http-front.js');
+  let front: HttpFrontType;
   try {
     front = await HttpFront.start({
       config,
