@@ -163,7 +163,7 @@ describe('tool definitions that change after they were trusted', () => {
 });
 
 describe('a store that cannot be used', () => {
-  it('exits 2 naming the store and why, before starting the upstream', async () => {
+  it('exits 2 naming the store and why', async () => {
     const d = dir();
     const config = writeConfig(d, {
       agentKey: 'a',
