@@ -42,6 +42,7 @@
  *   BENCH_HTTP_THROUGHPUT_CALLS [3000]  calls per pipelined HTTP round (BENCH_ROUNDS rounds)
  *   BENCH_HTTP_IN_FLIGHT [16]      outstanding HTTP requests while pipelining
  *   BENCH_STARTUP_RUNS [10]        cold starts each, direct and through ratri, for the start-up figure (0 skips it)
+ *   BENCH_STARTUP_COMPARE []       another build's dist/cli/ratri.js, started too in the start-up figure (before/after)
  *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
@@ -541,6 +542,12 @@ function startupLines(startup) {
       [[ms(startup.direct.medianMs), ms(startup.ratri.medianMs), `+${ms(startup.differenceMs)}`, pf(startup.pass)]],
     ),
     '',
+    ...(startup.compare
+      ? [
+          `BENCH_STARTUP_COMPARE ${process.env.BENCH_STARTUP_COMPARE}: ${ms(startup.compare.medianMs)} (+${ms(startup.compare.medianMs - startup.direct.medianMs)} over the server alone)`,
+          '',
+        ]
+      : []),
   ];
 }
 
@@ -837,6 +844,13 @@ async function main() {
       pass: startup.pass,
       directSamplesMs: startup.direct.samplesMs.map((x) => round(x, 1)),
       ratriSamplesMs: startup.ratri.samplesMs.map((x) => round(x, 1)),
+      compare: startup.compare
+        ? {
+            cli: process.env.BENCH_STARTUP_COMPARE,
+            medianMs: round(startup.compare.medianMs, 1),
+            samplesMs: startup.compare.samplesMs.map((x) => round(x, 1)),
+          }
+        : null,
     },
     http:
       http?.map((s) => ({

@@ -20,14 +20,18 @@ export function startupVariants(dir) {
     config,
     JSON.stringify({ agentKey: 'bench-startup', mode: 'monitor', upstream: { command: process.execPath, args: [everything, 'stdio'] } }),
   );
+  const through = (name, cli) => ({
+    name,
+    command: process.execPath,
+    args: [cli, 'mcp', 'proxy', '--config', config],
+    env: { ...process.env, RATRI_HOME: dir },
+  });
+  const compare = process.env.BENCH_STARTUP_COMPARE;
+  // BENCH_STARTUP_COMPARE=<another build's dist/cli/ratri.js>: that build too, interleaved with the others (before/after).
   return [
     { name: 'direct', command: process.execPath, args: [everything, 'stdio'] },
-    {
-      name: 'ratri',
-      command: process.execPath,
-      args: [ratriCli, 'mcp', 'proxy', '--config', config],
-      env: { ...process.env, RATRI_HOME: dir },
-    },
+    through('ratri', ratriCli),
+    ...(compare ? [through('compare', compare)] : []),
   ];
 }
 
