@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * ratri benchmark: the same raw JSON-RPC client drives the same upstream MCP server
- * (@modelcontextprotocol/server-everything, tool `echo`) through five paths, in one run:
+ * (@modelcontextprotocol/server-everything, tool `echo`) through six stdio paths, in one run:
  *
  *   direct   the client spawns the upstream itself (no middle process); writes nothing
  *   relay    bench/byte-relay.mjs: a plain Node byte pipe (the baseline every ratio is against); writes nothing
+ *   mcp-proxy  bench/mcp-proxy-stdio.mjs: npm mcp-proxy's proxyServer (SDK Server ⇄ Client), the peer
  *   monitor  ratri mcp proxy, mode monitor, no rules; events to its SQLite store only
  *   enforce  ratri mcp proxy, mode enforce, 4 guardrail rules; events to a JSONL file and to its store
  *   store    ratri mcp proxy, mode enforce, the same 4 rules + the block_changed_tool_definitions
@@ -18,6 +19,10 @@
  *
  * All variants are started up front and measured round-robin (variant A, B, C, D, E, A, B, …) so that
  * drift on the machine (other load, CPU frequency) hits every variant alike.
+ *
+ * Before them, the start-up figure (bench/startup.mjs): spawn → initialize answered, direct and
+ * through ratri, 10 interleaved cold starts each. After them, the HTTP part (bench/http-peers.mjs):
+ * ratri's HTTP front, npm mcp-proxy and supergateway against server-everything's own Streamable HTTP.
  *
  * Usage: npm run bench            (builds dist/ first)
  *        node bench/run.mjs       (uses the existing dist/)
@@ -33,7 +38,12 @@
  *   BENCH_MEMORY_LIMIT_MB [20]     allowed RSS growth over BENCH_MEMORY_CALLS
  *   BENCH_TIMEOUT_MS [30000]       longest any single request may stay unanswered
  *   BENCH_WAIT_QUIET [0]           wait up to this many seconds for other processes to go quiet first
- *   BENCH_VARIANTS [direct,relay,monitor,enforce,store]   subset to run (relay is always added)
+ *   BENCH_HTTP_CALLS [400]         sequential Streamable HTTP calls per HTTP server for p50 (0 skips the HTTP part)
+ *   BENCH_HTTP_THROUGHPUT_CALLS [3000]  calls per pipelined HTTP round (BENCH_ROUNDS rounds)
+ *   BENCH_HTTP_IN_FLIGHT [16]      outstanding HTTP requests while pipelining
+ *   BENCH_STARTUP_RUNS [10]        cold starts each, direct and through ratri, for the start-up figure (0 skips it)
+ *   BENCH_STARTUP_COMPARE []       another build's dist/cli/ratri.js, started too in the start-up figure (before/after)
+ *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
  * Exit status: 0 when the benchmark ran (targets are reported, not asserted), 1 when something
@@ -46,7 +56,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { McpStdioClient, RpcError } from './client.mjs';
+import { measureHttpPeers } from './http-peers.mjs';
 import { cpuMs, killTracked, machineCpuMs, processTree, readMemory } from './proc.mjs';
+import { measureStartup, STARTUP_TARGET_MS } from './startup.mjs';
 import { benchDir, defineVariants, everything, ratriCli, root } from './variants.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -84,6 +96,10 @@ function readSettingsOrThrow() {
     memoryLimitMb: intEnv('BENCH_MEMORY_LIMIT_MB', 20),
     requestTimeoutMs: intEnv('BENCH_TIMEOUT_MS', 30_000),
     waitQuietSeconds: intEnv('BENCH_WAIT_QUIET', 0, 0),
+    startupRuns: intEnv('BENCH_STARTUP_RUNS', 10, 0),
+    httpCalls: intEnv('BENCH_HTTP_CALLS', 400, 0),
+    httpThroughputCalls: intEnv('BENCH_HTTP_THROUGHPUT_CALLS', 3000),
+    httpInFlight: intEnv('BENCH_HTTP_IN_FLIGHT', 16),
   };
 }
 const outFile = resolve(process.env.BENCH_OUT || join(benchDir, 'results', 'latest.json'));
@@ -147,6 +163,8 @@ const t0 = performance.now();
 /** pid → { pid, start, comm, variant } for every process seen under a variant. */
 const tracked = new Map();
 const clients = [];
+/** The HTTP servers, each the leader of its own process group. */
+const httpChildren = [];
 
 function track(variant) {
   if (!variant.client.pid) return;
@@ -163,6 +181,13 @@ function emergencyCleanup() {
     }
   }
   killTracked([...tracked.values()], 'SIGKILL');
+  for (const child of httpChildren) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
+  }
 }
 
 let interrupted = false;
@@ -330,7 +355,7 @@ async function measureBig(variants, message) {
 async function measureMemory(variants) {
   const chunk = 1000;
   for (const v of variants) {
-    if (!v.proxy || settings.memoryCalls === 0) continue;
+    if (!v.proxy || v.skipMemory || settings.memoryCalls === 0) continue;
     const pid = v.client.pid;
     // Settle first, so the first readings are taken in the same state as the last ones.
     await v.client.pipelinedEcho(Math.min(10_000, settings.memoryCalls), settings.inFlight, ECHO_MESSAGE);
@@ -481,7 +506,52 @@ function verdicts(v, relay) {
 
 const pf = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
 
-function report(variants, machine, problems, load) {
+/** The HTTP lines of the report: every ratio is against server-everything's own Streamable HTTP. */
+function httpLines(http) {
+  const base = http.find((s) => s.name === 'everything');
+  return [
+    `HTTP (Streamable HTTP, one session each; ${settings.httpCalls} sequential calls, ${settings.throughputRounds}×${settings.httpThroughputCalls} with ${settings.httpInFlight} in flight, median round):`,
+    '',
+    table(
+      ['server', 'p50 ms', `calls/s (${settings.httpInFlight} in flight)`, 'calls/s × baseline', 'p50 × baseline'],
+      http.map((s) => [
+        s.label,
+        s.p50Ms.toFixed(3),
+        Math.round(s.throughput).toString(),
+        `${(s.throughput / base.throughput).toFixed(2)}×`,
+        `${(s.p50Ms / base.p50Ms).toFixed(2)}×`,
+      ]),
+    ),
+    '',
+  ];
+}
+
+/** The start-up lines of the report: spawn → initialize answered, direct and through ratri. */
+function startupLines(startup) {
+  const ms = (x) => `${x.toFixed(0)} ms`;
+  return [
+    `Start-up (spawn → initialize answered, median of ${startup.direct.samplesMs.length} cold starts each, interleaved):`,
+    '',
+    table(
+      [
+        'server-everything alone',
+        'through ratri mcp proxy (monitor, default store)',
+        'difference',
+        `ratri ≤ direct + ${STARTUP_TARGET_MS} ms`,
+      ],
+      [[ms(startup.direct.medianMs), ms(startup.ratri.medianMs), `+${ms(startup.differenceMs)}`, pf(startup.pass)]],
+    ),
+    '',
+    ...(startup.compare
+      ? [
+          `BENCH_STARTUP_COMPARE ${process.env.BENCH_STARTUP_COMPARE}: ${ms(startup.compare.medianMs)} (+${ms(startup.compare.medianMs - startup.direct.medianMs)} over the server alone)`,
+          '',
+        ]
+      : []),
+  ];
+}
+
+function report(variants, machine, problems, load, startup, http) {
   const relay = variants.find((v) => v.name === 'relay');
   const rows = variants.map((v) => {
     const { ratios, pass } = verdicts(v, relay);
@@ -542,6 +612,8 @@ function report(variants, machine, problems, load) {
     targets,
     '',
   ];
+  if (startup) lines.push(...startupLines(startup));
+  if (http) lines.push(...httpLines(http));
   const guard = guardEvaluation(variants);
   if (guard) {
     const ms = (x) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(3)} ms` : 'n/a');
@@ -693,7 +765,13 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2000));
   }
   let load;
+  let startup;
   try {
+    if (settings.startupRuns > 0) {
+      log(`start-up: ${settings.startupRuns} cold starts each, direct and through ratri`);
+      startup = await measureStartup(tmp, settings.startupRuns, settings.requestTimeoutMs, (c) => clients.push(c));
+      log(`start-up: direct ${startup.direct.medianMs.toFixed(0)} ms, ratri ${startup.ratri.medianMs.toFixed(0)} ms (median)`);
+    }
     for (const v of variants) await startVariant(v);
     const measureStart = loadSnapshot();
     log('warm-up');
@@ -721,6 +799,20 @@ async function main() {
     log('shutting down (stdin EOF, as a host does)');
     problems = await shutDown(variants);
   }
+  let http;
+  if (settings.httpCalls > 0) {
+    log('HTTP: server-everything, ratri, mcp-proxy and supergateway over Streamable HTTP');
+    http = await measureHttpPeers(tmp, {
+      calls: settings.httpCalls,
+      throughputCalls: settings.httpThroughputCalls,
+      inFlight: settings.httpInFlight,
+      rounds: settings.throughputRounds,
+      timeoutMs: settings.requestTimeoutMs,
+      message: ECHO_MESSAGE,
+      onChild: (child) => httpChildren.push(child),
+      log,
+    });
+  }
   for (const v of variants) {
     if (v.telemetryFile && existsSync(v.telemetryFile)) {
       v.telemetry = { bytes: statSync(v.telemetryFile).size, events: countLines(v.telemetryFile) };
@@ -735,7 +827,7 @@ async function main() {
   }
   const guard = guardEvaluation(variants);
 
-  const text = report(variants, machine, problems, load);
+  const text = report(variants, machine, problems, load, startup, http);
   process.stdout.write(text + '\n');
 
   const result = {
@@ -745,6 +837,29 @@ async function main() {
     settings,
     load,
     targets: TARGETS,
+    startup: startup && {
+      directMedianMs: round(startup.direct.medianMs, 1),
+      ratriMedianMs: round(startup.ratri.medianMs, 1),
+      differenceMs: round(startup.differenceMs, 1),
+      pass: startup.pass,
+      directSamplesMs: startup.direct.samplesMs.map((x) => round(x, 1)),
+      ratriSamplesMs: startup.ratri.samplesMs.map((x) => round(x, 1)),
+      compare: startup.compare
+        ? {
+            cli: process.env.BENCH_STARTUP_COMPARE,
+            medianMs: round(startup.compare.medianMs, 1),
+            samplesMs: startup.compare.samplesMs.map((x) => round(x, 1)),
+          }
+        : null,
+    },
+    http:
+      http?.map((s) => ({
+        name: s.name,
+        label: s.label,
+        p50Ms: round(s.p50Ms, 3),
+        throughputCallsPerSec: round(s.throughput, 0),
+        throughputRounds: s.throughputRounds.map((x) => round(x, 0)),
+      })) ?? null,
     guardEvaluation: guard && Object.fromEntries(Object.entries(guard).map(([k, x]) => [k, typeof x === 'number' ? round(x, 4) : x])),
     variants: variants.map((v) => ({
       name: v.name,

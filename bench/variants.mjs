@@ -14,6 +14,7 @@ export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(benchDir, '..');
 export const ratriCli = join(root, 'dist', 'cli', 'ratri.js');
 export const byteRelay = join(benchDir, 'byte-relay.mjs');
+export const mcpProxyStdio = join(benchDir, 'mcp-proxy-stdio.mjs');
 export const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 
 /** The same four rules for every enforcing variant. */
@@ -70,7 +71,7 @@ export function ratriConfigs(dir) {
  * All variants, or the subset named in BENCH_VARIANTS (the relay, the baseline, is always kept).
  * `nodeArgs` are given to the middle process (relay or ratri), e.g. --cpu-prof; never to the upstream.
  * `env` (ratri variants only) is the environment to start the variant with; the others inherit the benchmark's.
- * `storeFile` is the variant's SQLite store; `enforce` makes the benchmark prove the policy is live
+ * `skipMemory` leaves a variant out of the RSS measurement. `storeFile` is the variant's SQLite store; `enforce` makes the benchmark prove the policy is live
  * (get-env blocked); `toolRegistry` makes it check that the tool registry holds `echo` before measuring.
  */
 export function defineVariants(dir, nodeArgs = []) {
@@ -91,6 +92,14 @@ export function defineVariants(dir, nodeArgs = []) {
       command: process.execPath,
       args: [...nodeArgs, byteRelay, process.execPath, everything, 'stdio'],
       proxy: true,
+    },
+    {
+      name: 'mcp-proxy',
+      label: 'npm mcp-proxy (SDK Server ⇄ Client, stdio → stdio)',
+      command: process.execPath,
+      args: [...nodeArgs, mcpProxyStdio, process.execPath, everything, 'stdio'],
+      proxy: true,
+      skipMemory: true, // 100 000 calls would take minutes at its speed; the peer's RSS is not what is measured
     },
     { name: 'monitor', label: 'ratri monitor (events to the store)', ...ratri(configs.monitor), storeFile: configs.stores.monitor },
     {

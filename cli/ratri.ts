@@ -1,37 +1,39 @@
 #!/usr/bin/env node
-/** The `ratri` command line: yargs wiring only; the work is in lib/. */
+/**
+ * The `ratri` command line: yargs wiring only; the work is in lib/. Only the command named on the
+ * command line is loaded (a host starts `ratri mcp proxy` at every launch, and it never needs the
+ * dashboard, doctor, demo or serve code); without a known command name (`ratri --help`, a typo)
+ * every command is loaded, for the help and for the list of commands (docs/performance.md).
+ */
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { approvalsCommand } from './commands/approvals.js';
-import { dashboardCommand } from './commands/dashboard.js';
-import { demoCommand } from './commands/demo.js';
-import { doctorCommand } from './commands/doctor.js';
-import { eventsCommand } from './commands/events.js';
-import { grantsCommand } from './commands/grants.js';
-import { initCommand } from './commands/init.js';
-import { mcpCommand } from './commands/mcp.js';
-import { replayCommand } from './commands/replay.js';
-import { rulesCommand } from './commands/rules.js';
-import { serveCommand } from './commands/serve.js';
-import { storeCommand } from './commands/store.js';
-import { toolsCommand } from './commands/tools.js';
 import { type CommandNode, explainUsageFailure } from './usage-failure.js';
 
-const commands = [
-  mcpCommand,
-  initCommand,
-  replayCommand,
-  serveCommand,
-  approvalsCommand,
-  grantsCommand,
-  eventsCommand,
-  toolsCommand,
-  storeCommand,
-  demoCommand,
-  dashboardCommand,
-  doctorCommand,
-  rulesCommand,
-] as CommandNode[];
+/** Every command by name, in the order `ratri --help` lists them. */
+const commandLoaders: Record<string, () => Promise<CommandNode>> = {
+  mcp: async () => (await import('./commands/mcp.js')).mcpCommand,
+  init: async () => (await import('./commands/init.js')).initCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  approvals: async () => (await import('./commands/approvals.js')).approvalsCommand,
+  grants: async () => (await import('./commands/grants.js')).grantsCommand,
+  events: async () => (await import('./commands/events.js')).eventsCommand,
+  tools: async () => (await import('./commands/tools.js')).toolsCommand,
+  store: async () => (await import('./commands/store.js')).storeCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  dashboard: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  rules: async () => (await import('./commands/rules.js')).rulesCommand,
+};
+
+/** The command the arguments name (their first word, when it is a command's name), or every command. */
+async function loadCommands(args: readonly string[]): Promise<CommandNode[]> {
+  const first = args[0];
+  const named = first !== undefined && Object.hasOwn(commandLoaders, first) ? [commandLoaders[first]!] : Object.values(commandLoaders);
+  return Promise.all(named.map((load) => load()));
+}
+
+const commands = await loadCommands(hideBin(process.argv));
 
 await yargs(hideBin(process.argv))
   .scriptName('ratri')

@@ -8,14 +8,12 @@ import { ConfigError } from '../../lib/config/load-config.js';
 import { startupSummary } from '../../lib/config/startup-summary.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
-import { openControlPlane } from '../../lib/control/open-control-plane.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
 import { SpawnError } from '../../lib/proxy/upstream-process.js';
-import { proxyConfigAsFile } from '../../lib/replay/replay-config.js';
-import { SessionRecorder } from '../../lib/replay/session-recorder.js';
+import type { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
-import { HttpFront, ListenError } from '../../lib/transport/http-front.js';
+import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
 
 interface ProxyArgs {
   config?: string;
@@ -97,13 +95,17 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
   const timeoutMs = args['request-timeout-ms'];
   if (!(timeoutMs > 0)) fail('--request-timeout-ms must be a positive number of milliseconds', 2);
   // One control plane for every session, opened before listening: a store that cannot open stops us now.
+  // Loaded here, as the HTTP front is: a stdio proxy opens its store after spawning the upstream (docs/performance.md#start-up).
+  const { openControlPlane } = await import('../../lib/control/open-control-plane.js');
   let controlPlane: ControlPlane;
   try {
     controlPlane = openControlPlane(config);
   } catch (err) {
     return fail(err instanceof ConfigError ? err.message : `store: ${(err as Error).message}`, 2);
   }
-  let front: HttpFront;
+  // Loaded here: a stdio proxy, what hosts start, never needs the HTTP front (docs/performance.md#start-up).
+  const { HttpFront, ListenError } = await import('../../lib/transport/http-front.js');
+  let front: HttpFrontType;
   try {
     front = await HttpFront.start({
       config,
@@ -148,7 +150,11 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
 }
 
 /** `--record FILE`: redacted unless `--record-unredacted`, which says on stderr what the file then holds. */
-function startRecording(file: string, config: ProxyConfig, unredacted: boolean): SessionRecorder {
+async function startRecording(file: string, config: ProxyConfig, unredacted: boolean): Promise<SessionRecorder> {
+  const [{ SessionRecorder }, { proxyConfigAsFile }] = await Promise.all([
+    import('../../lib/replay/session-recorder.js'),
+    import('../../lib/replay/replay-config.js'),
+  ]);
   if (unredacted && config.redactKeys.length > 0) {
     log(
       `--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`,
@@ -246,7 +252,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       );
       log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
     }
-    const recorder = args.record ? startRecording(args.record, config, args['record-unredacted']) : undefined;
+    const recorder = args.record ? await startRecording(args.record, config, args['record-unredacted']) : undefined;
     const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {

@@ -1,13 +1,14 @@
 /**
- * Loads `ratri.mcp.json`, validates it against schemas/ with ajv (every problem at once, each with
- * its JSON path), and resolves one server's effective settings.
+ * Loads `ratri.mcp.json`, validates it against schemas/ (with ajv's code generated at build time,
+ * config-validator.ts: every problem at once, each with its JSON path), and resolves one server's
+ * effective settings.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { readSchema } from '../package-files.js';
+import type { ErrorObject } from 'ajv';
 import { matcherProblems } from '../policy/arg-matcher.js';
 import { compileRules } from '../policy/rules.js';
+import { configValidator } from './config-validator.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 
@@ -26,17 +27,6 @@ export interface Overrides {
   server?: string;
   mode?: Mode;
   environment?: string;
-}
-
-let validator: ValidateFunction | undefined;
-
-function getValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
-    ajv.addSchema(readSchema('guardrails.schema.json'));
-    validator = ajv.compile(readSchema('ratri.mcp.schema.json'));
-  }
-  return validator;
 }
 
 function jsonPath(instancePath: string): string {
@@ -130,7 +120,7 @@ export function validateConfig(value: unknown, file: string, options: ReadOption
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(file, ['(top level): must be a JSON object']);
   }
-  const validate = getValidator();
+  const validate = configValidator;
   const problems = validate(value) ? [] : (validate.errors ?? []).map(describe).filter((p): p is string => !!p);
   problems.push(...semanticProblems(value as Record<string, unknown>, options));
   if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);

@@ -7,7 +7,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import got, { type Got } from 'got';
+import type { Got } from 'got';
 import { ConfigError } from '../config/load-config.js';
 import { apiKeyEnv, type ProxyConfig } from '../config/types.js';
 import { unavailable } from '../policy/policy-hook.js';
@@ -101,7 +101,8 @@ function apiKey(config: ProxyConfig): string | undefined {
 export class HttpControlPlane implements ControlPlane {
   readonly kind = 'http';
   readonly events: OutboxSink;
-  private readonly client: Got;
+  /** `got` is imported when the control plane opens, not when ratri starts: most proxies use the embedded store. */
+  private readonly client: Promise<Got>;
   private readonly agents = {
     http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
@@ -125,14 +126,16 @@ export class HttpControlPlane implements ControlPlane {
     this.location = shownUrl(url);
     this.resolveHeaders = approverKey ? { authorization: `Bearer ${approverKey}` } : {};
     const key = apiKey(config);
-    this.client = got.extend({
-      prefixUrl: url,
-      agent: this.agents,
-      headers: key ? { authorization: `Bearer ${key}` } : {},
-      throwHttpErrors: false, // every status is looked at here
-      retry: { limit: 0 }, // retries are ours, and only for idempotent calls
-      responseType: 'text',
-    });
+    this.client = import('got').then(({ default: got }) =>
+      got.extend({
+        prefixUrl: url,
+        agent: this.agents,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        throwHttpErrors: false, // every status is looked at here
+        retry: { limit: 0 }, // retries are ours, and only for idempotent calls
+        responseType: 'text',
+      }),
+    );
     this.outbox = new Outbox(db);
     this.events = new OutboxSink(this.outbox, (events, timeoutMs) => this.uploadEvents(events, timeoutMs), log, config.store);
   }
@@ -316,7 +319,8 @@ export class HttpControlPlane implements ControlPlane {
     // A POST says it is JSON even without a body: a server without a key refuses other POSTs (docs/api.md).
     const type: Record<string, string> = method === 'POST' && body === undefined ? { 'content-type': 'application/json' } : {};
     try {
-      const response = await this.client(path, {
+      const client = await this.client;
+      const response = await client(path, {
         method,
         headers: { ...type, ...headers },
         ...(body === undefined ? {} : { json: body }),

@@ -8,13 +8,11 @@ import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { openControlPlane } from '../control/open-control-plane.js';
-import { StoreError } from '../control/store.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
-import { type EventSink, EventType } from '../telemetry/event.js';
+import { EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
@@ -89,24 +87,20 @@ export class ProxySession {
   /** Runs until the upstream has exited; throws SpawnError when it cannot start. */
   async run(): Promise<number> {
     const { config, hostIn, hostOut, log, recorder } = this.options;
-    let controlPlane: ControlPlane;
+    // The upstream starts first, so that its own start-up overlaps with opening the store and the
+    // sinks (docs/performance.md#start-up); if one of them cannot open, the upstream is stopped again.
+    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
+    this.upstream = upstream;
+    let sinks: { controlPlane: ControlPlane; jsonl?: JsonlSink };
     try {
-      controlPlane = this.options.controlPlane ?? openControlPlane(config);
+      sinks = await this.openSinks();
     } catch (err) {
-      if (err instanceof StoreError) throw new ConfigError(config.source, [`store: ${err.message}`]);
+      await upstream.stop();
       throw err;
     }
-    const sinks: EventSink[] = [controlPlane.events];
-    if (config.telemetry.jsonl) {
-      const path = resolveConfigPath(config.baseDir, config.telemetry.jsonl);
-      try {
-        sinks.push(new JsonlSink(path));
-      } catch (err) {
-        throw new ConfigError(config.source, [`telemetry.jsonl: cannot open ${path}: ${(err as Error).message}`]);
-      }
-    }
+    const { controlPlane } = sinks;
     // A sink that fails (a full disk) fails every batch, every 20 ms: say it once, count the rest.
-    const queue = new EventQueue(sinks, 10_000, 500, (err) => {
+    const queue = new EventQueue(sinks.jsonl ? [controlPlane.events, sinks.jsonl] : [controlPlane.events], 10_000, 500, (err) => {
       if (queue.stats.failedBatches === 1) log(`telemetry sink failed: ${err.message} (further failures are counted, not shown)`);
     });
     const telemetry = new Telemetry(
@@ -115,8 +109,6 @@ export class ProxySession {
       config.redactKeys,
     );
 
-    const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
-    this.upstream = upstream;
     const child = upstream.child;
     const started = Date.now();
     telemetry.emit(EventType.sessionStarted, {
@@ -254,6 +246,35 @@ export class ProxySession {
     if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF
     return exitCodeOf(exit);
+  }
+
+  /**
+   * The control plane (the one passed in, or the one the config names; its modules, better-sqlite3
+   * among them, are loaded here, after the upstream was spawned) and the JSONL file, if any.
+   */
+  private async openSinks(): Promise<{ controlPlane: ControlPlane; jsonl?: JsonlSink }> {
+    const { config } = this.options;
+    let controlPlane = this.options.controlPlane;
+    if (!controlPlane) {
+      const [{ openControlPlane }, { StoreError }] = await Promise.all([
+        import('../control/open-control-plane.js'),
+        import('../control/store.js'),
+      ]);
+      try {
+        controlPlane = openControlPlane(config);
+      } catch (err) {
+        if (err instanceof StoreError) throw new ConfigError(config.source, [`store: ${err.message}`]);
+        throw err;
+      }
+    }
+    if (!config.telemetry.jsonl) return { controlPlane };
+    const path = resolveConfigPath(config.baseDir, config.telemetry.jsonl);
+    try {
+      return { controlPlane, jsonl: new JsonlSink(path) };
+    } catch (err) {
+      if (!this.options.controlPlane) await controlPlane.close(2000);
+      throw new ConfigError(config.source, [`telemetry.jsonl: cannot open ${path}: ${(err as Error).message}`]);
+    }
   }
 
   /**

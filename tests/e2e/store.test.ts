@@ -3,13 +3,23 @@
  * `ratri events` and `ratri tools` commands read what they wrote, and a tool that changes its
  * definition is blocked until trusted again.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../../lib/process-alive.js';
 import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-store-e2e-');
+
+/** A process's command line, or '' when it is gone. */
+function cmdlineOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 function proxy(d: string, name: string, fields: Record<string, unknown>): ProxyProcess {
   const config = writeConfig(
@@ -163,15 +173,22 @@ describe('tool definitions that change after they were trusted', () => {
 });
 
 describe('a store that cannot be used', () => {
-  it('exits 2 naming the store and why, before starting the upstream', async () => {
+  it('exits 2 naming the store and why, and stops the upstream it had spawned first', async () => {
     const d = dir();
+    const pidFile = join(d, 'upstream.pid');
+    // An upstream that would run until killed, and says who it is (the store opens after the spawn: docs/performance.md#start-up).
+    const upstreamCode = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);`;
     const config = writeConfig(d, {
       agentKey: 'a',
       store: '/proc/self/no-such-dir/ratri.db',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+      upstream: { command: process.execPath, args: ['-e', upstreamCode] },
     });
     const r = await runCli(['mcp', 'proxy', '--config', config], '');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/store: cannot open the store \/proc\/self\/no-such-dir\/ratri\.db/);
+    // Whether or not it got as far as writing its pid, no process running that code may be left.
+    const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && cmdlineOf(p).includes(pidFile));
+    expect(left).toEqual([]);
+    if (existsSync(pidFile)) expect(isProcessAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
   });
 });

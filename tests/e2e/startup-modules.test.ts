@@ -1,0 +1,58 @@
+// `ratri mcp proxy` loads only what a proxy needs (docs/performance.md#start-up): a host starts it at
+// every launch, so the dashboard, doctor, demo, init and serve code, and the HTTP client of the
+// remote control plane, stay unloaded. Which ES modules the real CLI loads is logged by a loader hook.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, cliPath, fixtureServer, root, writeConfig } from '../helpers/cli.js';
+
+const { dir } = cleanUpAfterEach('ratri-startup-modules-');
+const hook = join(root, 'tests', 'helpers', 'module-log-hook.mjs');
+
+/** Runs `ratri ARGS` to the end of one initialize round trip and returns the files it loaded, relative to the package. */
+function loadedBy(args: string[], logFile: string, home: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', hook, cliPath, ...args], {
+      env: { ...process.env, RATRI_HOME: home, RATRI_TEST_MODULE_LOG: logFile },
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdout.on('data', (c: Buffer) => {
+      if (c.toString('utf8').includes('"id":1')) child.stdin.end();
+    });
+    child.stdin.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`,
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`ratri exited with ${code}: ${stderr}`));
+      const urls = readFileSync(logFile, 'utf8').trim().split('\n');
+      resolve(urls.filter((u) => u.startsWith('file:')).map((u) => relative(root, new URL(u).pathname)));
+    });
+  });
+}
+
+describe('what `ratri mcp proxy` loads', () => {
+  it('loads the proxy, and none of the dashboard, doctor, demo, init, serve or remote-API client code', async () => {
+    const d = dir();
+    const config = writeConfig(d, {
+      agentKey: 'modules',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    });
+    const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
+    // The hook saw the proxy itself: the list is real.
+    expect(loaded).toContain('dist/lib/proxy/proxy-session.js');
+    expect(loaded).toContain('dist/lib/control/store.js');
+    const unwanted = loaded.filter(
+      (f) =>
+        /^dist\/lib\/(dashboard|doctor|demo|init)\//.test(f) ||
+        /^dist\/cli\/commands\/(?!mcp\.js|mcp-proxy\.js)/.test(f) ||
+        f === 'dist/lib/control/api-server.js' ||
+        f.startsWith('node_modules/got/') ||
+        f.startsWith('node_modules/vscode-jsonrpc/'),
+    );
+    expect(unwanted).toEqual([]);
+  });
+});
