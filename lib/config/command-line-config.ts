@@ -46,6 +46,8 @@ export function commandLineConfig(words: string[], overrides: Overrides = {}): P
     guardTimeoutMs: DEFAULTS.guardTimeoutMs,
     telemetry: {},
     maxFrameBytes: DEFAULTS.maxFrameBytes,
+    refusal: DEFAULTS.refusal,
+    hideBlockedTools: DEFAULTS.hideBlockedTools,
     store: defaultStorePath(),
     baseDir: process.cwd(),
     source: COMMAND_LINE_SOURCE,

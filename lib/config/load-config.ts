@@ -98,6 +98,28 @@ export interface ReadOptions {
   controlPlaneOnly?: boolean;
 }
 
+/** A decision that does not fit the rule's phase (docs/policy.md#phases-call-and-result), with the fix. */
+function phaseProblems(rule: Partial<RuleConfig>): string[] {
+  if (rule === null || typeof rule !== 'object' || 'template' in rule) return [];
+  const onResult = rule.on === 'result';
+  if (rule.decision === 'redact' && !onResult) {
+    return [
+      'decision: "redact" replaces values in the upstream\'s answer, so it is only for result rules: add "on": "result", or decide "block"',
+    ];
+  }
+  if (rule.decision === 'require_approval' && onResult) {
+    return [
+      'decision: "require_approval" cannot hold an answer the upstream already gave: on a result rule use "block", "redact", "warn" or "allow", or judge the call ("on": "call")',
+    ];
+  }
+  if (rule.decision === 'redact' && (rule as { content?: unknown }).content === undefined) {
+    return [
+      'decision: "redact" needs a "content" matcher (the values to replace): add "content": { "secrets": true } or "content": { "regex": "…" }',
+    ];
+  }
+  return [];
+}
+
 /** Problems the schema cannot express: exactly one of upstream/servers, and argument matchers that can be used. */
 function semanticProblems(config: Record<string, unknown>, options: ReadOptions): string[] {
   const problems: string[] = [];
@@ -111,6 +133,7 @@ function semanticProblems(config: Record<string, unknown>, options: ReadOptions)
   const checkRules = (rules: unknown, at: string): void => {
     if (!Array.isArray(rules)) return;
     rules.forEach((rule: Partial<RuleConfig>, i) => {
+      for (const p of phaseProblems(rule)) problems.push(`${at}[${i}].${p}`);
       for (const [arg, matcher] of Object.entries(rule?.args ?? {})) {
         if (matcher === null || typeof matcher !== 'object') continue;
         for (const p of matcherProblems(arg, matcher))
@@ -194,6 +217,8 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     guardTimeoutMs: pick('guardTimeoutMs') ?? DEFAULTS.guardTimeoutMs,
     telemetry: pick('telemetry') ?? {},
     maxFrameBytes: pick('maxFrameBytes') ?? DEFAULTS.maxFrameBytes,
+    refusal: pick('refusal') ?? DEFAULTS.refusal,
+    hideBlockedTools: pick('hideBlockedTools') ?? DEFAULTS.hideBlockedTools,
     store: config.store ? resolveConfigPath(dirname(resolve(file)), config.store) : defaultStorePath(),
     ...(config.api ? { api: config.api } : {}),
     secretEnv: [...new Set([DEFAULTS.apiKeyEnv, ...(config.api ? [apiKeyEnv(config.api) ?? DEFAULTS.apiKeyEnv] : [])])],

@@ -3,6 +3,12 @@
 export type Mode = 'monitor' | 'enforce';
 export type Decision = 'allow' | 'warn' | 'block' | 'require_approval';
 export type GuardFailureMode = 'fail_open' | 'fail_closed';
+/** When a rule is judged: on the host's `tools/call`, or on the upstream's answer to it (docs/policy.md#phases-call-and-result). */
+export type RulePhase = 'call' | 'result';
+/** What a rule may decide: `redact` only in the result phase, `require_approval` only in the call phase. */
+export type RuleDecisionName = Decision | 'redact';
+/** How a refused `tools/call` is answered (docs/errors.md#refusal-styles). */
+export type RefusalStyle = 'error' | 'result';
 
 export interface UpstreamConfig {
   command: string;
@@ -35,7 +41,9 @@ export interface RuleConfig {
   environment?: string | string[];
   args?: Record<string, ArgMatcher>;
   annotations?: Partial<Record<'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint', boolean>>;
-  decision: Decision;
+  /** Default `call`. */
+  on?: RulePhase;
+  decision: RuleDecisionName;
   reason?: string;
 }
 
@@ -69,6 +77,8 @@ export interface ServerFields {
   guardTimeoutMs?: number;
   telemetry?: TelemetryConfig;
   maxFrameBytes?: number;
+  refusal?: RefusalStyle;
+  hideBlockedTools?: boolean;
 }
 
 export interface ServerEntry extends ServerFields {
@@ -105,6 +115,10 @@ export interface ProxyConfig {
   guardTimeoutMs: number;
   telemetry: TelemetryConfig;
   maxFrameBytes: number;
+  /** How refusals of a `tools/call` are answered: a JSON-RPC error (default) or an `isError` result. */
+  refusal: RefusalStyle;
+  /** Leave tools that a rule blocks on every call out of `tools/list` answers (docs/policy.md#hiding-blocked-tools). */
+  hideBlockedTools: boolean;
   /** The SQLite store's absolute path (events and approvals with the embedded control plane; the upload queue with `api`). */
   store: string;
   /** Set: the remote control plane decides, instead of the embedded one. */
@@ -135,6 +149,8 @@ export const DEFAULTS = {
   guardFailureMode: 'fail_open',
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,
+  refusal: 'error',
+  hideBlockedTools: false,
   apiKeyEnv: 'RATRI_API_KEY',
 } as const;
 

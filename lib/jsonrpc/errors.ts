@@ -12,7 +12,10 @@ export const ProxyErrorCode = {
   parseError: -32700,
   /** The host sent a frame the policy cannot read unambiguously (enforce mode), or one over the size limit. */
   invalidRequest: -32600,
-  /** The upstream exited while the request was pending; also an internal failure of the HTTP front. */
+  /**
+   * The upstream exited while the request was pending; also an internal failure of the HTTP front, and
+   * (enforce mode with result rules) an upstream answer over maxFrameBytes, which cannot be relayed.
+   */
   upstreamExited: -32603,
   /** HTTP front: a request refused before it reached the proxy (Host, Origin, token, limits, headers), or a session that ended before it answered. */
   httpRefused: -32000,
@@ -36,6 +39,8 @@ export interface BlockedData {
   ruleId: string | null;
   reason: string;
   tool: string;
+  /** Set when a result-phase rule refused the upstream's answer (the call itself was forwarded). */
+  phase?: 'result';
 }
 
 export interface ApprovalDeniedData {
@@ -61,8 +66,12 @@ export function errorResponse(id: RawId, code: ProxyErrorCode, message: string, 
   return Buffer.from(`{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
 }
 
+export function blockedMessage(data: BlockedData): string {
+  return `Blocked by guardrail: ${data.reason}`;
+}
+
 export function blockedError(id: RawId, data: BlockedData): Buffer {
-  return errorResponse(id, ProxyErrorCode.blocked, `Blocked by guardrail: ${data.reason}`, data);
+  return errorResponse(id, ProxyErrorCode.blocked, blockedMessage(data), data);
 }
 
 const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
@@ -71,9 +80,12 @@ const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
   unavailable: 'no approval could be requested',
 };
 
+export function approvalDeniedMessage(data: ApprovalDeniedData): string {
+  return `Tool call not approved: ${APPROVAL_OUTCOME_TEXT[data.outcome]}`;
+}
+
 export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
-  const why = APPROVAL_OUTCOME_TEXT[data.outcome];
-  return errorResponse(id, ProxyErrorCode.approvalDenied, `Tool call not approved: ${why}`, data);
+  return errorResponse(id, ProxyErrorCode.approvalDenied, approvalDeniedMessage(data), data);
 }
 
 export function parseError(reason: string): Buffer {
@@ -82,6 +94,16 @@ export function parseError(reason: string): Buffer {
 
 export function invalidRequestError(id: RawId, reason: string): Buffer {
   return errorResponse(id, ProxyErrorCode.invalidRequest, 'Invalid request', { reason });
+}
+
+export interface AnswerTooLargeData {
+  frameBytes: number;
+  maxFrameBytes: number;
+}
+
+/** Enforce mode with result rules: an upstream answer too long to read, so not relayed (docs/errors.md). */
+export function answerTooLargeError(id: RawId, data: AnswerTooLargeData): Buffer {
+  return errorResponse(id, ProxyErrorCode.upstreamExited, 'Upstream answer exceeds maxFrameBytes', data);
 }
 
 export function upstreamExitedError(id: RawId, data: UpstreamExitedData): Buffer {

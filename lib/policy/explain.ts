@@ -3,9 +3,12 @@
  * It only calls evaluateRules: each rule alone, then each of its conditions alone, so every matcher
  * evaluateRules knows (today's and future ones) is explained the same way without a second copy of it.
  */
-import type { Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
+import type { Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
 import { compileArgPath } from './arg-path.js';
-import { evaluateRules, type RuleDecision, type ToolCallFacts } from './rules.js';
+import { evaluateRules, isResultRule, type RuleDecision, type ToolCallFacts } from './rules.js';
+
+/** Why a result-phase rule never matches here: it judges an answer, and a rules test has none. */
+const RESULT_PHASE_WHY = 'a result-phase rule ("on": "result"): it judges the upstream\'s answer, which this test does not have';
 
 /** One rule's part in the decision. */
 export interface RuleExplanation {
@@ -13,7 +16,7 @@ export interface RuleExplanation {
   /** `rule`, or the template's name. */
   kind: string;
   /** The decision the rule gives when it matches. */
-  decision: Decision;
+  decision: RuleDecisionName;
   matched: boolean;
   /** True for the rule whose decision won. */
   decided: boolean;
@@ -26,7 +29,7 @@ export interface Explanation extends RuleDecision {
 }
 
 /** The fields of a rule that are not conditions. */
-const NOT_CONDITIONS = new Set(['id', 'decision', 'reason']);
+const NOT_CONDITIONS = new Set(['id', 'decision', 'reason', 'on']);
 
 const matchesAlone = (rule: RuleConfig | TemplateConfig, facts: ToolCallFacts): RuleDecision | undefined => {
   const result = evaluateRules({ rules: [rule] }, facts);
@@ -113,7 +116,7 @@ function explainOne(rule: RuleConfig | TemplateConfig, facts: ToolCallFacts): Ru
   const entry = template
     ? { id: rule.id ?? rule.template, kind: rule.template, decision: rule.decision ?? TEMPLATE_DECISIONS[rule.template] }
     : { id: rule.id, kind: 'rule', decision: rule.decision };
-  const why = own ? [own.reason] : template ? [templateWhyNot(rule, facts)] : whyNot(rule, facts);
+  const why = own ? [own.reason] : template ? [templateWhyNot(rule, facts)] : isResultRule(rule) ? [RESULT_PHASE_WHY] : whyNot(rule, facts);
   return { ...entry, matched: own !== undefined, decided: false, why };
 }
 

@@ -2,7 +2,7 @@
  * Guardrail rule evaluation (docs/policy.md#decision-order): every matching rule is a candidate, the most restrictive
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
-import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
+import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
 import { type ArgCondition, compileCondition } from './arg-matcher.js';
 import { globMatch } from './glob.js';
 import type { ToolAnnotations } from './tool-catalog.js';
@@ -38,8 +38,8 @@ export interface RuleDecision {
   reason: string;
 }
 
-/** How restrictive each decision is: higher is stricter. */
-export const SEVERITY: Readonly<Record<Decision, number>> = { allow: 0, warn: 1, require_approval: 2, block: 3 };
+/** How restrictive each decision is: higher is stricter (`redact` is a result-phase decision, `require_approval` a call-phase one). */
+export const SEVERITY: Readonly<Record<RuleDecisionName, number>> = { allow: 0, warn: 1, redact: 2, require_approval: 2, block: 3 };
 
 function asList(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
@@ -62,14 +62,9 @@ export function compileRules(guardrails: GuardrailsConfig): void {
   for (const rule of guardrails.rules) if (!isTemplate(rule) && rule.args) conditionsOf(rule.args);
 }
 
-function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
-  const tools = asList(rule.tool);
-  if (tools) {
-    const namespaced = `${facts.serverName}.${facts.tool}`;
-    if (!tools.some((g) => globMatch(g, facts.tool) || globMatch(g, namespaced))) return false;
-  }
-  const environments = asList(rule.environment);
-  if (environments && !environments.some((g) => globMatch(g, facts.environment))) return false;
+/** Whether a rule's conditions on the call hold (its `content`, if any, is judged by the caller). */
+export function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
+  if (!ruleScopeMatches(rule, facts)) return false;
   if (rule.annotations && facts.toolUnknown) {
     if (SEVERITY[rule.decision] < SEVERITY.require_approval) return false;
   } else if (rule.annotations) {
@@ -123,18 +118,34 @@ function isTemplate(rule: RuleConfig | TemplateConfig): rule is TemplateConfig {
   return 'template' in rule;
 }
 
-function ruleReason(rule: RuleConfig, facts: ToolCallFacts): string {
+/** A rule judged on the upstream's answer, not on the call (docs/policy.md#phases-call-and-result). */
+export function isResultRule(rule: RuleConfig | TemplateConfig): boolean {
+  return !isTemplate(rule) && rule.on === 'result';
+}
+
+/** Whether a rule's `tool` and `environment` can match this call (its other conditions left out). */
+export function ruleScopeMatches(rule: RuleConfig, facts: Pick<ToolCallFacts, 'tool' | 'serverName' | 'environment'>): boolean {
+  const tools = asList(rule.tool);
+  const namespaced = `${facts.serverName}.${facts.tool}`;
+  if (tools && !tools.some((g) => globMatch(g, facts.tool) || globMatch(g, namespaced))) return false;
+  const environments = asList(rule.environment);
+  return !environments || environments.some((g) => globMatch(g, facts.environment));
+}
+
+export function ruleReason(rule: RuleConfig, facts: ToolCallFacts): string {
   const reason = rule.reason ?? `matched rule "${rule.id}"`;
   return rule.annotations && facts.toolUnknown ? `${reason} (tool "${facts.tool}" was never listed: its annotations are unknown)` : reason;
 }
 
+/** The call phase: every rule and template but the result-phase rules. */
 export function evaluateRules(guardrails: GuardrailsConfig, facts: ToolCallFacts): RuleDecision {
   let best: RuleDecision | undefined;
   for (const rule of guardrails.rules) {
+    if (isResultRule(rule)) continue;
     const candidate = isTemplate(rule)
       ? templateMatches(rule, facts)
       : ruleMatches(rule, facts)
-        ? { decision: rule.decision, ruleId: rule.id, reason: ruleReason(rule, facts) }
+        ? { decision: rule.decision as Decision, ruleId: rule.id, reason: ruleReason(rule, facts) }
         : undefined;
     if (candidate && (!best || SEVERITY[candidate.decision] > SEVERITY[best.decision])) best = candidate;
   }

@@ -6,16 +6,19 @@
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
-import { invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExitedError } from '../jsonrpc/errors.js';
+import { answerTooLargeError, invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { blockedRefusal } from '../jsonrpc/refusal.js';
+import { ResultRules } from '../policy/result-rules.js';
 import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { PendingRequests } from './pending-requests.js';
+import { ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
@@ -48,6 +51,8 @@ export class Interceptor {
   readonly held = new HeldCalls();
   private readonly gate: ToolCallGate;
   private readonly enforce: boolean;
+  /** Set when some rule judges results (docs/policy.md#phases-call-and-result). */
+  private readonly resultGate: ResultGate | undefined;
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
@@ -57,7 +62,18 @@ export class Interceptor {
 
   constructor(private readonly deps: InterceptorDeps) {
     this.enforce = deps.config.mode === 'enforce';
-    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held });
+    const { guardrails, serverName, environment } = deps.config;
+    const results = new ResultRules(guardrails, serverName, environment);
+    this.resultGate = results.any ? new ResultGate({ ...deps, results }) : undefined;
+    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, results });
+  }
+
+  /**
+   * Enforce mode with result rules: upstream frames reach the host through onUpstreamFrameGated,
+   * frame by frame, instead of the byte relay (which is used whenever this is false).
+   */
+  get gatesAnswers(): boolean {
+    return this.enforce && this.resultGate !== undefined;
   }
 
   /**
@@ -136,13 +152,70 @@ export class Interceptor {
     else if (read.kind === 'batch') for (const m of read.messages) this.settle(m, Buffer.byteLength(m.text));
   }
 
-  /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list). */
+  /**
+   * Enforce mode with result rules: one whole upstream frame, before the host gets it. Only an
+   * answer to a call a result rule judges is read further than its envelope; every other frame goes
+   * on as its original bytes at once.
+   */
+  onUpstreamFrameGated(frame: Buffer): void {
+    const gate = this.resultGate;
+    if (!gate || this.pending.judgedCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind === 'array') return this.judgeBatch(gate, frame);
+    const key = envelope.rawId === undefined ? undefined : rawIdKey(envelope.rawId);
+    const request = key === undefined ? undefined : this.pending.peek(key);
+    if (!request?.judge || !request.call || key === undefined) return this.relayed(frame);
+    this.pending.settle(key);
+    const answer = gate.judge(frame, request.call, request.judge);
+    this.deps.toHost(answer.frame);
+    this.deps.telemetry.toolFinished(request.call, {
+      error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
+      isError: !answer.refused && envelope.resultIsError,
+      resultSize: answer.frame.length,
+    });
+  }
+
+  /** A frame that goes to the host as it came; then the usual tap. */
+  private relayed(frame: Buffer): void {
+    this.deps.toHost(frame);
+    this.onUpstreamFrame(frame);
+  }
+
+  /** An upstream batch with answers to judged calls: each is judged; the batch is rebuilt only if one changed. */
+  private judgeBatch(gate: ResultGate, frame: Buffer): void {
+    const read = readFrame(frame);
+    if (read.kind !== 'batch') return this.relayed(frame);
+    const texts: Buffer[] = [];
+    const finished: Array<() => void> = [];
+    let changed = false;
+    for (const m of read.messages) {
+      const text = Buffer.from(m.text);
+      const key = rawIdKey(m.rawId);
+      const request = Message.isResponse(m.value) ? this.pending.peek(key) : undefined;
+      if (!request?.judge || !request.call) {
+        texts.push(text);
+        finished.push(() => this.settle(m, text.length));
+        continue;
+      }
+      this.pending.settle(key);
+      const answer = gate.judgeMessage(text, m, request.call, request.judge);
+      changed ||= answer.changed;
+      texts.push(answer.frame);
+      const call = request.call;
+      finished.push(() => this.deps.telemetry.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
+    }
+    this.deps.toHost(changed ? joinBatch(texts) : frame);
+    for (const f of finished) f();
+  }
+
+  /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list, a judged answer). */
   private settlePeeked(frame: Buffer): boolean {
     const envelope = peekEnvelope(frame);
     if (envelope.kind !== 'object') return false;
     if (envelope.rawId === undefined) return true; // no id: it answers nothing
     const key = rawIdKey(envelope.rawId);
-    if (this.pending.peek(key)?.method === 'tools/list') return false;
+    const pending = this.pending.peek(key);
+    if (pending?.method === 'tools/list' || pending?.judge) return false;
     const request = this.pending.settle(key);
     if (request?.call) {
       this.deps.telemetry.toolFinished(request.call, {
@@ -152,6 +225,35 @@ export class Interceptor {
       });
     }
     return true;
+  }
+
+  /**
+   * Enforce mode with result rules: an upstream frame over maxFrameBytes was read in pieces and not
+   * kept, so it cannot be relayed: the request it answers (when its id is readable) gets a refusal
+   * if a result rule judges it, else -32603 (docs/errors.md).
+   */
+  onUpstreamOversizeGated(info: OversizeFrame): void {
+    const reason = `upstream answer of ${info.totalBytes} bytes exceeds maxFrameBytes (${this.deps.config.maxFrameBytes}); with result rules on, such answers are not relayed`;
+    this.deps.telemetry.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
+    const id = idFromHead(info.head.toString('utf8'));
+    const request = id === undefined ? undefined : this.pending.settle(rawIdKey(id));
+    if (!request) return;
+    const frame =
+      request.judge && request.call
+        ? blockedRefusal(this.deps.config.refusal, request.rawId, {
+            decision: 'block',
+            ruleId: null,
+            reason,
+            tool: request.call.namespacedTool,
+            phase: 'result',
+          })
+        : answerTooLargeError(request.rawId, { frameBytes: info.totalBytes, maxFrameBytes: this.deps.config.maxFrameBytes });
+    if (!request.cancelled) this.deps.toHost(frame);
+    if (request.call)
+      this.deps.telemetry.toolFinished(request.call, {
+        error: { code: request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited, message: reason },
+        resultSize: frame.length,
+      });
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
@@ -299,6 +401,7 @@ export class Interceptor {
     if (!Message.isResponse(value)) return;
     const request = this.pending.settle(rawIdKey(message.rawId));
     if (!request) return;
+    if (request.call && request.judge) this.resultGate?.observe(message, request.call, request.judge);
     if (request.call) {
       const isError = (value.result as { isError?: unknown } | undefined)?.isError === true;
       this.deps.telemetry.toolFinished(request.call, {

@@ -9,6 +9,7 @@
  * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
+import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
 import { NumericIdSpellings } from './numeric-id-spellings.js';
 
@@ -19,6 +20,8 @@ export interface PendingRequest {
   call?: ToolCallRecord;
   /** The host sent `notifications/cancelled` for it. */
   cancelled?: boolean;
+  /** Set when a result-phase rule can judge its answer: what those rules see of the call. */
+  judge?: ToolCallFacts;
 }
 
 export class PendingRequests {
@@ -30,6 +33,8 @@ export class PendingRequests {
   private answeredWaiters: Array<() => void> = [];
   /** Entries the host still waits for (not cancelled). */
   private outstanding = 0;
+  /** Entries whose answer a result rule judges: while none is pending, no answer is looked at for them. */
+  judgedCount = 0;
 
   /** Every entry, cancelled ones included (a late answer still settles them). */
   get size(): number {
@@ -38,6 +43,7 @@ export class PendingRequests {
 
   add(key: string, entry: PendingRequest): void {
     if (!entry.cancelled) this.outstanding++;
+    if (entry.judge) this.judgedCount++;
     if (!this.byId.has(key)) {
       this.byId.set(key, entry);
       return this.spellings.add(key);
@@ -76,6 +82,7 @@ export class PendingRequests {
     this.byId.delete(key);
     if (!this.promoteReused(key)) this.spellings.delete(key);
     if (!entry.cancelled && --this.outstanding === 0) this.wakeAnsweredWaiters();
+    if (entry.judge) this.judgedCount--;
     return entry;
   }
 
@@ -113,6 +120,7 @@ export class PendingRequests {
     this.reusedCount = 0;
     this.spellings.clear();
     this.outstanding = 0;
+    this.judgedCount = 0;
     this.wakeAnsweredWaiters();
     return all;
   }

@@ -171,38 +171,50 @@ export class ProxySession {
     hostOut.on('error', () => this.hostGone());
 
     // Upstream → host: bytes are relayed first (line by line); a tap reassembles frames for telemetry afterwards.
+    // With result rules in enforce mode, the tap's frames are what the host gets (docs/policy.md#phases-call-and-result).
+    const gated = interceptor.gatesAnswers;
     let tail: Buffer | undefined; // what the upstream left after its last newline, once its output ended
     const tap = new FrameReader(
       {
         onFrame: (frame, terminated) => {
           if (!terminated) return void (tail = frame);
-          if (recorder) {
-            recorder.fromUpstream(frame, true);
-            recorder.toHost(frame, true);
-          }
+          recorder?.fromUpstream(frame, true);
+          if (gated) return interceptor.onUpstreamFrameGated(frame);
+          recorder?.toHost(frame, true);
           interceptor.onUpstreamFrame(frame);
         },
         // One cut off by the end of the output answers nothing: its request gets -32603 (reported below).
-        onOversize: (info) => info.terminated && interceptor.onUpstreamOversize(info),
+        onOversize: (info) => info.terminated && (gated ? interceptor.onUpstreamOversizeGated(info) : interceptor.onUpstreamOversize(info)),
       },
       { maxFrameBytes: config.maxFrameBytes },
     );
+    const pauseUntilDrained = (): void => {
+      child.stdout!.pause();
+      hostOut.once('drain', () => child.stdout!.resume());
+    };
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (!toHost.relay(chunk)) {
-        child.stdout!.pause();
-        hostOut.once('drain', () => child.stdout!.resume());
+      if (gated) {
+        tap.push(chunk);
+        if (hostOut.writableNeedDrain) pauseUntilDrained();
+        return;
       }
+      if (!toHost.relay(chunk)) pauseUntilDrained();
       tap.push(chunk);
     });
     child.stdout!.on('end', () => {
       tap.end();
       // A frame left without its newline reaches the host only if it is a whole message (docs/errors.md).
       const kind = tail && readFrame(tail).kind;
-      const unfinished = toHost.endRelay(kind === 'single' || kind === 'batch');
+      const whole = kind === 'single' || kind === 'batch';
+      const held: UnfinishedFrame | undefined = tail && { outcome: whole ? 'delivered' : 'dropped', bytes: tail.length };
+      const unfinished = gated ? held : toHost.endRelay(whole);
       if (tail) recorder?.fromUpstream(tail, false);
       if (tail && unfinished?.outcome === 'delivered') {
-        recorder?.toHost(tail, true);
-        interceptor.onUpstreamFrame(tail);
+        if (gated) interceptor.onUpstreamFrameGated(tail);
+        else {
+          recorder?.toHost(tail, true);
+          interceptor.onUpstreamFrame(tail);
+        }
       }
       if (unfinished && unfinished.outcome !== 'delivered' && kind !== 'blank') {
         reportUnfinished(unfinished, `upstream "${config.upstream.command}"`, log, telemetry);

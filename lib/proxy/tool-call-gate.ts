@@ -5,9 +5,12 @@
  */
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
+import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
+import type { ResultRules } from '../policy/result-rules.js';
+import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
@@ -28,6 +31,7 @@ export interface GateDeps {
   pending: PendingRequests;
   held: HeldCalls;
   sessionId: string;
+  results: ResultRules;
 }
 
 /**
@@ -48,6 +52,8 @@ interface GateCall {
   isRequest: boolean;
   call: ToolCallRecord;
   out: Outlet;
+  /** What the result rules see of the call, when one can judge its answer. */
+  judge?: ToolCallFacts;
 }
 
 export class ToolCallGate {
@@ -89,13 +95,14 @@ export class ToolCallGate {
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
+    const judge = this.resultFacts(request);
 
     if (!enforce) {
-      this.send(key, isRequest, call, out); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
+      this.send(key, isRequest, call, out, judge); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
-    const context: GateCall = { key, isRequest, call, out };
+    const context: GateCall = { key, isRequest, call, out, judge };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
@@ -113,10 +120,10 @@ export class ToolCallGate {
     switch (verdict.decision) {
       case 'allow':
       case 'warn':
-        return this.send(c.key, c.isRequest, c.call, c.out);
+        return this.send(c.key, c.isRequest, c.call, c.out, c.judge);
       case 'block': {
         if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
-        const frame = blockedError(c.call.requestId, {
+        const frame = blockedRefusal(this.deps.config.refusal, c.call.requestId, {
           decision: 'block',
           ruleId: verdict.ruleId,
           reason: verdict.reason,
@@ -139,13 +146,12 @@ export class ToolCallGate {
         ? `no approval could be created: ${verdict.failure}`
         : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      const frame = approvalDeniedError(c.call.requestId, {
-        decision: 'require_approval',
-        approvalId: null,
-        outcome: 'unavailable',
-        ruleId: verdict.ruleId,
-        reason,
-      });
+      const frame = approvalDeniedRefusal(
+        config.refusal,
+        c.call.requestId,
+        { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason },
+        c.call.namespacedTool,
+      );
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
@@ -161,13 +167,13 @@ export class ToolCallGate {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
-        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
-        const frame = approvalDeniedError(c.call.requestId, {
-          decision: 'require_approval',
-          approvalId,
-          outcome,
-          ruleId: verdict.ruleId,
-        });
+        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out, c.judge);
+        const frame = approvalDeniedRefusal(
+          config.refusal,
+          c.call.requestId,
+          { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId },
+          c.call.namespacedTool,
+        );
         this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
       },
       () => undefined,
@@ -193,10 +199,21 @@ export class ToolCallGate {
     this.deps.telemetry.toolFinished(c.call, { error: { code, message }, resultSize: frame.length });
   }
 
+  /** What the result rules see of a call whose answer one of them can judge; undefined for the others. */
+  private resultFacts(request: GuardRequest): ToolCallFacts | undefined {
+    if (!this.deps.results.judges(request.tool)) return undefined;
+    const { tool, serverName, environment, arguments: args } = request;
+    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool) };
+  }
+
   /** Forwards the original bytes, then waits for the answer and records the start. */
-  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet): void {
+  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet, judge?: ToolCallFacts): void {
     out.forward();
-    if (isRequest) this.deps.pending.add(key, { rawId: call.requestId, method: 'tools/call', call });
+    if (isRequest)
+      this.deps.pending.add(
+        key,
+        judge ? { rawId: call.requestId, method: 'tools/call', call, judge } : { rawId: call.requestId, method: 'tools/call', call },
+      );
     this.deps.telemetry.toolStarted(call);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
+import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import { EventType, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
@@ -241,6 +242,24 @@ export class Telemetry {
     });
   }
 
+  /**
+   * A result-phase decision on the upstream's answer (docs/events.md#agentguardrailevaluated):
+   * `phase: "result"`, and for `redact` how many values were replaced (never the values).
+   */
+  resultEvaluated(call: ToolCallRecord, verdict: ResultVerdict, latencyMs: number, enforced: boolean, redactions?: number): void {
+    this.record((ts) => {
+      const data = this.callFields(call);
+      data.phase = 'result';
+      data.decision = verdict.decision;
+      data.ruleId = verdict.ruleId;
+      data.reason = verdict.reason;
+      data.latencyMs = round(latencyMs);
+      data.enforced = enforced;
+      if (redactions !== undefined) data.redactions = redactions;
+      this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
+    });
+  }
+
   toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
     this.emit(EventType.toolsRegistered, {
       count: tools.length,
@@ -285,6 +304,8 @@ const TOOL_EVENT_FIELDS = new Set(
     'latencyMs',
     'enforced',
     'failure',
+    'phase',
+    'redactions',
   ].map((f) => f.toLowerCase()),
 );
 
