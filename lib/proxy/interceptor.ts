@@ -18,6 +18,7 @@ import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { PendingRequests } from './pending-requests.js';
+import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
@@ -53,11 +54,13 @@ export class Interceptor {
   private readonly enforce: boolean;
   /** Set when some rule judges results (docs/policy.md#phases-call-and-result). */
   private readonly resultGate: ResultGate | undefined;
+  /** Set in enforce mode with hideBlockedTools (docs/policy.md#hiding-blocked-tools). */
+  private readonly listFilter: BlockedToolsFilter | undefined;
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
     'tools/call': (message, frameBytes, out) => this.gate.handle(message, frameBytes, out),
-    'tools/list': (message, _frameBytes, out) => this.passThrough(message, out),
+    'tools/list': (message, _frameBytes, out) => this.passThrough(message, out, this.listFilter !== undefined),
   };
 
   constructor(private readonly deps: InterceptorDeps) {
@@ -65,15 +68,16 @@ export class Interceptor {
     const { guardrails, serverName, environment } = deps.config;
     const results = new ResultRules(guardrails, serverName, environment);
     this.resultGate = results.any ? new ResultGate({ ...deps, results }) : undefined;
+    this.listFilter = this.enforce && deps.config.hideBlockedTools ? new BlockedToolsFilter(deps.config) : undefined;
     this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, results });
   }
 
   /**
-   * Enforce mode with result rules: upstream frames reach the host through onUpstreamFrameGated,
-   * frame by frame, instead of the byte relay (which is used whenever this is false).
+   * Enforce mode with result rules or hideBlockedTools: upstream frames reach the host through
+   * onUpstreamFrameGated, frame by frame, instead of the byte relay (used whenever this is false).
    */
   get gatesAnswers(): boolean {
-    return this.enforce && this.resultGate !== undefined;
+    return this.enforce && (this.resultGate !== undefined || this.listFilter !== undefined);
   }
 
   /**
@@ -153,18 +157,19 @@ export class Interceptor {
   }
 
   /**
-   * Enforce mode with result rules: one whole upstream frame, before the host gets it. Only an
-   * answer to a call a result rule judges is read further than its envelope; every other frame goes
-   * on as its original bytes at once.
+   * Enforce mode with result rules or hideBlockedTools: one whole upstream frame, before the host
+   * gets it. Only an answer to a judged call, or a `tools/list` to filter, is read further than its
+   * envelope; every other frame goes on as its original bytes at once.
    */
   onUpstreamFrameGated(frame: Buffer): void {
-    const gate = this.resultGate;
-    if (!gate || this.pending.judgedCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
+    if (this.pending.readFirstCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
     const envelope = peekEnvelope(frame);
-    if (envelope.kind === 'array') return this.judgeBatch(gate, frame);
+    if (envelope.kind === 'array') return this.judgeBatch(frame);
     const key = envelope.rawId === undefined ? undefined : rawIdKey(envelope.rawId);
     const request = key === undefined ? undefined : this.pending.peek(key);
-    if (!request?.judge || !request.call || key === undefined) return this.relayed(frame);
+    if (request?.hideBlocked) return this.filterList(frame);
+    const gate = this.resultGate;
+    if (!gate || !request?.judge || !request.call || key === undefined) return this.relayed(frame);
     this.pending.settle(key);
     const answer = gate.judge(frame, request.call, request.judge);
     this.deps.toHost(answer.frame);
@@ -181,8 +186,17 @@ export class Interceptor {
     this.onUpstreamFrame(frame);
   }
 
-  /** An upstream batch with answers to judged calls: each is judged; the batch is rebuilt only if one changed. */
-  private judgeBatch(gate: ResultGate, frame: Buffer): void {
+  /** A `tools/list` answer under hideBlockedTools: the host gets it without the tools every call to is blocked. */
+  private filterList(frame: Buffer): void {
+    const read = readHostFrame(frame);
+    if (read.kind !== 'single' || !this.listFilter) return this.relayed(frame);
+    const ambiguous = (read.problem ?? read.message.problem) !== undefined;
+    this.deps.toHost(this.listFilter.filter(read.message, ambiguous) ?? frame);
+    this.settle(read.message, frame.length);
+  }
+
+  /** An upstream batch with answers to read first: each is judged or filtered; the batch is rebuilt only if one changed. */
+  private judgeBatch(frame: Buffer): void {
     const read = readFrame(frame);
     if (read.kind !== 'batch') return this.relayed(frame);
     const texts: Buffer[] = [];
@@ -192,8 +206,11 @@ export class Interceptor {
       const text = Buffer.from(m.text);
       const key = rawIdKey(m.rawId);
       const request = Message.isResponse(m.value) ? this.pending.peek(key) : undefined;
-      if (!request?.judge || !request.call) {
-        texts.push(text);
+      const gate = this.resultGate;
+      if (!gate || !request?.judge || !request.call) {
+        const filtered = request?.hideBlocked ? this.listFilter?.filter(m, false) : undefined;
+        changed ||= filtered !== undefined;
+        texts.push(filtered ?? text);
         finished.push(() => this.settle(m, text.length));
         continue;
       }
@@ -323,11 +340,15 @@ export class Interceptor {
     this.passThrough(message, out);
   }
 
-  /** Forwards the original bytes; a request is remembered so its answer (or the upstream's exit) settles it. */
-  private passThrough(message: ParsedMessage, out: Outlet): void {
+  /**
+   * Forwards the original bytes; a request is remembered so its answer (or the upstream's exit)
+   * settles it. `hideBlocked`: a `tools/list` whose answer is filtered (hideBlockedTools).
+   */
+  private passThrough(message: ParsedMessage, out: Outlet, hideBlocked = false): void {
     out.forward();
     if (message.isRequest) {
-      this.pending.add(rawIdKey(message.rawId), { rawId: message.rawId, method: message.method ?? '' });
+      const entry = { rawId: message.rawId, method: message.method ?? '' };
+      this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }
 

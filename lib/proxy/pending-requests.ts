@@ -22,7 +22,12 @@ export interface PendingRequest {
   cancelled?: boolean;
   /** Set when a result-phase rule can judge its answer: what those rules see of the call. */
   judge?: ToolCallFacts;
+  /** A `tools/list` whose answer loses the tools every call to is blocked (hideBlockedTools). */
+  hideBlocked?: boolean;
 }
+
+/** Whether an entry's answer is read before the host gets it. */
+const readFirst = (entry: PendingRequest): boolean => entry.judge !== undefined || entry.hideBlocked === true;
 
 export class PendingRequests {
   private readonly byId = new Map<string, PendingRequest>();
@@ -33,8 +38,8 @@ export class PendingRequests {
   private answeredWaiters: Array<() => void> = [];
   /** Entries the host still waits for (not cancelled). */
   private outstanding = 0;
-  /** Entries whose answer a result rule judges: while none is pending, no answer is looked at for them. */
-  judgedCount = 0;
+  /** Entries whose answer is read before the host gets it (judged, or a list to filter): while none is pending, no answer is looked at for them. */
+  readFirstCount = 0;
 
   /** Every entry, cancelled ones included (a late answer still settles them). */
   get size(): number {
@@ -43,7 +48,7 @@ export class PendingRequests {
 
   add(key: string, entry: PendingRequest): void {
     if (!entry.cancelled) this.outstanding++;
-    if (entry.judge) this.judgedCount++;
+    if (readFirst(entry)) this.readFirstCount++;
     if (!this.byId.has(key)) {
       this.byId.set(key, entry);
       return this.spellings.add(key);
@@ -82,7 +87,7 @@ export class PendingRequests {
     this.byId.delete(key);
     if (!this.promoteReused(key)) this.spellings.delete(key);
     if (!entry.cancelled && --this.outstanding === 0) this.wakeAnsweredWaiters();
-    if (entry.judge) this.judgedCount--;
+    if (readFirst(entry)) this.readFirstCount--;
     return entry;
   }
 
@@ -120,7 +125,7 @@ export class PendingRequests {
     this.reusedCount = 0;
     this.spellings.clear();
     this.outstanding = 0;
-    this.judgedCount = 0;
+    this.readFirstCount = 0;
     this.wakeAnsweredWaiters();
     return all;
   }
