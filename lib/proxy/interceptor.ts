@@ -16,9 +16,9 @@ import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { PendingRequests } from './pending-requests.js';
-import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
