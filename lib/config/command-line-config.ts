@@ -40,6 +40,7 @@ export function commandLineConfig(words: string[], overrides: Overrides = {}): P
     environment: overrides.environment ?? DEFAULTS.environment,
     upstream: { command, args },
     redactKeys: [],
+    secrets: { redact: true, disabledRules: [] },
     approvalTimeoutMs: DEFAULTS.approvalTimeoutMs,
     guardrails: { rules: [] },
     guardFailureMode: DEFAULTS.guardFailureMode,

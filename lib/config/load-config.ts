@@ -7,7 +7,10 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readSchema } from '../package-files.js';
 import { matcherProblems } from '../policy/arg-matcher.js';
+import { contentProblems } from '../policy/content-matcher.js';
 import { compileRules } from '../policy/rules.js';
+import { unknownSecretRules } from '../secrets/find-secrets.js';
+import { SECRET_RULES } from '../secrets/secret-rules.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
 
@@ -139,11 +142,23 @@ function semanticProblems(config: Record<string, unknown>, options: ReadOptions)
         for (const p of matcherProblems(arg, matcher))
           problems.push(`${at}[${i}].args.${arg}${p.field ? `.${p.field}` : ''}: ${p.message}`);
       }
+      const content = rule?.content;
+      if (content !== null && typeof content === 'object') {
+        for (const p of contentProblems(content)) problems.push(`${at}[${i}].content${p.field ? `.${p.field}` : ''}: ${p.message}`);
+      }
     });
   };
+  const checkSecrets = (secrets: unknown, at: string): void => {
+    const disabled = (secrets as { disabledRules?: unknown } | undefined)?.disabledRules;
+    if (!Array.isArray(disabled)) return;
+    for (const name of unknownSecretRules(disabled.filter((d): d is string => typeof d === 'string')))
+      problems.push(`${at}.disabledRules: "${name}" is not a detector rule; the rules are: ${SECRET_RULES.join(', ')}`);
+  };
+  checkSecrets(config.secrets, 'secrets');
   checkRules((config.guardrails as { rules?: unknown } | undefined)?.rules, 'guardrails.rules');
   for (const [name, entry] of Object.entries((config.servers as Record<string, { guardrails?: { rules?: unknown } }>) ?? {})) {
     checkRules(entry?.guardrails?.rules, `servers.${name}.guardrails.rules`);
+    checkSecrets((entry as { secrets?: unknown } | undefined)?.secrets, `servers.${name}.secrets`);
   }
   return problems;
 }
@@ -211,6 +226,7 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     environment: overrides.environment ?? pick('environment') ?? DEFAULTS.environment,
     upstream,
     redactKeys: pick('redactKeys') ?? [],
+    secrets: { redact: pick('secrets')?.redact ?? true, disabledRules: pick('secrets')?.disabledRules ?? [] },
     approvalTimeoutMs: pick('approvalTimeoutMs') ?? DEFAULTS.approvalTimeoutMs,
     guardrails: pick('guardrails') ?? { rules: [] },
     guardFailureMode: pick('guardFailureMode') ?? DEFAULTS.guardFailureMode,

@@ -35,12 +35,23 @@ export interface ArgMatcher {
   caseInsensitive?: boolean;
 }
 
+/** A rule's `content` condition: exactly one of `secrets` and `regex` (docs/policy.md#content). */
+export interface ContentMatcher {
+  /** Matches when the secret detector finds any secret in the value judged (docs/secrets.md). */
+  secrets?: true;
+  /** Matches when this regular expression matches one of the value's texts. */
+  regex?: string;
+  /** Only with `regex`: any of i, m, s, u. */
+  flags?: string;
+}
+
 export interface RuleConfig {
   id: string;
   tool?: string | string[];
   environment?: string | string[];
   args?: Record<string, ArgMatcher>;
   annotations?: Partial<Record<'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint', boolean>>;
+  content?: ContentMatcher;
   /** Default `call`. */
   on?: RulePhase;
   decision: RuleDecisionName;
@@ -60,6 +71,14 @@ export interface GuardrailsConfig {
   rules: Array<RuleConfig | TemplateConfig>;
 }
 
+/** Secrets by value (docs/secrets.md): which detector rules are off, and whether kept copies are redacted. */
+export interface SecretsConfig {
+  /** Detected secret values become "[REDACTED:<rule>]" in everything ratri keeps; default true. */
+  redact?: boolean;
+  /** Detector rules not applied, by short name (`aws`, `jwt`, `basicauth`…); default none. */
+  disabledRules?: string[];
+}
+
 export interface TelemetryConfig {
   jsonl?: string;
 }
@@ -71,6 +90,7 @@ export interface ServerFields {
   mode?: Mode;
   environment?: string;
   redactKeys?: string[];
+  secrets?: SecretsConfig;
   approvalTimeoutMs?: number;
   guardrails?: GuardrailsConfig;
   guardFailureMode?: GuardFailureMode;
@@ -109,6 +129,7 @@ export interface ProxyConfig {
   environment: string;
   upstream: UpstreamConfig;
   redactKeys: string[];
+  secrets: Required<SecretsConfig>;
   approvalTimeoutMs: number;
   guardrails: GuardrailsConfig;
   guardFailureMode: GuardFailureMode;

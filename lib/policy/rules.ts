@@ -2,8 +2,9 @@
  * Guardrail rule evaluation (docs/policy.md#decision-order): every matching rule is a candidate, the most restrictive
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
-import type { ArgMatcher, Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
+import type { ArgMatcher, ContentMatcher, Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
 import { type ArgCondition, compileCondition } from './arg-matcher.js';
+import { argumentTexts, type ContentCondition, type ContentSubject, compileContentCondition } from './content-matcher.js';
 import { globMatch } from './glob.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
@@ -29,6 +30,11 @@ export interface ToolCallFacts {
   inBoundary?: boolean;
   /** Whether the tool's definition changed since it was trusted; undefined when unknown, as above. */
   definitionChanged?: boolean;
+  /**
+   * What `content` conditions look at. Absent: the arguments' string values, not scanned for
+   * secrets (so `content.secrets` matches). The evaluator scans them when a rule asks (lookupsNeeded).
+   */
+  content?: ContentSubject;
 }
 
 export interface RuleDecision {
@@ -57,12 +63,33 @@ function conditionsOf(args: Record<string, ArgMatcher>): ArgCondition[] {
   return conditions;
 }
 
-/** Compiles the `args` of every rule now, so that no call pays for it. */
-export function compileRules(guardrails: GuardrailsConfig): void {
-  for (const rule of guardrails.rules) if (!isTemplate(rule) && rule.args) conditionsOf(rule.args);
+/** Each rule's `content`, compiled once, as `args` are. */
+const compiledContent = new WeakMap<ContentMatcher, ContentCondition>();
+
+function contentConditionOf(matcher: ContentMatcher): ContentCondition {
+  let condition = compiledContent.get(matcher);
+  if (!condition) {
+    condition = compileContentCondition(matcher);
+    compiledContent.set(matcher, condition);
+  }
+  return condition;
 }
 
-/** Whether a rule's conditions on the call hold (its `content`, if any, is judged by the caller). */
+/** Compiles the `args` and `content` of every rule now, so that no call pays for it. */
+export function compileRules(guardrails: GuardrailsConfig): void {
+  for (const rule of guardrails.rules) {
+    if (isTemplate(rule)) continue;
+    if (rule.args) conditionsOf(rule.args);
+    if (rule.content) contentConditionOf(rule.content);
+  }
+}
+
+/** The subject of `content` conditions: the facts' own, or the arguments' string values, unscanned. */
+export function contentSubject(facts: ToolCallFacts): ContentSubject {
+  return facts.content ?? { texts: argumentTexts(facts.arguments), secrets: undefined };
+}
+
+/** Whether a rule's conditions hold (`content` on `facts.content`: the arguments', or a result's). */
 export function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
   if (!ruleScopeMatches(rule, facts)) return false;
   if (rule.annotations && facts.toolUnknown) {
@@ -73,7 +100,8 @@ export function ruleMatches(rule: RuleConfig, facts: ToolCallFacts): boolean {
       if (seen[hint as keyof ToolAnnotations] !== expected) return false;
     }
   }
-  return !rule.args || conditionsOf(rule.args).every((matches) => matches(facts.arguments));
+  if (rule.args && !conditionsOf(rule.args).every((matches) => matches(facts.arguments))) return false;
+  return !rule.content || contentConditionOf(rule.content)(contentSubject(facts));
 }
 
 /** Turns a template into the rule it stands for, given the call (templates look at facts rules cannot). */
@@ -103,14 +131,22 @@ function templateMatches(template: TemplateConfig, facts: ToolCallFacts): RuleDe
 
 /**
  * Which store lookups the rules need: a template that reads the boundary map or the tool registry,
- * and whether any rule reads annotations (then an unlisted tool's are looked up in the registry).
+ * whether any rule reads annotations (then an unlisted tool's are looked up in the registry), and
+ * whether any rule has `content.secrets` (then the arguments are scanned for secrets).
  */
-export function lookupsNeeded(guardrails: GuardrailsConfig): { boundary: boolean; definitions: boolean; annotations: boolean } {
+export function lookupsNeeded(guardrails: GuardrailsConfig): {
+  boundary: boolean;
+  definitions: boolean;
+  annotations: boolean;
+  secrets: boolean;
+} {
   const templates = new Set(guardrails.rules.filter(isTemplate).map((t) => t.template));
+  const rules = guardrails.rules.filter((r): r is RuleConfig => !isTemplate(r));
   return {
     boundary: templates.has('require_approval_unknown_mcp_tools'),
     definitions: templates.has('block_changed_tool_definitions'),
-    annotations: templates.has('block_destructive_tools') || guardrails.rules.some((r) => !isTemplate(r) && r.annotations !== undefined),
+    annotations: templates.has('block_destructive_tools') || rules.some((r) => r.annotations !== undefined),
+    secrets: rules.some((r) => r.content?.secrets === true),
   };
 }
 
