@@ -2,7 +2,15 @@
  * Guardrail rule evaluation (docs/policy.md#decision-order): every matching rule is a candidate, the most restrictive
  * decision wins (block > require_approval > warn > allow), ties go to the first listed, no match allows.
  */
-import type { ArgMatcher, ContentMatcher, Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
+import type {
+  ArgMatcher,
+  ContentMatcher,
+  Decision,
+  GuardrailsConfig,
+  RuleConfig,
+  RuleDecisionName,
+  TemplateConfig,
+} from '../config/types.js';
 import { type ArgCondition, compileCondition } from './arg-matcher.js';
 import { argumentTexts, type ContentCondition, type ContentSubject, compileContentCondition } from './content-matcher.js';
 import { globMatch } from './glob.js';
@@ -146,7 +154,7 @@ export function lookupsNeeded(guardrails: GuardrailsConfig): {
     boundary: templates.has('require_approval_unknown_mcp_tools'),
     definitions: templates.has('block_changed_tool_definitions'),
     annotations: templates.has('block_destructive_tools') || rules.some((r) => r.annotations !== undefined),
-    secrets: rules.some((r) => r.content?.secrets === true),
+    secrets: rules.some((r) => !isResultRule(r) && r.content?.secrets === true),
   };
 }
 

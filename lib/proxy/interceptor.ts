@@ -11,15 +11,17 @@ import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
+import { whenSettled } from '../policy/policy-hook.js';
 import { ResultRules } from '../policy/result-rules.js';
 import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
+import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { PendingRequests } from './pending-requests.js';
-import { ResultGate } from './result-gate.js';
+import { type JudgedAnswer, ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
@@ -66,7 +68,7 @@ export class Interceptor {
   constructor(private readonly deps: InterceptorDeps) {
     this.enforce = deps.config.mode === 'enforce';
     const { guardrails, serverName, environment } = deps.config;
-    const results = new ResultRules(guardrails, serverName, environment);
+    const results = new ResultRules(guardrails, serverName, environment, secretFinder(deps.config.secrets));
     this.resultGate = results.any ? new ResultGate({ ...deps, results }) : undefined;
     this.listFilter = this.enforce && deps.config.hideBlockedTools ? new BlockedToolsFilter(deps.config) : undefined;
     this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, results });
@@ -171,12 +173,14 @@ export class Interceptor {
     const gate = this.resultGate;
     if (!gate || !request?.judge || !request.call || key === undefined) return this.relayed(frame);
     this.pending.settle(key);
-    const answer = gate.judge(frame, request.call, request.judge);
-    this.deps.toHost(answer.frame);
-    this.deps.telemetry.toolFinished(request.call, {
-      error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
-      isError: !answer.refused && envelope.resultIsError,
-      resultSize: answer.frame.length,
+    const call = request.call;
+    whenSettled(gate.judge(frame, call, request.judge), (answer) => {
+      this.deps.toHost(answer.frame);
+      this.deps.telemetry.toolFinished(call, {
+        error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
+        isError: !answer.refused && envelope.resultIsError,
+        resultSize: answer.frame.length,
+      });
     });
   }
 
@@ -201,6 +205,7 @@ export class Interceptor {
     if (read.kind !== 'batch') return this.relayed(frame);
     const texts: Buffer[] = [];
     const finished: Array<() => void> = [];
+    const judged: Array<void | Promise<void>> = [];
     let changed = false;
     for (const m of read.messages) {
       const text = Buffer.from(m.text);
@@ -215,14 +220,21 @@ export class Interceptor {
         continue;
       }
       this.pending.settle(key);
-      const answer = gate.judgeMessage(text, m, request.call, request.judge);
-      changed ||= answer.changed;
-      texts.push(answer.frame);
       const call = request.call;
-      finished.push(() => this.deps.telemetry.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
+      const at = texts.push(text) - 1;
+      judged.push(
+        whenJudged(gate.judgeMessage(text, m, call, request.judge), (answer) => {
+          changed ||= answer.changed;
+          texts[at] = answer.frame;
+          finished.push(() => this.deps.telemetry.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
+        }),
+      );
     }
-    this.deps.toHost(changed ? joinBatch(texts) : frame);
-    for (const f of finished) f();
+    // The batch waits for its slowest judgement (a secret scan), then goes whole.
+    whenSettled(judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined, () => {
+      this.deps.toHost(changed ? joinBatch(texts) : frame);
+      for (const f of finished) f();
+    });
   }
 
   /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list, a judged answer). */
@@ -459,6 +471,11 @@ export class Interceptor {
     this.deps.telemetry.warning('tool_registration_failed', reason);
     this.deps.telemetry.toolsRegistered(tools, []);
   }
+}
+
+/** Runs `then` on a judgement now, or once it settles; returns the promise to wait for, if any. */
+function whenJudged(answer: JudgedAnswer | Promise<JudgedAnswer>, then: (a: JudgedAnswer) => void): void | Promise<void> {
+  return answer instanceof Promise ? answer.then(then) : then(answer);
 }
 
 function joinBatch(parts: Buffer[]): Buffer {

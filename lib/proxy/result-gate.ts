@@ -2,14 +2,14 @@
  * The result phase at the wire (docs/policy.md#phases-call-and-result): the upstream's answer to a
  * `tools/call` whose tool a result rule can match is judged before the host gets it (enforce) or
  * after (monitor: recorded, never changed). An answer that is allowed or warned about goes on as its
- * original bytes; a redacted or refused one is a frame of ratri's own, re-serialized. Error answers
- * carry no result and are relayed as they are.
+ * original bytes; a redacted or refused one is a frame of ratri's own, re-serialized, under the
+ * request's id as the host wrote it. Error answers carry no result and are relayed as they are.
  */
 import type { ProxyConfig } from '../config/types.js';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
-import type { ResultRules, ResultVerdict } from '../policy/result-rules.js';
+import type { ResultJudgement, ResultRules, ResultVerdict } from '../policy/result-rules.js';
 import type { ToolCallFacts } from '../policy/rules.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 
@@ -35,7 +35,7 @@ export class ResultGate {
    * Enforce mode: the frame the host gets for this answer. The answer is read the strict way (as a
    * host frame is): one that another reader could read differently is refused, not guessed at.
    */
-  judge(frame: Buffer, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer {
+  judge(frame: Buffer, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer | Promise<JudgedAnswer> {
     const read = readHostFrame(frame);
     const message = read.kind === 'single' ? read.message : undefined;
     const problem = read.kind === 'single' ? (read.problem ?? read.message.problem) : 'the answer is not one JSON-RPC message';
@@ -45,16 +45,20 @@ export class ResultGate {
     return this.refuse(verdict, call);
   }
 
-  /** One answer, already read: its bytes when allowed, else ratri's frame. */
-  judgeMessage(frame: Buffer, message: ParsedMessage, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer {
+  /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
+  judgeMessage(frame: Buffer, message: ParsedMessage, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer | Promise<JudgedAnswer> {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return { frame, changed: false };
     const started = performance.now();
-    const verdict = this.deps.results.judge(facts, value.result);
-    const latency = performance.now() - started;
-    this.deps.telemetry.resultEvaluated(call, verdict, latency, true);
-    if (verdict.decision === 'block') return this.refuse(verdict, call);
-    return { frame, changed: false };
+    const judged = this.deps.results.judge(facts, value.result);
+    const apply = (j: ResultJudgement): JudgedAnswer => {
+      this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
+      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call);
+      if (!j.redacted) return { frame, changed: false };
+      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${call.requestId},"result":${JSON.stringify(j.redacted.result)}}`);
+      return { frame: redacted, changed: true };
+    };
+    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call)) : apply(judged);
   }
 
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
@@ -62,8 +66,22 @@ export class ResultGate {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return;
     const started = performance.now();
-    const verdict = this.deps.results.judge(facts, value.result);
-    this.deps.telemetry.resultEvaluated(call, verdict, performance.now() - started, false);
+    const record = (j: ResultJudgement): void =>
+      this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
+    const judged = this.deps.results.judge(facts, value.result);
+    if (judged instanceof Promise) judged.then(record, () => undefined);
+    else record(judged);
+  }
+
+  /** The secret scan failed: the answer is refused, not relayed unread. */
+  private scanFailed(err: unknown, call: ToolCallRecord): JudgedAnswer {
+    const verdict: ResultVerdict = {
+      decision: 'block',
+      ruleId: null,
+      reason: `the answer could not be scanned for secrets: ${(err as Error).message}`,
+    };
+    this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
+    return this.refuse(verdict, call);
   }
 
   /** The refusal, under the request's own id as the host wrote it. */
