@@ -2,6 +2,7 @@
  * One proxy run: spawns the upstream, wires host ⇄ interceptor ⇄ upstream, and shuts everything
  * down in order. Resolves with the exit code the `ratri` process should end with.
  */
+
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '../config/load-config.js';
@@ -14,6 +15,7 @@ import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
+import { secretFinder } from '../secrets/find-secrets.js';
 import { type EventSink, EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
@@ -113,6 +115,7 @@ export class ProxySession {
       { agentKey: config.agentKey, environment: config.environment, serverName: config.serverName, sessionId: this.sessionId },
       queue,
       config.redactKeys,
+      config.secrets.redact ? secretFinder(config.secrets) : undefined,
     );
 
     const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
@@ -260,6 +263,7 @@ export class ProxySession {
     hostIn.pause();
     // Within the stop's budget when one is under way; an upstream that exited by itself leaves more time.
     await telemetry.close(this.clock?.flushMs() ?? 2000);
+    await recorder?.settled();
     if (!this.options.controlPlane) await controlPlane.close(this.clock?.flushMs() ?? 2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);

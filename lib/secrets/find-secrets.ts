@@ -21,7 +21,11 @@ export interface SecretRuleChoice {
   disabledRules?: readonly string[];
 }
 
-export type FindSecrets = (text: string) => SecretSpan[] | Promise<SecretSpan[]>;
+/** A detector for one choice of rules; `mayHold` is its prefilter alone. */
+export interface FindSecrets {
+  (text: string): SecretSpan[] | Promise<SecretSpan[]>;
+  mayHold(text: string): boolean;
+}
 
 const NONE: SecretSpan[] = [];
 
@@ -29,7 +33,7 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
   const running = SECRET_RULES.filter((r) => !disabled.includes(r));
   const mayHold = makePrefilter(running);
   const config = secretlintConfig(disabled);
-  return (text) => {
+  const find = (text: string): SecretSpan[] | Promise<SecretSpan[]> => {
     if (!mayHold(text)) return NONE;
     // `.json` lets the gcp rule read a service account key file given whole; the name is never read from disk.
     const source = { content: text, filePath: 'scanned.json', ext: '.json', contentType: 'text' as const };
@@ -37,6 +41,7 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
       result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })),
     );
   };
+  return Object.assign(find, { mayHold });
 }
 
 const finders = new Map<string, FindSecrets>();

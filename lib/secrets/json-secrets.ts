@@ -51,15 +51,25 @@ export function scanView(json: string): ScanView {
 
 /** What a scan found: the spans (in the view's text) and the view, for redaction. */
 export interface JsonSecrets {
+  /** The JSON text scanned. */
+  json: string;
   view: ScanView;
   spans: readonly SecretSpan[];
 }
 
-/** Scans a JSON text; synchronous when the prefilter lets nothing through. */
+/** The answer for a JSON text with no secret. */
+const noSecrets = (json: string): JsonSecrets => ({ json, view: { text: json, strings: [] }, spans: [] });
+
+/**
+ * Scans a JSON text; synchronous when the prefilter lets nothing through. Without `\u` or `\/`
+ * escapes, decoding a string cannot make a prefilter fragment appear (none holds a character the
+ * other escapes stand for), so the prefilter reads the text as it is, and no string is decoded.
+ */
 export function findJsonSecrets(json: string, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
+  if (!find.mayHold(json) && !/\\[u/]/.test(json)) return noSecrets(json);
   const view = scanView(json);
   const spans = find(view.text);
-  return spans instanceof Promise ? spans.then((s) => ({ view, spans: s })) : { view, spans };
+  return spans instanceof Promise ? spans.then((s) => ({ json, view, spans: s })) : { json, view, spans };
 }
 
 export const redactedMarker = (ruleId: string): string => `[REDACTED:${ruleId}]`;
@@ -99,14 +109,19 @@ export function redactJsonSecrets(json: string, found: JsonSecrets): { text: str
   return copied === 0 ? { text: json, changed: false } : { text: out + json.slice(copied), changed: true };
 }
 
+/** `value` (the value `found.json` is the JSON text of) with its secrets redacted: a copy, or `value` itself when it holds none. */
+export function redactedValue<T>(value: T, found: JsonSecrets): T {
+  const redacted = redactJsonSecrets(found.json, found);
+  return redacted.changed ? (JSON.parse(redacted.text) as T) : value;
+}
+
+/** Scans a parsed JSON value; synchronous when the prefilter lets nothing through. */
+export function findValueSecrets(value: unknown, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
+  return findJsonSecrets(JSON.stringify(value) ?? 'null', find);
+}
+
 /** A parsed JSON value with its secrets redacted (a copy), or the same value when it holds none. */
 export function redactValueSecrets<T>(value: T, find: FindSecrets): T | Promise<T> {
-  const json = JSON.stringify(value);
-  if (json === undefined) return value;
-  const apply = (found: JsonSecrets): T => {
-    const redacted = redactJsonSecrets(json, found);
-    return redacted.changed ? (JSON.parse(redacted.text) as T) : value;
-  };
-  const found = findJsonSecrets(json, find);
-  return found instanceof Promise ? found.then(apply) : apply(found);
+  const found = findValueSecrets(value, find);
+  return found instanceof Promise ? found.then((f) => redactedValue(value, f)) : redactedValue(value, found);
 }
