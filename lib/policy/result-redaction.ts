@@ -6,13 +6,7 @@
  * `content[].text` and every string inside `structuredContent`, which mirrors it.
  */
 import type { RuleConfig } from '../config/types.js';
-import { type JsonSecrets, redactJsonSecrets } from '../secrets/json-secrets.js';
-
-/** A result's secret scan: the JSON text scanned and what was found in it. */
-export interface ResultScan {
-  json: string;
-  found: JsonSecrets;
-}
+import { type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 
 export interface Redacted {
   result: unknown;
@@ -48,14 +42,13 @@ function redactRegex(result: unknown, rule: RuleConfig, source: string, flags: s
   return out;
 }
 
-/** The result with what each of `rules` (redact rules that matched) finds replaced; `scan`: the result's secret scan. */
-export function redactResult(result: unknown, rules: readonly RuleConfig[], scan: ResultScan | undefined): Redacted {
+/** The result with what each of `rules` (redact rules that matched) finds replaced; `found`: the result's secret scan. */
+export function redactResult(result: unknown, rules: readonly RuleConfig[], found: JsonSecrets | undefined): Redacted {
   const count = { n: 0 };
   let out = result;
-  if (scan && scan.found.spans.length > 0 && rules.some((r) => r.content?.secrets === true)) {
-    const redacted = redactJsonSecrets(scan.json, scan.found);
-    if (redacted.changed) out = JSON.parse(redacted.text);
-    count.n += scan.found.spans.length;
+  if (found && found.spans.length > 0 && rules.some((r) => r.content?.secrets === true)) {
+    out = redactedValue(out, found);
+    count.n += found.spans.length;
   }
   for (const rule of rules) {
     const regex = rule.content?.regex;

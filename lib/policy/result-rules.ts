@@ -7,9 +7,9 @@
  */
 import type { GuardrailsConfig, RuleConfig } from '../config/types.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
-import { findJsonSecrets } from '../secrets/json-secrets.js';
+import { findValueSecrets, type JsonSecrets } from '../secrets/json-secrets.js';
 import { resultTexts } from './content-matcher.js';
-import { type ResultScan, redactResult } from './result-redaction.js';
+import { redactResult } from './result-redaction.js';
 import { isResultRule, ruleMatches, ruleReason, ruleScopeMatches, SEVERITY, type ToolCallFacts } from './rules.js';
 
 export type ResultDecision = 'allow' | 'warn' | 'redact' | 'block';
@@ -65,14 +65,12 @@ export class ResultRules {
   judge(facts: ToolCallFacts, result: unknown): ResultJudgement | Promise<ResultJudgement> {
     const rules = this.rulesFor(facts.tool);
     if (!rules.some((r) => r.content?.secrets === true)) return this.decide(rules, facts, result, undefined);
-    const json = JSON.stringify(result) ?? 'null';
-    const found = findJsonSecrets(json, this.find);
-    if (found instanceof Promise) return found.then((f) => this.decide(rules, facts, result, { json, found: f }));
-    return this.decide(rules, facts, result, { json, found });
+    const found = findValueSecrets(result, this.find);
+    return found instanceof Promise ? found.then((f) => this.decide(rules, facts, result, f)) : this.decide(rules, facts, result, found);
   }
 
-  private decide(rules: RuleConfig[], facts: ToolCallFacts, result: unknown, scan: ResultScan | undefined): ResultJudgement {
-    const seen: ToolCallFacts = { ...facts, content: { texts: resultTexts(result), secrets: scan?.found.spans } };
+  private decide(rules: RuleConfig[], facts: ToolCallFacts, result: unknown, found: JsonSecrets | undefined): ResultJudgement {
+    const seen: ToolCallFacts = { ...facts, content: { texts: resultTexts(result), secrets: found?.spans } };
     const matched = rules.filter((rule) => ruleMatches(rule, seen));
     let best: RuleConfig | undefined;
     for (const rule of matched) if (!best || SEVERITY[rule.decision] > SEVERITY[best.decision]) best = rule;
@@ -84,7 +82,7 @@ export class ResultRules {
       redacted: redactResult(
         result,
         matched.filter((r) => r.decision === 'redact'),
-        scan,
+        found,
       ),
     };
   }
