@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RuleConfig } from '../../lib/config/types.js';
+import { explainRules } from '../../lib/policy/explain.js';
 import { ResultRules } from '../../lib/policy/result-rules.js';
 import { evaluateRules, type ToolCallFacts } from '../../lib/policy/rules.js';
 import { secretFinder } from '../../lib/secrets/find-secrets.js';
@@ -28,9 +29,19 @@ describe('result rules', () => {
     expect(rules({ id: 'c', tool: '*', decision: 'block' }).any).toBe(false);
   });
 
-  it('are not part of the call decision', () => {
+  it('are not part of the call decision, and rules test says why they did not match', () => {
     const guardrails = { rules: [{ id: 'r', on: 'result' as const, tool: 'x', decision: 'block' as const }] };
     expect(evaluateRules(guardrails, facts('x'))).toEqual({ decision: 'allow', ruleId: null, reason: 'no rule matched' });
+    expect(explainRules(guardrails, facts('x')).rules).toEqual([
+      {
+        id: 'r',
+        kind: 'rule',
+        decision: 'block',
+        matched: false,
+        decided: false,
+        why: ['a result-phase rule ("on": "result"): it judges the upstream\'s answer, which this test does not have'],
+      },
+    ]);
   });
 
   it('let block win over redact over warn, and the first listed win a tie', async () => {
