@@ -151,16 +151,20 @@ async function serveHttp(args: ProxyArgs, config: ProxyConfig, transports: { htt
 
 /** `--record FILE`: redacted unless `--record-unredacted`, which says on stderr what the file then holds. */
 async function startRecording(file: string, config: ProxyConfig, unredacted: boolean): Promise<SessionRecorder> {
-  const [{ SessionRecorder }, { proxyConfigAsFile }] = await Promise.all([
+  const [{ SessionRecorder }, { proxyConfigAsFile }, { secretFinder }] = await Promise.all([
     import('../../lib/replay/session-recorder.js'),
     import('../../lib/replay/replay-config.js'),
+    import('../../lib/secrets/find-secrets.js'),
   ]);
-  if (unredacted && config.redactKeys.length > 0) {
-    log(
-      `--record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of ${config.redactKeys.join(', ')} included (the file is 0600)`,
-    );
+  if (unredacted && (config.redactKeys.length > 0 || config.secrets.redact)) {
+    const what = [
+      ...(config.redactKeys.length > 0 ? [`the values of ${config.redactKeys.join(', ')}`] : []),
+      ...(config.secrets.redact ? ['secret values'] : []),
+    ].join(' and ');
+    log(`--record-unredacted: ${file} keeps every frame as it crossed the proxy, ${what} included (the file is 0600)`);
   }
-  return new SessionRecorder(file, proxyConfigAsFile(config), unredacted ? [] : config.redactKeys);
+  const findSecrets = !unredacted && config.secrets.redact ? secretFinder(config.secrets) : undefined;
+  return new SessionRecorder(file, proxyConfigAsFile(config), unredacted ? [] : config.redactKeys, findSecrets);
 }
 
 function log(message: string): void {

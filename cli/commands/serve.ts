@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError, readConfigFile } from '../../lib/config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
-import type { GuardrailsConfig } from '../../lib/config/types.js';
+import type { GuardrailsConfig, SecretsConfig } from '../../lib/config/types.js';
 import { createApiServer } from '../../lib/control/api-server.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { StoreError } from '../../lib/control/store.js';
@@ -95,12 +95,14 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       fail(`--port must be a whole number from 0 to 65535, not ${args.port}`, 2);
     let guardrails: GuardrailsConfig = { rules: [] };
     let redactKeys: string[] = [];
+    let secrets: SecretsConfig = {};
     let store = args.store ? resolve(args.store) : undefined;
     if (args.config) {
       try {
         const file = readConfigFile(args.config, { controlPlaneOnly: true });
         guardrails = file.guardrails ?? guardrails;
         redactKeys = file.redactKeys ?? [];
+        secrets = file.secrets ?? {};
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message, 2);
@@ -113,7 +115,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
 
     let plane: LocalControlPlane;
     try {
-      plane = LocalControlPlane.open(store, guardrails, redactKeys);
+      plane = LocalControlPlane.open(store, guardrails, redactKeys, {
+        redact: secrets.redact ?? true,
+        disabledRules: secrets.disabledRules ?? [],
+      });
     } catch (err) {
       if (err instanceof StoreError) fail(err.message, 1);
       throw err;

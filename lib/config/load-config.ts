@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { matcherProblems } from '../policy/arg-matcher.js';
+import { contentProblems } from '../policy/content-matcher.js';
 import { compileRules } from '../policy/rules.js';
+import { unknownSecretRules } from '../secrets/find-secrets.js';
+import { SECRET_RULES } from '../secrets/secret-rules.js';
 import { configValidator } from './config-validator.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type Mode, type ProxyConfig, type RuleConfig } from './types.js';
@@ -88,6 +91,28 @@ export interface ReadOptions {
   controlPlaneOnly?: boolean;
 }
 
+/** A decision that does not fit the rule's phase (docs/policy.md#phases-call-and-result), with the fix. */
+function phaseProblems(rule: Partial<RuleConfig>): string[] {
+  if (rule === null || typeof rule !== 'object' || 'template' in rule) return [];
+  const onResult = rule.on === 'result';
+  if (rule.decision === 'redact' && !onResult) {
+    return [
+      'decision: "redact" replaces values in the upstream\'s answer, so it is only for result rules: add "on": "result", or decide "block"',
+    ];
+  }
+  if (rule.decision === 'require_approval' && onResult) {
+    return [
+      'decision: "require_approval" cannot hold an answer the upstream already gave: on a result rule use "block", "redact", "warn" or "allow", or judge the call ("on": "call")',
+    ];
+  }
+  if (rule.decision === 'redact' && (rule as { content?: unknown }).content === undefined) {
+    return [
+      'decision: "redact" needs a "content" matcher (the values to replace): add "content": { "secrets": true } or "content": { "regex": "…" }',
+    ];
+  }
+  return [];
+}
+
 /** Problems the schema cannot express: exactly one of upstream/servers, and argument matchers that can be used. */
 function semanticProblems(config: Record<string, unknown>, options: ReadOptions): string[] {
   const problems: string[] = [];
@@ -101,16 +126,29 @@ function semanticProblems(config: Record<string, unknown>, options: ReadOptions)
   const checkRules = (rules: unknown, at: string): void => {
     if (!Array.isArray(rules)) return;
     rules.forEach((rule: Partial<RuleConfig>, i) => {
+      for (const p of phaseProblems(rule)) problems.push(`${at}[${i}].${p}`);
       for (const [arg, matcher] of Object.entries(rule?.args ?? {})) {
         if (matcher === null || typeof matcher !== 'object') continue;
         for (const p of matcherProblems(arg, matcher))
           problems.push(`${at}[${i}].args.${arg}${p.field ? `.${p.field}` : ''}: ${p.message}`);
       }
+      const content = rule?.content;
+      if (content !== null && typeof content === 'object') {
+        for (const p of contentProblems(content)) problems.push(`${at}[${i}].content${p.field ? `.${p.field}` : ''}: ${p.message}`);
+      }
     });
   };
+  const checkSecrets = (secrets: unknown, at: string): void => {
+    const disabled = (secrets as { disabledRules?: unknown } | undefined)?.disabledRules;
+    if (!Array.isArray(disabled)) return;
+    for (const name of unknownSecretRules(disabled.filter((d): d is string => typeof d === 'string')))
+      problems.push(`${at}.disabledRules: "${name}" is not a detector rule; the rules are: ${SECRET_RULES.join(', ')}`);
+  };
+  checkSecrets(config.secrets, 'secrets');
   checkRules((config.guardrails as { rules?: unknown } | undefined)?.rules, 'guardrails.rules');
   for (const [name, entry] of Object.entries((config.servers as Record<string, { guardrails?: { rules?: unknown } }>) ?? {})) {
     checkRules(entry?.guardrails?.rules, `servers.${name}.guardrails.rules`);
+    checkSecrets((entry as { secrets?: unknown } | undefined)?.secrets, `servers.${name}.secrets`);
   }
   return problems;
 }
@@ -178,6 +216,7 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
     environment: overrides.environment ?? pick('environment') ?? DEFAULTS.environment,
     upstream,
     redactKeys: pick('redactKeys') ?? [],
+    secrets: { redact: pick('secrets')?.redact ?? true, disabledRules: pick('secrets')?.disabledRules ?? [] },
     approvalTimeoutMs: pick('approvalTimeoutMs') ?? DEFAULTS.approvalTimeoutMs,
     guardrails: pick('guardrails') ?? { rules: [] },
     guardFailureMode: pick('guardFailureMode') ?? DEFAULTS.guardFailureMode,
@@ -189,6 +228,8 @@ export function resolveProxyConfig(config: ConfigFile, file: string, overrides: 
       grantWindowMs: config.approvals?.grantWindowMs ?? DEFAULTS.grantWindowMs,
       ...(config.approvals?.webhook ? { webhook: config.approvals.webhook } : {}),
     },
+    refusal: pick('refusal') ?? DEFAULTS.refusal,
+    hideBlockedTools: pick('hideBlockedTools') ?? DEFAULTS.hideBlockedTools,
     store: config.store ? resolveConfigPath(dirname(resolve(file)), config.store) : defaultStorePath(),
     ...(config.api ? { api: config.api } : {}),
     secretEnv: [...new Set([DEFAULTS.apiKeyEnv, ...(config.api ? [apiKeyEnv(config.api) ?? DEFAULTS.apiKeyEnv] : [])])],

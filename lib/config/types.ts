@@ -3,6 +3,12 @@
 export type Mode = 'monitor' | 'enforce';
 export type Decision = 'allow' | 'warn' | 'block' | 'require_approval';
 export type GuardFailureMode = 'fail_open' | 'fail_closed';
+/** When a rule is judged: on the host's `tools/call`, or on the upstream's answer to it (docs/policy.md#phases-call-and-result). */
+export type RulePhase = 'call' | 'result';
+/** What a rule may decide: `redact` only in the result phase, `require_approval` only in the call phase. */
+export type RuleDecisionName = Decision | 'redact';
+/** How a refused `tools/call` is answered (docs/errors.md#refusal-styles). */
+export type RefusalStyle = 'error' | 'result';
 
 export interface UpstreamConfig {
   command: string;
@@ -29,13 +35,26 @@ export interface ArgMatcher {
   caseInsensitive?: boolean;
 }
 
+/** A rule's `content` condition: exactly one of `secrets` and `regex` (docs/policy.md#content). */
+export interface ContentMatcher {
+  /** Matches when the secret detector finds any secret in the value judged (docs/secrets.md). */
+  secrets?: true;
+  /** Matches when this regular expression matches one of the value's texts. */
+  regex?: string;
+  /** Only with `regex`: any of i, m, s, u. */
+  flags?: string;
+}
+
 export interface RuleConfig {
   id: string;
   tool?: string | string[];
   environment?: string | string[];
   args?: Record<string, ArgMatcher>;
   annotations?: Partial<Record<'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint', boolean>>;
-  decision: Decision;
+  content?: ContentMatcher;
+  /** Default `call`. */
+  on?: RulePhase;
+  decision: RuleDecisionName;
   reason?: string;
 }
 
@@ -52,6 +71,14 @@ export interface GuardrailsConfig {
   rules: Array<RuleConfig | TemplateConfig>;
 }
 
+/** Secrets by value (docs/secrets.md): which detector rules are off, and whether kept copies are redacted. */
+export interface SecretsConfig {
+  /** Detected secret values become "[REDACTED:<rule>]" in everything ratri keeps; default true. */
+  redact?: boolean;
+  /** Detector rules not applied, by short name (`aws`, `jwt`, `basicauth`…); default none. */
+  disabledRules?: string[];
+}
+
 export interface TelemetryConfig {
   jsonl?: string;
 }
@@ -63,12 +90,15 @@ export interface ServerFields {
   mode?: Mode;
   environment?: string;
   redactKeys?: string[];
+  secrets?: SecretsConfig;
   approvalTimeoutMs?: number;
   guardrails?: GuardrailsConfig;
   guardFailureMode?: GuardFailureMode;
   guardTimeoutMs?: number;
   telemetry?: TelemetryConfig;
   maxFrameBytes?: number;
+  refusal?: RefusalStyle;
+  hideBlockedTools?: boolean;
 }
 
 export interface ServerEntry extends ServerFields {
@@ -119,6 +149,7 @@ export interface ProxyConfig {
   environment: string;
   upstream: UpstreamConfig;
   redactKeys: string[];
+  secrets: Required<SecretsConfig>;
   approvalTimeoutMs: number;
   guardrails: GuardrailsConfig;
   guardFailureMode: GuardFailureMode;
@@ -126,6 +157,10 @@ export interface ProxyConfig {
   telemetry: TelemetryConfig;
   maxFrameBytes: number;
   approvals: Required<Omit<ApprovalsConfig, 'webhook'>> & Pick<ApprovalsConfig, 'webhook'>;
+  /** How refusals of a `tools/call` are answered: a JSON-RPC error (default) or an `isError` result. */
+  refusal: RefusalStyle;
+  /** Leave tools that a rule blocks on every call out of `tools/list` answers (docs/policy.md#hiding-blocked-tools). */
+  hideBlockedTools: boolean;
   /** The SQLite store's absolute path (events and approvals with the embedded control plane; the upload queue with `api`). */
   store: string;
   /** Set: the remote control plane decides, instead of the embedded one. */
@@ -156,6 +191,8 @@ export const DEFAULTS = {
   guardFailureMode: 'fail_open',
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,
+  refusal: 'error',
+  hideBlockedTools: false,
   apiKeyEnv: 'RATRI_API_KEY',
   /** Progress every 5 s keeps a host that resets its timeout on progress waiting. */
   progressIntervalMs: 5_000,

@@ -69,7 +69,7 @@ interface Route {
   approverOnly?: boolean;
   /** The body's schema; routes without one read no body. */
   schema?: BodySchema;
-  handle(input: RouteInput): Reply;
+  handle(input: RouteInput): Reply | Promise<Reply>;
 }
 
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
@@ -118,7 +118,7 @@ export function createApiServer(options: ApiServerOptions): Server {
       const problem = validator.problem(route.schema, body);
       if (problem) throw new HttpProblem(400, problem);
     }
-    const reply = route.handle({ params, body, query: url.searchParams });
+    const reply = await route.handle({ params, body, query: url.searchParams });
     send(res, reply.status, reply.body);
   };
 
@@ -213,8 +213,8 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
   };
 
   /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
-  const evaluate = (request: EvaluateBody): GuardAnswer => {
-    const answer = plane.evaluateNow(request);
+  const evaluate = async (request: EvaluateBody): Promise<GuardAnswer> => {
+    const answer = await plane.evaluateNow(request);
     const floor = request.localDecision;
     if (!floor || severity(floor.decision) <= severity(answer.decision)) return answer;
     const stricter: GuardAnswer = {
@@ -230,6 +230,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       });
       if (granted) return granted;
       const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
+      const args = redact(await plane.approvalArgumentsOf(request)) as Record<string, unknown>;
       try {
         stricter.approvalId = plane.approvals.create({
           agentKey: request.agentKey,
@@ -237,7 +238,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
           tool: request.tool,
           sessionId: request.sessionId ?? null,
           requestId: request.requestId ?? null,
-          arguments: redact(request.arguments) as Record<string, unknown>,
+          arguments: args,
           ruleId: stricter.ruleId ?? null,
           reason: stricter.reason ?? null,
           timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
@@ -257,7 +258,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       method: 'POST',
       path: /^\/v1\/guard\/evaluate$/,
       schema: 'guard-evaluate.json',
-      handle: ({ body }) => ({ status: 200, body: evaluate(body as EvaluateBody) }),
+      handle: async ({ body }) => ({ status: 200, body: await evaluate(body as EvaluateBody) }),
     },
     {
       method: 'POST',

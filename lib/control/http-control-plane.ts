@@ -10,9 +10,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Got } from 'got';
 import { ConfigError } from '../config/load-config.js';
 import { apiKeyEnv, type ProxyConfig } from '../config/types.js';
+import { argumentTexts } from '../policy/content-matcher.js';
 import { unavailable } from '../policy/policy-hook.js';
-import { evaluateRules, type RuleDecision } from '../policy/rules.js';
+import { evaluateRules, lookupsNeeded, type RuleDecision } from '../policy/rules.js';
 import { stderrLine } from '../report/visible-text.js';
+import { secretFinder } from '../secrets/find-secrets.js';
+import { findValueSecrets, type JsonSecrets } from '../secrets/json-secrets.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { ApiPath, DECISIONS, type EvaluateBody, moreRestrictive } from './api-protocol.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
@@ -157,6 +160,13 @@ export class HttpControlPlane implements ControlPlane {
    * the boundary map and the tool registry.
    */
   evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
+    // A `content.secrets` rule of the config's own needs the arguments scanned (once, at once when the prefilter finds nothing).
+    if (!lookupsNeeded(this.config.guardrails).secrets) return this.evaluateScanned(request, undefined);
+    const found = findValueSecrets(request.arguments, secretFinder(this.config.secrets));
+    return found instanceof Promise ? found.then((f) => this.evaluateScanned(request, f)) : this.evaluateScanned(request, found);
+  }
+
+  private evaluateScanned(request: GuardRequest, found: JsonSecrets | undefined): GuardAnswer | Promise<GuardAnswer> {
     const local = evaluateRules(this.config.guardrails, {
       tool: request.tool,
       serverName: request.serverName,
@@ -165,6 +175,7 @@ export class HttpControlPlane implements ControlPlane {
       annotations: request.annotations ?? undefined,
       // The registry is the API's: a tool this session has not listed is unknown to the config's own rules.
       toolUnknown: request.annotations == null,
+      ...(found ? { content: { texts: argumentTexts(request.arguments), secrets: found.spans } } : {}),
     });
     if (local.decision === 'block') return local;
     if (local.decision !== 'require_approval') return this.evaluateRemotely(request).then((remote) => moreRestrictive(local, remote));

@@ -3,9 +3,12 @@
  * registry and the boundary map in the SQLite store. It answers synchronously, so an intercepted
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
-import { DEFAULTS, type GuardrailsConfig } from '../config/types.js';
+import { DEFAULTS, type GuardrailsConfig, type SecretsConfig } from '../config/types.js';
+import { argumentTexts } from '../policy/content-matcher.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
 import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
+import { secretFinder } from '../secrets/find-secrets.js';
+import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
 import { ApprovalStore, type NewApproval } from './approval-store.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
@@ -56,6 +59,8 @@ export class LocalControlPlane implements ControlPlane {
     private readonly guardrails: GuardrailsConfig,
     /** Redacted from approval arguments in addition to the keys each request names. */
     private readonly redactKeys: string[] = [],
+    /** Secrets by value (docs/secrets.md): scanned for `content.secrets` rules and redacted from approvals. */
+    private readonly secrets: Required<SecretsConfig> = { redact: true, disabledRules: [] },
   ) {
     this.eventStore = new EventStore(db);
     this.approvals = new ApprovalStore(db);
@@ -67,13 +72,23 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   /** Opens the store at `path` (creating it); throws StoreError with the path and the reason. */
-  static open(path: string, guardrails: GuardrailsConfig = { rules: [] }, redactKeys: string[] = []): LocalControlPlane {
-    return new LocalControlPlane(path, openStore(path), guardrails, redactKeys);
+  static open(
+    path: string,
+    guardrails: GuardrailsConfig = { rules: [] },
+    redactKeys: string[] = [],
+    secrets?: Required<SecretsConfig>,
+  ): LocalControlPlane {
+    return new LocalControlPlane(path, openStore(path), guardrails, redactKeys, secrets);
   }
 
   /** Opens the store at `path` for a command that looks at it; throws StoreError when there is none. */
-  static openExisting(path: string, guardrails: GuardrailsConfig = { rules: [] }, redactKeys: string[] = []): LocalControlPlane {
-    return new LocalControlPlane(path, openStore(path, { create: false }), guardrails, redactKeys);
+  static openExisting(
+    path: string,
+    guardrails: GuardrailsConfig = { rules: [] },
+    redactKeys: string[] = [],
+    secrets?: Required<SecretsConfig>,
+  ): LocalControlPlane {
+    return new LocalControlPlane(path, openStore(path, { create: false }), guardrails, redactKeys, secrets);
   }
 
   /**
@@ -82,11 +97,25 @@ export class LocalControlPlane implements ControlPlane {
    * (`unavailable`) and the call is refused, whatever guardFailureMode says (docs/policy.md).
    */
   evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
-    const decision = this.decide(request);
+    return this.afterScan(request, (found) => this.evaluateScanned(request, found));
+  }
+
+  /**
+   * Runs `then` once the call's arguments are scanned for secrets (once per call, when a rule has
+   * `content.secrets` or approvals are redacted by value): at once when the prefilter finds nothing.
+   */
+  private afterScan<T>(request: GuardRequest, then: (found: JsonSecrets | undefined) => T | Promise<T>): T | Promise<T> {
+    if (!this.needs.secrets && !this.secrets.redact) return then(undefined);
+    const found = findValueSecrets(request.arguments, secretFinder(this.secrets));
+    return found instanceof Promise ? found.then(then) : then(found);
+  }
+
+  private evaluateScanned(request: GuardRequest, found: JsonSecrets | undefined): GuardAnswer | Promise<GuardAnswer> {
+    const decision = this.decide(request, found);
     if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
     let created: ApprovalRecord | Promise<ApprovalRecord>;
     try {
-      created = writeWithoutBlocking(this.db, () => this.approvals.create(this.newApproval(request, decision)), APPROVAL_WRITE_MS);
+      created = writeWithoutBlocking(this.db, () => this.approvals.create(this.newApproval(request, decision, found)), APPROVAL_WRITE_MS);
     } catch (err) {
       return unavailable(decision, err);
     }
@@ -114,14 +143,27 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   /** What `ratri serve` answers: the same decision, the approval written with the store's plain (blocking) write. */
-  evaluateNow(request: GuardRequest): GuardAnswer {
-    const decision = this.decide(request);
-    if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
-    try {
-      return withApproval(decision, this.approvals.create(this.newApproval(request, decision)).id);
-    } catch (err) {
-      return unavailable(decision, err);
-    }
+  evaluateNow(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
+    return this.afterScan(request, (found) => {
+      const decision = this.decide(request, found);
+      if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
+      try {
+        return withApproval(decision, this.approvals.create(this.newApproval(request, decision, found)).id);
+      } catch (err) {
+        return unavailable(decision, err);
+      }
+    });
+  }
+
+  /** A call's arguments as an approval keeps them (for `ratri serve`, which may create one on the proxy's own rules). */
+  approvalArgumentsOf(request: GuardRequest): Record<string, unknown> | Promise<Record<string, unknown>> {
+    return this.afterScan(request, (found) => this.approvalArguments(request, found));
+  }
+
+  /** A call's arguments as an approval keeps them: secrets by value (when set) and `redactKeys` redacted. */
+  private approvalArguments(request: GuardRequest, found: JsonSecrets | undefined): Record<string, unknown> {
+    const args = found && this.secrets.redact ? redactedValue(request.arguments, found) : request.arguments;
+    return this.redactorFor(request.redactKeys)(args) as Record<string, unknown>;
   }
 
   private expireQuietly(id: string): void {
@@ -132,14 +174,14 @@ export class LocalControlPlane implements ControlPlane {
     }
   }
 
-  private newApproval(request: GuardRequest, decision: RuleDecision): NewApproval {
+  private newApproval(request: GuardRequest, decision: RuleDecision, found: JsonSecrets | undefined): NewApproval {
     return {
       agentKey: request.agentKey,
       serverName: request.serverName,
       tool: request.tool,
       sessionId: request.sessionId ?? null,
       requestId: request.requestId ?? null,
-      arguments: this.redactorFor(request.redactKeys)(request.arguments) as Record<string, unknown>,
+      arguments: this.approvalArguments(request, found),
       ruleId: decision.ruleId,
       reason: decision.reason,
       timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
@@ -148,8 +190,8 @@ export class LocalControlPlane implements ControlPlane {
     };
   }
 
-  /** The rules' decision on one call. */
-  private decide(request: GuardRequest): RuleDecision {
+  /** The rules' decision on one call; `found`: the secrets in its arguments, when they were scanned. */
+  private decide(request: GuardRequest, found?: JsonSecrets): RuleDecision {
     const { agentKey, serverName, tool } = request;
     const facts: ToolCallFacts = {
       tool,
@@ -158,6 +200,7 @@ export class LocalControlPlane implements ControlPlane {
       arguments: request.arguments,
       annotations: request.annotations ?? undefined,
     };
+    if (this.needs.secrets && found) facts.content = { texts: argumentTexts(request.arguments), secrets: found.spans };
     // The store is read only for the templates that need it: plain rules cost no I/O.
     if (this.needs.boundary) facts.inBoundary = this.boundary.has(agentKey, serverName, tool);
     if (this.needs.definitions) facts.definitionChanged = this.tools.isChanged(agentKey, serverName, tool);

@@ -18,7 +18,7 @@ export function openControlPlane(
 ): ControlPlane {
   if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
   const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
-  return open(config.store, config.guardrails, config.redactKeys);
+  return open(config.store, config.guardrails, config.redactKeys, config.secrets);
 }
 
 /** How a command names the control plane it works on: `--store`, else `--config` (and `--server`), else the default store. */

@@ -4,7 +4,6 @@
  * requests are tool results with `isError: true` instead (refusalResult below): that era retires the
  * codes -32000…-32019, and -32002 must not be emitted (docs/errors.md, "Refusals per protocol era").
  */
-import type { ProtocolEra } from './protocol-era.js';
 
 export const ProxyErrorCode = {
   /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
@@ -15,7 +14,10 @@ export const ProxyErrorCode = {
   parseError: -32700,
   /** The host sent a frame the policy cannot read unambiguously (enforce mode), or one over the size limit. */
   invalidRequest: -32600,
-  /** The upstream exited while the request was pending; also an internal failure of the HTTP front. */
+  /**
+   * The upstream exited while the request was pending; also an internal failure of the HTTP front, and
+   * (enforce mode with result rules) an upstream answer over maxFrameBytes, which cannot be relayed.
+   */
   upstreamExited: -32603,
   /** HTTP front: a request refused before it reached the proxy (Host, Origin, token, limits, headers), or a session that ended before it answered. */
   httpRefused: -32000,
@@ -55,6 +57,8 @@ export interface BlockedData {
   ruleId: string | null;
   reason: string;
   tool: string;
+  /** Set when a result-phase rule refused the upstream's answer (the call itself was forwarded). */
+  phase?: 'result';
 }
 
 export interface ApprovalDeniedData {
@@ -80,30 +84,12 @@ export function errorResponse(id: RawId, code: ProxyErrorCode, message: string, 
   return Buffer.from(`{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
 }
 
-/** The `_meta` key under which a 2026-07-28-era refusal result carries its `data`. */
-export const REFUSAL_META_KEY = 'ratri/refusal';
-
-/**
- * A refusal for a 2026-07-28-era request: a complete `CallToolResult` with `isError: true`, the
- * message as its one text block and the data under `_meta["ratri/refusal"]`. The id is spliced in
- * as the host wrote it, as in errorResponse.
- */
-export function refusalResult(id: RawId, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
-  const result = { resultType: 'complete', content: [{ type: 'text', text: message }], isError: true, _meta: { [REFUSAL_META_KEY]: data } };
-  return Buffer.from(`{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(result)}}`);
-}
-
-/** A refusal in the request's own era: the JSON-RPC error `code` for 2025-era requests, a refusal result for modern ones. */
-function refusal(era: ProtocolEra, id: RawId, code: ProxyErrorCode, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
-  return era === 'modern' ? refusalResult(id, message, data) : errorResponse(id, code, message, data);
-}
-
 export function blockedMessage(data: BlockedData): string {
   return `Blocked by guardrail: ${data.reason}`;
 }
 
-export function blockedError(id: RawId, data: BlockedData, era: ProtocolEra = 'legacy'): Buffer {
-  return refusal(era, id, ProxyErrorCode.blocked, blockedMessage(data), data);
+export function blockedError(id: RawId, data: BlockedData): Buffer {
+  return errorResponse(id, ProxyErrorCode.blocked, blockedMessage(data), data);
 }
 
 const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
@@ -116,8 +102,8 @@ export function approvalDeniedMessage(data: ApprovalDeniedData): string {
   return `Tool call not approved: ${APPROVAL_OUTCOME_TEXT[data.outcome]}`;
 }
 
-export function approvalDeniedError(id: RawId, data: ApprovalDeniedData, era: ProtocolEra = 'legacy'): Buffer {
-  return refusal(era, id, ProxyErrorCode.approvalDenied, approvalDeniedMessage(data), data);
+export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
+  return errorResponse(id, ProxyErrorCode.approvalDenied, approvalDeniedMessage(data), data);
 }
 
 export function parseError(reason: string): Buffer {
@@ -126,6 +112,16 @@ export function parseError(reason: string): Buffer {
 
 export function invalidRequestError(id: RawId, reason: string): Buffer {
   return errorResponse(id, ProxyErrorCode.invalidRequest, 'Invalid request', { reason });
+}
+
+export interface AnswerTooLargeData {
+  frameBytes: number;
+  maxFrameBytes: number;
+}
+
+/** Enforce mode with result rules: an upstream answer too long to read, so not relayed (docs/errors.md). */
+export function answerTooLargeError(id: RawId, data: AnswerTooLargeData): Buffer {
+  return errorResponse(id, ProxyErrorCode.upstreamExited, 'Upstream answer exceeds maxFrameBytes', data);
 }
 
 export function upstreamExitedError(id: RawId, data: UpstreamExitedData): Buffer {

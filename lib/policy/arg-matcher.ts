@@ -28,7 +28,8 @@ export interface MatcherProblem {
   message: string;
 }
 
-function regexProblems(regex: string, flags: unknown): MatcherProblem[] {
+/** Problems with a regular expression and its flags (`field` names which); shared with content-matcher.ts. */
+export function regexProblems(regex: string, flags: unknown): MatcherProblem[] {
   const inline = /\(\?([a-zA-Z]+)\)/.exec(regex);
   if (inline)
     return [

@@ -3,9 +3,13 @@
  * It only calls evaluateRules: each rule alone, then each of its conditions alone, so every matcher
  * evaluateRules knows (today's and future ones) is explained the same way without a second copy of it.
  */
-import type { Decision, GuardrailsConfig, RuleConfig, TemplateConfig } from '../config/types.js';
+import type { Decision, GuardrailsConfig, RuleConfig, RuleDecisionName, TemplateConfig } from '../config/types.js';
 import { compileArgPath } from './arg-path.js';
-import { evaluateRules, type RuleDecision, type ToolCallFacts } from './rules.js';
+import { secretRulesFound } from './content-matcher.js';
+import { contentSubject, evaluateRules, isResultRule, type RuleDecision, type ToolCallFacts } from './rules.js';
+
+/** Why a result-phase rule never matches here: it judges an answer, and a rules test has none. */
+const RESULT_PHASE_WHY = 'a result-phase rule ("on": "result"): it judges the upstream\'s answer, which this test does not have';
 
 /** One rule's part in the decision. */
 export interface RuleExplanation {
@@ -13,7 +17,7 @@ export interface RuleExplanation {
   /** `rule`, or the template's name. */
   kind: string;
   /** The decision the rule gives when it matches. */
-  decision: Decision;
+  decision: RuleDecisionName;
   matched: boolean;
   /** True for the rule whose decision won. */
   decided: boolean;
@@ -26,7 +30,9 @@ export interface Explanation extends RuleDecision {
 }
 
 /** The fields of a rule that are not conditions. */
-const NOT_CONDITIONS = new Set(['id', 'decision', 'reason']);
+const NOT_CONDITIONS = new Set(['id', 'decision', 'reason', 'on']);
+/** Object fields that are one condition whole (`content`'s regex and flags go together). */
+const WHOLE_CONDITIONS = new Set(['content']);
 
 const matchesAlone = (rule: RuleConfig | TemplateConfig, facts: ToolCallFacts): RuleDecision | undefined => {
   const result = evaluateRules({ rules: [rule] }, facts);
@@ -39,7 +45,7 @@ function conditions(rule: RuleConfig): Array<{ label: string; value: unknown; al
   const out: Array<{ label: string; value: unknown; alone: RuleConfig }> = [];
   for (const [field, value] of Object.entries(rule)) {
     if (NOT_CONDITIONS.has(field)) continue;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !WHOLE_CONDITIONS.has(field)) {
       for (const [key, sub] of Object.entries(value as Record<string, unknown>)) {
         out.push({ label: `${field}.${key}`, value: sub, alone: { ...base, [field]: { [key]: sub } } as RuleConfig });
       }
@@ -73,9 +79,23 @@ function seen(label: string, facts: ToolCallFacts): string {
       const value = (facts.annotations as Record<string, unknown> | undefined)?.[key];
       return value === undefined ? `the tool has no ${key} annotation` : `the tool's ${key} is ${JSON.stringify(value)}`;
     }
+    case 'content':
+      return seenContent(facts);
     default:
       return 'the call does not match it';
   }
+}
+
+/** What `content` conditions saw: how many texts, and the secret rules that found something (never a value). */
+function seenContent(facts: ToolCallFacts): string {
+  const subject = contentSubject(facts);
+  const secrets =
+    subject.secrets === undefined
+      ? 'not scanned for secrets'
+      : subject.secrets.length === 0
+        ? 'no secret found'
+        : `secrets found by ${secretRulesFound(subject.secrets).join(', ')}`;
+  return `${subject.texts.length} text(s), ${secrets}`;
 }
 
 function whyNot(rule: RuleConfig, facts: ToolCallFacts): string[] {
@@ -113,7 +133,8 @@ function explainOne(rule: RuleConfig | TemplateConfig, facts: ToolCallFacts): Ru
   const entry = template
     ? { id: rule.id ?? rule.template, kind: rule.template, decision: rule.decision ?? TEMPLATE_DECISIONS[rule.template] }
     : { id: rule.id, kind: 'rule', decision: rule.decision };
-  const why = own ? [own.reason] : template ? [templateWhyNot(rule, facts)] : whyNot(rule, facts);
+  const why = own ? [own.reason] : template ? [templateWhyNot(rule, facts)] : isResultRule(rule) ? [RESULT_PHASE_WHY] : whyNot(rule, facts);
+  if (own && !template && rule.content) why.push(`content ${JSON.stringify(rule.content)} matched: ${seenContent(facts)}`);
   return { ...entry, matched: own !== undefined, decided: false, why };
 }
 

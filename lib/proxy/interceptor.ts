@@ -7,17 +7,23 @@
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { OversizeFrame } from '../framing/frame-reader.js';
-import { invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExitedError } from '../jsonrpc/errors.js';
+import { answerTooLargeError, invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExitedError } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { blockedRefusal } from '../jsonrpc/refusal.js';
+import { whenSettled } from '../policy/policy-hook.js';
+import { ResultRules } from '../policy/result-rules.js';
 import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
+import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { InputRounds } from './input-rounds.js';
 import { type PendingRequest, PendingRequests } from './pending-requests.js';
+import { type JudgedAnswer, ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
@@ -52,16 +58,32 @@ export class Interceptor {
   readonly rounds = new InputRounds();
   private readonly gate: ToolCallGate;
   private readonly enforce: boolean;
+  /** Set when some rule judges results (docs/policy.md#phases-call-and-result). */
+  private readonly resultGate: ResultGate | undefined;
+  /** Set in enforce mode with hideBlockedTools (docs/policy.md#hiding-blocked-tools). */
+  private readonly listFilter: BlockedToolsFilter | undefined;
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
     'tools/call': (message, frameBytes, out) => this.gate.handle(message, frameBytes, out),
-    'tools/list': (message, _frameBytes, out) => this.passThrough(message, out),
+    'tools/list': (message, _frameBytes, out) => this.passThrough(message, out, this.listFilter !== undefined),
   };
 
   constructor(private readonly deps: InterceptorDeps) {
     this.enforce = deps.config.mode === 'enforce';
-    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, rounds: this.rounds });
+    const { guardrails, serverName, environment } = deps.config;
+    const results = new ResultRules(guardrails, serverName, environment, secretFinder(deps.config.secrets));
+    this.resultGate = results.any ? new ResultGate({ ...deps, results }) : undefined;
+    this.listFilter = this.enforce && deps.config.hideBlockedTools ? new BlockedToolsFilter(deps.config) : undefined;
+    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, rounds: this.rounds, results });
+  }
+
+  /**
+   * Enforce mode with result rules or hideBlockedTools: upstream frames reach the host through
+   * onUpstreamFrameGated, frame by frame, instead of the byte relay (used whenever this is false).
+   */
+  get gatesAnswers(): boolean {
+    return this.enforce && (this.resultGate !== undefined || this.listFilter !== undefined);
   }
 
   /**
@@ -141,16 +163,98 @@ export class Interceptor {
   }
 
   /**
+   * Enforce mode with result rules or hideBlockedTools: one whole upstream frame, before the host
+   * gets it. Only an answer to a judged call, or a `tools/list` to filter, is read further than its
+   * envelope; every other frame goes on as its original bytes at once.
+   */
+  onUpstreamFrameGated(frame: Buffer): void {
+    if (this.pending.readFirstCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind === 'array') return this.judgeBatch(frame);
+    const key = envelope.rawId === undefined ? undefined : rawIdKey(envelope.rawId);
+    const request = key === undefined ? undefined : this.pending.peek(key);
+    if (request?.hideBlocked) return this.filterList(frame);
+    const gate = this.resultGate;
+    if (!gate || !request?.judge || !request.call || key === undefined) return this.relayed(frame);
+    // Result rules judge only a call's final answer: an input_required round goes on as it came.
+    if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
+    this.pending.settle(key);
+    const call = request.call;
+    whenSettled(gate.judge(frame, call, request.judge), (answer) => {
+      this.deps.toHost(answer.frame);
+      this.deps.telemetry.toolFinished(call, {
+        error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
+        isError: !answer.refused && envelope.resultIsError,
+        resultSize: answer.frame.length,
+      });
+    });
+  }
+
+  /** A frame that goes to the host as it came; then the usual tap. */
+  private relayed(frame: Buffer): void {
+    this.deps.toHost(frame);
+    this.onUpstreamFrame(frame);
+  }
+
+  /** A `tools/list` answer under hideBlockedTools: the host gets it without the tools every call to is blocked. */
+  private filterList(frame: Buffer): void {
+    const read = readHostFrame(frame);
+    if (read.kind !== 'single' || !this.listFilter) return this.relayed(frame);
+    const ambiguous = (read.problem ?? read.message.problem) !== undefined;
+    this.deps.toHost(this.listFilter.filter(read.message, ambiguous) ?? frame);
+    this.settle(read.message, frame.length);
+  }
+
+  /** An upstream batch with answers to read first: each is judged or filtered; the batch is rebuilt only if one changed. */
+  private judgeBatch(frame: Buffer): void {
+    const read = readFrame(frame);
+    if (read.kind !== 'batch') return this.relayed(frame);
+    const texts: Buffer[] = [];
+    const finished: Array<() => void> = [];
+    const judged: Array<void | Promise<void>> = [];
+    let changed = false;
+    for (const m of read.messages) {
+      const text = Buffer.from(m.text);
+      const key = rawIdKey(m.rawId);
+      const request = Message.isResponse(m.value) ? this.pending.peek(key) : undefined;
+      const gate = this.resultGate;
+      if (!gate || !request?.judge || !request.call) {
+        const filtered = request?.hideBlocked ? this.listFilter?.filter(m, false) : undefined;
+        changed ||= filtered !== undefined;
+        texts.push(filtered ?? text);
+        finished.push(() => this.settle(m, text.length));
+        continue;
+      }
+      this.pending.settle(key);
+      const call = request.call;
+      const at = texts.push(text) - 1;
+      judged.push(
+        whenJudged(gate.judgeMessage(text, m, call, request.judge), (answer) => {
+          changed ||= answer.changed;
+          texts[at] = answer.frame;
+          finished.push(() => this.deps.telemetry.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
+        }),
+      );
+    }
+    // The batch waits for its slowest judgement (a secret scan), then goes whole.
+    whenSettled(judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined, () => {
+      this.deps.toHost(changed ? joinBatch(texts) : frame);
+      for (const f of finished) f();
+    });
+  }
+
+  /**
    * Settles a large answer from its envelope; false when it must be parsed whole (a batch, a
-   * tools/list, a tools/call answer that may be `input_required`).
+   * tools/list, a judged answer, a tools/call answer that may be `input_required`).
    */
   private settlePeeked(frame: Buffer): boolean {
     const envelope = peekEnvelope(frame);
     if (envelope.kind !== 'object') return false;
     if (envelope.rawId === undefined) return true; // no id: it answers nothing
     const key = rawIdKey(envelope.rawId);
-    const method = this.pending.peek(key)?.method;
-    if (method === 'tools/list' || (method === 'tools/call' && frame.indexOf(INPUT_REQUIRED_MARKER) !== -1)) return false;
+    const pending = this.pending.peek(key);
+    if (pending?.method === 'tools/list' || pending?.judge) return false;
+    if (pending?.method === 'tools/call' && frame.indexOf(INPUT_REQUIRED_MARKER) !== -1) return false;
     const request = this.pending.settle(key);
     if (request?.call) {
       this.deps.telemetry.toolFinished(request.call, {
@@ -160,6 +264,35 @@ export class Interceptor {
       });
     }
     return true;
+  }
+
+  /**
+   * Enforce mode with result rules: an upstream frame over maxFrameBytes was read in pieces and not
+   * kept, so it cannot be relayed: the request it answers (when its id is readable) gets a refusal
+   * if a result rule judges it, else -32603 (docs/errors.md).
+   */
+  onUpstreamOversizeGated(info: OversizeFrame): void {
+    const reason = `upstream answer of ${info.totalBytes} bytes exceeds maxFrameBytes (${this.deps.config.maxFrameBytes}); with result rules on, such answers are not relayed`;
+    this.deps.telemetry.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
+    const id = idFromHead(info.head.toString('utf8'));
+    const request = id === undefined ? undefined : this.pending.settle(rawIdKey(id));
+    if (!request) return;
+    const frame =
+      request.judge && request.call
+        ? blockedRefusal(this.deps.config.refusal, request.rawId, {
+            decision: 'block',
+            ruleId: null,
+            reason,
+            tool: request.call.namespacedTool,
+            phase: 'result',
+          })
+        : answerTooLargeError(request.rawId, { frameBytes: info.totalBytes, maxFrameBytes: this.deps.config.maxFrameBytes });
+    if (!request.cancelled) this.deps.toHost(frame);
+    if (request.call)
+      this.deps.telemetry.toolFinished(request.call, {
+        error: { code: request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited, message: reason },
+        resultSize: frame.length,
+      });
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
@@ -229,11 +362,15 @@ export class Interceptor {
     this.passThrough(message, out);
   }
 
-  /** Forwards the original bytes; a request is remembered so its answer (or the upstream's exit) settles it. */
-  private passThrough(message: ParsedMessage, out: Outlet): void {
+  /**
+   * Forwards the original bytes; a request is remembered so its answer (or the upstream's exit)
+   * settles it. `hideBlocked`: a `tools/list` whose answer is filtered (hideBlockedTools).
+   */
+  private passThrough(message: ParsedMessage, out: Outlet, hideBlocked = false): void {
     out.forward();
     if (message.isRequest) {
-      this.pending.add(rawIdKey(message.rawId), { rawId: message.rawId, method: message.method ?? '' });
+      const entry = { rawId: message.rawId, method: message.method ?? '' };
+      this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }
 
@@ -309,6 +446,8 @@ export class Interceptor {
     if (!request) return;
     if (request.call) {
       const result = value.result as { isError?: unknown; resultType?: unknown; requestState?: unknown } | undefined;
+      // Result rules judge only a call's final answer, never an input_required round.
+      if (request.judge && result?.resultType !== 'input_required') this.resultGate?.observe(message, request.call, request.judge);
       const inputRequired = result?.resultType === 'input_required' && this.openRound(request, result);
       this.deps.telemetry.toolFinished(request.call, {
         error: value.error ? { code: value.error.code, message: value.error.message } : undefined,
@@ -357,6 +496,18 @@ export class Interceptor {
     this.deps.telemetry.warning('tool_registration_failed', reason);
     this.deps.telemetry.toolsRegistered(tools, []);
   }
+}
+
+/** Runs `then` on a judgement now, or once it settles; returns the promise to wait for, if any. */
+function whenJudged(answer: JudgedAnswer | Promise<JudgedAnswer>, then: (a: JudgedAnswer) => void): void | Promise<void> {
+  return answer instanceof Promise ? answer.then(then) : then(answer);
+}
+
+/** Whether one upstream answer is a tools/call's `input_required` round (its result's resultType). */
+function isInputRequired(frame: Buffer): boolean {
+  const read = readFrame(frame);
+  if (read.kind !== 'single' || !Message.isResponse(read.message.value)) return false;
+  return (read.message.value.result as { resultType?: unknown } | undefined)?.resultType === 'input_required';
 }
 
 function joinBatch(parts: Buffer[]): Buffer {

@@ -9,6 +9,7 @@
  * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
+import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
 import type { PendingRound } from './input-rounds.js';
 import { NumericIdSpellings } from './numeric-id-spellings.js';
@@ -22,7 +23,14 @@ export interface PendingRequest {
   round?: PendingRound;
   /** The host sent `notifications/cancelled` for it. */
   cancelled?: boolean;
+  /** Set when a result-phase rule can judge its answer: what those rules see of the call. */
+  judge?: ToolCallFacts;
+  /** A `tools/list` whose answer loses the tools every call to is blocked (hideBlockedTools). */
+  hideBlocked?: boolean;
 }
+
+/** Whether an entry's answer is read before the host gets it. */
+const readFirst = (entry: PendingRequest): boolean => entry.judge !== undefined || entry.hideBlocked === true;
 
 export class PendingRequests {
   private readonly byId = new Map<string, PendingRequest>();
@@ -33,6 +41,8 @@ export class PendingRequests {
   private answeredWaiters: Array<() => void> = [];
   /** Entries the host still waits for (not cancelled). */
   private outstanding = 0;
+  /** Entries whose answer is read before the host gets it (judged, or a list to filter): while none is pending, no answer is looked at for them. */
+  readFirstCount = 0;
 
   /** Every entry, cancelled ones included (a late answer still settles them). */
   get size(): number {
@@ -41,6 +51,7 @@ export class PendingRequests {
 
   add(key: string, entry: PendingRequest): void {
     if (!entry.cancelled) this.outstanding++;
+    if (readFirst(entry)) this.readFirstCount++;
     if (!this.byId.has(key)) {
       this.byId.set(key, entry);
       return this.spellings.add(key);
@@ -79,6 +90,7 @@ export class PendingRequests {
     this.byId.delete(key);
     if (!this.promoteReused(key)) this.spellings.delete(key);
     if (!entry.cancelled && --this.outstanding === 0) this.wakeAnsweredWaiters();
+    if (readFirst(entry)) this.readFirstCount--;
     return entry;
   }
 
@@ -116,6 +128,7 @@ export class PendingRequests {
     this.reusedCount = 0;
     this.spellings.clear();
     this.outstanding = 0;
+    this.readFirstCount = 0;
     this.wakeAnsweredWaiters();
     return all;
   }

@@ -2,6 +2,7 @@
  * One proxy run: spawns the upstream, wires host ⇄ interceptor ⇄ upstream, and shuts everything
  * down in order. Resolves with the exit code the `ratri` process should end with.
  */
+
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '../config/load-config.js';
@@ -12,6 +13,7 @@ import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
+import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
@@ -107,6 +109,7 @@ export class ProxySession {
       { agentKey: config.agentKey, environment: config.environment, serverName: config.serverName, sessionId: this.sessionId },
       queue,
       config.redactKeys,
+      config.secrets.redact ? secretFinder(config.secrets) : undefined,
     );
 
     const child = upstream.child;
@@ -163,38 +166,50 @@ export class ProxySession {
     hostOut.on('error', () => this.hostGone());
 
     // Upstream → host: bytes are relayed first (line by line); a tap reassembles frames for telemetry afterwards.
+    // With result rules in enforce mode, the tap's frames are what the host gets (docs/policy.md#phases-call-and-result).
+    const gated = interceptor.gatesAnswers;
     let tail: Buffer | undefined; // what the upstream left after its last newline, once its output ended
     const tap = new FrameReader(
       {
         onFrame: (frame, terminated) => {
           if (!terminated) return void (tail = frame);
-          if (recorder) {
-            recorder.fromUpstream(frame, true);
-            recorder.toHost(frame, true);
-          }
+          recorder?.fromUpstream(frame, true);
+          if (gated) return interceptor.onUpstreamFrameGated(frame);
+          recorder?.toHost(frame, true);
           interceptor.onUpstreamFrame(frame);
         },
         // One cut off by the end of the output answers nothing: its request gets -32603 (reported below).
-        onOversize: (info) => info.terminated && interceptor.onUpstreamOversize(info),
+        onOversize: (info) => info.terminated && (gated ? interceptor.onUpstreamOversizeGated(info) : interceptor.onUpstreamOversize(info)),
       },
       { maxFrameBytes: config.maxFrameBytes },
     );
+    const pauseUntilDrained = (): void => {
+      child.stdout!.pause();
+      hostOut.once('drain', () => child.stdout!.resume());
+    };
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (!toHost.relay(chunk)) {
-        child.stdout!.pause();
-        hostOut.once('drain', () => child.stdout!.resume());
+      if (gated) {
+        tap.push(chunk);
+        if (hostOut.writableNeedDrain) pauseUntilDrained();
+        return;
       }
+      if (!toHost.relay(chunk)) pauseUntilDrained();
       tap.push(chunk);
     });
     child.stdout!.on('end', () => {
       tap.end();
       // A frame left without its newline reaches the host only if it is a whole message (docs/errors.md).
       const kind = tail && readFrame(tail).kind;
-      const unfinished = toHost.endRelay(kind === 'single' || kind === 'batch');
+      const whole = kind === 'single' || kind === 'batch';
+      const held: UnfinishedFrame | undefined = tail && { outcome: whole ? 'delivered' : 'dropped', bytes: tail.length };
+      const unfinished = gated ? held : toHost.endRelay(whole);
       if (tail) recorder?.fromUpstream(tail, false);
       if (tail && unfinished?.outcome === 'delivered') {
-        recorder?.toHost(tail, true);
-        interceptor.onUpstreamFrame(tail);
+        if (gated) interceptor.onUpstreamFrameGated(tail);
+        else {
+          recorder?.toHost(tail, true);
+          interceptor.onUpstreamFrame(tail);
+        }
       }
       if (unfinished && unfinished.outcome !== 'delivered' && kind !== 'blank') {
         reportUnfinished(unfinished, `upstream "${config.upstream.command}"`, log, telemetry);
@@ -240,6 +255,7 @@ export class ProxySession {
     hostIn.pause();
     // Within the stop's budget when one is under way; an upstream that exited by itself leaves more time.
     await telemetry.close(this.clock?.flushMs() ?? 2000);
+    await recorder?.settled();
     if (!this.options.controlPlane) await controlPlane.close(this.clock?.flushMs() ?? 2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);

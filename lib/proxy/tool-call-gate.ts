@@ -9,16 +9,19 @@
 import type { ProxyConfig } from '../config/types.js';
 import { ApprovalWebhook } from '../control/approval-webhook.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
 import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
+import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
+import type { ResultRules } from '../policy/result-rules.js';
+import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
-import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import { rawProgressToken, startHoldProgress } from './hold-progress.js';
+import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { PendingRequests } from './pending-requests.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -38,6 +41,7 @@ export interface GateDeps {
   sessionId: string;
   /** Writes a frame of the proxy's own to the host (progress while a call is held). */
   toHost(frame: Buffer): void;
+  results: ResultRules;
 }
 
 /**
@@ -61,6 +65,8 @@ interface GateCall {
   out: Outlet;
   era: ProtocolEra;
   round: PendingRound;
+  /** What the result rules see of the call, when one can judge its answer. */
+  judge?: ToolCallFacts;
 }
 
 export class ToolCallGate {
@@ -112,8 +118,9 @@ export class ToolCallGate {
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
+    const judge = this.resultFacts(request);
 
-    const context: GateCall = { message, key, isRequest, call, out, era: protocolEra(message.value), round };
+    const context: GateCall = { message, key, isRequest, call, out, era: protocolEra(message.value), round, judge };
     if (!enforce) {
       this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
@@ -165,7 +172,8 @@ export class ToolCallGate {
       case 'block': {
         if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
         const data = { decision: 'block' as const, ruleId: verdict.ruleId, reason: verdict.reason, tool: c.call.namespacedTool };
-        return this.refuse(c, blockedError(c.call.requestId, data, c.era), ProxyErrorCode.blocked, verdict.reason);
+        const frame = blockedRefusal(this.deps.config.refusal, c.call.requestId, data, c.era);
+        return this.refuse(c, frame, ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
@@ -183,9 +191,11 @@ export class ToolCallGate {
         ? `no approval could be created: ${verdict.failure}`
         : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      const frame = approvalDeniedError(
+      const frame = approvalDeniedRefusal(
+        config.refusal,
         c.call.requestId,
         { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason },
+        c.call.namespacedTool,
         c.era,
       );
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
@@ -207,9 +217,11 @@ export class ToolCallGate {
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
         if (outcome === 'approved') return this.send({ ...c, round: { ...c.round, approvalId } });
-        const frame = approvalDeniedError(
+        const frame = approvalDeniedRefusal(
+          config.refusal,
           c.call.requestId,
           { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId },
+          c.call.namespacedTool,
           c.era,
         );
         this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
@@ -269,10 +281,20 @@ export class ToolCallGate {
     this.deps.telemetry.toolFinished(c.call, { ...outcome, resultSize: frame.length });
   }
 
+  /** What the result rules see of a call whose answer one of them can judge; undefined for the others. */
+  private resultFacts(request: GuardRequest): ToolCallFacts | undefined {
+    if (!this.deps.results.judges(request.tool)) return undefined;
+    const { tool, serverName, environment, arguments: args } = request;
+    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool) };
+  }
+
   /** Forwards the original bytes, then waits for the answer and records the start. */
   private send(c: GateCall): void {
     c.out.forward();
-    if (c.isRequest) this.deps.pending.add(c.key, { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round });
+    if (c.isRequest) {
+      const request = { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round };
+      this.deps.pending.add(c.key, c.judge ? { ...request, judge: c.judge } : request);
+    }
     this.deps.telemetry.toolStarted(c.call);
   }
 }

@@ -1,13 +1,18 @@
 /**
  * Builds events for the proxy. Every event is redacted here, when it is created, before any sink can
- * see it; then it goes into the queue.
+ * see it; then it goes into the queue. Secret values (docs/secrets.md) are redacted last, over the
+ * whole event: an event whose text the prefilter passes waits for secretlint, and the events after
+ * it wait too, so the queue keeps their order.
  *
  * Building waits for the end of the current turn (a microtask): the frame that caused an event is
  * written first, and the host's or upstream's next bytes are not delayed by event work.
  */
 import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
+import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
+import type { FindSecrets } from '../secrets/find-secrets.js';
+import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { EventType, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
@@ -59,6 +64,8 @@ export class Telemetry {
     private readonly identity: SessionIdentity,
     private readonly queue: EventQueue,
     redactKeys: string[],
+    /** Redacts secret values in every event; undefined when `secrets.redact` is off. */
+    private readonly findSecrets?: FindSecrets,
   ) {
     this.redact = makeRedactor(redactKeys);
     this.redactEvent = makeRedactor(redactKeys, { truncate: false });
@@ -110,10 +117,31 @@ export class Telemetry {
     for (const build of builds) build();
   }
 
-  /** Builds what is pending, then flushes and closes the sinks within `deadlineMs`. */
+  /** Builds what is pending, waits for events still being scanned for secrets, then flushes and closes the sinks within `deadlineMs`. */
   close(deadlineMs: number): Promise<void> {
     this.buildPending();
-    return this.queue.close(deadlineMs);
+    return (this.scanning ?? Promise.resolve()).then(() => this.queue.close(deadlineMs));
+  }
+
+  /** The last event still being scanned for secrets: every later one is queued after it. */
+  private scanning: Promise<void> | undefined;
+
+  /** Queues an event with its secret values redacted (at once, unless the prefilter lets its text through). */
+  private deliver(event: RatriEvent): void {
+    if (!this.findSecrets) return this.queue.push(event);
+    const found = findValueSecrets(event.data, this.findSecrets);
+    if (!(found instanceof Promise) && !this.scanning) return this.queue.push(withSecretsRedacted(event, found));
+    const next = (this.scanning ?? Promise.resolve())
+      .then(() => found)
+      .then(
+        (f) => this.queue.push(withSecretsRedacted(event, f)),
+        // A scan that failed cannot say what to hide: the event keeps none of its data.
+        () => this.queue.push({ ...event, data: { secretScanFailed: true } }),
+      );
+    this.scanning = next;
+    void next.finally(() => {
+      if (this.scanning === next) this.scanning = undefined;
+    });
   }
 
   private push(type: EventType, data: Record<string, unknown>, ts: number): void {
@@ -128,7 +156,7 @@ export class Telemetry {
       sessionId,
       data,
     };
-    this.queue.push(event);
+    this.deliver(event);
   }
 
   /** Starts the record of a call; what events need of it is inferred later (`detailsOf`). */
@@ -271,6 +299,24 @@ export class Telemetry {
     });
   }
 
+  /**
+   * A result-phase decision on the upstream's answer (docs/events.md#agentguardrailevaluated):
+   * `phase: "result"`, and for `redact` how many values were replaced (never the values).
+   */
+  resultEvaluated(call: ToolCallRecord, verdict: ResultVerdict, latencyMs: number, enforced: boolean, redactions?: number): void {
+    this.record((ts) => {
+      const data = this.callFields(call);
+      data.phase = 'result';
+      data.decision = verdict.decision;
+      data.ruleId = verdict.ruleId;
+      data.reason = verdict.reason;
+      data.latencyMs = round(latencyMs);
+      data.enforced = enforced;
+      if (redactions !== undefined) data.redactions = redactions;
+      this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
+    });
+  }
+
   toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
     this.emit(EventType.toolsRegistered, {
       count: tools.length,
@@ -288,6 +334,12 @@ export class Telemetry {
   warning(kind: string, reason: string, extra: Record<string, unknown> = {}): void {
     this.emit(EventType.proxyWarning, { kind, reason, ...extra });
   }
+}
+
+function withSecretsRedacted(event: RatriEvent, found: JsonSecrets): RatriEvent {
+  if (found.spans.length === 0) return event;
+  event.data = redactedValue(event.data, found);
+  return event;
 }
 
 /** Every field name a tool-call event's data can hold, outside its (already redacted) arguments. */
@@ -316,6 +368,8 @@ const TOOL_EVENT_FIELDS = new Set(
     'enforced',
     'failure',
     'grantId',
+    'phase',
+    'redactions',
   ].map((f) => f.toLowerCase()),
 );
 

@@ -363,7 +363,7 @@ describe('bad configuration', () => {
       '- mode: must be one of "monitor", "enforce"',
       '- upstream.command: is required',
       '- upstream.comand: unknown field',
-      '- guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval"',
+      '- guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval", "redact"',
     ]) {
       expect(result.stderr).toContain(line);
     }

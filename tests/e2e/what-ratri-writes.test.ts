@@ -160,7 +160,7 @@ describe('--record', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({
       golden: 1,
-      description: 'recorded by ratri mcp proxy --record, the values of password, token redacted',
+      description: 'recorded by ratri mcp proxy --record, the values of password, token redacted, secret values redacted',
     });
     expect(lines).toContainEqual({ from: 'host', text: PLAIN });
     expect(lines).toContainEqual({ to: 'upstream', text: PLAIN });
@@ -212,7 +212,7 @@ describe('--record', () => {
     expect(lines).toContainEqual({ from: 'host', text: WITH_SECRET });
     expect(lines).toContainEqual({ from: 'host', text: BROKEN_FRAME });
     expect(stderr).toContain(
-      `ratri: --record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of password, token included (the file is 0600)`,
+      `ratri: --record-unredacted: ${file} keeps every frame as it crossed the proxy, the values of password, token and secret values included (the file is 0600)`,
     );
     const alone = await runCli(['mcp', 'proxy', '--config', join(d, 'ratri.mcp.json'), '--record-unredacted']);
     expect(alone.code).toBe(2);

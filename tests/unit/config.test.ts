@@ -41,7 +41,7 @@ describe('config validation', () => {
         'agentKey: is required',
         'mode: must be one of "monitor", "enforce"',
         'servers.github.upstream.command: is required',
-        'guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval"',
+        'guardrails.rules[0].decision: must be one of "allow", "warn", "block", "require_approval", "redact"',
         expect.stringMatching(/^redactKey: unknown field/),
         'maxFrameBytes: must be at least 1024',
         expect.stringMatching(/^guardrails\.rules\[0\]\.args\.path\.regex: is not a valid regular expression/),
@@ -81,6 +81,24 @@ describe('config validation', () => {
     expect(problems({ agentKey: 'a', upstream, guardrails: { rules: [{ id: 'x', tools: 'exec', decision: 'block' }] } })).toEqual([
       expect.stringMatching(/^guardrails\.rules\[0\]\.tools: unknown field/),
     ]);
+  });
+
+  it('fits each decision to its phase, naming the fix', () => {
+    const rules = (...r: unknown[]): string[] => problems({ agentKey: 'a', upstream, guardrails: { rules: r } });
+    expect(rules({ id: 'r', decision: 'redact' })).toEqual([
+      'guardrails.rules[0].decision: "redact" replaces values in the upstream\'s answer, so it is only for result rules: add "on": "result", or decide "block"',
+    ]);
+    expect(rules({ id: 'r', on: 'result', decision: 'require_approval' })).toEqual([
+      'guardrails.rules[0].decision: "require_approval" cannot hold an answer the upstream already gave: on a result rule use "block", "redact", "warn" or "allow", or judge the call ("on": "call")',
+    ]);
+    expect(rules({ id: 'r', on: 'result', tool: 'x', decision: 'block' }, { id: 'c', on: 'call', decision: 'warn' })).toEqual([]);
+    expect(rules({ id: 'r', on: 'reply', decision: 'block' })).toEqual(['guardrails.rules[0].on: must be one of "call", "result"']);
+  });
+
+  it('takes refusal and hideBlockedTools, at the top level and per server', () => {
+    expect(problems({ agentKey: 'a', upstream, refusal: 'result', hideBlockedTools: true })).toEqual([]);
+    expect(problems({ agentKey: 'a', servers: { s: { upstream, refusal: 'error', hideBlockedTools: false } } })).toEqual([]);
+    expect(problems({ agentKey: 'a', upstream, refusal: 'text' })).toEqual(['refusal: must be one of "error", "result"']);
   });
 });
 

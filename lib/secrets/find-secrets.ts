@@ -1,0 +1,69 @@
+/**
+ * The secret detector (docs/secrets.md): where secretlint's rules find secrets in a text, as
+ * `{ ruleId, start, end }` spans (UTF-16 offsets, `ruleId` the rule's short name). The prefilter runs
+ * first, and a text it lets nothing through in is answered synchronously, so the common case costs
+ * microseconds and keeps a call's place in the stream; otherwise the answer is a promise, as
+ * secretlint's is. Spans are what the rules report: they may start before a value (a key name) or
+ * run past its end (redact-secrets.ts copes with both).
+ */
+import { lintSource } from '@secretlint/core';
+import { makePrefilter } from './prefilter.js';
+import { SECRET_RULES, secretlintConfig, shortRuleName } from './secret-rules.js';
+
+export interface SecretSpan {
+  ruleId: string;
+  start: number;
+  end: number;
+}
+
+/** The rules a scan leaves out (`secrets.disabledRules`, short names). */
+export interface SecretRuleChoice {
+  disabledRules?: readonly string[];
+}
+
+/** A detector for one choice of rules; `mayHold` is its prefilter alone. */
+export interface FindSecrets {
+  (text: string): SecretSpan[] | Promise<SecretSpan[]>;
+  mayHold(text: string): boolean;
+}
+
+const NONE: SecretSpan[] = [];
+
+function makeFinder(disabled: readonly string[]): FindSecrets {
+  const running = SECRET_RULES.filter((r) => !disabled.includes(r));
+  const mayHold = makePrefilter(running);
+  const config = secretlintConfig(disabled);
+  const find = (text: string): SecretSpan[] | Promise<SecretSpan[]> => {
+    if (!mayHold(text)) return NONE;
+    // `.json` lets the gcp rule read a service account key file given whole; the name is never read from disk.
+    const source = { content: text, filePath: 'scanned.json', ext: '.json', contentType: 'text' as const };
+    return lintSource({ source, options: { config, noPhysicFilePath: true } }).then((result) =>
+      result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })),
+    );
+  };
+  return Object.assign(find, { mayHold });
+}
+
+const finders = new Map<string, FindSecrets>();
+
+/** The detector for one choice of rules, built once per distinct choice. */
+export function secretFinder(choice: SecretRuleChoice = {}): FindSecrets {
+  const disabled = [...new Set(choice.disabledRules ?? [])].sort();
+  const key = disabled.join('\n');
+  let finder = finders.get(key);
+  if (!finder) {
+    finder = makeFinder(disabled);
+    finders.set(key, finder);
+  }
+  return finder;
+}
+
+/** Where secrets are in `text`; synchronous (and empty) when the prefilter finds nothing that could be one. */
+export function findSecrets(text: string, choice: SecretRuleChoice = {}): SecretSpan[] | Promise<SecretSpan[]> {
+  return secretFinder(choice)(text);
+}
+
+/** Names in `disabledRules` that are not rules, for the config loader: each with the fix. */
+export function unknownSecretRules(disabledRules: readonly string[]): string[] {
+  return disabledRules.filter((r) => !SECRET_RULES.includes(r));
+}

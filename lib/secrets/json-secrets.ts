@@ -1,0 +1,127 @@
+/**
+ * Secrets in a JSON text (docs/secrets.md#what-is-scanned): the text secretlint reads is the JSON
+ * text with every string written out decoded between its quotes, so a token right after an escaped
+ * newline (`\nghp_…`) or spelled with escapes (`\u0067hp_…`, `:\/\/`) reads as the upstream will read
+ * it; keys stay next to their values, for rules that look for a key name. Redaction replaces, inside
+ * each string a secret's span touches, the part it covers by "[REDACTED:<rule>]", and the whole
+ * string when the span starts before it (a rule that reports from a key name on cannot be trusted to
+ * say where the value ends); every other byte of the JSON text stays as it was.
+ */
+import { skipString } from '../jsonrpc/json-scan.js';
+import type { FindSecrets, SecretSpan } from './find-secrets.js';
+
+/** One string of the JSON text: where it is there (quotes included) and in the scanned text (content only). */
+interface StringToken {
+  rawStart: number;
+  rawEnd: number;
+  scanStart: number;
+  scanEnd: number;
+  decoded: string;
+  /** A member's name: redacted only where a span starts inside it (a rule that starts at a key name means the value). */
+  isKey: boolean;
+}
+
+/** The text secretlint reads, and where each string of the JSON text is in it. */
+export interface ScanView {
+  text: string;
+  strings: StringToken[];
+}
+
+function nextNonSpace(text: string, i: number): number {
+  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  return i;
+}
+
+/** Builds the scanned text of a JSON text that JSON.parse accepted. */
+export function scanView(json: string): ScanView {
+  const strings: StringToken[] = [];
+  let text = '';
+  let copied = 0;
+  for (let i = json.indexOf('"'); i !== -1; i = json.indexOf('"', i)) {
+    const end = skipString(json, i);
+    const decoded = JSON.parse(json.slice(i, end)) as string;
+    text += json.slice(copied, i + 1);
+    const isKey = json[nextNonSpace(json, end)] === ':';
+    strings.push({ rawStart: i, rawEnd: end, scanStart: text.length, scanEnd: text.length + decoded.length, decoded, isKey });
+    text += `${decoded}"`;
+    copied = i = end;
+  }
+  return { text: text + json.slice(copied), strings };
+}
+
+/** What a scan found: the spans (in the view's text) and the view, for redaction. */
+export interface JsonSecrets {
+  /** The JSON text scanned. */
+  json: string;
+  view: ScanView;
+  spans: readonly SecretSpan[];
+}
+
+/** The answer for a JSON text with no secret. */
+const noSecrets = (json: string): JsonSecrets => ({ json, view: { text: json, strings: [] }, spans: [] });
+
+/**
+ * Scans a JSON text; synchronous when the prefilter lets nothing through. Without `\u` or `\/`
+ * escapes, decoding a string cannot make a prefilter fragment appear (none holds a character the
+ * other escapes stand for), so the prefilter reads the text as it is, and no string is decoded.
+ */
+export function findJsonSecrets(json: string, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
+  if (!find.mayHold(json) && !/\\[u/]/.test(json)) return noSecrets(json);
+  const view = scanView(json);
+  const spans = find(view.text);
+  return spans instanceof Promise ? spans.then((s) => ({ json, view, spans: s })) : { json, view, spans };
+}
+
+export const redactedMarker = (ruleId: string): string => `[REDACTED:${ruleId}]`;
+
+/** The decoded string with the parts the spans cover replaced, or undefined when no span touches it. */
+function redactString(token: StringToken, spans: readonly SecretSpan[]): string | undefined {
+  const cuts = spans
+    .filter((s) => s.start < token.scanEnd && s.end > token.scanStart && (!token.isKey || s.start >= token.scanStart))
+    .map((s) => ({
+      ruleId: s.ruleId,
+      from: s.start <= token.scanStart ? 0 : s.start - token.scanStart,
+      to: s.start < token.scanStart ? token.decoded.length : Math.min(s.end, token.scanEnd) - token.scanStart,
+    }))
+    .sort((a, b) => a.from - b.from);
+  if (cuts.length === 0) return undefined;
+  let out = '';
+  let at = 0;
+  for (const cut of cuts) {
+    if (cut.to <= at) continue; // inside a part already replaced
+    out += `${token.decoded.slice(at, Math.max(at, cut.from))}${redactedMarker(cut.ruleId)}`;
+    at = cut.to;
+  }
+  return out + token.decoded.slice(at);
+}
+
+/** The JSON text with the secrets replaced; `changed` false (and the same text) when there were none. */
+export function redactJsonSecrets(json: string, found: JsonSecrets): { text: string; changed: boolean } {
+  if (found.spans.length === 0) return { text: json, changed: false };
+  let out = '';
+  let copied = 0;
+  for (const token of found.view.strings) {
+    const redacted = redactString(token, found.spans);
+    if (redacted === undefined) continue;
+    out += `${json.slice(copied, token.rawStart)}${JSON.stringify(redacted)}`;
+    copied = token.rawEnd;
+  }
+  return copied === 0 ? { text: json, changed: false } : { text: out + json.slice(copied), changed: true };
+}
+
+/** `value` (the value `found.json` is the JSON text of) with its secrets redacted: a copy, or `value` itself when it holds none. */
+export function redactedValue<T>(value: T, found: JsonSecrets): T {
+  const redacted = redactJsonSecrets(found.json, found);
+  return redacted.changed ? (JSON.parse(redacted.text) as T) : value;
+}
+
+/** Scans a parsed JSON value; synchronous when the prefilter lets nothing through. */
+export function findValueSecrets(value: unknown, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
+  return findJsonSecrets(JSON.stringify(value) ?? 'null', find);
+}
+
+/** A parsed JSON value with its secrets redacted (a copy), or the same value when it holds none. */
+export function redactValueSecrets<T>(value: T, find: FindSecrets): T | Promise<T> {
+  const found = findValueSecrets(value, find);
+  return found instanceof Promise ? found.then((f) => redactedValue(value, f)) : redactedValue(value, found);
+}

@@ -1,0 +1,123 @@
+/**
+ * The secret detector (lib/secrets/): secretlint's rules behind a prefilter that must never hide a
+ * secret a rule reports. secretlint's own test vectors (tests/fixtures/secretlint-vectors.json, from
+ * secretlint v12.0.0) are run through secretlint and the prefilter, raw and as JSON text.
+ */
+import { readFileSync } from 'node:fs';
+import { lintSource } from '@secretlint/core';
+import { describe, expect, it } from 'vitest';
+import { findSecrets, secretFinder } from '../../lib/secrets/find-secrets.js';
+import { findJsonSecrets, redactJsonSecrets, redactValueSecrets } from '../../lib/secrets/json-secrets.js';
+import { makePrefilter, RULE_FRAGMENTS } from '../../lib/secrets/prefilter.js';
+import { SECRET_RULES, secretlintConfig, shortRuleName } from '../../lib/secrets/secret-rules.js';
+import { FAKE } from '../helpers/fake-secrets.js';
+
+interface Vector {
+  rule: string;
+  name: string;
+  file: string;
+  input: string;
+}
+const { vectors } = JSON.parse(readFileSync(new URL('../fixtures/secretlint-vectors.json', import.meta.url), 'utf8')) as {
+  vectors: Vector[];
+};
+
+/** What secretlint alone reports in a text (no prefilter), as short rule names. */
+async function secretlintFinds(text: string, ext: string): Promise<string[]> {
+  const source = { content: text, filePath: `v${ext}`, ext, contentType: 'text' as const };
+  const result = await lintSource({ source, options: { config: secretlintConfig([]), noPhysicFilePath: true } });
+  return result.messages.map((m) => shortRuleName(m.ruleId));
+}
+
+describe('the prefilter', () => {
+  it('has a fragment for every rule ratri runs, and none for a rule it does not', () => {
+    expect(Object.keys(RULE_FRAGMENTS).sort()).toEqual([...SECRET_RULES].sort());
+  });
+
+  it("lets through every one of secretlint's test vectors that a rule reports, raw and as JSON text", async () => {
+    let reported = 0;
+    for (const v of vectors) {
+      const ext = v.file.includes('.') ? v.file.slice(v.file.indexOf('.')) : '';
+      for (const [text, at] of [
+        [v.input, ext],
+        [JSON.stringify({ text: v.input }), '.json'],
+      ] as const) {
+        const rules = await secretlintFinds(text, at);
+        for (const rule of new Set(rules)) {
+          reported++;
+          expect(makePrefilter([rule])(text), `${v.rule}/${v.name}: rule ${rule}`).toBe(true);
+          expect(makePrefilter(SECRET_RULES)(text), `${v.rule}/${v.name}: all rules`).toBe(true);
+        }
+      }
+    }
+    // Most vectors are secrets: the loop above really checked something.
+    expect(reported).toBeGreaterThan(60);
+  });
+
+  it('stops ordinary text, so the common case never runs secretlint', () => {
+    const ordinary = JSON.stringify({
+      path: '/tmp/notes/readme.md',
+      content: 'Meeting at 10, bring the report. https://example.com/a?b=c',
+    });
+    expect(makePrefilter(SECRET_RULES)(ordinary)).toBe(false);
+    expect(findSecrets(ordinary)).toEqual([]); // synchronous: not a promise
+  });
+
+  it('lets everything through when a rule has no fragment (a rule a newer preset added)', () => {
+    expect(makePrefilter(['a-rule-with-no-fragment'])('hello')).toBe(true);
+  });
+});
+
+describe('findSecrets', () => {
+  it('finds tokens, JWTs, connection strings with passwords and private keys in JSON text, with their spans', async () => {
+    const text = JSON.stringify({ a: `token ${FAKE.github}`, b: FAKE.jwt, c: FAKE.postgres, d: FAKE.privateKey });
+    const spans = await findSecrets(text);
+    const rules = spans.map((s) => s.ruleId);
+    expect(rules).toEqual(expect.arrayContaining(['github', 'jwt', 'database-connection-string', 'privatekey']));
+    const github = spans.find((s) => s.ruleId === 'github')!;
+    expect(text.slice(github.start, github.end)).toBe(FAKE.github);
+  });
+
+  it('does not apply a disabled rule', async () => {
+    const text = JSON.stringify({ a: FAKE.github, b: FAKE.jwt });
+    const spans = await findSecrets(text, { disabledRules: ['github'] });
+    expect(spans.map((s) => s.ruleId)).toEqual(['jwt']);
+    expect(await findSecrets(text, { disabledRules: ['github', 'jwt'] })).toEqual([]);
+  });
+
+  it('cannot be switched off by a secretlint-disable comment inside the scanned text', async () => {
+    const text = `// secretlint-disable-line ${FAKE.github}`;
+    expect((await findSecrets(text)).map((s) => s.ruleId)).toEqual(['github']);
+  });
+});
+
+describe('secrets in JSON text', () => {
+  const find = secretFinder();
+
+  it('reads strings decoded: a token after an escaped newline or spelled with escapes is found', async () => {
+    const escaped = `{"text":"line one\\n${FAKE.github}","url":"postgres:\\/\\/app:pw1234@db.test\\/x","u":"\\u0067${FAKE.github.slice(1)}"}`;
+    expect(JSON.parse(escaped)).toBeTypeOf('object');
+    const found = await findJsonSecrets(escaped, find);
+    expect(found.spans.map((s) => s.ruleId).sort()).toEqual(['database-connection-string', 'github', 'github']);
+  });
+
+  it('replaces each secret by [REDACTED:<rule>] and keeps every other byte', async () => {
+    const json = `{ "note" : "see ${FAKE.github} here",\n  "n": 1.50, "keep": "plain" }`;
+    const redacted = redactJsonSecrets(json, await findJsonSecrets(json, find));
+    expect(redacted).toEqual({ changed: true, text: `{ "note" : "see [REDACTED:github] here",\n  "n": 1.50, "keep": "plain" }` });
+  });
+
+  it('redacts the whole value when a rule reports from the key name on, and keeps the key', async () => {
+    const value = { aws_secret_access_key: `wJalrXUtnFEMI/K7MDENG/bPxRfiCY${'Q'.repeat(10)}` };
+    const redacted = await redactValueSecrets(value, find);
+    expect(redacted).toEqual({ aws_secret_access_key: '[REDACTED:aws]' });
+  });
+
+  it('redacts a private key inside a file text, and nothing of a value with no secret', async () => {
+    const value = { content: [{ type: 'text', text: `key:\n${FAKE.privateKey}\nend` }] };
+    const redacted = (await redactValueSecrets(value, find)) as typeof value;
+    expect(redacted.content[0]!.text).toBe('key:\n[REDACTED:privatekey]\n\nend');
+    const plain = { a: 'b' };
+    expect(redactValueSecrets(plain, find)).toBe(plain);
+  });
+});
