@@ -9,10 +9,10 @@
  * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
-import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
 import type { PendingRound } from './input-rounds.js';
 import { NumericIdSpellings } from './numeric-id-spellings.js';
+import type { JudgedCall } from './result-gate.js';
 
 export interface PendingRequest {
   rawId: RawId;
@@ -24,7 +24,7 @@ export interface PendingRequest {
   /** The host sent `notifications/cancelled` for it. */
   cancelled?: boolean;
   /** Set when a result-phase rule can judge its answer: what those rules see of the call. */
-  judge?: ToolCallFacts;
+  judge?: JudgedCall;
   /** A `tools/list` whose answer loses the tools every call to is blocked (hideBlockedTools). */
   hideBlocked?: boolean;
 }

@@ -8,10 +8,16 @@
 import type { ProxyConfig } from '../config/types.js';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
+import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
 import type { ResultJudgement, ResultRules, ResultVerdict } from '../policy/result-rules.js';
 import type { ToolCallFacts } from '../policy/rules.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
+
+/** What the result rules see of a call, and the era its refusal is written in (docs/errors.md). */
+export interface JudgedCall extends ToolCallFacts {
+  era: ProtocolEra;
+}
 
 export interface ResultGateDeps {
   config: ProxyConfig;
@@ -35,34 +41,34 @@ export class ResultGate {
    * Enforce mode: the frame the host gets for this answer. The answer is read the strict way (as a
    * host frame is): one that another reader could read differently is refused, not guessed at.
    */
-  judge(frame: Buffer, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer | Promise<JudgedAnswer> {
+  judge(frame: Buffer, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
     const read = readHostFrame(frame);
     const message = read.kind === 'single' ? read.message : undefined;
     const problem = read.kind === 'single' ? (read.problem ?? read.message.problem) : 'the answer is not one JSON-RPC message';
     if (message && !problem) return this.judgeMessage(frame, message, call, facts);
     const verdict: ResultVerdict = { decision: 'block', ruleId: null, reason: `the answer can be read more than one way: ${problem}` };
     this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call);
+    return this.refuse(verdict, call, facts.era);
   }
 
   /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
-  judgeMessage(frame: Buffer, message: ParsedMessage, call: ToolCallRecord, facts: ToolCallFacts): JudgedAnswer | Promise<JudgedAnswer> {
+  judgeMessage(frame: Buffer, message: ParsedMessage, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return { frame, changed: false };
     const started = performance.now();
     const judged = this.deps.results.judge(facts, value.result);
     const apply = (j: ResultJudgement): JudgedAnswer => {
       this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
-      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call);
+      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts.era);
       if (!j.redacted) return { frame, changed: false };
       const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${call.requestId},"result":${JSON.stringify(j.redacted.result)}}`);
       return { frame: redacted, changed: true };
     };
-    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call)) : apply(judged);
+    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts.era)) : apply(judged);
   }
 
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
-  observe(message: ParsedMessage, call: ToolCallRecord, facts: ToolCallFacts): void {
+  observe(message: ParsedMessage, call: ToolCallRecord, facts: JudgedCall): void {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return;
     const started = performance.now();
@@ -74,18 +80,18 @@ export class ResultGate {
   }
 
   /** The secret scan failed: the answer is refused, not relayed unread. */
-  private scanFailed(err: unknown, call: ToolCallRecord): JudgedAnswer {
+  private scanFailed(err: unknown, call: ToolCallRecord, era: ProtocolEra): JudgedAnswer {
     const verdict: ResultVerdict = {
       decision: 'block',
       ruleId: null,
       reason: `the answer could not be scanned for secrets: ${(err as Error).message}`,
     };
     this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call);
+    return this.refuse(verdict, call, era);
   }
 
   /** The refusal, under the request's own id as the host wrote it. */
-  private refuse(verdict: ResultVerdict, call: ToolCallRecord): JudgedAnswer {
+  private refuse(verdict: ResultVerdict, call: ToolCallRecord, era: ProtocolEra): JudgedAnswer {
     const data = {
       decision: 'block' as const,
       ruleId: verdict.ruleId,
@@ -93,7 +99,7 @@ export class ResultGate {
       tool: call.namespacedTool,
       phase: 'result' as const,
     };
-    const frame = blockedRefusal(this.deps.config.refusal, call.requestId, data);
+    const frame = blockedRefusal(this.deps.config.refusal, call.requestId, data, era);
     return { frame, changed: true, refused: { code: ProxyErrorCode.blocked, message: verdict.reason } };
   }
 }

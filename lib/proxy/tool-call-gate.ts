@@ -15,7 +15,6 @@ import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
 import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
 import type { ResultRules } from '../policy/result-rules.js';
-import type { ToolCallFacts } from '../policy/rules.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
@@ -23,6 +22,7 @@ import type { HeldCall, HeldCalls } from './held-calls.js';
 import { rawProgressToken, startHoldProgress } from './hold-progress.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { PendingRequests } from './pending-requests.js';
+import type { JudgedCall } from './result-gate.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
 export interface Outlet {
@@ -66,7 +66,7 @@ interface GateCall {
   era: ProtocolEra;
   round: PendingRound;
   /** What the result rules see of the call, when one can judge its answer. */
-  judge?: ToolCallFacts;
+  judge?: JudgedCall;
 }
 
 export class ToolCallGate {
@@ -118,9 +118,9 @@ export class ToolCallGate {
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
-    const judge = this.resultFacts(request);
-
-    const context: GateCall = { message, key, isRequest, call, out, era: protocolEra(message.value), round, judge };
+    const era = protocolEra(message.value);
+    const judge = this.resultFacts(request, era);
+    const context: GateCall = { message, key, isRequest, call, out, era, round, judge };
     if (!enforce) {
       this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
@@ -282,10 +282,10 @@ export class ToolCallGate {
   }
 
   /** What the result rules see of a call whose answer one of them can judge; undefined for the others. */
-  private resultFacts(request: GuardRequest): ToolCallFacts | undefined {
+  private resultFacts(request: GuardRequest, era: ProtocolEra): JudgedCall | undefined {
     if (!this.deps.results.judges(request.tool)) return undefined;
     const { tool, serverName, environment, arguments: args } = request;
-    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool) };
+    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool), era };
   }
 
   /** Forwards the original bytes, then waits for the answer and records the start. */
