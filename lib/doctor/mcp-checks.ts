@@ -7,10 +7,11 @@
 import { createMessageConnection, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
+import type { UpstreamProcess } from '../proxy/upstream-process.js';
 import { visibleText } from '../report/visible-text.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
 import { NewlineMessageReader, NewlineMessageWriter, NotJsonRpcLineError } from './newline-transport.js';
-import { describeExit, type UpstreamChild } from './upstream-child.js';
+import { describeExit } from './upstream-child.js';
 
 /** The MCP revision the doctor asks for. */
 export const PROTOCOL_VERSION = '2025-06-18';
@@ -20,7 +21,7 @@ const MAX_PAGES = 100;
 /** An open session: the connection and what went wrong on it that is not an answer. */
 export interface McpSession {
   connection: MessageConnection;
-  child: UpstreamChild;
+  child: UpstreamProcess;
   /** Lines on the upstream's stdout that are not JSON-RPC messages. */
   strayLines: string[];
   close(): void;
@@ -73,9 +74,9 @@ async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: n
 export class DoctorAborted extends Error {}
 
 /** Opens a JSON-RPC connection over the child's stdio. */
-export function openSession(child: UpstreamChild, maxFrameBytes: number): McpSession {
-  const reader = new NewlineMessageReader(child.child.stdout, maxFrameBytes);
-  const writer = new NewlineMessageWriter(child.child.stdin);
+export function openSession(child: UpstreamProcess, maxFrameBytes: number): McpSession {
+  const reader = new NewlineMessageReader(child.stdout, maxFrameBytes);
+  const writer = new NewlineMessageWriter(child.stdin);
   const connection = createMessageConnection(reader, writer);
   const session: McpSession = {
     connection,
@@ -91,7 +92,7 @@ export function openSession(child: UpstreamChild, maxFrameBytes: number): McpSes
 }
 
 /** What the upstream's last stderr lines say, for a ✗ detail. */
-function stderrNote(child: UpstreamChild): string[] {
+function stderrNote(child: UpstreamProcess): string[] {
   const lines = child.stderrLines();
   return lines.length > 0 ? ['its stderr ended with:', ...lines.map((l) => `  ${visibleText(l)}`)] : [];
 }
