@@ -6,6 +6,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { withDeadline } from '../node/deadline.js';
 import { packageRoot } from '../package-files.js';
 
 /** A JSON-RPC answer as the host reads it. */
@@ -137,7 +138,7 @@ export class DemoHost {
     }
     // The proxy's last words on stderr arrive by 'close'; but whatever still holds these pipes (an
     // upstream that outlived the proxy) must not keep the demo alive.
-    await Promise.race([this.closed, new Promise((resolve) => setTimeout(resolve, 500))]);
+    await withDeadline(this.closed, 500);
     this.child.stdout.destroy();
     this.child.stderr.destroy();
     return { ...(this.exit ?? { code: null, signal: null }), forced };

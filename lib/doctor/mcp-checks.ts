@@ -5,6 +5,7 @@
  * once rather than after the timeout.
  */
 import { createMessageConnection, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
+import { settlesWithin, withDeadline } from '../node/deadline.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
 import type { UpstreamProcess } from '../proxy/upstream-process.js';
@@ -34,8 +35,6 @@ type Outcome<T> =
   | { kind: 'exit' }
   | { kind: 'aborted' };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** vscode-jsonrpc's own failures (writing, reading, a closed connection: codes -32099 to -32096), not an answer of the server. */
 function isConnectionError(error: Error): boolean {
   return !(error instanceof ResponseError) || (error.code <= -32096 && error.code >= -32099);
@@ -43,7 +42,6 @@ function isConnectionError(error: Error): boolean {
 
 /** Waits for a request's answer, the timeout, the upstream's exit, or the abort signal, whichever is first. */
 async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
-  let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const races: Array<Promise<Outcome<T>>> = [
     request.then(
@@ -52,20 +50,17 @@ async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: n
         // A server that dies at once makes the write of the request fail (EPIPE) before its exit is
         // seen; the exit, with its stderr, is the better explanation, so give it a moment to arrive.
         if (isConnectionError(error)) {
-          const exited = await Promise.race([session.child.exited.then(() => true), sleep(1000).then(() => false)]);
-          if (exited) return { kind: 'exit' };
+          if (await settlesWithin(session.child.exited, 1000)) return { kind: 'exit' };
         }
         return { kind: 'error', error };
       },
     ),
-    new Promise((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
     session.child.exited.then((): Outcome<T> => ({ kind: 'exit' })),
   ];
   if (signal) races.push(new Promise((r) => signal.addEventListener('abort', (onAbort = () => r({ kind: 'aborted' })), { once: true })));
   try {
-    return await Promise.race(races);
+    return await withDeadline(Promise.race(races), timeoutMs, (): Outcome<T> => ({ kind: 'timeout' }));
   } finally {
-    clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }

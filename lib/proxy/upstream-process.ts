@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { resolveConfigPath } from '../config/paths.js';
 import type { UpstreamConfig } from '../config/types.js';
+import { settlesWithin } from '../node/deadline.js';
 import { StderrTail } from './stderr-tail.js';
 
 export interface UpstreamExit {
@@ -205,14 +206,7 @@ export function signalGroup(p: StoppableChild, signal: NodeJS.Signals): void {
 }
 
 function exitedWithin(p: StoppableChild, ms: number): Promise<boolean> {
-  if (p.hasExited) return Promise.resolve(true);
-  return new Promise((resolveWait) => {
-    const timer = setTimeout(() => resolveWait(false), ms);
-    void p.exited.then(() => {
-      clearTimeout(timer);
-      resolveWait(true);
-    });
-  });
+  return p.hasExited ? Promise.resolve(true) : settlesWithin(p.exited, ms);
 }
 
 /** Close stdin → wait → SIGTERM → wait → SIGKILL, to the group. Resolves with how the child ended. */

@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { withDeadline } from '../../lib/node/deadline.js';
 import { fixtureServer, isAlive, ProxyProcess, tempDir, writeConfig } from './cli.js';
 
 export type FuzzMode = 'monitor' | 'enforce';
@@ -60,10 +61,7 @@ async function answeredOrExited(proxy: ProxyProcess, id: string): Promise<boolea
 
 /** The proxy's exit once its input is closed; one that hangs is killed and reported as `hung`. */
 async function exitWithin(proxy: ProxyProcess, ms: number): Promise<FuzzSessionResult['exit']> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
-  const exit = await Promise.race([proxy.exited, late]);
-  clearTimeout(timer);
+  const exit = await withDeadline(proxy.exited, ms, () => 'hung' as const);
   if (exit !== 'hung') return exit;
   proxy.child.kill('SIGKILL');
   await proxy.exited;
