@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { framesOf } from '../../lib/framing/frame-reader.js';
 import { withDeadline } from '../../lib/node/deadline.js';
 import { fixtureServer, isAlive, ProxyProcess, tempDir, writeConfig } from './cli.js';
 
@@ -37,17 +38,6 @@ export interface FuzzSessionResult {
   aliveAtEnd: boolean;
   exit: { code: number | null; signal: NodeJS.Signals | null; hung?: true };
   stderr: string;
-}
-
-function splitFrames(bytes: Buffer): Buffer[] {
-  const frames: Buffer[] = [];
-  let start = 0;
-  for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, start)) {
-    frames.push(bytes.subarray(start, nl));
-    start = nl + 1;
-  }
-  if (start < bytes.length) frames.push(bytes.subarray(start));
-  return frames;
 }
 
 const isSetup = (frame: Buffer): boolean => [INIT, INITIALIZED, SENTINEL].includes(frame.toString('utf8'));
@@ -121,7 +111,7 @@ export async function runFuzzSession(mode: FuzzMode, frames: Buffer[], rules: un
     return {
       sent: Buffer.concat(written),
       received,
-      receivedFrames: splitFrames(received).filter((f) => !isSetup(f)),
+      receivedFrames: framesOf(received).filter((f) => !isSetup(f)),
       events,
       aliveAtEnd,
       exit,
