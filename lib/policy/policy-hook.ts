@@ -8,7 +8,7 @@ import { withDeadline } from '../node/deadline.js';
 import type { RuleDecision } from './rules.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
-/** One guardrail question: the body of `POST /v1/guard/evaluate` (CONTRACT §5). */
+/** One guardrail question: the body of `POST /v1/guard/evaluate` (docs/api.md). */
 export interface GuardRequest {
   agentKey: string;
   environment: string;
