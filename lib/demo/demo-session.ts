@@ -86,7 +86,13 @@ function classify(a: RpcAnswer): { outcome: CallOutcome | 'unexpected'; code: nu
 }
 
 const describeAnswer = (a: RpcAnswer): string =>
-  a.error ? `error ${a.error.code}: ${a.error.message}` : a.result?.isError ? `an error result: ${firstLine(resultText(a))}` : 'a result';
+  a.failure
+    ? a.failure.message
+    : a.error
+      ? `error ${a.error.code}: ${a.error.message}`
+      : a.result?.isError
+        ? `an error result: ${firstLine(resultText(a))}`
+        : 'a result';
 
 export class ScriptedSession {
   readonly calls: CallResult[] = [];
