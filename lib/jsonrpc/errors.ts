@@ -1,7 +1,25 @@
 /**
- * Every JSON-RPC error the proxy itself writes, in one table. Nothing else in the proxy invents an
- * error code; see docs/errors.md for the user-facing description of each.
+ * Every JSON-RPC error code ratri itself writes, on stdio and over HTTP, in one table. Nothing else
+ * in lib/ writes a code literal (tests/unit/error-codes.test.ts checks it); docs/errors.md describes
+ * each one and the ranges below.
+ *
+ * Ranges (JSON-RPC 2.0 reserves -32768 to -32000):
+ * - -32700 and -32600 to -32603: the codes JSON-RPC 2.0 itself defines, used with their meaning.
+ * - -32000 to -32099: "server error", left to implementations. ratri's own are -32000 to -32003;
+ *   each means one thing on every transport (-32001 is always "blocked by guardrail").
+ * Any other code a host reads was written by the upstream and relayed unchanged.
  */
+
+/** The JSON-RPC 2.0 ranges the codes above come from (inclusive bounds). */
+export const ErrorCodeRange = {
+  /** Codes JSON-RPC 2.0 defines: parse error, and invalid request to internal error. */
+  predefined: [
+    [-32700, -32700],
+    [-32603, -32600],
+  ],
+  /** Implementation-defined server errors; ratri uses -32000 to -32003 of it. */
+  serverError: [[-32099, -32000]],
+} as const;
 
 export const ProxyErrorCode = {
   /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
