@@ -8,7 +8,6 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DEFAULTS } from '../config/types.js';
 import { readRequestBody } from '../http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
@@ -17,6 +16,7 @@ import type { RatriEvent } from '../telemetry/event.js';
 import { makeRedactor } from '../telemetry/redact.js';
 import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
+import { newApprovalFor } from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
 import type { LocalControlPlane } from './local-control-plane.js';
 
@@ -224,17 +224,8 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
       const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
       try {
-        stricter.approvalId = plane.approvals.create({
-          agentKey: request.agentKey,
-          serverName: request.serverName,
-          tool: request.tool,
-          sessionId: request.sessionId ?? null,
-          requestId: request.requestId ?? null,
-          arguments: redact(request.arguments) as Record<string, unknown>,
-          ruleId: stricter.ruleId ?? null,
-          reason: stricter.reason ?? null,
-          timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
-        }).id;
+        const heldBy = { ruleId: stricter.ruleId ?? null, reason: stricter.reason ?? null };
+        stricter.approvalId = plane.approvals.create(newApprovalFor(request, heldBy, redact)).id;
       } catch (err) {
         stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
       }

@@ -5,6 +5,8 @@
  * expiry racing each other from two processes cannot both win.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { DEFAULTS } from '../config/types.js';
+import type { GuardRequest } from '../policy/policy-hook.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
 import { type Db, isoTime } from './store.js';
 
@@ -15,6 +17,29 @@ export type NewApproval = Pick<
 > & {
   timeoutMs: number;
 };
+
+/**
+ * The approval a held call gets, built one way wherever one is made (the local control plane, and
+ * `ratri serve` for a proxy's stricter local decision): the call's identity, its arguments through
+ * `redact`, the rule that held it, and the request's approvalTimeoutMs or the default.
+ */
+export function newApprovalFor(
+  request: GuardRequest,
+  heldBy: { ruleId: string | null; reason: string | null },
+  redact: (args: Record<string, unknown>) => unknown,
+): NewApproval {
+  return {
+    agentKey: request.agentKey,
+    serverName: request.serverName,
+    tool: request.tool,
+    sessionId: request.sessionId ?? null,
+    requestId: request.requestId ?? null,
+    arguments: redact(request.arguments) as Record<string, unknown>,
+    ruleId: heldBy.ruleId,
+    reason: heldBy.reason,
+    timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
+  };
+}
 
 interface ApprovalRow {
   id: string;

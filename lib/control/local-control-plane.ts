@@ -3,11 +3,11 @@
  * registry and the boundary map in the SQLite store. It answers synchronously, so an intercepted
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
-import { DEFAULTS, type GuardrailsConfig } from '../config/types.js';
+import type { GuardrailsConfig } from '../config/types.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
 import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
-import { ApprovalStore, type NewApproval } from './approval-store.js';
+import { ApprovalStore, type NewApproval, newApprovalFor } from './approval-store.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
 import type {
@@ -125,17 +125,7 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   private newApproval(request: GuardRequest, decision: RuleDecision): NewApproval {
-    return {
-      agentKey: request.agentKey,
-      serverName: request.serverName,
-      tool: request.tool,
-      sessionId: request.sessionId ?? null,
-      requestId: request.requestId ?? null,
-      arguments: this.redactorFor(request.redactKeys)(request.arguments) as Record<string, unknown>,
-      ruleId: decision.ruleId,
-      reason: decision.reason,
-      timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
-    };
+    return newApprovalFor(request, decision, this.redactorFor(request.redactKeys));
   }
 
   /** The rules' decision on one call. */
