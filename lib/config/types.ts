@@ -136,6 +136,12 @@ export const DEFAULTS = {
   guardTimeoutMs: 2000,
   maxFrameBytes: 64 * 1024 * 1024,
   apiKeyEnv: 'RATRI_API_KEY',
+  /**
+   * HTTP front (--session-idle-ms): sessions idle this long are ended. Clients that vanish without
+   * DELETE (the SDK's and the Inspector's never send it) would otherwise keep an upstream each;
+   * docs/http.md says how many fit.
+   */
+  sessionIdleMs: 5 * 60 * 1000,
 } as const;
 
 /** The variable the API's key is read from; null when the config says the API takes no key. */
