@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { readSchema } from '../package-files.js';
+import { readSchema } from '../node/package-files.js';
 import { matcherProblems } from '../policy/arg-matcher.js';
 import { compileRules } from '../policy/rules.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';

@@ -8,7 +8,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readRequestBody } from '../http-body.js';
+import { readRequestBody } from '../net/http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { stderrLine } from '../report/visible-text.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineRpcClient, type RpcAnswer } from '../jsonrpc-client/line-client.js';
 import { withDeadline } from '../node/deadline.js';
-import { packageRoot } from '../package-files.js';
+import { packageRoot } from '../node/package-files.js';
 
 export type { RpcAnswer } from '../jsonrpc-client/line-client.js';
 

@@ -11,9 +11,9 @@ import { resolveConfigPath } from '../config/paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type GuardrailsConfig, type ProxyConfig, SDK_REQUEST_TIMEOUT_MS } from '../config/types.js';
 import { shownUrl } from '../control/http-control-plane.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
+import { ratriLaunch } from '../node/ratri-launch.js';
 import { upstreamEnv } from '../proxy/upstream-env.js';
 import { SpawnError, type UpstreamProcess, upstreamCwd } from '../proxy/upstream-process.js';
-import { ratriLaunch } from '../ratri-launch.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
 import { locateCommand, startUpstream } from './upstream-child.js';
 

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withDeadline } from '../node/deadline.js';
-import { packageRoot } from '../package-files.js';
+import { packageRoot } from '../node/package-files.js';
 import { ByteChannel } from './byte-channel.js';
 import type { GoldenSession } from './golden-format.js';
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import { openStore } from '../../lib/control/store.js';
 import { FrameReader } from '../../lib/framing/frame-reader.js';
-import { isProcessAlive } from '../../lib/process-alive.js';
+import { isProcessAlive } from '../../lib/node/process-alive.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const cliPath = join(root, 'dist', 'cli', 'ratri.js');
