@@ -1,14 +1,18 @@
 /**
  * Every JSON-RPC error code ratri itself writes, on stdio and over HTTP, in one table. Nothing else
  * in lib/ writes a code literal (tests/unit/error-codes.test.ts checks it); docs/errors.md describes
- * each one and the ranges below.
+ * each one and the ranges below. Refusals of 2026-07-28-era requests are tool results with
+ * `isError: true` instead (refusalResult below): that era retires the codes -32000…-32019, and
+ * -32002 must not be emitted (docs/errors.md, "Refusals per protocol era").
  *
  * Ranges (JSON-RPC 2.0 reserves -32768 to -32000):
  * - -32700 and -32600 to -32603: the codes JSON-RPC 2.0 itself defines, used with their meaning.
- * - -32000 to -32099: "server error", left to implementations. ratri's own are -32000 to -32003;
- *   each means one thing on every transport (-32001 is always "blocked by guardrail").
+ * - -32000 to -32099: "server error", left to implementations. ratri's own are -32000 to -32003,
+ *   each meaning one thing on every transport (-32001 is always "blocked by guardrail"); -32020 and
+ *   -32022 are the 2026-07-28 spec's HeaderMismatch and UnsupportedProtocolVersion.
  * Any other code a host reads was written by the upstream and relayed unchanged.
  */
+import type { ProtocolEra } from './protocol-era.js';
 
 /** The JSON-RPC 2.0 ranges the codes above come from (inclusive bounds). */
 export const ErrorCodeRange = {
@@ -17,7 +21,7 @@ export const ErrorCodeRange = {
     [-32700, -32700],
     [-32603, -32600],
   ],
-  /** Implementation-defined server errors; ratri uses -32000 to -32003 of it. */
+  /** Implementation-defined server errors; ratri uses -32000 to -32003, -32020 and -32022 of it. */
   serverError: [[-32099, -32000]],
 } as const;
 
@@ -39,9 +43,37 @@ export const ProxyErrorCode = {
    * (HTTP 404). Not -32001, which means "blocked by guardrail" (the MCP SDK's own server uses -32001 here).
    */
   sessionNotFound: -32003,
+  /**
+   * HTTP front, enforce mode: a 2026-07-28 POST whose `MCP-Protocol-Version`, `Mcp-Method` or
+   * `Mcp-Name` header is missing where the spec requires it or disagrees with the body (HTTP 400).
+   * The spec's HeaderMismatch code.
+   */
+  headerMismatch: -32020,
+  /**
+   * HTTP front: a request sent with a 2026-07-28 `MCP-Protocol-Version` header, and no session,
+   * whose `params._meta` does not name its protocol version (HTTP 400; invalid params, as the SDK's server answers).
+   */
+  envelopeMissing: -32602,
+  /**
+   * HTTP front: a 2026-07-28-style request whose `_meta` names a protocol version the front does not
+   * serve (HTTP 400, `data: { supported, requested }`; the spec's UnsupportedProtocolVersion).
+   */
+  unsupportedProtocolVersion: -32022,
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+/**
+ * Codes ratri reads in the upstream's answers but never writes itself: the HTTP front gives some of
+ * them an HTTP status of their own (lib/transport/stateless-requests.ts). Named here so that no code
+ * literal lives outside this file.
+ */
+export const PeerErrorCode = {
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  /** The 2026-07-28 spec's MissingRequiredClientCapability. */
+  missingClientCapability: -32021,
+} as const;
 
 /** A request id exactly as the host sent it: its JSON text, so `1`, `1.0` and `"1"` stay distinct. */
 export type RawId = string;
@@ -79,8 +111,30 @@ export function errorResponse(id: RawId, code: ProxyErrorCode, message: string, 
   return Buffer.from(`{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
 }
 
-export function blockedError(id: RawId, data: BlockedData): Buffer {
-  return errorResponse(id, ProxyErrorCode.blocked, `Blocked by guardrail: ${data.reason}`, data);
+/** The `_meta` key under which a 2026-07-28-era refusal result carries its `data`. */
+export const REFUSAL_META_KEY = 'ratri/refusal';
+
+/**
+ * A refusal for a 2026-07-28-era request: a complete `CallToolResult` with `isError: true`, the
+ * message as its one text block and the data under `_meta["ratri/refusal"]`. The id is spliced in
+ * as the host wrote it, as in errorResponse.
+ */
+export function refusalResult(id: RawId, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
+  const result = { resultType: 'complete', content: [{ type: 'text', text: message }], isError: true, _meta: { [REFUSAL_META_KEY]: data } };
+  return Buffer.from(`{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(result)}}`);
+}
+
+/** A refusal in the request's own era: the JSON-RPC error `code` for 2025-era requests, a refusal result for modern ones. */
+function refusal(era: ProtocolEra, id: RawId, code: ProxyErrorCode, message: string, data: BlockedData | ApprovalDeniedData): Buffer {
+  return era === 'modern' ? refusalResult(id, message, data) : errorResponse(id, code, message, data);
+}
+
+export function blockedMessage(data: BlockedData): string {
+  return `Blocked by guardrail: ${data.reason}`;
+}
+
+export function blockedError(id: RawId, data: BlockedData, era: ProtocolEra = 'legacy'): Buffer {
+  return refusal(era, id, ProxyErrorCode.blocked, blockedMessage(data), data);
 }
 
 const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
@@ -89,9 +143,12 @@ const APPROVAL_OUTCOME_TEXT: Record<ApprovalDeniedData['outcome'], string> = {
   unavailable: 'no approval could be requested',
 };
 
-export function approvalDeniedError(id: RawId, data: ApprovalDeniedData): Buffer {
-  const why = APPROVAL_OUTCOME_TEXT[data.outcome];
-  return errorResponse(id, ProxyErrorCode.approvalDenied, `Tool call not approved: ${why}`, data);
+export function approvalDeniedMessage(data: ApprovalDeniedData): string {
+  return `Tool call not approved: ${APPROVAL_OUTCOME_TEXT[data.outcome]}`;
+}
+
+export function approvalDeniedError(id: RawId, data: ApprovalDeniedData, era: ProtocolEra = 'legacy'): Buffer {
+  return refusal(era, id, ProxyErrorCode.approvalDenied, approvalDeniedMessage(data), data);
 }
 
 export function parseError(reason: string): Buffer {

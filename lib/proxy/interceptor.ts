@@ -1,7 +1,8 @@
 /**
  * The interceptor: routes each host frame either straight through (its original bytes) or, for the
  * methods in the interception table, through the policy gate; and taps upstream frames (after they
- * were relayed to the host) to finish telemetry and learn the tool list.
+ * were relayed to the host) to finish telemetry, learn the tool list, and remember calls answered
+ * with `input_required` so their retries are known (docs/protocol-eras.md).
  */
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
@@ -15,7 +16,8 @@ import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
-import { PendingRequests } from './pending-requests.js';
+import { InputRounds } from './input-rounds.js';
+import { type PendingRequest, PendingRequests } from './pending-requests.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
@@ -37,6 +39,7 @@ const BATCH_OPEN = Buffer.from('[');
 const BATCH_CLOSE = Buffer.from(']');
 const BATCH_COMMA = Buffer.from(',');
 const ID_MARKER = Buffer.from('"id"');
+const INPUT_REQUIRED_MARKER = Buffer.from('"input_required"');
 /** Upstream answers at least this large are peeked at, not parsed, unless a tools/list needs them whole. */
 const PEEK_BYTES = 64 * 1024;
 /** The outlet of a frame already forwarded (monitor mode): nothing more to send. */
@@ -46,6 +49,7 @@ export class Interceptor {
   readonly catalog = new ToolCatalog();
   readonly pending = new PendingRequests();
   readonly held = new HeldCalls();
+  readonly rounds = new InputRounds();
   private readonly gate: ToolCallGate;
   private readonly enforce: boolean;
 
@@ -57,7 +61,7 @@ export class Interceptor {
 
   constructor(private readonly deps: InterceptorDeps) {
     this.enforce = deps.config.mode === 'enforce';
-    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held });
+    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, rounds: this.rounds });
   }
 
   /**
@@ -136,13 +140,17 @@ export class Interceptor {
     else if (read.kind === 'batch') for (const m of read.messages) this.settle(m, Buffer.byteLength(m.text));
   }
 
-  /** Settles a large answer from its envelope; false when it must be parsed whole (a batch, a tools/list). */
+  /**
+   * Settles a large answer from its envelope; false when it must be parsed whole (a batch, a
+   * tools/list, a tools/call answer that may be `input_required`).
+   */
   private settlePeeked(frame: Buffer): boolean {
     const envelope = peekEnvelope(frame);
     if (envelope.kind !== 'object') return false;
     if (envelope.rawId === undefined) return true; // no id: it answers nothing
     const key = rawIdKey(envelope.rawId);
-    if (this.pending.peek(key)?.method === 'tools/list') return false;
+    const method = this.pending.peek(key)?.method;
+    if (method === 'tools/list' || (method === 'tools/call' && frame.indexOf(INPUT_REQUIRED_MARKER) !== -1)) return false;
     const request = this.pending.settle(key);
     if (request?.call) {
       this.deps.telemetry.toolFinished(request.call, {
@@ -299,16 +307,30 @@ export class Interceptor {
     const request = this.pending.settle(rawIdKey(message.rawId));
     if (!request) return;
     if (request.call) {
-      const isError = (value.result as { isError?: unknown } | undefined)?.isError === true;
+      const result = value.result as { isError?: unknown; resultType?: unknown; requestState?: unknown } | undefined;
+      const inputRequired = result?.resultType === 'input_required' && this.openRound(request, result);
       this.deps.telemetry.toolFinished(request.call, {
         error: value.error ? { code: value.error.code, message: value.error.message } : undefined,
-        isError,
+        isError: result?.isError === true,
+        inputRequired,
         resultSize: frameBytes,
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
       if (tools) this.register(tools);
     }
+  }
+
+  /** A call answered with `input_required`: its retry may come (input-rounds.ts). Returns true. */
+  private openRound(request: PendingRequest, result: { requestState?: unknown }): boolean {
+    const round = request.round;
+    if (!round) return true;
+    const requestState = typeof result.requestState === 'string' ? result.requestState : undefined;
+    this.rounds.add(
+      { tool: round.tool, argumentsText: round.argumentsText(), requestState },
+      { number: round.number, firstCallId: round.firstCallId, approvalId: round.approvalId },
+    );
+    return true;
   }
 
   /** A tools/list answer: its annotations are kept for the rules, and the control plane registers the tools. */

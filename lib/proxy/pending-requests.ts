@@ -10,6 +10,7 @@
  */
 import type { RawId } from '../jsonrpc/errors.js';
 import type { ToolCallRecord } from '../telemetry/telemetry.js';
+import type { PendingRound } from './input-rounds.js';
 import { NumericIdSpellings } from './numeric-id-spellings.js';
 
 export interface PendingRequest {
@@ -17,6 +18,8 @@ export interface PendingRequest {
   method: string;
   /** Set for tools/call. */
   call?: ToolCallRecord;
+  /** Set for tools/call: which round of its call it is, for an `input_required` answer (input-rounds.ts). */
+  round?: PendingRound;
   /** The host sent `notifications/cancelled` for it. */
   cancelled?: boolean;
 }

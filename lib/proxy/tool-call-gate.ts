@@ -1,17 +1,22 @@
 /**
  * The policy gate for one `tools/call`: in monitor mode it forwards at once and records what the
  * policy would have decided; in enforce mode it forwards, refuses (-32001), or holds the call for
- * approval (-32002 when rejected or timed out). Holds never block other traffic.
+ * approval (-32002 when rejected or timed out). Holds never block other traffic. A 2026-07-28-era
+ * call is refused in its own era's way (a tool result with `isError`, docs/errors.md), and the
+ * retry of a call answered with `input_required` is the same call: approved once, not held again
+ * (docs/protocol-eras.md).
  */
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
+import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
+import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { PendingRequests } from './pending-requests.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -27,6 +32,7 @@ export interface GateDeps {
   telemetry: Telemetry;
   pending: PendingRequests;
   held: HeldCalls;
+  rounds: InputRounds;
   sessionId: string;
 }
 
@@ -48,6 +54,8 @@ interface GateCall {
   isRequest: boolean;
   call: ToolCallRecord;
   out: Outlet;
+  era: ProtocolEra;
+  round: PendingRound;
 }
 
 export class ToolCallGate {
@@ -69,6 +77,8 @@ export class ToolCallGate {
     const { tool, arguments: args } = message.toolCall();
     const annotations = catalog.annotations(tool);
     const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
+    const round = this.roundOf(message, tool, message.params);
+    if (round.number > 1) telemetry.linkRound(call, round.number, round.firstCallId);
     const request: GuardRequest = {
       agentKey: config.agentKey,
       environment: config.environment,
@@ -77,8 +87,9 @@ export class ToolCallGate {
       arguments: args,
       // Absent: this session has not listed the tool (the control plane may know it from the store).
       annotations: catalog.listedAnnotations(tool),
-      // A notification is never held (there is nothing to answer), so it must not create an approval.
-      mode: isRequest ? config.mode : 'monitor',
+      // A notification is never held (there is nothing to answer), so it must not create an approval;
+      // nor is the retry of an approved call (its approval covers it), so nobody is asked again.
+      mode: isRequest && !round.approvalId ? config.mode : 'monitor',
       sessionId: this.deps.sessionId,
       approvalTimeoutMs: config.approvalTimeoutMs,
       redactKeys: config.redactKeys,
@@ -88,12 +99,12 @@ export class ToolCallGate {
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
+    const context: GateCall = { key, isRequest, call, out, era: protocolEra(message.value), round };
     if (!enforce) {
-      this.send(key, isRequest, call, out); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
+      this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
       return;
     }
-    const context: GateCall = { key, isRequest, call, out };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };
@@ -104,26 +115,47 @@ export class ToolCallGate {
     });
   }
 
+  /**
+   * Round 1 for a new call. A call that carries `inputResponses` or `requestState` continues the
+   * round it matches exactly (input-rounds.ts); one that matches none is judged as a new call.
+   */
+  private roundOf(message: ParsedMessage, tool: string, params: unknown): PendingRound {
+    const argumentsText = (): string => message.rawParam('arguments') ?? '';
+    const first: PendingRound = { number: 1, firstCallId: message.rawId, tool, argumentsText };
+    if (!looksLikeRetry(params)) return first;
+    const state = (params as { requestState?: unknown }).requestState;
+    const continued = this.deps.rounds.take({
+      tool,
+      argumentsText: argumentsText(),
+      requestState: typeof state === 'string' ? state : undefined,
+    });
+    if (continued) return { ...first, number: continued.number + 1, firstCallId: continued.firstCallId, approvalId: continued.approvalId };
+    this.deps.telemetry.warning(
+      'unmatched_retry',
+      'a tools/call with inputResponses or requestState continues no call answered with input_required (same tool, same arguments, same requestState); it is judged as a new call',
+      { requestId: message.rawId, tool },
+    );
+    return first;
+  }
+
   private apply(verdict: PolicyVerdict, c: GateCall): void {
     const { telemetry } = this.deps;
+    // An approved call's retry: the human already said yes to this tool with these arguments.
+    const approvalId = verdict.decision === 'require_approval' ? c.round.approvalId : undefined;
     // Events are built at the end of the turn (see Telemetry), so recording first delays no frame.
-    telemetry.guardrailEvaluated(c.call, verdict, true);
+    telemetry.guardrailEvaluated(c.call, verdict, true, approvalId);
     switch (verdict.decision) {
       case 'allow':
       case 'warn':
-        return this.send(c.key, c.isRequest, c.call, c.out);
+        return this.send(c);
       case 'block': {
         if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
-        const frame = blockedError(c.call.requestId, {
-          decision: 'block',
-          ruleId: verdict.ruleId,
-          reason: verdict.reason,
-          tool: c.call.namespacedTool,
-        });
-        return this.refuse(c, frame, ProxyErrorCode.blocked, verdict.reason);
+        const data = { decision: 'block' as const, ruleId: verdict.ruleId, reason: verdict.reason, tool: c.call.namespacedTool };
+        return this.refuse(c, blockedError(c.call.requestId, data, c.era), ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
+        if (approvalId) return this.send(c);
         this.holdForApproval(verdict, c);
     }
   }
@@ -137,13 +169,11 @@ export class ToolCallGate {
         ? `no approval could be created: ${verdict.failure}`
         : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
-      const frame = approvalDeniedError(c.call.requestId, {
-        decision: 'require_approval',
-        approvalId: null,
-        outcome: 'unavailable',
-        ruleId: verdict.ruleId,
-        reason,
-      });
+      const frame = approvalDeniedError(
+        c.call.requestId,
+        { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason },
+        c.era,
+      );
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
     const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
@@ -159,13 +189,12 @@ export class ToolCallGate {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
-        if (outcome === 'approved') return this.send(c.key, true, c.call, c.out);
-        const frame = approvalDeniedError(c.call.requestId, {
-          decision: 'require_approval',
-          approvalId,
-          outcome,
-          ruleId: verdict.ruleId,
-        });
+        if (outcome === 'approved') return this.send({ ...c, round: { ...c.round, approvalId } });
+        const frame = approvalDeniedError(
+          c.call.requestId,
+          { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId },
+          c.era,
+        );
         this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
       },
       () => undefined,
@@ -185,16 +214,20 @@ export class ToolCallGate {
     out.answer(invalidRequestError(rawId, reason));
   }
 
-  /** Answers the host with one of our errors instead of forwarding, and records the call as failed. */
+  /**
+   * Answers the host with our refusal instead of forwarding, and records the call as failed: with
+   * the error code of a 2025-era refusal, or as `isError` with the refusal's code for a modern one.
+   */
   private refuse(c: GateCall, frame: Buffer, code: number, message: string): void {
     c.out.answer(frame);
-    this.deps.telemetry.toolFinished(c.call, { error: { code, message }, resultSize: frame.length });
+    const outcome = c.era === 'modern' ? { isError: true, refusal: { code, message } } : { error: { code, message } };
+    this.deps.telemetry.toolFinished(c.call, { ...outcome, resultSize: frame.length });
   }
 
   /** Forwards the original bytes, then waits for the answer and records the start. */
-  private send(key: string, isRequest: boolean, call: ToolCallRecord, out: Outlet): void {
-    out.forward();
-    if (isRequest) this.deps.pending.add(key, { rawId: call.requestId, method: 'tools/call', call });
-    this.deps.telemetry.toolStarted(call);
+  private send(c: GateCall): void {
+    c.out.forward();
+    if (c.isRequest) this.deps.pending.add(c.key, { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round });
+    this.deps.telemetry.toolStarted(c.call);
   }
 }

@@ -34,6 +34,9 @@ export interface ToolCallRecord {
   /** The call's arguments as sent, kept only until `details` is made from them. Never put in an event. */
   rawArguments?: Record<string, unknown>;
   annotations?: ToolAnnotations;
+  /** Set for the retry of a call answered with `input_required`: its round (2, 3, …) and round 1's request id. */
+  round?: number;
+  firstCallId?: string;
 }
 
 interface CallDetails {
@@ -150,6 +153,12 @@ export class Telemetry {
     return call;
   }
 
+  /** The call is round `round` of the call first sent with request id `firstCallId` (docs/events.md). */
+  linkRound(call: ToolCallRecord, round: number, firstCallId: string): void {
+    call.round = round;
+    call.firstCallId = firstCallId;
+  }
+
   /** Action, resource, risk and redacted arguments of a call, made once, from its arguments. */
   private detailsOf(call: ToolCallRecord): CallDetails {
     if (!call.details) {
@@ -172,13 +181,18 @@ export class Telemetry {
    */
   private callFields(call: ToolCallRecord): Record<string, unknown> {
     const details = this.detailsOf(call);
-    return {
+    const fields: Record<string, unknown> = {
       tool: call.namespacedTool,
       requestId: call.requestId,
       action: details.action,
       resource: details.resource ?? null,
       riskLevel: details.riskLevel,
     };
+    if (call.round !== undefined) {
+      fields.round = call.round;
+      fields.firstCallId = call.firstCallId;
+    }
+    return fields;
   }
 
   toolStarted(call: ToolCallRecord): void {
@@ -209,10 +223,21 @@ export class Telemetry {
     });
   }
 
-  /** The upstream answered (or the proxy answered for it, with `errorCode` one of its own codes). */
+  /**
+   * The upstream answered (or the proxy answered for it: `error` with one of its own codes, or for a
+   * 2026-07-28-era request `isError` with `refusal`). `inputRequired`: the answer asks for input, and
+   * a retry continues the call.
+   */
   toolFinished(
     call: ToolCallRecord,
-    outcome: { error?: { code: unknown; message: unknown }; isError?: boolean; resultSize: number; uninspected?: boolean },
+    outcome: {
+      error?: { code: unknown; message: unknown };
+      isError?: boolean;
+      refusal?: { code: number; message: string };
+      inputRequired?: boolean;
+      resultSize: number;
+      uninspected?: boolean;
+    },
   ): void {
     const durationMs = round(performance.now() - call.startedAt);
     this.record((ts) => {
@@ -223,12 +248,15 @@ export class Telemetry {
       data.resultSize = outcome.resultSize;
       if (outcome.error) data.error = outcome.error;
       if (outcome.isError) data.isError = true;
+      if (outcome.refusal) data.refusal = outcome.refusal;
+      if (outcome.inputRequired) data.inputRequired = true;
       if (outcome.uninspected) data.uninspected = true;
       this.emitFromRecord(failed ? EventType.toolFailed : EventType.toolCompleted, data, ts);
     });
   }
 
-  guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean): void {
+  /** `approvedInEarlierRound`: the approval of an earlier round of this call, which lets it through unheld. */
+  guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean, approvedInEarlierRound?: string): void {
     this.record((ts) => {
       const data = this.callFields(call);
       data.decision = verdict.decision;
@@ -237,6 +265,7 @@ export class Telemetry {
       data.latencyMs = round(verdict.latencyMs);
       data.enforced = enforced;
       if (verdict.failure) data.failure = verdict.failure;
+      if (approvedInEarlierRound) data.approvedInEarlierRound = approvedInEarlierRound;
       this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
     });
   }

@@ -52,6 +52,12 @@ export function refuse(res: ServerResponse, refusal: Refusal, code: ProxyErrorCo
   res.end(body);
 }
 
+/** Answers with a JSON-RPC error message that names the request's id (a refusal of one request). */
+export function answerError(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers });
+  res.end(body);
+}
+
 /**
  * DNS rebinding protection: a page on evil.example whose name is re-pointed at 127.0.0.1 sends
  * `Host: evil.example`. When bound to loopback, only loopback names with our port are accepted
@@ -111,7 +117,8 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse): void
   res.writeHead(204, {
     ...corsHeaders(req),
     'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-    'Access-Control-Allow-Headers': 'Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID',
+    'Access-Control-Allow-Headers':
+      'Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID',
     'Access-Control-Max-Age': '600',
   });
   res.end();

@@ -10,17 +10,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { errorResponse, NULL_ID, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { idKey, Message, type ParsedMessage, type ReadFrame, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { PROTOCOL_VERSION_META_KEY, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { NumericIdSpellings } from '../proxy/numeric-id-spellings.js';
-import { type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
+import { answerError, type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
+import { hasMirroredHeaders, headerMismatch } from './mcp-headers.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
+import { missingEnvelope, StatelessRequests, statelessKind } from './stateless-requests.js';
+
+/** The stateless revisions the front serves (docs/http.md, "Modern-era requests"). */
+const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'];
 
 /** Protocol versions a client may name in `MCP-Protocol-Version` (the upstream negotiates the actual one). */
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
 /** What a transport needs from the front: the session registry and the body limits. */
 export interface FrontContext {
@@ -67,19 +73,19 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
 
 export class StreamableHttpTransport {
   private readonly state = new Map<string, Streams>();
+  /** 2026-07-28 requests: no session, one shared upstream. */
+  private readonly stateless: StatelessRequests;
 
-  constructor(private readonly front: FrontContext) {}
+  constructor(private readonly front: FrontContext) {
+    this.stateless = new StatelessRequests(front);
+  }
 
   /** Handles one request to `/mcp` (security checks already passed). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return refuse(res, {
-        status: 400,
-        message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-      });
-    }
+    // A POST is judged by its body first: a 2026-07-28 one names its version there, and the upstream
+    // accepts it or answers with the versions it serves.
     if (req.method === 'POST') return this.post(req, res);
+    if (this.unsupportedVersion(req, res)) return;
     if (req.method === 'GET') return this.get(req, res);
     if (req.method === 'DELETE') return this.delete(req, res);
     refuse(res, {
@@ -87,6 +93,35 @@ export class StreamableHttpTransport {
       message: `Method Not Allowed: ${req.method} /mcp (use POST, GET or DELETE)`,
       headers: { Allow: 'GET, POST, DELETE' },
     });
+  }
+
+  /**
+   * Refuses (400, UnsupportedProtocolVersion) a stateless request whose `_meta` names a revision
+   * this front does not serve: a stdio upstream past its opening exchange would not check it.
+   */
+  private unservedClaim(req: IncomingMessage, res: ServerResponse, message: ParsedMessage): boolean {
+    const requested = requestProtocolVersion(message.value);
+    if (requested === undefined || MODERN_PROTOCOL_VERSIONS.includes(requested)) return false;
+    const data = { supported: MODERN_PROTOCOL_VERSIONS, requested };
+    const error = errorResponse(
+      message.rawId,
+      ProxyErrorCode.unsupportedProtocolVersion,
+      `Unsupported protocol version: ${requested}`,
+      data,
+    );
+    answerError(res, 400, error, corsHeaders(req));
+    return true;
+  }
+
+  /** Refuses (400) an `MCP-Protocol-Version` that names no version this front knows. */
+  private unsupportedVersion(req: IncomingMessage, res: ServerResponse): boolean {
+    const version = header(req, 'mcp-protocol-version');
+    if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return false;
+    refuse(res, {
+      status: 400,
+      message: `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+    });
+    return true;
   }
 
   /** Looks up the session a request names; answers 400/404 itself when there is none. */
@@ -131,6 +166,25 @@ export class StreamableHttpTransport {
         { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' },
         ProxyErrorCode.invalidRequest,
       );
+    }
+    const stateless = statelessKind(req, read);
+    if (stateless === 'batch') {
+      const message = 'Invalid Request: a batch cannot carry 2026-07-28 messages; send each in a POST of its own';
+      return refuse(res, { status: 400, message }, ProxyErrorCode.invalidRequest);
+    }
+    if (stateless === undefined && this.unsupportedVersion(req, res)) return;
+    if (read.kind === 'single' && stateless === undefined && missingEnvelope(req, read.message)) {
+      const reason = `Invalid params: the MCP-Protocol-Version header names a 2026-07-28 revision but params._meta does not name it under "${PROTOCOL_VERSION_META_KEY}"`;
+      return answerError(res, 400, errorResponse(read.message.rawId, ProxyErrorCode.envelopeMissing, reason), corsHeaders(req));
+    }
+    if (this.headersRefused(req, res, read, stateless === 'single')) return;
+    if (stateless === 'single' && read.kind === 'single') {
+      if (this.unservedClaim(req, res, read.message)) return;
+      if (read.problem ?? read.message.problem) {
+        const reason = `Invalid Request: ${read.problem ?? read.message.problem}`;
+        return answerError(res, 400, errorResponse(refusalId(read.message, read.problemKey), ProxyErrorCode.invalidRequest, reason));
+      }
+      return this.stateless.post(req, res, read.message, body);
     }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
     let session: HttpSession;
@@ -190,6 +244,34 @@ export class StreamableHttpTransport {
     // A client of 2025-11-25 or later may resume from the priming id; older ones may not expect empty events.
     if ((streams.protocolVersion ?? '') >= '2025-11-25') res.write(`id: ${streams.buffer.primingId(post.key)}\ndata: \n\n`);
     void session.deliver(body); // the answer is this stream: nothing to hold back
+  }
+
+  /**
+   * Enforce mode: answers `-32020` (HTTP 400) when the POST's mirrored headers disagree with its
+   * body, and says so; monitor mode logs the finding and lets the POST through. A frame the strict
+   * reading found ambiguous is left to the refusal of that.
+   */
+  private headersRefused(req: IncomingMessage, res: ServerResponse, read: ReadFrame, modern: boolean): boolean {
+    if (read.kind === 'batch') {
+      if (!hasMirroredHeaders(req)) return false;
+      return this.mismatch(req, res, NULL_ID, 'a batch cannot be named by Mcp-Method or Mcp-Name headers; send them on single messages');
+    }
+    if (read.kind !== 'single' || read.problem !== undefined || read.message.problem !== undefined) return false;
+    const problem = headerMismatch(req, read.message.value, modern);
+    if (problem === undefined) return false;
+    return this.mismatch(req, res, read.message.isRequest ? read.message.rawId : NULL_ID, problem);
+  }
+
+  private mismatch(req: IncomingMessage, res: ServerResponse, id: string, problem: string): boolean {
+    if (!this.front.strict) {
+      this.front.log(
+        `monitor mode: forwarded a POST whose headers disagree with its body (enforce mode refuses it with -32020): ${problem}`,
+      );
+      return false;
+    }
+    this.front.log(`refused a POST whose headers disagree with its body (-32020): ${problem}`);
+    answerError(res, 400, errorResponse(id, ProxyErrorCode.headerMismatch, `Header mismatch: ${problem}`), corsHeaders(req));
+    return true;
   }
 
   private get(req: IncomingMessage, res: ServerResponse): void {

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { approvals, pendingApprovals } from '../helpers/approvals.js';
 import { cleanUpAfterEach, fixtureServer, newStore, ProxyProcess, root, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const { track } = cleanUpAfterEach('ratri-approvals-');
@@ -42,23 +43,6 @@ function start(rules: unknown[], approvalTimeoutMs = 20_000, store?: string): Se
 }
 
 const received = (s: Setup): string => (existsSync(s.record) ? readFileSync(s.record, 'utf8') : '');
-
-/** Runs `ratri approvals …` against the store, as a second terminal would. */
-async function approvals(store: string, ...args: string[]) {
-  return runCli(['approvals', ...args, '--store', store]);
-}
-
-async function pendingApprovals(store: string, count = 1): Promise<Array<Record<string, any>>> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await approvals(store, 'list', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    const list = JSON.parse(r.stdout) as Array<Record<string, any>>;
-    if (list.length >= count) return list;
-    if (Date.now() > deadline) throw new Error(`no pending approval appeared in ${store}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
 
 // Unusual but valid bytes: spaces, key order, an escaped é. Forwarded, they must arrive exactly so.
 const HELD_CALL =

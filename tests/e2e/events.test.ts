@@ -4,45 +4,14 @@
  * sequence of events docs/events.md describes.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServer, ProxyProcess, root, tempDir, writeConfig } from '../helpers/cli.js';
-
-interface RatriEvent {
-  id: string;
-  type: string;
-  ts: string;
-  agentKey: string;
-  environment: string;
-  serverName: string;
-  sessionId: string;
-  data: Record<string, any>;
-}
+import { fixtureServer, ProxyProcess, tempDir, writeConfig } from '../helpers/cli.js';
+import { compileEventSchema, type RatriEvent, readEvents } from '../helpers/events.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function compileEventSchema(): ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  return ajv.compile(JSON.parse(readFileSync(join(root, 'schemas', 'event.schema.json'), 'utf8')) as object);
-}
-
-/** Reads the JSONL file and checks every line against the schema; returns the events. */
-function readEvents(file: string, validate: ValidateFunction): { text: string; events: RatriEvent[] } {
-  const text = readFileSync(file, 'utf8');
-  expect(text.endsWith('\n')).toBe(true);
-  const lines = text.slice(0, -1).split('\n');
-  const problems: string[] = [];
-  const events = lines.map((line, i) => {
-    const event = JSON.parse(line) as RatriEvent;
-    if (!validate(event as unknown)) problems.push(`line ${i + 1} (${event.type}): ${JSON.stringify(validate.errors)}`);
-    return event;
-  });
-  expect(problems).toEqual([]);
-  return { text, events };
-}
 
 /** The frame's size as the proxy counts it: bytes of its JSON text, without the newline. */
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');

@@ -63,7 +63,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
+export function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveStop) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -76,7 +76,7 @@ function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
 }
 
 /** Waits until `pattern` appears in the child's stderr (or stdout); rejects on exit or timeout. */
-function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+export function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, timeoutMs = 15_000): Promise<RegExpMatchArray> {
   return new Promise((resolveWait, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
@@ -107,7 +107,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, label: string, time
   });
 }
 
-function collect(child: ChildProcess): () => string {
+export function collect(child: ChildProcess): () => string {
   let text = '';
   child.stderr?.on('data', (c: Buffer) => (text += c.toString('utf8')));
   return () => text;
@@ -134,11 +134,12 @@ export async function startRatriHttp(
   dir: string,
   upstreamArgs: string[] = [everythingServer, 'stdio'],
   extraArgs: string[] = [],
+  mode: 'monitor' | 'enforce' = 'monitor',
 ): Promise<Target> {
   mkdirSync(dir, { recursive: true });
   const config = writeConfig(dir, {
     agentKey: 'conformance',
-    mode: 'monitor',
+    mode,
     store: join(dir, 'ratri.db'),
     upstream: { command: process.execPath, args: upstreamArgs },
   });
@@ -262,10 +263,17 @@ export function listServerScenarios(): Promise<string[]> {
  * Runs `conformance server --url URL --suite SUITE -o OUTDIR` to completion and reads its results.
  * The runner exits 1 whenever any check fails, so the exit code is reported, not judged.
  */
-export function runConformance(url: string, outDir: string, suite = 'all', timeoutMs = 100_000): Promise<ConformanceRun> {
+export function runConformance(
+  url: string,
+  outDir: string,
+  suite = 'all',
+  timeoutMs = 100_000,
+  runner: { node: string; bin: string; args?: string[] } = { node: process.execPath, bin: conformanceBin },
+): Promise<ConformanceRun> {
   const started = Date.now();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [conformanceBin, 'server', '--url', url, '--suite', suite, '-o', outDir], {
+    const args = [runner.bin, 'server', '--url', url, '--suite', suite, '-o', outDir, ...(runner.args ?? [])];
+    const child = spawn(runner.node, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -358,6 +366,88 @@ export function parityTable(
 }
 
 /**
+ * The scenario servers' content, as JavaScript source shared by the 2025 one (below) and the v2-SDK one
+ * (tests/helpers/modern-conformance.ts): its tools' answers, resources, prompts and completion.
+ */
+export const SCENARIO_CONTENT = `
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+const WAV = Buffer.from('RIFF$\\u0000\\u0000\\u0000WAVEfmt ').toString('base64');
+const EMPTY = { type: 'object', properties: {} };
+const CONTENT_TOOLS = ['test_simple_text', 'test_image_content', 'test_audio_content', 'test_embedded_resource',
+  'test_multiple_content_types', 'test_tool_with_logging', 'test_tool_with_progress', 'test_error_handling'];
+const SCHEMA_TOOL = {
+  name: 'json_schema_2020_12_tool', description: 'JSON Schema 2020-12 keywords that must survive',
+  inputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object',
+    $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+    properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } }, additionalProperties: false } };
+const toolsNamed = (names) => names.map((name) => ({ name, description: name, inputSchema: EMPTY }));
+const RESOURCE = (uri) => ({ type: 'resource', resource: { uri, mimeType: 'text/plain', text: 'embedded text' } });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const text = (t) => ({ type: 'text', text: t });
+
+/** The answer of one of CONTENT_TOOLS or SCHEMA_TOOL (undefined for another name); notify(notification) sends one for the call. */
+async function contentTool(name, progressToken, notify) {
+  switch (name) {
+    case 'test_simple_text': return { content: [text('This is a simple text response for testing.')] };
+    case 'test_image_content': return { content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] };
+    case 'test_audio_content': return { content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] };
+    case 'test_embedded_resource': return { content: [RESOURCE('test://embedded-resource')] };
+    case 'test_multiple_content_types':
+      return { content: [text('mixed'), { type: 'image', data: PNG, mimeType: 'image/png' }, RESOURCE('test://mixed-content-resource')] };
+    case 'test_tool_with_logging':
+      for (const step of ['started', 'working', 'done']) {
+        await notify({ method: 'notifications/message', params: { level: 'info', logger: 'scenarios', data: 'tool ' + step } });
+        await sleep(20);
+      }
+      return { content: [text('logged')] };
+    case 'test_tool_with_progress':
+      for (const progress of [0, 50, 100]) {
+        if (progressToken !== undefined) await notify({ method: 'notifications/progress', params: { progressToken, progress, total: 100 } });
+        await sleep(20);
+      }
+      return { content: [text('progressed')] };
+    case 'test_error_handling': return { content: [text('This tool always fails')], isError: true };
+    case 'json_schema_2020_12_tool': return { content: [text('ok')] };
+    default: return undefined;
+  }
+}
+
+const RESOURCES = {
+  'test://static-text': { uri: 'test://static-text', name: 'static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' },
+  'test://static-binary': { uri: 'test://static-binary', name: 'static-binary', mimeType: 'image/png', blob: PNG },
+  'test://watched-resource': { uri: 'test://watched-resource', name: 'watched-resource', mimeType: 'text/plain', text: 'watched' },
+};
+const listResources = () => ({ resources: Object.values(RESOURCES).map(({ uri, name, mimeType }) => ({ uri, name, mimeType })) });
+const listTemplates = () => ({ resourceTemplates: [{ uriTemplate: 'test://template/{id}/data', name: 'template', mimeType: 'application/json' }] });
+/** A resource's contents; notFound(uri) is the error thrown for an unknown one. */
+function readResource(uri, notFound) {
+  const known = RESOURCES[uri];
+  if (known) { const { name, ...content } = known; return { contents: [content] }; }
+  const m = uri.match(/^test:\\/\\/template\\/([^/]+)\\/data$/);
+  if (m) return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify({ id: m[1] }) }] };
+  throw notFound(uri);
+}
+const listPrompts = () => ({ prompts: [
+  { name: 'test_simple_prompt', description: 'simple' },
+  { name: 'test_prompt_with_arguments', description: 'with arguments', arguments: [{ name: 'arg1', required: true }, { name: 'arg2', required: true }] },
+  { name: 'test_prompt_with_embedded_resource', description: 'embedded resource', arguments: [{ name: 'resourceUri', required: true }] },
+  { name: 'test_prompt_with_image', description: 'image' },
+] });
+function getPrompt(params) {
+  const a = params.arguments ?? {};
+  const user = (content) => ({ messages: [{ role: 'user', content }] });
+  switch (params.name) {
+    case 'test_simple_prompt': return user({ type: 'text', text: 'This is a simple prompt for testing.' });
+    case 'test_prompt_with_arguments': return user({ type: 'text', text: 'Prompt with arguments: arg1=' + a.arg1 + ', arg2=' + a.arg2 });
+    case 'test_prompt_with_embedded_resource': return user(RESOURCE(a.resourceUri ?? 'test://example-resource'));
+    case 'test_prompt_with_image': return user({ type: 'image', data: PNG, mimeType: 'image/png' });
+    default: throw Object.assign(new Error('Prompt ' + params.name + ' not found'), { code: -32602 });
+  }
+}
+const COMPLETION = { completion: { values: ['paris', 'park', 'party'], total: 3, hasMore: false } };
+`;
+
+/**
  * Source of a small MCP server written for this test (plain ESM, the SDK's low-level `Server`) that
  * has the tools, resources and prompts the conformance scenarios call by name (`test_image_content`,
  * `test://static-text`, `test_simple_prompt`, …), so that sampling, elicitation, progress, logging,
@@ -381,20 +471,9 @@ import {
   CreateMessageResultSchema, ElicitResultSchema,
 } from ${JSON.stringify(sdk('types.js'))};
 
-const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const WAV = Buffer.from('RIFF$\\u0000\\u0000\\u0000WAVEfmt ').toString('base64');
-const EMPTY = { type: 'object', properties: {} };
-const TOOLS = ['test_simple_text', 'test_image_content', 'test_audio_content', 'test_embedded_resource',
-  'test_multiple_content_types', 'test_tool_with_logging', 'test_tool_with_progress', 'test_error_handling',
-  'test_sampling', 'test_elicitation', 'test_elicitation_sep1034_defaults']
-  .map((name) => ({ name, description: name, inputSchema: EMPTY }))
-  .concat([{ name: 'test_elicitation_sep1330_enums', description: 'enum schemas', inputSchema: EMPTY }, {
-    name: 'json_schema_2020_12_tool', description: 'JSON Schema 2020-12 keywords that must survive',
-    inputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object',
-      $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } }, additionalProperties: false } }]);
-const RESOURCE = (uri) => ({ type: 'resource', resource: { uri, mimeType: 'text/plain', text: 'embedded text' } });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+${SCENARIO_CONTENT}
+const TOOLS = toolsNamed([...CONTENT_TOOLS, 'test_sampling', 'test_elicitation', 'test_elicitation_sep1034_defaults'])
+  .concat([{ name: 'test_elicitation_sep1330_enums', description: 'enum schemas', inputSchema: EMPTY }, SCHEMA_TOOL]);
 
 function makeServer() {
   const server = new Server({ name: 'ratri-conformance-scenarios', version: '1.0.0' }, {
@@ -404,29 +483,9 @@ function makeServer() {
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
-    const text = (t) => ({ type: 'text', text: t });
+    const answer = await contentTool(name, request.params._meta?.progressToken, (n) => extra.sendNotification(n));
+    if (answer) return answer;
     switch (name) {
-      case 'test_simple_text': return { content: [text('This is a simple text response for testing.')] };
-      case 'test_image_content': return { content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] };
-      case 'test_audio_content': return { content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] };
-      case 'test_embedded_resource': return { content: [RESOURCE('test://embedded-resource')] };
-      case 'test_multiple_content_types':
-        return { content: [text('mixed'), { type: 'image', data: PNG, mimeType: 'image/png' }, RESOURCE('test://mixed-content-resource')] };
-      case 'test_tool_with_logging':
-        for (const step of ['started', 'working', 'done']) {
-          await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'scenarios', data: 'tool ' + step } });
-          await sleep(20);
-        }
-        return { content: [text('logged')] };
-      case 'test_tool_with_progress': {
-        const progressToken = request.params._meta?.progressToken;
-        for (const progress of [0, 50, 100]) {
-          if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total: 100 } });
-          await sleep(20);
-        }
-        return { content: [text('progressed')] };
-      }
-      case 'test_error_handling': return { content: [text('This tool always fails')], isError: true };
       case 'test_sampling': {
         const answer = await extra.sendRequest({ method: 'sampling/createMessage', params: {
           messages: [{ role: 'user', content: text(String(request.params.arguments?.prompt ?? 'hello')) }], maxTokens: 100 } }, CreateMessageResultSchema);
@@ -460,47 +519,18 @@ function makeServer() {
           } } } }, ElicitResultSchema);
         return { content: [text('elicitation ' + answer.action)] };
       }
-      case 'json_schema_2020_12_tool': return { content: [text('ok')] };
       default: return { content: [text('Unknown tool ' + name)], isError: true };
     }
   });
-  const resources = {
-    'test://static-text': { uri: 'test://static-text', name: 'static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' },
-    'test://static-binary': { uri: 'test://static-binary', name: 'static-binary', mimeType: 'image/png', blob: PNG },
-    'test://watched-resource': { uri: 'test://watched-resource', name: 'watched-resource', mimeType: 'text/plain', text: 'watched' },
-  };
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: Object.values(resources).map(({ uri, name, mimeType }) => ({ uri, name, mimeType })) }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: [{ uriTemplate: 'test://template/{id}/data', name: 'template', mimeType: 'application/json' }] }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    const uri = request.params.uri;
-    const known = resources[uri];
-    if (known) { const { name, ...content } = known; return { contents: [content] }; }
-    const m = uri.match(/^test:\\/\\/template\\/([^/]+)\\/data$/);
-    if (m) return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify({ id: m[1] }) }] };
-    throw Object.assign(new Error('Resource ' + uri + ' not found'), { code: -32002 });
-  });
+  server.setRequestHandler(ListResourcesRequestSchema, async () => listResources());
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => listTemplates());
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) =>
+    readResource(request.params.uri, (uri) => Object.assign(new Error('Resource ' + uri + ' not found'), { code: -32002 })));
   server.setRequestHandler(SubscribeRequestSchema, async () => ({}));
   server.setRequestHandler(UnsubscribeRequestSchema, async () => ({}));
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: [
-    { name: 'test_simple_prompt', description: 'simple' },
-    { name: 'test_prompt_with_arguments', description: 'with arguments', arguments: [{ name: 'arg1', required: true }, { name: 'arg2', required: true }] },
-    { name: 'test_prompt_with_embedded_resource', description: 'embedded resource', arguments: [{ name: 'resourceUri', required: true }] },
-    { name: 'test_prompt_with_image', description: 'image' },
-  ] }));
-  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
-    const a = request.params.arguments ?? {};
-    const user = (content) => ({ messages: [{ role: 'user', content }] });
-    switch (request.params.name) {
-      case 'test_simple_prompt': return user({ type: 'text', text: 'This is a simple prompt for testing.' });
-      case 'test_prompt_with_arguments': return user({ type: 'text', text: 'Prompt with arguments: arg1=' + a.arg1 + ', arg2=' + a.arg2 });
-      case 'test_prompt_with_embedded_resource': return user(RESOURCE(a.resourceUri ?? 'test://example-resource'));
-      case 'test_prompt_with_image': return user({ type: 'image', data: PNG, mimeType: 'image/png' });
-      default: throw Object.assign(new Error('Prompt ' + request.params.name + ' not found'), { code: -32602 });
-    }
-  });
-  server.setRequestHandler(CompleteRequestSchema, async () => ({ completion: { values: ['paris', 'park', 'party'], total: 3, hasMore: false } }));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => listPrompts());
+  server.setRequestHandler(GetPromptRequestSchema, async (request) => getPrompt(request.params));
+  server.setRequestHandler(CompleteRequestSchema, async () => COMPLETION);
   return server;
 }
 
@@ -525,19 +555,19 @@ if (process.argv[2] === 'http') {
 `;
 }
 
-/** Writes the scenario server into `dir` and returns its path. */
-export function writeScenarioServer(dir: string): string {
+/** Writes a scenario server (by default the one above) into `dir` and returns its path. */
+export function writeScenarioServer(dir: string, source = scenarioServerSource(), name = 'scenario-server.mjs'): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'scenario-server.mjs');
-  writeFileSync(file, scenarioServerSource());
+  const file = join(dir, name);
+  writeFileSync(file, source);
   return file;
 }
 
-/** The scenario server serving Streamable HTTP itself. */
+/** A scenario server serving Streamable HTTP itself (`node FILE http 0`, which prints its port). */
 export async function startScenarioServerHttp(file: string): Promise<Target> {
   const child = spawn(process.execPath, [file, 'http', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = collect(child);
   child.stdout?.resume();
-  const match = await waitForOutput(child, /listening on port (\d+)/, 'scenario server http');
+  const match = await waitForOutput(child, /listening on port (\d+)/, `scenario server ${file}`);
   return { url: `http://127.0.0.1:${match[1]}/mcp`, pid: child.pid!, stderr, stop: () => stopChild(child) };
 }

@@ -7,8 +7,19 @@ import { spawn } from 'node:child_process';
 import { cliPath } from './cli.js';
 
 export interface RawHttpFront {
-  /** POSTs one body; the answers are the SSE events that carry an id (notifications left out). */
-  post(body: string, session?: string): Promise<{ session?: string; answers: Array<Record<string, any>> }>;
+  /**
+   * POSTs one body (with extra headers, if given); the answers are the SSE events that carry an id
+   * (notifications left out), `messages` every event, or the JSON body of a refusal.
+   */
+  post(
+    body: string,
+    session?: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; session?: string; answers: Array<Record<string, any>>; messages: Array<Record<string, any>> }>;
+  /** The front's stderr so far. */
+  stderr(): string;
+  /** The endpoint, `http://127.0.0.1:PORT/mcp`, for SDK clients. */
+  url: string;
   /** `initialize`, and the session id it gave. */
   initialize(): Promise<string | undefined>;
 }
@@ -26,17 +37,25 @@ export async function withHttpFront(config: string, home: string, work: (front: 
     const deadline = Date.now() + 15_000;
     while (!/127\.0\.0\.1:\d+\/mcp/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const url = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)\/mcp/.exec(stderr)?.[1]}/mcp`;
-    const post: RawHttpFront['post'] = async (body, session) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post: RawHttpFront['post'] = async (body, session, extra = {}) => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...extra,
+      };
       if (session) headers['mcp-session-id'] = session;
       const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(8000) });
-      const events = (await res.text())
-        .split('\n')
-        .filter((l) => l.startsWith('data: ') && l.length > 6)
-        .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
-      return { session: res.headers.get('mcp-session-id') ?? undefined, answers: events.filter((m) => 'id' in m) };
+      const text = await res.text();
+      const events = res.headers.get('content-type')?.startsWith('application/json')
+        ? [JSON.parse(text) as Record<string, any>]
+        : text
+            .split('\n')
+            .filter((l) => l.startsWith('data: ') && l.length > 6)
+            .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
+      const answers = events.filter((m) => 'id' in m);
+      return { status: res.status, session: res.headers.get('mcp-session-id') ?? undefined, answers, messages: events };
     };
-    await work({ post, initialize: async () => (await post(INITIALIZE)).session });
+    await work({ post, initialize: async () => (await post(INITIALIZE)).session, stderr: () => stderr, url });
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
