@@ -2,15 +2,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { settlesWithin, withDeadline } from '../../lib/node/deadline.js';
 
-const after = <T>(ms: number, value: T): Promise<T> => new Promise((r) => setTimeout(() => r(value), ms));
+const resolvesAfter = <T>(ms: number, value: T): Promise<T> => new Promise((r) => setTimeout(() => r(value), ms));
 
 describe('withDeadline', () => {
   it('resolves with the value when the promise settles in time', async () => {
-    expect(await withDeadline(after(5, 'answer'), 1000, () => 'late')).toBe('answer');
+    expect(await withDeadline(resolvesAfter(5, 'answer'), 1000, () => 'late')).toBe('answer');
   });
 
   it('resolves with late() when the time runs out, undefined without it', async () => {
-    expect(await withDeadline(after(1000, 'answer'), 10, () => 'late')).toBe('late');
+    expect(await withDeadline(resolvesAfter(1000, 'answer'), 10, () => 'late')).toBe('late');
     expect(await withDeadline(new Promise(() => undefined), 10)).toBeUndefined();
   });
 
@@ -37,8 +37,8 @@ describe('withDeadline', () => {
 
 describe('settlesWithin', () => {
   it('is true when the promise settles (either way) in time, false when not', async () => {
-    expect(await settlesWithin(after(5, 'x'), 1000)).toBe(true);
+    expect(await settlesWithin(resolvesAfter(5, 'x'), 1000)).toBe(true);
     expect(await settlesWithin(Promise.reject(new Error('x')), 1000)).toBe(true);
-    expect(await settlesWithin(after(1000, 'x'), 10)).toBe(false);
+    expect(await settlesWithin(resolvesAfter(1000, 'x'), 10)).toBe(false);
   });
 });
