@@ -35,12 +35,6 @@ interface ProxyArgs {
 
 /** Without an explicit maxFrameBytes, HTTP bodies are held to 4 MiB (a whole body sits in memory). */
 const DEFAULT_HTTP_BODY_BYTES = 4 * 1024 * 1024;
-/**
- * Sessions idle this long are ended. Clients that vanish without DELETE (the SDK's and the
- * Inspector's never send it) would otherwise keep an upstream each; docs/http.md says how many fit.
- */
-const DEFAULT_SESSION_IDLE_MS = 5 * 60 * 1000;
-
 /** The body limit an HTTP front applies, and the words that name the setting it comes from. */
 function bodyLimit(config: ProxyConfig): { maxBytes: number; setting: string } {
   if (config.maxFrameBytes !== DEFAULTS.maxFrameBytes) return { maxBytes: config.maxFrameBytes, setting: 'maxFrameBytes in the config' };
@@ -204,7 +198,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       })
       .option('session-idle-ms', {
         type: 'number',
-        default: DEFAULT_SESSION_IDLE_MS,
+        default: DEFAULTS.sessionIdleMs,
         describe: 'End an HTTP session with no request, no open stream and no unanswered request for this long',
       })
       .option('request-timeout-ms', {

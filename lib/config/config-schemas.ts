@@ -4,7 +4,7 @@
  * (scripts/standalone-validator.mjs), and by config-validator.ts when run from the sources.
  */
 import type { Ajv, Options, ValidateFunction } from 'ajv';
-import { readSchema } from '../package-files.js';
+import { readSchema } from '../node/package-files.js';
 
 /** What the generated file is called, in dist/lib/config/. */
 export const GENERATED_VALIDATOR = 'config-validator.generated.js';

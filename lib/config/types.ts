@@ -197,6 +197,12 @@ export const DEFAULTS = {
   /** Progress every 5 s keeps a host that resets its timeout on progress waiting. */
   progressIntervalMs: 5_000,
   grantWindowMs: 10 * 60_000,
+  /**
+   * HTTP front (--session-idle-ms): sessions idle this long are ended. Clients that vanish without
+   * DELETE (the SDK's and the Inspector's never send it) would otherwise keep an upstream each;
+   * docs/http.md says how many fit.
+   */
+  sessionIdleMs: 5 * 60 * 1000,
 } as const;
 
 /** The variable the API's key is read from; null when the config says the API takes no key. */

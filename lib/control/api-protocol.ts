@@ -1,6 +1,6 @@
 /**
  * What the HTTP client (`http-control-plane.ts`) and the server (`api-server.ts`) of the control-plane
- * API (CONTRACT §5, docs/api.md) agree on, beyond the shapes in control-plane.ts: the extra field of
+ * API (docs/api.md) agree on, beyond the shapes in control-plane.ts: the extra field of
  * the evaluate body, how decisions rank, and the batch limits.
  */
 import type { Decision } from '../config/types.js';
@@ -24,7 +24,7 @@ export interface EvaluateBody extends GuardRequest {
   localDecision?: LocalDecision;
 }
 
-/** The decisions, least restrictive first (CONTRACT §2: block > require_approval > warn > allow). */
+/** The decisions, least restrictive first (docs/policy.md: block > require_approval > warn > allow). */
 export const DECISIONS = Object.keys(SEVERITY) as Decision[];
 
 /** How restrictive a decision is: higher is stricter. */

@@ -8,8 +8,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DEFAULTS } from '../config/types.js';
-import { readRequestBody } from '../http-body.js';
+import { readRequestBody } from '../net/http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { stderrLine } from '../report/visible-text.js';
@@ -17,7 +16,7 @@ import type { RatriEvent } from '../telemetry/event.js';
 import { makeRedactor } from '../telemetry/redact.js';
 import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
-import { canonicalHash } from './canonical-json.js';
+import { newApprovalFor } from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
 import type { LocalControlPlane } from './local-control-plane.js';
 
@@ -232,19 +231,8 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       const redact = makeRedactor([...redactKeys, ...(request.redactKeys ?? [])], { truncate: false });
       const args = redact(await plane.approvalArgumentsOf(request)) as Record<string, unknown>;
       try {
-        stricter.approvalId = plane.approvals.create({
-          agentKey: request.agentKey,
-          serverName: request.serverName,
-          tool: request.tool,
-          sessionId: request.sessionId ?? null,
-          requestId: request.requestId ?? null,
-          arguments: args,
-          ruleId: stricter.ruleId ?? null,
-          reason: stricter.reason ?? null,
-          timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
-          argumentsHash: canonicalHash(request.arguments),
-          grantWindowMs: request.grantWindowMs ?? 0,
-        }).id;
+        const heldBy = { ruleId: stricter.ruleId ?? null, reason: stricter.reason ?? null };
+        stricter.approvalId = plane.approvals.create(newApprovalFor(request, heldBy, args)).id;
       } catch (err) {
         stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
       }

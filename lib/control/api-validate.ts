@@ -3,7 +3,7 @@
  * is described the way config errors are: the field's path, then what is wrong with it.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { readSchema } from '../package-files.js';
+import { readSchema } from '../node/package-files.js';
 
 /** The body schemas, by the file name in schemas/api/. */
 export type BodySchema = 'guard-evaluate.json' | 'events.json' | 'tools-define.json' | 'approval-resolve.json';

@@ -5,6 +5,9 @@
  * expiry racing each other from two processes cannot both win.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { DEFAULTS } from '../config/types.js';
+import type { GuardRequest } from '../policy/policy-hook.js';
+import { canonicalHash } from './canonical-json.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
 import { type Db, isoTime } from './store.js';
 
@@ -19,6 +22,32 @@ export type NewApproval = Pick<
   /** How long a grant made by approving this call after its host gave up stays usable; 0: no such grant. */
   grantWindowMs?: number;
 };
+
+/**
+ * The approval a held call gets, built one way wherever one is made (the local control plane, and
+ * `ratri serve` for a proxy's stricter local decision): the call's identity, its arguments already
+ * redacted (secrets and redactKeys), the hash a grant is matched by, the rule that held it, and the
+ * request's approvalTimeoutMs or the default.
+ */
+export function newApprovalFor(
+  request: GuardRequest,
+  heldBy: { ruleId: string | null; reason: string | null },
+  redactedArguments: Record<string, unknown>,
+): NewApproval {
+  return {
+    agentKey: request.agentKey,
+    serverName: request.serverName,
+    tool: request.tool,
+    sessionId: request.sessionId ?? null,
+    requestId: request.requestId ?? null,
+    arguments: redactedArguments,
+    ruleId: heldBy.ruleId,
+    reason: heldBy.reason,
+    timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
+    argumentsHash: canonicalHash(request.arguments),
+    grantWindowMs: request.grantWindowMs ?? 0,
+  };
+}
 
 /** What a grant made from an approval needs, kept beside it but never shown. */
 export interface GrantFacts {

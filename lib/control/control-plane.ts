@@ -2,7 +2,7 @@
  * The control plane ("the Ratri API"): where guardrail decisions, tool definitions, approvals and
  * events live. Two implementations stand behind this one interface, chosen by the config:
  * `LocalControlPlane` (rules from the config, everything else in a SQLite store) and
- * `HttpControlPlane` (a remote Ratri-compatible API, CONTRACT §5). The proxy sees only this.
+ * `HttpControlPlane` (a remote Ratri-compatible API, docs/api.md). The proxy sees only this.
  */
 import type { GuardAnswer, GuardRequest, PolicyHook } from '../policy/policy-hook.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';

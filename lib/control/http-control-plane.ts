@@ -1,5 +1,5 @@
 /**
- * The remote control plane: a Ratri-compatible HTTP API (CONTRACT §5, docs/api.md), such as
+ * The remote control plane: a Ratri-compatible HTTP API (docs/api.md), such as
  * `ratri serve`. The only file that knows about `got`. Guard evaluations are never retried (the
  * deadline and guardFailureMode of `evaluateWithDeadline` decide when the API is slow or away);
  * idempotent calls are retried with backoff; events that cannot be uploaded wait in the on-disk

@@ -3,14 +3,14 @@
  * registry and the boundary map in the SQLite store. It answers synchronously, so an intercepted
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
-import { DEFAULTS, type GuardrailsConfig, type SecretsConfig } from '../config/types.js';
+import type { GuardrailsConfig, SecretsConfig } from '../config/types.js';
 import { argumentTexts } from '../policy/content-matcher.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
 import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
 import { secretFinder } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
-import { ApprovalStore, type NewApproval } from './approval-store.js';
+import { ApprovalStore, type NewApproval, newApprovalFor } from './approval-store.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
 import { canonicalHash } from './canonical-json.js';
@@ -175,19 +175,7 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   private newApproval(request: GuardRequest, decision: RuleDecision, found: JsonSecrets | undefined): NewApproval {
-    return {
-      agentKey: request.agentKey,
-      serverName: request.serverName,
-      tool: request.tool,
-      sessionId: request.sessionId ?? null,
-      requestId: request.requestId ?? null,
-      arguments: this.approvalArguments(request, found),
-      ruleId: decision.ruleId,
-      reason: decision.reason,
-      timeoutMs: request.approvalTimeoutMs ?? DEFAULTS.approvalTimeoutMs,
-      argumentsHash: canonicalHash(request.arguments),
-      grantWindowMs: request.grantWindowMs ?? 0,
-    };
+    return newApprovalFor(request, decision, this.approvalArguments(request, found));
   }
 
   /** The rules' decision on one call; `found`: the secrets in its arguments, when they were scanned. */

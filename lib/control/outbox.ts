@@ -8,6 +8,8 @@
  * lease of a drain that crashed simply runs out. Uploads are therefore at-least-once, and the API
  * stores each event exactly once because it is idempotent by event id.
  */
+
+import { withDeadline } from '../node/deadline.js';
 import type { EventSink, RatriEvent } from '../telemetry/event.js';
 import { EVENT_BATCH_MAX } from './api-protocol.js';
 import type { Db } from './store.js';
@@ -278,8 +280,5 @@ function outboxMessage(reason: string, where: string): string {
 
 /** Waits for every promise to settle, or until `until` (epoch ms), whichever comes first. */
 async function settledBefore(promises: Array<Promise<unknown> | undefined>, until: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, until - Date.now()))));
-  await Promise.race([Promise.allSettled(promises), deadline]);
-  clearTimeout(timer);
+  await withDeadline(Promise.allSettled(promises), until - Date.now());
 }

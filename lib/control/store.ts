@@ -7,7 +7,7 @@
 import { closeSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { defaultStorePath } from '../config/paths.js';
-import { openPrivateFile } from '../private-files.js';
+import { openPrivateFile } from '../node/private-files.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;

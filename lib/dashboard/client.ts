@@ -7,6 +7,7 @@
  * embedded here): a bidi control such as U+202E shows as `\u202e` instead of reordering the name.
  */
 
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import { SHOWN_ARGUMENT_CHARS } from '../report/approval-arguments.js';
 import { visibleText } from '../report/visible-text.js';
 
@@ -71,8 +72,8 @@ export const CLIENT_JS = String.raw`'use strict';
     if (c.status === 'completed') return [c.uninspected ? 'ok (not inspected)' : 'ok', 'o-ok'];
     if (c.isError) return ['tool error (isError)', 'o-bad'];
     if (!c.error) return ['failed', 'o-bad'];
-    if (c.error.code === -32001) return ['blocked (-32001)', 'o-bad'];
-    if (c.error.code === -32002) return [(c.approval === 'rejected' ? 'rejected' : c.approval === 'timeout' ? 'approval timed out' : 'not approved') + ' (-32002)', 'o-bad'];
+    if (c.error.code === ${ProxyErrorCode.blocked}) return ['blocked (${ProxyErrorCode.blocked})', 'o-bad'];
+    if (c.error.code === ${ProxyErrorCode.approvalDenied}) return [(c.approval === 'rejected' ? 'rejected' : c.approval === 'timeout' ? 'approval timed out' : 'not approved') + ' (${ProxyErrorCode.approvalDenied})', 'o-bad'];
     if (c.error.code === null) return [c.error.message, 'o-bad'];
     return ['error ' + c.error.code + ': ' + c.error.message, 'o-bad'];
   }

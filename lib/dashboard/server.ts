@@ -11,7 +11,7 @@ import { alwaysNote, approvedNote } from '../control/always-note.js';
 import type { ApprovalScope } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
 import { isoTime } from '../control/store.js';
-import { readRequestBody } from '../http-body.js';
+import { readRequestBody } from '../net/http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
 import { CallTable } from './calls.js';
 import { CLIENT_JS } from './client.js';

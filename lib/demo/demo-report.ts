@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { RuleConfig, TemplateConfig } from '../config/types.js';
-import { packageRoot } from '../package-files.js';
+import { packageRoot } from '../node/package-files.js';
 import { type Colour, type Column, paint, renderTable } from '../report/text-table.js';
 import type { CallRow } from './demo-events.js';
 import type { DemoSummary } from './demo-run.js';

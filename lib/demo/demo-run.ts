@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredEvent } from '../control/event-store.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../node/process-alive.js';
 import { type CallRow, callRows, checkEvents, countByType, upstreamPid } from './demo-events.js';
 import { DemoHost } from './demo-host.js';
 import { type CallResult, DEMO_TOKEN, type DemoStep, ScriptedSession } from './demo-session.js';

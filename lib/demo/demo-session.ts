@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApprovalRecord } from '../control/control-plane.js';
 import type { LocalControlPlane } from '../control/local-control-plane.js';
+import { ProxyErrorCode } from '../jsonrpc/errors.js';
 import type { DemoHost, RpcAnswer } from './demo-host.js';
 
 /** ✓ went through, ✗ refused (as the rules say), ⏸ held for a human, ! not what the demo expected. */
@@ -80,13 +81,19 @@ const resultText = (a: RpcAnswer): string => {
 function classify(a: RpcAnswer): { outcome: CallOutcome | 'unexpected'; code: number | null; ruleId: string | null } {
   const ruleId = typeof a.error?.data?.ruleId === 'string' ? a.error.data.ruleId : null;
   if (a.result && a.result.isError !== true) return { outcome: 'allowed', code: null, ruleId };
-  if (a.error?.code === -32001) return { outcome: 'blocked', code: -32001, ruleId };
-  if (a.error?.code === -32002) return { outcome: 'rejected', code: -32002, ruleId };
+  if (a.error?.code === ProxyErrorCode.blocked) return { outcome: 'blocked', code: ProxyErrorCode.blocked, ruleId };
+  if (a.error?.code === ProxyErrorCode.approvalDenied) return { outcome: 'rejected', code: ProxyErrorCode.approvalDenied, ruleId };
   return { outcome: 'unexpected', code: a.error?.code ?? null, ruleId };
 }
 
 const describeAnswer = (a: RpcAnswer): string =>
-  a.error ? `error ${a.error.code}: ${a.error.message}` : a.result?.isError ? `an error result: ${firstLine(resultText(a))}` : 'a result';
+  a.failure
+    ? a.failure.message
+    : a.error
+      ? `error ${a.error.code}: ${a.error.message}`
+      : a.result?.isError
+        ? `an error result: ${firstLine(resultText(a))}`
+        : 'a result';
 
 export class ScriptedSession {
   readonly calls: CallResult[] = [];

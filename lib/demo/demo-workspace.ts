@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ratriHome } from '../config/paths.js';
 import type { ConfigFile } from '../config/types.js';
-import { packageRoot } from '../package-files.js';
-import { makeParentFolders } from '../private-files.js';
+import { packageRoot } from '../node/package-files.js';
+import { makeParentFolders } from '../node/private-files.js';
 
 export interface DemoWorkspace {
   /** The temp folder holding everything below (except a kept store). */

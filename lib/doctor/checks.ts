@@ -11,11 +11,11 @@ import { resolveConfigPath } from '../config/paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type GuardrailsConfig, type ProxyConfig, SDK_REQUEST_TIMEOUT_MS } from '../config/types.js';
 import { shownUrl } from '../control/http-control-plane.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
+import { ratriLaunch } from '../node/ratri-launch.js';
 import { upstreamEnv } from '../proxy/upstream-env.js';
-import { SpawnError } from '../proxy/upstream-process.js';
-import { ratriLaunch } from '../ratri-launch.js';
+import { SpawnError, type UpstreamProcess, upstreamCwd } from '../proxy/upstream-process.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
-import { locateCommand, UpstreamChild, upstreamCwd } from './upstream-child.js';
+import { locateCommand, startUpstream } from './upstream-child.js';
 
 /** One server the doctor checks: a `servers` entry, or the top-level upstream. */
 export interface ServerUnderTest {
@@ -124,14 +124,14 @@ function hostDependentPaths(s: ServerUnderTest): string[] {
 }
 
 /** Check 2: the upstream command is found and starts. The caller owns (and must stop) the child. */
-export async function checkUpstream(s: ServerUnderTest): Promise<{ result: CheckResult; child?: UpstreamChild }> {
+export async function checkUpstream(s: ServerUnderTest): Promise<{ result: CheckResult; child?: UpstreamProcess }> {
   const { upstream } = s.config;
   const server = serverLabel(s);
   const cwd = upstreamCwd(upstream, s.config.baseDir);
   const shown = [upstream.command, ...(upstream.args ?? [])].join(' ');
   try {
     const env = upstreamEnv(upstream, s.config.secretEnv);
-    const child = await UpstreamChild.start(upstream, s.config.baseDir, env);
+    const child = await startUpstream(upstream, s.config.baseDir, env);
     const found = locateCommand(upstream.command, cwd, env);
     const detail = `${shown} (pid ${child.pid}${found && found !== upstream.command ? `, ${upstream.command} is ${found}` : ''})`;
     const data = { pid: child.pid, command: found ?? upstream.command, cwd };
@@ -158,7 +158,7 @@ export async function checkUpstream(s: ServerUnderTest): Promise<{ result: Check
           ? 'check upstream.command: the file must be executable (chmod +x), or run it through its interpreter (e.g. "node")'
           : 'check upstream.command: install the program, or give its full path (a command with a "/" is looked up from upstream.cwd)';
     return {
-      result: failed('upstream', `cannot start "${upstream.command}": ${err.message}`, fix, {
+      result: failed('upstream', err.message, fix, {
         server,
         data: { code: err.code ?? null, cwd },
       }),

@@ -6,11 +6,11 @@
  */
 import { resolve } from 'node:path';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
+import type { UpstreamProcess } from '../proxy/upstream-process.js';
 import { type CheckId, type CheckResult, skipped } from './check-result.js';
 import { checkConfig, checkControlPlane, checkUpstream, hostSnippet, type ServerUnderTest, serverLabel } from './checks.js';
 import { checkInitialize, checkTools, DoctorAborted, type McpSession, openSession } from './mcp-checks.js';
 import { checkRules } from './rules-check.js';
-import type { UpstreamChild } from './upstream-child.js';
 
 export interface DoctorOptions {
   /** The config file, as given (relative to the working directory). */
@@ -123,7 +123,7 @@ export async function mcpChecks(
     skipRest('initialize', 'the upstream did not start');
     return undefined;
   }
-  const child: UpstreamChild = started.child;
+  const child: UpstreamProcess = started.child;
   let session: McpSession | undefined;
   try {
     if (options.signal?.aborted) throw new DoctorAborted('interrupted');

@@ -1,16 +1,18 @@
 /**
  * Checks 3 and 4: an MCP session with the upstream, as a host would open one. JSON-RPC is spoken
- * by vscode-jsonrpc's connection over our newline framing (newline-transport.ts). Every wait is
+ * by ratri's one line client (lib/jsonrpc-client/line-client.ts), which splits the upstream's
+ * stdout with the proxy's own FrameReader, so the doctor sees its bytes as the proxy would. Every wait is
  * bounded by the timeout, and also ends when the upstream exits, so a dead server is reported at
  * once rather than after the timeout.
  */
-import { createMessageConnection, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
+import { LineRpcClient, type RpcAnswer, type RpcError } from '../jsonrpc-client/line-client.js';
+import { settlesWithin } from '../node/deadline.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
+import type { UpstreamProcess } from '../proxy/upstream-process.js';
 import { visibleText } from '../report/visible-text.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
-import { NewlineMessageReader, NewlineMessageWriter, NotJsonRpcLineError } from './newline-transport.js';
-import { describeExit, type UpstreamChild } from './upstream-child.js';
+import { describeExit } from './upstream-child.js';
 
 /** The MCP revision the doctor asks for. */
 export const PROTOCOL_VERSION = '2025-06-18';
@@ -19,8 +21,8 @@ const MAX_PAGES = 100;
 
 /** An open session: the connection and what went wrong on it that is not an answer. */
 export interface McpSession {
-  connection: MessageConnection;
-  child: UpstreamChild;
+  client: LineRpcClient;
+  child: UpstreamProcess;
   /** Lines on the upstream's stdout that are not JSON-RPC messages. */
   strayLines: string[];
   close(): void;
@@ -28,43 +30,38 @@ export interface McpSession {
 
 type Outcome<T> =
   | { kind: 'answer'; value: T }
-  | { kind: 'error'; error: Error }
+  | { kind: 'error'; error: RpcError | { message: string } }
   | { kind: 'timeout' }
   | { kind: 'exit' }
   | { kind: 'aborted' };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** vscode-jsonrpc's own failures (writing, reading, a closed connection: codes -32099 to -32096), not an answer of the server. */
-function isConnectionError(error: Error): boolean {
-  return !(error instanceof ResponseError) || (error.code <= -32096 && error.code >= -32099);
+/** What a request's answer says, as an outcome; a stream that closed is explained by the exit when one follows. */
+async function answerOutcome<T>(a: RpcAnswer, session: McpSession): Promise<Outcome<T>> {
+  if (a.failure?.kind === 'timeout') return { kind: 'timeout' };
+  // A server that dies at once closes its stdout before its exit is seen; the exit, with its
+  // stderr, is the better explanation, so give it a moment to arrive.
+  if (a.failure) return (await settlesWithin(session.child.exited, 1000)) ? { kind: 'exit' } : { kind: 'error', error: a.failure };
+  if (a.error) return { kind: 'error', error: a.error };
+  return { kind: 'answer', value: (a.result ?? {}) as T };
 }
 
-/** Waits for a request's answer, the timeout, the upstream's exit, or the abort signal, whichever is first. */
-async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
-  let timer: NodeJS.Timeout | undefined;
+/** Sends a request and waits for its answer, the timeout, the upstream's exit, or the abort signal, whichever is first. */
+async function outcome<T>(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  session: McpSession,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Outcome<T>> {
   let onAbort: (() => void) | undefined;
   const races: Array<Promise<Outcome<T>>> = [
-    request.then(
-      (value): Outcome<T> => ({ kind: 'answer', value }),
-      async (error: Error): Promise<Outcome<T>> => {
-        // A server that dies at once makes the write of the request fail (EPIPE) before its exit is
-        // seen; the exit, with its stderr, is the better explanation, so give it a moment to arrive.
-        if (isConnectionError(error)) {
-          const exited = await Promise.race([session.child.exited.then(() => true), sleep(1000).then(() => false)]);
-          if (exited) return { kind: 'exit' };
-        }
-        return { kind: 'error', error };
-      },
-    ),
-    new Promise((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
+    session.client.request(method, params, timeoutMs).answer.then((a) => answerOutcome<T>(a, session)),
     session.child.exited.then((): Outcome<T> => ({ kind: 'exit' })),
   ];
   if (signal) races.push(new Promise((r) => signal.addEventListener('abort', (onAbort = () => r({ kind: 'aborted' })), { once: true })));
   try {
     return await Promise.race(races);
   } finally {
-    clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -72,26 +69,15 @@ async function outcome<T>(request: Promise<T>, session: McpSession, timeoutMs: n
 /** Thrown when Ctrl-C ends the run: the caller stops the upstream and reports what it has. */
 export class DoctorAborted extends Error {}
 
-/** Opens a JSON-RPC connection over the child's stdio. */
-export function openSession(child: UpstreamChild, maxFrameBytes: number): McpSession {
-  const reader = new NewlineMessageReader(child.child.stdout, maxFrameBytes);
-  const writer = new NewlineMessageWriter(child.child.stdin);
-  const connection = createMessageConnection(reader, writer);
-  const session: McpSession = {
-    connection,
-    child,
-    strayLines: [],
-    close: () => connection.dispose(),
-  };
-  connection.onError(([err]) => {
-    if (err instanceof NotJsonRpcLineError) session.strayLines.push(err.line);
-  });
-  connection.listen();
-  return session;
+/** Opens a JSON-RPC client over the child's stdio. */
+export function openSession(child: UpstreamProcess, maxFrameBytes: number): McpSession {
+  const strayLines: string[] = [];
+  const client = new LineRpcClient(child.stdout, child.stdin, { maxFrameBytes, onStray: (line) => strayLines.push(line) });
+  return { client, child, strayLines, close: () => client.close() };
 }
 
 /** What the upstream's last stderr lines say, for a ✗ detail. */
-function stderrNote(child: UpstreamChild): string[] {
+function stderrNote(child: UpstreamProcess): string[] {
   const lines = child.stderrLines();
   return lines.length > 0 ? ['its stderr ended with:', ...lines.map((l) => `  ${visibleText(l)}`)] : [];
 }
@@ -130,8 +116,8 @@ function unanswered(
         : `check that upstream.command starts an MCP server on stdio (some need an argument such as "stdio"); if it is only slow (npx downloading), raise --timeout`;
     return failed(id, `no answer to ${what} within ${timeoutMs} ms${strayNote(session)}`, fix, { server, lines });
   }
-  const err = (o as { error: Error }).error;
-  const said = err instanceof ResponseError ? `${err.code} ${err.message}` : err.message;
+  const err = (o as { error: RpcError | { message: string } }).error;
+  const said = 'code' in err ? `${err.code} ${err.message}` : err.message;
   return failed(
     id,
     `the upstream answered ${what} with an error: ${said}`,
@@ -164,7 +150,7 @@ export async function checkInitialize(
   signal?: AbortSignal,
 ): Promise<{ result: CheckResult; hasTools: boolean }> {
   const params = { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'ratri-doctor', version } };
-  const o = await outcome(session.connection.sendRequest<InitializeResult>('initialize', params), session, timeoutMs, signal);
+  const o = await outcome<InitializeResult>('initialize', params, session, timeoutMs, signal);
   if (o.kind !== 'answer') return { result: unanswered('initialize', 'initialize', o, session, timeoutMs, server), hasTools: false };
   const r = o.value;
   if (!r || typeof r !== 'object' || typeof r.protocolVersion !== 'string') {
@@ -178,7 +164,7 @@ export async function checkInitialize(
       hasTools: false,
     };
   }
-  await session.connection.sendNotification('notifications/initialized').catch(() => undefined);
+  session.client.notify('notifications/initialized');
   const capabilities = r.capabilities && typeof r.capabilities === 'object' ? r.capabilities : {};
   const name = typeof r.serverInfo?.name === 'string' ? r.serverInfo.name : '(no name)';
   const serverVersion = typeof r.serverInfo?.version === 'string' ? ` ${r.serverInfo.version}` : '';
@@ -247,11 +233,7 @@ export async function checkTools(
   let pages = 0;
   do {
     type Page = { tools?: unknown; nextCursor?: unknown };
-    const request =
-      cursor === undefined
-        ? session.connection.sendRequest<Page>('tools/list')
-        : session.connection.sendRequest<Page>('tools/list', { cursor });
-    const o = await outcome(request, session, timeoutMs, signal);
+    const o = await outcome<Page>('tools/list', cursor === undefined ? undefined : { cursor }, session, timeoutMs, signal);
     if (o.kind !== 'answer')
       return { result: unanswered('tools', `tools/list${pages > 0 ? ` (page ${pages + 1})` : ''}`, o, session, timeoutMs, server) };
     const page = toolsFromListResult(o.value);

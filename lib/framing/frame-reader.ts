@@ -36,6 +36,15 @@ export interface FrameReaderOptions {
 
 const NEWLINE = 0x0a;
 
+/** Every frame of a whole byte string, split as a FrameReader splits a stream (the last one unterminated when bytes follow the last newline). */
+export function framesOf(bytes: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  const reader = new FrameReader({ onFrame: (frame) => frames.push(frame) }, { maxFrameBytes: Number.POSITIVE_INFINITY });
+  reader.push(bytes);
+  reader.end();
+  return frames;
+}
+
 export class FrameReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;

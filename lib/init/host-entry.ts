@@ -3,7 +3,7 @@
  * recognise it as already wrapped, or leave it alone and say why (docs/hosts.md#ratri-init).
  */
 import type { UpstreamConfig } from '../config/types.js';
-import { ratriLaunched } from '../ratri-launch.js';
+import { ratriLaunched } from '../node/ratri-launch.js';
 import { type JsonNode, plainValue } from './json-spans.js';
 
 export type EntryVerdict =

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { defaultStorePath, ratriHome } from '../config/paths.js';
 import type { ConfigFile, Mode, ServerEntry, UpstreamConfig } from '../config/types.js';
-import { ratriLaunch } from '../ratri-launch.js';
+import { ratriLaunch } from '../node/ratri-launch.js';
 import { judgeEntry } from './host-entry.js';
 import { type HostId, hostFiles, type Machine, type ReadHostFile, readHostFile } from './host-files.js';
 import { applyEdits, layoutOf, replaceCommand, serializeLike, type TextEdit } from './json-edit.js';

@@ -3,7 +3,7 @@
  * or writes them, ratri configs first so a host entry never names a config that is not there yet
  * (docs/hosts.md#ratri-init).
  */
-import { launchCaveat } from '../ratri-launch.js';
+import { launchCaveat } from '../node/ratri-launch.js';
 import { HOST_IDS, HOST_TITLES, type Machine } from './host-files.js';
 import { writeWithBackup } from './init-backups.js';
 import { type EntryPlan, type FilePlan, type InitPlan, planInit, type Selection } from './init-plan.js';

@@ -1,9 +1,28 @@
 /**
- * Every JSON-RPC error the proxy itself writes, in one table. Nothing else in the proxy invents an
- * error code; see docs/errors.md for the user-facing description of each. Refusals of 2026-07-28-era
- * requests are tool results with `isError: true` instead (refusalResult below): that era retires the
- * codes -32000…-32019, and -32002 must not be emitted (docs/errors.md, "Refusals per protocol era").
+ * Every JSON-RPC error code ratri itself writes, on stdio and over HTTP, in one table. Nothing else
+ * in lib/ writes a code literal (tests/unit/error-codes.test.ts checks it); docs/errors.md describes
+ * each one and the ranges below. Refusals of 2026-07-28-era requests are tool results with
+ * `isError: true` instead (refusalResult below): that era retires the codes -32000…-32019, and
+ * -32002 must not be emitted (docs/errors.md, "Refusals per protocol era").
+ *
+ * Ranges (JSON-RPC 2.0 reserves -32768 to -32000):
+ * - -32700 and -32600 to -32603: the codes JSON-RPC 2.0 itself defines, used with their meaning.
+ * - -32000 to -32099: "server error", left to implementations. ratri's own are -32000 to -32003,
+ *   each meaning one thing on every transport (-32001 is always "blocked by guardrail"); -32020 and
+ *   -32022 are the 2026-07-28 spec's HeaderMismatch and UnsupportedProtocolVersion.
+ * Any other code a host reads was written by the upstream and relayed unchanged.
  */
+
+/** The JSON-RPC 2.0 ranges the codes above come from (inclusive bounds). */
+export const ErrorCodeRange = {
+  /** Codes JSON-RPC 2.0 defines: parse error, and invalid request to internal error. */
+  predefined: [
+    [-32700, -32700],
+    [-32603, -32600],
+  ],
+  /** Implementation-defined server errors; ratri uses -32000 to -32003, -32020 and -32022 of it. */
+  serverError: [[-32099, -32000]],
+} as const;
 
 export const ProxyErrorCode = {
   /** A guardrail blocked the call (or the control plane was unreachable under fail_closed). */
@@ -45,6 +64,18 @@ export const ProxyErrorCode = {
 } as const;
 
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+/**
+ * Codes ratri reads in the upstream's answers but never writes itself: the HTTP front gives some of
+ * them an HTTP status of their own (lib/transport/stateless-requests.ts). Named here so that no code
+ * literal lives outside this file.
+ */
+export const PeerErrorCode = {
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  /** The 2026-07-28 spec's MissingRequiredClientCapability. */
+  missingClientCapability: -32021,
+} as const;
 
 /** A request id exactly as the host sent it: its JSON text, so `1`, `1.0` and `"1"` stay distinct. */
 export type RawId = string;

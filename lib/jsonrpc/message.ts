@@ -98,6 +98,33 @@ export class ParsedMessage {
     return Message.isRequest(this.value);
   }
 
+  /** The parsed `params` member, as written (undefined when absent or not an object message). */
+  get params(): unknown {
+    return Message.isObject(this.value) ? this.value.params : undefined;
+  }
+
+  /** `params.NAME` when params is an object, else undefined. */
+  param(name: string): unknown {
+    const params = this.params;
+    return Message.isObject(params) ? params[name] : undefined;
+  }
+
+  /** The progress token a request asks progress under (`params._meta.progressToken`), or undefined. */
+  get progressToken(): unknown {
+    const meta = this.param('_meta');
+    return Message.isObject(meta) ? meta.progressToken : undefined;
+  }
+
+  /**
+   * A `tools/call`'s tool name and arguments as the policy reads them: '' when the name is not a
+   * string, {} when the arguments are not an object (the gate refuses both in enforce mode first).
+   */
+  toolCall(): { tool: string; arguments: Record<string, unknown> } {
+    const name = this.param('name');
+    const args = this.param('arguments');
+    return { tool: typeof name === 'string' ? name : '', arguments: Message.isObject(args) ? args : {} };
+  }
+
   /** The id exactly as written (`1.0` stays `1.0`); `null` when absent. */
   get rawId(): RawId {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';

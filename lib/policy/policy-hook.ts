@@ -4,10 +4,11 @@
  * the guardFailureMode that apply whichever answers.
  */
 import type { Decision, GuardFailureMode, Mode } from '../config/types.js';
+import { withDeadline } from '../node/deadline.js';
 import type { RuleDecision } from './rules.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
-/** One guardrail question: the body of `POST /v1/guard/evaluate` (CONTRACT §5). */
+/** One guardrail question: the body of `POST /v1/guard/evaluate` (docs/api.md). */
 export interface GuardRequest {
   agentKey: string;
   environment: string;
@@ -126,16 +127,13 @@ export function evaluateWithDeadline(
     return failed(err);
   }
   if (!(answer instanceof Promise)) return finish(answer);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within guardTimeoutMs (${timeoutMs} ms)`)), timeoutMs);
-  });
-  return Promise.race([answer, late])
-    .then(
-      (d) => finish(d),
-      (err: unknown) => failed(err),
-    )
-    .finally(() => clearTimeout(timer));
+  const late = (): never => {
+    throw new Error(`no answer within guardTimeoutMs (${timeoutMs} ms)`);
+  };
+  return withDeadline(answer, timeoutMs, late).then(
+    (d) => finish(d),
+    (err: unknown) => failed(err),
+  );
 }
 
 /** Calls `then` with a value that may or may not be a promise, synchronously when it is not. */

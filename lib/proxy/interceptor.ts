@@ -380,8 +380,7 @@ export class Interceptor {
    * (returns true).
    */
   private cancel(message: ParsedMessage): boolean {
-    const params = (message.value as { params?: { requestId?: unknown } }).params;
-    if (params?.requestId === undefined) return false;
+    if (message.param('requestId') === undefined) return false;
     const requestId = message.rawParam('requestId');
     if (requestId === undefined) return false;
     const key = rawIdKey(requestId);

@@ -49,7 +49,7 @@ export interface GateDeps {
  * readers would read differently was refused before routing: lib/jsonrpc/one-reading.ts.)
  */
 function ambiguity(message: ParsedMessage): string | undefined {
-  const params = (message.value as { params?: unknown }).params;
+  const params = message.params;
   if (!Message.isObject(params)) return 'params must be an object';
   if (typeof params.name !== 'string') return 'params.name must be a string';
   if (params.arguments !== undefined && !Message.isObject(params.arguments)) return 'params.arguments must be an object';
@@ -91,12 +91,10 @@ export class ToolCallGate {
         return;
       }
     }
-    const params = (message.value as { params?: { name?: unknown; arguments?: unknown } }).params;
-    const tool = typeof params?.name === 'string' ? params.name : '';
-    const args = Message.isObject(params?.arguments) ? params.arguments : {};
+    const { tool, arguments: args } = message.toolCall();
     const annotations = catalog.annotations(tool);
     const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
-    const round = this.roundOf(message, tool, params);
+    const round = this.roundOf(message, tool, message.params);
     if (round.number > 1) telemetry.linkRound(call, round.number, round.firstCallId);
     const request: GuardRequest = {
       agentKey: config.agentKey,

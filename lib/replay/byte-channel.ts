@@ -1,29 +1,30 @@
 /**
  * Collects what a stream carries as newline-terminated frames (newline included, bytes left at the
  * end as a last frame without one) and hands them out in order, waiting when none has come yet.
+ * Frames are split by the proxy's own FrameReader, so a replay sees them as the proxy does.
  */
 import type { Readable } from 'node:stream';
+import { FrameReader } from '../framing/frame-reader.js';
+
+const NEWLINE = Buffer.from('\n');
 
 export class ByteChannel {
   private readonly frames: Buffer[] = [];
-  private partial: Buffer = Buffer.alloc(0);
   private waiter: (() => void) | undefined;
   private ended = false;
 
   constructor(stream: Readable) {
+    // Frames are copied: the reader hands out slices of the stream's chunks.
+    const reader = new FrameReader(
+      { onFrame: (frame, terminated) => this.frames.push(terminated ? Buffer.concat([frame, NEWLINE]) : Buffer.from(frame)) },
+      { maxFrameBytes: Number.POSITIVE_INFINITY },
+    );
     stream.on('data', (chunk: Buffer) => {
-      let data = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
-      let nl: number;
-      while ((nl = data.indexOf(0x0a)) !== -1) {
-        this.frames.push(Buffer.from(data.subarray(0, nl + 1)));
-        data = data.subarray(nl + 1);
-      }
-      this.partial = Buffer.from(data);
+      reader.push(chunk);
       this.wake();
     });
     stream.on('end', () => {
-      if (this.partial.length > 0) this.frames.push(this.partial);
-      this.partial = Buffer.alloc(0);
+      reader.end();
       this.ended = true;
       this.wake();
     });

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../package-files.js';
+import { withDeadline } from '../node/deadline.js';
+import { packageRoot } from '../node/package-files.js';
 import { ByteChannel } from './byte-channel.js';
 import type { GoldenSession } from './golden-format.js';
 
@@ -45,11 +46,9 @@ function nextConnection(server: Server, timeoutMs: number, what: string): Promis
   });
 }
 
-/** Resolves with the promise's value, or with 'timeout' after `ms` (the timer never outlives the race). */
+/** Resolves with the promise's value, or with 'timeout' after `ms`. */
 function orTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, () => 'timeout' as const);
 }
 
 /** Describes where two byte strings first differ, for a readable diff line. */

@@ -4,7 +4,7 @@
  * are redacted in what it writes (`recording-redactor.ts`) unless `--record-unredacted`.
  */
 import { writeSync } from 'node:fs';
-import { openPrivateFile } from '../private-files.js';
+import { openPrivateFile } from '../node/private-files.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { frameFields } from './golden-format.js';
 import { makeFrameRedactor, type RecordedFrame } from './recording-redactor.js';

@@ -3,6 +3,8 @@
  * flushed in batches (every 20 ms, or at once when a batch is full), a full queue drops its oldest
  * event and counts it, and `close` flushes what is left within a deadline.
  */
+
+import { withDeadline } from '../node/deadline.js';
 import type { EventSink, RatriEvent } from './event.js';
 
 export interface QueueStats {
@@ -84,17 +86,12 @@ export class EventQueue {
   async close(deadlineMs = 2000): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, deadlineMs);
-    });
-    await Promise.race([
+    await withDeadline(
       (async () => {
         await this.flush();
         await Promise.allSettled(this.sinks.map((s) => s.close()));
       })(),
-      deadline,
-    ]);
-    clearTimeout(timer);
+      deadlineMs,
+    );
   }
 }

@@ -1,4 +1,4 @@
-/** The event model of CONTRACT §4 (schema: schemas/event.schema.json; docs/events.md). */
+/** The event model (docs/events.md; schema: schemas/event.schema.json). */
 
 export const EventType = {
   sessionStarted: 'mcp.session.started',

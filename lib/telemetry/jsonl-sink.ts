@@ -1,6 +1,6 @@
 /** Appends events to a JSON Lines file (`telemetry.jsonl`), one event per line; a new file is 0600. */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { makeParentFolders, PRIVATE_FILE_MODE } from '../private-files.js';
+import { makeParentFolders, PRIVATE_FILE_MODE } from '../node/private-files.js';
 import type { EventSink, RatriEvent } from './event.js';
 
 export class JsonlSink implements EventSink {

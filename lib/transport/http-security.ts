@@ -6,8 +6,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readRequestBody } from '../http-body.js';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
+import { readRequestBody } from '../net/http-body.js';
 import { crossSiteProblem, foreignHost, isLoopback } from '../net/loopback.js';
 
 /** What the security checks need to know about the front. */

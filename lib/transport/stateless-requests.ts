@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { errorResponse, PeerErrorCode, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { spliceAt, valuesAt } from '../jsonrpc/json-splice.js';
 import { Message, type ParsedMessage, type ReadFrame, rawIdKey } from '../jsonrpc/message.js';
@@ -37,13 +37,13 @@ const CANCELLED_ID = ['params', 'requestId'];
  * (404), an invalid `_meta` envelope, HeaderMismatch, a missing client capability, an unsupported
  * protocol version. Every other answer is a `200` event stream.
  */
-const ERROR_STATUS = new Map([
-  [-32700, 400],
-  [-32600, 400],
-  [-32601, 404],
-  [-32020, 400],
-  [-32021, 400],
-  [-32022, 400],
+const ERROR_STATUS = new Map<number, number>([
+  [ProxyErrorCode.parseError, 400],
+  [ProxyErrorCode.invalidRequest, 400],
+  [PeerErrorCode.methodNotFound, 404],
+  [ProxyErrorCode.headerMismatch, 400],
+  [PeerErrorCode.missingClientCapability, 400],
+  [ProxyErrorCode.unsupportedProtocolVersion, 400],
 ]);
 /** How long an answer may take to come as a bare error before the event stream opens (with its keep-alives). */
 const STREAM_AFTER_MS = 1000;
@@ -51,7 +51,7 @@ const STREAM_AFTER_MS = 1000;
 function errorStatus(line: Buffer): number | undefined {
   const error = peekEnvelope(line).error as { code?: unknown; data?: { envelope?: unknown } } | undefined;
   if (typeof error?.code !== 'number') return undefined;
-  if (error.code === -32602) return error.data?.envelope === undefined ? undefined : 400;
+  if (error.code === PeerErrorCode.invalidParams) return error.data?.envelope === undefined ? undefined : 400;
   return ERROR_STATUS.get(error.code);
 }
 

@@ -202,7 +202,7 @@ export class StreamableHttpTransport {
       const created = this.front.createSession('http', randomUUID());
       if (!('id' in created)) return refuse(res, created);
       session = created;
-      streams = this.attach(session, (messages[0]!.value as { params?: { protocolVersion?: unknown } }).params?.protocolVersion);
+      streams = this.attach(session, messages[0]!.param('protocolVersion'));
     } else {
       const found = this.named(req, res);
       if (!found) return;
@@ -228,7 +228,7 @@ export class StreamableHttpTransport {
       post.pending.set(key, rawId);
       streams.byRequest.set(key, post);
       streams.spellings.add(key);
-      const token = (m.value as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta?.progressToken;
+      const token = m.progressToken;
       if (token !== undefined) {
         post.progressTokens.push(idKey(token));
         streams.byProgress.set(idKey(token), post);
@@ -421,6 +421,6 @@ function classify(line: Buffer): { answers: string[]; progressToken?: string } {
   const read = readFrame(line);
   if (read.kind === 'batch') return { answers: read.messages.filter((m) => Message.isResponse(m.value)).map((m) => rawIdKey(m.rawId)) };
   if (read.kind !== 'single') return { answers: [] };
-  const token = (read.message.value as { params?: { progressToken?: unknown } }).params?.progressToken;
+  const token = read.message.param('progressToken');
   return { answers: [], progressToken: token === undefined ? undefined : idKey(token) };
 }

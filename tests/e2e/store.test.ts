@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive } from '../../lib/process-alive.js';
+import { isProcessAlive } from '../../lib/node/process-alive.js';
 import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-store-e2e-');

@@ -3,10 +3,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { afterEach } from 'vitest';
 import { openStore } from '../../lib/control/store.js';
-import { isProcessAlive } from '../../lib/process-alive.js';
+import { FrameReader } from '../../lib/framing/frame-reader.js';
+import { isProcessAlive } from '../../lib/node/process-alive.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const cliPath = join(root, 'dist', 'cli', 'ratri.js');
@@ -66,21 +66,19 @@ export function runCli(args: string[], input = '', env: Record<string, string> =
 export class ProxyProcess {
   readonly child: ChildProcessWithoutNullStreams;
   stderr = '';
-  private buffer = '';
   private lines: string[] = [];
   private waiters: Array<() => void> = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', ...args], { env: { ...process.env, ...env } });
-    const decoder = new StringDecoder('utf8'); // a character split between chunks stays whole
+    // Split as the proxy splits (a character split between chunks stays whole: frames are decoded whole).
+    const frames = new FrameReader(
+      { onFrame: (frame) => this.lines.push(frame.toString('utf8')) },
+      { maxFrameBytes: Number.POSITIVE_INFINITY },
+    );
     this.child.stdout.on('data', (c: Buffer) => {
-      this.buffer += decoder.write(c);
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) !== -1) {
-        this.lines.push(this.buffer.slice(0, nl));
-        this.buffer = this.buffer.slice(nl + 1);
-      }
+      frames.push(c);
       for (const w of this.waiters.splice(0)) w();
     });
     this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));

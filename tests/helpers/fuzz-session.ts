@@ -9,6 +9,8 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { framesOf } from '../../lib/framing/frame-reader.js';
+import { withDeadline } from '../../lib/node/deadline.js';
 import { fixtureServer, isAlive, ProxyProcess, tempDir, writeConfig } from './cli.js';
 
 export type FuzzMode = 'monitor' | 'enforce';
@@ -38,17 +40,6 @@ export interface FuzzSessionResult {
   stderr: string;
 }
 
-function splitFrames(bytes: Buffer): Buffer[] {
-  const frames: Buffer[] = [];
-  let start = 0;
-  for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, start)) {
-    frames.push(bytes.subarray(start, nl));
-    start = nl + 1;
-  }
-  if (start < bytes.length) frames.push(bytes.subarray(start));
-  return frames;
-}
-
 const isSetup = (frame: Buffer): boolean => [INIT, INITIALIZED, SENTINEL].includes(frame.toString('utf8'));
 
 /** Waits for the answer to `id`; false when the proxy exited first (a crash is a result, not a hang). */
@@ -60,10 +51,7 @@ async function answeredOrExited(proxy: ProxyProcess, id: string): Promise<boolea
 
 /** The proxy's exit once its input is closed; one that hangs is killed and reported as `hung`. */
 async function exitWithin(proxy: ProxyProcess, ms: number): Promise<FuzzSessionResult['exit']> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
-  const exit = await Promise.race([proxy.exited, late]);
-  clearTimeout(timer);
+  const exit = await withDeadline(proxy.exited, ms, () => 'hung' as const);
   if (exit !== 'hung') return exit;
   proxy.child.kill('SIGKILL');
   await proxy.exited;
@@ -123,7 +111,7 @@ export async function runFuzzSession(mode: FuzzMode, frames: Buffer[], rules: un
     return {
       sent: Buffer.concat(written),
       received,
-      receivedFrames: splitFrames(received).filter((f) => !isSetup(f)),
+      receivedFrames: framesOf(received).filter((f) => !isSetup(f)),
       events,
       aliveAtEnd,
       exit,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameReader, type OversizeFrame } from '../../lib/framing/frame-reader.js';
+import { FrameReader, framesOf, type OversizeFrame } from '../../lib/framing/frame-reader.js';
 
 function collect(maxFrameBytes = 1024) {
   const frames: Array<{ text: string; bytes: Buffer; terminated: boolean }> = [];
@@ -77,5 +77,13 @@ describe('FrameReader', () => {
     reader.push(Buffer.from('0123456789\n01234567890\n'));
     expect(frames.map((f) => f.text)).toEqual(['0123456789']);
     expect(oversize).toHaveLength(1);
+  });
+});
+
+describe('framesOf', () => {
+  it('splits a whole byte string as the reader splits a stream, keeping a \\r and the unterminated tail', () => {
+    expect(framesOf(Buffer.from('a\r\n\nb\nc')).map((f) => f.toString())).toEqual(['a\r', '', 'b', 'c']);
+    expect(framesOf(Buffer.from('a\n'))).toEqual([Buffer.from('a')]);
+    expect(framesOf(Buffer.alloc(0))).toEqual([]);
   });
 });

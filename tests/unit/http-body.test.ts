@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BodyLimits, type BodyRead, readRequestBody } from '../../lib/http-body.js';
+import { type BodyLimits, type BodyRead, readRequestBody } from '../../lib/net/http-body.js';
 
 const servers: Server[] = [];
 afterEach(() => {
