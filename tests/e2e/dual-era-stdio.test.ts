@@ -163,7 +163,7 @@ describe.each(KINDS)('%s client → ratri mcp proxy → dual-era server', (kind)
     if (modern) {
       const refused = await session.call('write_file', { path: '/etc/passwd' });
       expect(refused.isError).toBe(true);
-      expect(textOf(refused)).toBe('Blocked by guardrail: /etc is off-limits');
+      expect(textOf(refused)).toBe('ratri refused the call to dual.write_file (rule "no-etc"): Blocked by guardrail: /etc is off-limits');
       expect(refused._meta?.['ratri/refusal']).toEqual(block);
     } else {
       const err = await callError(session.call('write_file', { path: '/etc/passwd' }));
