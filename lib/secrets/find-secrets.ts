@@ -8,6 +8,7 @@
  */
 import { lintSource } from '@secretlint/core';
 import { makePrefilter } from './prefilter.js';
+import { forgetSecretlintProfile } from './profile-forget.js';
 import { SECRET_RULES, secretlintConfig, shortRuleName } from './secret-rules.js';
 
 export interface SecretSpan {
@@ -37,9 +38,9 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
     if (!mayHold(text)) return NONE;
     // `.json` lets the gcp rule read a service account key file given whole; the name is never read from disk.
     const source = { content: text, filePath: 'scanned.json', ext: '.json', contentType: 'text' as const };
-    return lintSource({ source, options: { config, noPhysicFilePath: true } }).then((result) =>
-      result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })),
-    );
+    return lintSource({ source, options: { config, noPhysicFilePath: true } })
+      .then((result) => result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })))
+      .finally(forgetSecretlintProfile);
   };
   return Object.assign(find, { mayHold });
 }
