@@ -8,7 +8,7 @@
  */
 import { lintSource } from '@secretlint/core';
 import { makePrefilter } from './prefilter.js';
-import { forgetSecretlintProfile } from './profile-forget.js';
+import { silenceSecretlintProfiler } from './profile-forget.js';
 import { SECRET_RULES, secretlintConfig, shortRuleName } from './secret-rules.js';
 
 export interface SecretSpan {
@@ -31,6 +31,7 @@ export interface FindSecrets {
 const NONE: SecretSpan[] = [];
 
 function makeFinder(disabled: readonly string[]): FindSecrets {
+  silenceSecretlintProfiler();
   const running = SECRET_RULES.filter((r) => !disabled.includes(r));
   const mayHold = makePrefilter(running);
   const config = secretlintConfig(disabled);
@@ -38,9 +39,9 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
     if (!mayHold(text)) return NONE;
     // `.json` lets the gcp rule read a service account key file given whole; the name is never read from disk.
     const source = { content: text, filePath: 'scanned.json', ext: '.json', contentType: 'text' as const };
-    return lintSource({ source, options: { config, noPhysicFilePath: true } })
-      .then((result) => result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })))
-      .finally(forgetSecretlintProfile);
+    return lintSource({ source, options: { config, noPhysicFilePath: true } }).then((result) =>
+      result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })),
+    );
   };
   return Object.assign(find, { mayHold });
 }

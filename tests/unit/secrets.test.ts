@@ -123,7 +123,7 @@ describe('secrets in JSON text', () => {
 });
 
 describe("secretlint's profile", () => {
-  it('is emptied after each run, so a long-running proxy does not grow with every scan', async () => {
+  it('keeps nothing of the runs, so a long-running proxy does not grow with every scan', async () => {
     const { performance } = await import('node:perf_hooks');
     const text = `token ${FAKE.github}`;
     for (let i = 0; i < 50; i++) await findSecrets(text);
