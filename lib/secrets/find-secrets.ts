@@ -8,6 +8,7 @@
  */
 import { lintSource } from '@secretlint/core';
 import { makePrefilter } from './prefilter.js';
+import { silenceSecretlintProfiler } from './profile-forget.js';
 import { SECRET_RULES, secretlintConfig, shortRuleName } from './secret-rules.js';
 
 export interface SecretSpan {
@@ -30,6 +31,7 @@ export interface FindSecrets {
 const NONE: SecretSpan[] = [];
 
 function makeFinder(disabled: readonly string[]): FindSecrets {
+  silenceSecretlintProfiler();
   const running = SECRET_RULES.filter((r) => !disabled.includes(r));
   const mayHold = makePrefilter(running);
   const config = secretlintConfig(disabled);
