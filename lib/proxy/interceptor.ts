@@ -11,6 +11,7 @@ import { invalidRequestError, NULL_ID, ProxyErrorCode, parseError, upstreamExite
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
@@ -18,6 +19,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { InputRounds } from './input-rounds.js';
 import { type PendingRequest, PendingRequests } from './pending-requests.js';
+import type { OriginOf } from './request-origin.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
 export interface InterceptorDeps {
@@ -31,6 +33,8 @@ export interface InterceptorDeps {
   toHost(frame: Buffer): void;
   /** A line for the proxy's stderr. */
   log(message: string): void;
+  /** Set by a front that rewrites request ids before they get here (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 type MessageHandler = (message: ParsedMessage, frameBytes: number, out: Outlet) => void;
@@ -52,6 +56,8 @@ export class Interceptor {
   readonly rounds = new InputRounds();
   private readonly gate: ToolCallGate;
   private readonly enforce: boolean;
+  /** The protocol version the host's `initialize` asked for (2025 era; a 2026-07-28 request names its own). */
+  private initializeVersion: string | undefined;
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
@@ -61,7 +67,14 @@ export class Interceptor {
 
   constructor(private readonly deps: InterceptorDeps) {
     this.enforce = deps.config.mode === 'enforce';
-    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, rounds: this.rounds });
+    this.gate = new ToolCallGate({
+      ...deps,
+      catalog: this.catalog,
+      pending: this.pending,
+      held: this.held,
+      rounds: this.rounds,
+      sessionProtocolVersion: () => this.initializeVersion,
+    });
   }
 
   /**
@@ -224,6 +237,7 @@ export class Interceptor {
   private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const method = message.method;
     if (method === 'notifications/cancelled' && this.cancel(message)) return;
+    if (method === 'initialize') this.initializeVersion = stringParam(message, 'protocolVersion');
     const handler = method === undefined ? undefined : this.table[method];
     if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
@@ -233,7 +247,8 @@ export class Interceptor {
   private passThrough(message: ParsedMessage, out: Outlet): void {
     out.forward();
     if (message.isRequest) {
-      this.pending.add(rawIdKey(message.rawId), { rawId: message.rawId, method: message.method ?? '' });
+      const protocolVersion = requestProtocolVersion(message.value) ?? this.initializeVersion;
+      this.pending.add(rawIdKey(message.rawId), { rawId: message.rawId, method: message.method ?? '', protocolVersion });
     }
   }
 
@@ -252,7 +267,7 @@ export class Interceptor {
     const hold = this.held.cancel(key);
     if (!hold) return false;
     this.deps.telemetry.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
-      requestId: hold.rawId,
+      requestId: hold.call.requestId,
       tool: hold.call.namespacedTool,
     });
     this.recordHoldEnded(hold, 'the host cancelled the call');
@@ -318,7 +333,7 @@ export class Interceptor {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (tools) this.register(tools);
+      if (tools) this.register(tools, request.protocolVersion);
     }
   }
 
@@ -335,28 +350,35 @@ export class Interceptor {
   }
 
   /** A tools/list answer: its annotations are kept for the rules, and the control plane registers the tools. */
-  private register(tools: ToolDefinition[]): void {
+  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
     this.catalog.register(tools);
     const { config, controlPlane, telemetry } = this.deps;
     let answer;
     try {
       answer = controlPlane.defineTools({ agentKey: config.agentKey, serverName: config.serverName, tools });
     } catch (err) {
-      return this.registrationFailed(tools, err);
+      return this.registrationFailed(tools, err, protocolVersion);
     }
-    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed);
+    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed, protocolVersion);
     answer.then(
-      (a) => telemetry.toolsRegistered(tools, a.changed),
-      (err: unknown) => this.registrationFailed(tools, err),
+      (a) => telemetry.toolsRegistered(tools, a.changed, protocolVersion),
+      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
     );
   }
 
-  private registrationFailed(tools: ToolDefinition[], err: unknown): void {
+  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
     const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
     this.deps.log(reason);
     this.deps.telemetry.warning('tool_registration_failed', reason);
-    this.deps.telemetry.toolsRegistered(tools, []);
+    this.deps.telemetry.toolsRegistered(tools, [], protocolVersion);
   }
+}
+
+/** A string member of a request's params, or undefined. */
+function stringParam(message: ParsedMessage, name: string): string | undefined {
+  const params = (message.value as { params?: Record<string, unknown> }).params;
+  const value = Message.isObject(params) ? params[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function joinBatch(parts: Buffer[]): Buffer {

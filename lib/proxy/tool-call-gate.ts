@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { approvalDeniedError, blockedError, invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
-import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
+import { type ProtocolEra, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
@@ -18,6 +18,7 @@ import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { PendingRequests } from './pending-requests.js';
+import type { OriginOf, RequestOrigin } from './request-origin.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
 export interface Outlet {
@@ -34,6 +35,10 @@ export interface GateDeps {
   held: HeldCalls;
   rounds: InputRounds;
   sessionId: string;
+  /** The protocol version the session's `initialize` named (2025 era), if any. */
+  sessionProtocolVersion(): string | undefined;
+  /** Who sent a request whose id a front rewrote (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 /**
@@ -51,6 +56,8 @@ function ambiguity(message: ParsedMessage): string | undefined {
 /** One call on its way through the gate. */
 interface GateCall {
   key: string;
+  /** The id on the wire (what the upstream gets and our answers carry); `call.requestId` is the recorded one. */
+  rawId: string;
   isRequest: boolean;
   call: ToolCallRecord;
   out: Outlet;
@@ -66,9 +73,11 @@ export class ToolCallGate {
     const enforce = config.mode === 'enforce';
     const isRequest = message.isRequest;
     const rawId = message.rawId;
+    const origin = this.deps.originOf?.(rawId);
+    const recordedId = origin?.clientId ?? rawId;
     const problem = ambiguity(message);
     if (problem) {
-      telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: rawId, enforced: enforce });
+      telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: recordedId, enforced: enforce });
       if (enforce) {
         if (isRequest) out.answer(invalidRequestError(rawId, problem));
         return;
@@ -78,8 +87,9 @@ export class ToolCallGate {
     const tool = typeof params?.name === 'string' ? params.name : '';
     const args = Message.isObject(params?.arguments) ? params.arguments : {};
     const annotations = catalog.annotations(tool);
-    const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
-    const round = this.roundOf(message, tool, params);
+    const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
+    const call = telemetry.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    const round = this.roundOf(message, tool, params, recordedId, origin);
     if (round.number > 1) telemetry.linkRound(call, round.number, round.firstCallId);
     const request: GuardRequest = {
       agentKey: config.agentKey,
@@ -95,13 +105,13 @@ export class ToolCallGate {
       sessionId: this.deps.sessionId,
       approvalTimeoutMs: config.approvalTimeoutMs,
       redactKeys: config.redactKeys,
-      requestId: rawId,
+      requestId: recordedId,
     };
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
 
-    const context: GateCall = { key, isRequest, call, out, era: protocolEra(message.value), round };
+    const context: GateCall = { key, rawId, isRequest, call, out, era: protocolEra(message.value), round };
     if (!enforce) {
       this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
@@ -121,9 +131,9 @@ export class ToolCallGate {
    * Round 1 for a new call. A call that carries `inputResponses` or `requestState` continues the
    * round it matches exactly (input-rounds.ts); one that matches none is judged as a new call.
    */
-  private roundOf(message: ParsedMessage, tool: string, params: unknown): PendingRound {
+  private roundOf(message: ParsedMessage, tool: string, params: unknown, recordedId: string, origin?: RequestOrigin): PendingRound {
     const argumentsText = (): string => message.rawParam('arguments') ?? '';
-    const first: PendingRound = { number: 1, firstCallId: message.rawId, tool, argumentsText };
+    const first: PendingRound = { number: 1, firstCallId: recordedId, tool, argumentsText };
     if (!looksLikeRetry(params)) return first;
     const state = (params as { requestState?: unknown }).requestState;
     const continued = this.deps.rounds.take({
@@ -135,7 +145,7 @@ export class ToolCallGate {
     this.deps.telemetry.warning(
       'unmatched_retry',
       'a tools/call with inputResponses or requestState continues no call answered with input_required (same tool, same arguments, same requestState); it is judged as a new call',
-      { requestId: message.rawId, tool },
+      { requestId: recordedId, tool },
     );
     return first;
   }
@@ -153,7 +163,7 @@ export class ToolCallGate {
       case 'block': {
         if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
         const data = { decision: 'block' as const, ruleId: verdict.ruleId, reason: verdict.reason, tool: c.call.namespacedTool };
-        return this.refuse(c, blockedError(c.call.requestId, data, c.era), ProxyErrorCode.blocked, verdict.reason);
+        return this.refuse(c, blockedError(c.rawId, data, c.era), ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
         if (!c.isRequest) return telemetry.warning('notification_needs_approval', verdict.reason, { tool: c.call.namespacedTool });
@@ -172,13 +182,13 @@ export class ToolCallGate {
         : 'the control plane asked for approval but created no approval to resolve';
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
       const frame = approvalDeniedError(
-        c.call.requestId,
+        c.rawId,
         { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason },
         c.era,
       );
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
-    const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
+    const hold: HeldCall = { rawId: c.rawId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
     telemetry.approvalRequested(c.call, {
       approvalId,
@@ -192,11 +202,7 @@ export class ToolCallGate {
         if (!held.release(c.key, hold)) return;
         telemetry.emit(EventType.approvalResolved, { approvalId, tool: c.call.namespacedTool, outcome });
         if (outcome === 'approved') return this.send({ ...c, round: { ...c.round, approvalId } });
-        const frame = approvalDeniedError(
-          c.call.requestId,
-          { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId },
-          c.era,
-        );
+        const frame = approvalDeniedError(c.rawId, { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId }, c.era);
         this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
       },
       () => undefined,
@@ -229,7 +235,7 @@ export class ToolCallGate {
   /** Forwards the original bytes, then waits for the answer and records the start. */
   private send(c: GateCall): void {
     c.out.forward();
-    if (c.isRequest) this.deps.pending.add(c.key, { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round });
+    if (c.isRequest) this.deps.pending.add(c.key, { rawId: c.rawId, method: 'tools/call', call: c.call, round: c.round });
     this.deps.telemetry.toolStarted(c.call);
   }
 }

@@ -37,6 +37,8 @@ export interface ToolCallRecord {
   /** Set for the retry of a call answered with `input_required`: its round (2, 3, …) and round 1's request id. */
   round?: number;
   firstCallId?: string;
+  /** The protocol version the call was made under: its `_meta` (2026-07-28) or the session's `initialize`. */
+  protocolVersion?: string;
 }
 
 interface CallDetails {
@@ -138,8 +140,10 @@ export class Telemetry {
     args: Record<string, unknown>,
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
+    protocolVersion?: string,
   ): ToolCallRecord {
     const call: ToolCallRecord = {
+      protocolVersion,
       requestId,
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
@@ -188,6 +192,7 @@ export class Telemetry {
       resource: details.resource ?? null,
       riskLevel: details.riskLevel,
     };
+    if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -214,6 +219,7 @@ export class Telemetry {
         approvalId: approval.approvalId,
         tool: call.namespacedTool,
         requestId: call.requestId,
+        ...(call.protocolVersion === undefined ? {} : { protocolVersion: call.protocolVersion }),
         ruleId: approval.ruleId,
         reason: approval.reason,
         arguments: this.detailsOf(call).arguments,
@@ -270,8 +276,10 @@ export class Telemetry {
     });
   }
 
-  toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
+  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void {
     this.emit(EventType.toolsRegistered, {
+      ...(protocolVersion === undefined ? {} : { protocolVersion }),
       count: tools.length,
       tools: tools.map((t) => ({
         name: `${this.identity.serverName}.${t.name}`,
@@ -314,6 +322,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'latencyMs',
     'enforced',
     'failure',
+    'protocolversion',
   ].map((f) => f.toLowerCase()),
 );
 

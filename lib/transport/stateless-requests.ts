@@ -170,6 +170,11 @@ export class StatelessRequests {
     created.onServerLine = (line) => this.route(shared, line);
     created.onEnded = (reason) => this.closeAll(shared, reason);
     created.hasUnanswered = () => shared.byId.size > 0;
+    // Events and approvals record the client's own id, not the front's (request-origin.ts).
+    created.originOf = (rawId) => {
+      const flight = shared.byId.get(rawIdKey(rawId));
+      return flight && { clientId: flight.clientId };
+    };
     this.shared = shared;
     this.front.log(`2026-07-28 requests share one upstream (session ${created.id.slice(0, 18)})`);
     return shared;

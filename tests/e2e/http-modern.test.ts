@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { approvals, pendingApprovals } from '../helpers/approvals.js';
 import { fixtureServer, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { type RawHttpFront, withHttpFront } from '../helpers/http-front.js';
 import { writeModernScenarioServer } from '../helpers/modern-conformance.js';
@@ -219,6 +220,34 @@ describe('raw 2026-07-28 POSTs', () => {
       expect(mismatched.status).toBe(400);
       expect(mismatched.answers[0]).toMatchObject({ id: 3, error: { code: -32020 } });
     });
+  });
+
+  it("events and approvals record each request's own id and protocol version, in both eras", async () => {
+    await withFront('enforce', async ({ post, initialize }) => {
+      const session = await initialize(); // protocolVersion 2025-06-18
+      const legacy = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"old"}}}';
+      expect((await post(legacy, session)).answers[0]).toMatchObject({ id: 2 });
+      const modern = await post(call('client-7', 'echo', { text: 'new' }), undefined, callHeaders('echo'));
+      expect(modern.answers[0]).toMatchObject({ id: 'client-7', result: { content: [{ text: 'new' }] } });
+      const held = post(call('mine-9', 'write_file', { path: '/home/u/a', content: 'x' }), undefined, callHeaders('write_file'));
+      const [approval] = await pendingApprovals(store);
+      expect(approval).toMatchObject({ requestId: '"mine-9"', arguments: { path: '/home/u/a' } });
+      expect((await approvals(store, 'approve', approval!.id)).code).toBe(0);
+      expect((await held).answers[0]).toMatchObject({ id: 'mine-9', result: { content: [{ text: 'wrote 1 bytes to /home/u/a' }] } });
+    });
+    const listed = await runCli(['events', '--store', store, '--json']);
+    const events = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+    const calls = events.filter((e) => e.type.startsWith('agent.'));
+    expect(calls.some((e) => JSON.stringify(e).includes('ratri-'))).toBe(false);
+    const byId = (id: string) => calls.filter((e) => e.data.requestId === id);
+    expect(byId('2').length).toBeGreaterThan(1);
+    expect(byId('"client-7"').length).toBeGreaterThan(1);
+    expect(byId('"mine-9"').map((e) => e.type)).toContain('agent.approval.requested');
+    for (const e of byId('2')) expect(e.data.protocolVersion).toBe('2025-06-18');
+    for (const e of [...byId('"client-7"'), ...byId('"mine-9"')]) expect(e.data.protocolVersion).toBe('2026-07-28');
   });
 
   it('tools/list results with ttlMs and cacheScope register the tools', async () => {
