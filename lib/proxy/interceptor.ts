@@ -345,6 +345,7 @@ export class Interceptor {
     this.rounds.add(
       { tool: round.tool, argumentsText: round.argumentsText(), requestState },
       { number: round.number, firstCallId: round.firstCallId, approvalId: round.approvalId },
+      request.rawId,
     );
     return true;
   }

@@ -136,11 +136,14 @@ export class ToolCallGate {
     const first: PendingRound = { number: 1, firstCallId: recordedId, tool, argumentsText };
     if (!looksLikeRetry(params)) return first;
     const state = (params as { requestState?: unknown }).requestState;
-    const continued = this.deps.rounds.take({
-      tool,
-      argumentsText: argumentsText(),
-      requestState: typeof state === 'string' ? state : undefined,
-    });
+    const continued = this.deps.rounds.take(
+      {
+        tool,
+        argumentsText: argumentsText(),
+        requestState: typeof state === 'string' ? state : undefined,
+      },
+      origin?.continues,
+    );
     if (continued) return { ...first, number: continued.number + 1, firstCallId: continued.firstCallId, approvalId: continued.approvalId };
     this.deps.telemetry.warning(
       'unmatched_retry',
