@@ -194,7 +194,9 @@ export class Interceptor {
     if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
     this.pending.settle(key);
     const call = request.call;
-    whenSettled(gate.judge(frame, call, request.judge), (answer) => {
+    const judged = gate.judge(frame, call, request.judge);
+    if (judged instanceof Promise) this.deps.telemetry.track(judged); // a secret scan: its answer is still to come
+    whenSettled(judged, (answer) => {
       this.deps.toHost(answer.frame);
       this.deps.telemetry.toolFinished(call, {
         error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
@@ -251,7 +253,9 @@ export class Interceptor {
       );
     }
     // The batch waits for its slowest judgement (a secret scan), then goes whole.
-    whenSettled(judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined, () => {
+    const waiting = judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined;
+    if (waiting) this.deps.telemetry.track(waiting);
+    whenSettled(waiting, () => {
       this.deps.toHost(changed ? joinBatch(texts) : frame);
       for (const f of finished) f();
     });

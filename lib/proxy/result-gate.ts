@@ -77,7 +77,7 @@ export class ResultGate {
     const record = (j: ResultJudgement): void =>
       this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
     const judged = this.deps.results.judge(facts, value.result);
-    if (judged instanceof Promise) judged.then(record, () => undefined);
+    if (judged instanceof Promise) this.deps.telemetry.track(judged.then(record, () => undefined));
     else record(judged);
   }
 

@@ -119,6 +119,17 @@ describe('Telemetry', () => {
 });
 
 describe('Telemetry redaction of event fields', () => {
+  it('close() waits for tracked work, so what it records when it settles (a judged answer) is kept', async () => {
+    const seen: RatriEvent[] = [];
+    const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
+    const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, []);
+    const call = t.describeCall('1', 'echo', {}, undefined, 10);
+    const judged = new Promise((resolve) => setTimeout(resolve, 50)).then(() => t.toolFinished(call, { resultSize: 1 }));
+    t.track(judged);
+    await t.close(1000);
+    expect(seen.map((e) => e.type)).toEqual(['agent.tool.completed']);
+  });
+
   it('redacts a redact key that names an event field, such as an upstream error message', async () => {
     const seen: RatriEvent[] = [];
     const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
