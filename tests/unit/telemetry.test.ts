@@ -116,6 +116,15 @@ describe('Telemetry', () => {
     const message = (events[0]!.data.arguments as { message: string }).message;
     expect(message).toBe(`${'x'.repeat(4096)}…[truncated 904 chars]`);
   });
+
+  it('never keeps the first part of a token that the cut falls into', async () => {
+    const token = `ghp_${'A1b2C3d4'.repeat(4)}E5f6`;
+    const text = `${'word '.repeat(818)}${token} more`; // 4090 characters of words, then the token
+    const events = await capture([], (t) => t.toolStarted(t.describeCall('1', 'echo', { message: text }, undefined, 10)));
+    const message = (events[0]!.data.arguments as { message: string }).message;
+    expect(message.startsWith('word word')).toBe(true);
+    expect(message).not.toContain('ghp_');
+  });
 });
 
 describe('Telemetry redaction of event fields', () => {
