@@ -67,9 +67,13 @@ function connectViaProxy(
   config: Record<string, unknown> = {},
   onSampling?: (request: CreateMessageRequest) => string,
 ): Promise<Connection> {
-  const file = writeConfig(newDir(), {
+  const dir = newDir();
+  // A store of the test's own: the SDK client passes the proxy only HOME and PATH, so without one the
+  // proxy would use (and could fail on) the user's ~/.ratri store.
+  const file = writeConfig(dir, {
     agentKey: 'sdk-e2e',
     serverName: SERVER_NAME,
+    store: join(dir, 'ratri.db'),
     upstream: { command: process.execPath, args: [everythingServer, 'stdio'] },
     ...config,
   });

@@ -36,9 +36,11 @@ afterEach(async () => {
 });
 
 async function connectViaProxy(config: Record<string, unknown>): Promise<Client> {
+  // A store of the test's own (the SDK client passes the proxy only HOME and PATH, not RATRI_HOME).
   const file = writeConfig(configDir, {
     agentKey: 'sdk-fs-e2e',
     serverName: SERVER_NAME,
+    store: join(configDir, 'ratri.db'),
     upstream: { command: process.execPath, args: [filesystemServer, allowedDir] },
     ...config,
   });
