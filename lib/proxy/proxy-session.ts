@@ -12,13 +12,14 @@ import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
+import { Interceptor } from '../relay/interceptor.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
 import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
-import { Interceptor } from './interceptor.js';
+import { relayPorts } from './relay-ports.js';
 import { StallWatch } from './stall-watch.js';
 import { type StopBudget, StopClock } from './stop-clock.js';
 import { upstreamEnv } from './upstream-env.js';
@@ -121,21 +122,20 @@ export class ProxySession {
 
     const toHost = new FrameWriter(hostOut, config.maxFrameBytes);
     const toUpstream = new FrameWriter(child.stdin!);
-    const interceptor = new Interceptor({
-      config,
-      controlPlane,
-      telemetry,
-      sessionId: this.sessionId,
-      log,
-      toUpstream: (frame, terminated) => {
-        recorder?.toUpstream(frame, terminated);
-        if (!toUpstream.writeFrame(frame, terminated)) hostIn.pause();
-      },
-      toHost: (frame) => {
-        recorder?.toHost(frame, true);
-        toHost.writeFrame(frame);
-      },
-    });
+    const services = { config, controlPlane, telemetry, sessionId: this.sessionId };
+    const interceptor = new Interceptor(
+      relayPorts(services, {
+        log,
+        toUpstream: (frame, terminated) => {
+          recorder?.toUpstream(frame, terminated);
+          if (!toUpstream.writeFrame(frame, terminated)) hostIn.pause();
+        },
+        toHost: (frame) => {
+          recorder?.toHost(frame, true);
+          toHost.writeFrame(frame);
+        },
+      }),
+    );
     this.interceptor = interceptor;
     child.stdin!.on('drain', () => hostIn.resume());
     child.stdin!.on('error', () => undefined); // EPIPE after the upstream died: its exit is handled below
@@ -305,7 +305,7 @@ export class ProxySession {
     this.clock ??= new StopClock(this.options.stopBudget);
     const dropped = this.interceptor?.dropHeld() ?? 0;
     if (dropped > 0) this.options.log(`host closed its input; ${dropped} held call(s) dropped without an answer`);
-    const answered = this.interceptor?.pending.whenAnswered(this.clock.budget.answersMs) ?? Promise.resolve();
+    const answered = this.interceptor?.whenAnswered(this.clock.budget.answersMs) ?? Promise.resolve();
     void answered.then(() => this.stopUpstream());
   }
 

@@ -331,6 +331,11 @@ export class Telemetry {
     }
   }
 
+  /** An approval ended: decided, timed out, or (with `reason`) cancelled because its hold ended first. */
+  approvalResolved(approvalId: string, tool: string, outcome: string, reason?: string): void {
+    this.emit(EventType.approvalResolved, reason === undefined ? { approvalId, tool, outcome } : { approvalId, tool, outcome, reason });
+  }
+
   warning(kind: string, reason: string, extra: Record<string, unknown> = {}): void {
     this.emit(EventType.proxyWarning, { kind, reason, ...extra });
   }
