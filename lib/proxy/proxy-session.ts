@@ -13,6 +13,7 @@ import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
 import { Interceptor } from '../relay/interceptor.js';
+import type { OriginOf } from '../relay/request-origin.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
 import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
@@ -44,6 +45,8 @@ export interface ProxySessionOptions {
    * "host input" is an in-memory stream that it ends itself.
    */
   hostCloseReason?: () => string;
+  /** Set by a front that rewrites request ids before the interceptor reads them (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 /** How long a half-written frame may sit still before ratri says so (RATRI_STALL_WARN_MS, default 10 s). */
@@ -126,6 +129,7 @@ export class ProxySession {
     const interceptor = new Interceptor(
       relayPorts(services, {
         log,
+        originOf: this.options.originOf,
         toUpstream: (frame, terminated) => {
           recorder?.toUpstream(frame, terminated);
           if (!toUpstream.writeFrame(frame, terminated)) hostIn.pause();

@@ -60,7 +60,7 @@ function approvalDesk({ config, controlPlane, telemetry }: RelayServices): Appro
   };
 }
 
-export function relayPorts(services: RelayServices, wire: Pick<RelayPorts, 'toUpstream' | 'toHost' | 'log'>): RelayPorts {
+export function relayPorts(services: RelayServices, wire: Pick<RelayPorts, 'toUpstream' | 'toHost' | 'log' | 'originOf'>): RelayPorts {
   const { config, controlPlane, telemetry } = services;
   return {
     ...wire,

@@ -10,6 +10,7 @@ import { jsonErrorReason } from '../jsonrpc/json-error-reason.js';
 import { idFromHead } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { whenSettled } from '../policy/policy-hook.js';
 import { ToolCatalog } from '../policy/tool-catalog.js';
 import { type BatchRouter, joinBatch, type Outlet, routeBatch } from './batch.js';
@@ -37,6 +38,8 @@ export class Interceptor {
   private readonly enforce: boolean;
   private readonly answers: UpstreamAnswers;
   private readonly batchRouter: BatchRouter;
+  /** The protocol version the host's `initialize` asked for (2025 era; a 2026-07-28 request names its own). */
+  private initializeVersion: string | undefined;
   /** Enforce mode with result rules or hideBlockedTools (see gatesAnswers). */
   readonly gatesAnswers: boolean;
 
@@ -55,7 +58,8 @@ export class Interceptor {
     const resultGate = settings.results.any ? new ResultGate({ settings, observer }) : undefined;
     const listFilter = this.enforce ? settings.listFilter : undefined;
     const { catalog, pending, held, rounds } = this;
-    this.gate = new ToolCallGate({ ...ports, enforce: this.enforce, catalog, held, rounds });
+    const sessionProtocolVersion = (): string | undefined => this.initializeVersion;
+    this.gate = new ToolCallGate({ ...ports, enforce: this.enforce, catalog, held, rounds, sessionProtocolVersion });
     this.answers = new UpstreamAnswers({ ...ports, catalog, pending, rounds, resultGate, listFilter });
     this.gatesAnswers = this.enforce && (resultGate !== undefined || listFilter !== undefined);
     this.batchRouter = this.router();
@@ -210,6 +214,7 @@ export class Interceptor {
   }
 
   private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
+    if (message.method === 'initialize') this.initializeVersion = stringOrUndefined(message.param('protocolVersion'));
     const handler = message.method === undefined ? undefined : this.table[message.method];
     if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
@@ -257,7 +262,8 @@ export class Interceptor {
   private passThrough(message: ParsedMessage, out: Outlet, hideBlocked = false): void {
     out.forward();
     if (message.isRequest) {
-      const entry = { rawId: message.rawId, method: message.method ?? '' };
+      const protocolVersion = requestProtocolVersion(message.value) ?? this.initializeVersion;
+      const entry = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
       this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }
@@ -276,10 +282,14 @@ export class Interceptor {
     const hold = this.held.cancel(key);
     if (!hold) return false;
     this.ports.observer.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
-      requestId: hold.rawId,
+      requestId: hold.call.requestId,
       tool: hold.call.namespacedTool,
     });
     this.recordHoldEnded(hold, 'the host cancelled the call');
     return true;
   }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

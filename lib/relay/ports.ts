@@ -10,6 +10,7 @@ import type { BlockedToolsFilter } from '../policy/blocked-tools-filter.js';
 import type { evaluateWithDeadline, PolicyHook, PolicyVerdict } from '../policy/policy-hook.js';
 import type { ResultRules, ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
+import type { OriginOf } from './request-origin.js';
 
 /** The config's words for these, read through the floors below (the relay does not read the config). */
 type RefusalStyle = Parameters<typeof blockedRefusal>[0];
@@ -42,6 +43,7 @@ export interface CallObserver {
     args: Record<string, unknown>,
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
+    protocolVersion?: string,
   ): CallRecord;
   linkRound(call: CallRecord, round: number, firstCallId: string): void;
   guardrailEvaluated(call: CallRecord, verdict: PolicyVerdict, enforced: boolean, approvedInEarlierRound?: string): void;
@@ -50,7 +52,8 @@ export interface CallObserver {
   toolStarted(call: CallRecord): void;
   toolFinished(call: CallRecord, outcome: CallOutcome): void;
   resultEvaluated(call: CallRecord, verdict: ResultVerdict, latencyMs: number, enforced: boolean, redactions?: number): void;
-  toolsRegistered(tools: ToolDefinition[], changed: string[]): void;
+  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void;
   warning(kind: string, reason: string, extra?: Record<string, unknown>): void;
 }
 
@@ -102,4 +105,6 @@ export interface RelayPorts {
   toHost(frame: Buffer): void;
   /** A line for the proxy's stderr. */
   log(message: string): void;
+  /** Set by a front that rewrites request ids before they get here (request-origin.ts). */
+  originOf?: OriginOf;
 }

@@ -5,7 +5,7 @@
  * original bytes; a redacted or refused one is a frame of ratri's own, re-serialized, under the
  * request's id as the host wrote it. Error answers carry no result and are relayed as they are.
  */
-import { ProxyErrorCode } from '../jsonrpc/errors.js';
+import { ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
 import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
@@ -16,6 +16,8 @@ import type { CallObserver, CallRecord, RelaySettings } from './ports.js';
 /** What the result rules see of a call, and the era its refusal is written in (docs/errors.md). */
 export interface JudgedCall extends ToolCallFacts {
   era: ProtocolEra;
+  /** The request's id on the wire (what ratri's own answer carries; the recorded id may differ, request-origin.ts). */
+  rawId: RawId;
 }
 
 export interface ResultGateDeps {
@@ -46,7 +48,7 @@ export class ResultGate {
     if (message && !problem) return this.judgeMessage(frame, message, call, facts);
     const verdict: ResultVerdict = { decision: 'block', ruleId: null, reason: `the answer can be read more than one way: ${problem}` };
     this.deps.observer.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call, facts.era);
+    return this.refuse(verdict, call, facts);
   }
 
   /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
@@ -57,12 +59,12 @@ export class ResultGate {
     const judged = this.deps.settings.results.judge(facts, value.result);
     const apply = (j: ResultJudgement): JudgedAnswer => {
       this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
-      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts.era);
+      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts);
       if (!j.redacted) return { frame, changed: false };
-      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${call.requestId},"result":${JSON.stringify(j.redacted.result)}}`);
+      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${facts.rawId},"result":${JSON.stringify(j.redacted.result)}}`);
       return { frame: redacted, changed: true };
     };
-    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts.era)) : apply(judged);
+    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts)) : apply(judged);
   }
 
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
@@ -78,18 +80,18 @@ export class ResultGate {
   }
 
   /** The secret scan failed: the answer is refused, not relayed unread. */
-  private scanFailed(err: unknown, call: CallRecord, era: ProtocolEra): JudgedAnswer {
+  private scanFailed(err: unknown, call: CallRecord, facts: JudgedCall): JudgedAnswer {
     const verdict: ResultVerdict = {
       decision: 'block',
       ruleId: null,
       reason: `the answer could not be scanned for secrets: ${(err as Error).message}`,
     };
     this.deps.observer.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call, era);
+    return this.refuse(verdict, call, facts);
   }
 
   /** The refusal, under the request's own id as the host wrote it. */
-  private refuse(verdict: ResultVerdict, call: CallRecord, era: ProtocolEra): JudgedAnswer {
+  private refuse(verdict: ResultVerdict, call: CallRecord, facts: JudgedCall): JudgedAnswer {
     const data = {
       decision: 'block' as const,
       ruleId: verdict.ruleId,
@@ -97,7 +99,7 @@ export class ResultGate {
       tool: call.namespacedTool,
       phase: 'result' as const,
     };
-    const frame = blockedRefusal(this.deps.settings.refusal, call.requestId, data, era);
+    const frame = blockedRefusal(this.deps.settings.refusal, facts.rawId, data, facts.era);
     return { frame, changed: true, refused: { code: ProxyErrorCode.blocked, message: verdict.reason } };
   }
 }

@@ -6,9 +6,9 @@
  * its own era's way (a tool result with `isError`, docs/errors.md), and the retry of a call answered
  * with `input_required` is the same call: approved once, not held again (docs/protocol-eras.md).
  */
-import { invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { invalidRequestError, ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
-import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
+import { type ProtocolEra, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
@@ -16,15 +16,18 @@ import type { HeldCall, HeldCalls } from './held-calls.js';
 import { type PendingHoldProgress, rawProgressToken } from './hold-progress.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { CallRecord, RelayPorts } from './ports.js';
+import type { RequestOrigin } from './request-origin.js';
 import type { JudgedCall } from './result-gate.js';
 import { answer, type Forward, NOTHING, type Verdict } from './verdict.js';
 
-export interface GateDeps extends Pick<RelayPorts, 'settings' | 'decider' | 'approvals' | 'observer'> {
+export interface GateDeps extends Pick<RelayPorts, 'settings' | 'decider' | 'approvals' | 'observer' | 'originOf'> {
   /** Read once, by the interceptor. */
   enforce: boolean;
   catalog: ToolCatalog;
   held: HeldCalls;
   rounds: InputRounds;
+  /** The protocol version the session's `initialize` named (2025 era), if any. */
+  sessionProtocolVersion(): string | undefined;
 }
 
 /**
@@ -43,6 +46,8 @@ function ambiguity(message: ParsedMessage): string | undefined {
 interface GateCall {
   message: ParsedMessage;
   key: string;
+  /** The id on the wire (what the upstream gets and our answers carry); `call.requestId` is the recorded one. */
+  rawId: string;
   isRequest: boolean;
   call: CallRecord;
   era: ProtocolEra;
@@ -59,22 +64,25 @@ export class ToolCallGate {
     const { settings, observer, catalog, enforce } = this.deps;
     const isRequest = message.isRequest;
     const rawId = message.rawId;
+    const origin = this.deps.originOf?.(rawId);
+    const recordedId = origin?.clientId ?? rawId;
     const problem = ambiguity(message);
     if (problem) {
-      observer.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: rawId, enforced: enforce });
+      observer.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: recordedId, enforced: enforce });
       if (enforce) return isRequest ? answer(invalidRequestError(rawId, problem), ProxyErrorCode.invalidRequest, problem) : NOTHING;
     }
     const { tool, arguments: args } = message.toolCall();
     const annotations = catalog.annotations(tool);
-    const call = observer.describeCall(rawId, tool, args, annotations, frameBytes);
-    const round = this.roundOf(message, tool, message.params);
+    const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
+    const call = observer.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    const round = this.roundOf(message, tool, recordedId, origin);
     if (round.number > 1) observer.linkRound(call, round.number, round.firstCallId);
-    const request = this.guardRequest(message, tool, args, isRequest && !round.approvalId);
+    const request = this.guardRequest(recordedId, tool, args, isRequest && !round.approvalId);
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool);
     const verdict = evaluateWithDeadline(this.deps.decider, request, settings.guardTimeoutMs, settings.guardFailureMode);
     const era = protocolEra(message.value);
-    const context: GateCall = { message, key, isRequest, call, era, round, judge: this.resultFacts(request, era) };
+    const context: GateCall = { message, key, rawId, isRequest, call, era, round, judge: this.resultFacts(request, era, rawId) };
     // Monitor mode forwarded the frame before reading it (the write is a no-op); the policy's decision is only recorded.
     if (!enforce) return { ...this.forward(context), observed: verdict };
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
@@ -93,7 +101,7 @@ export class ToolCallGate {
    * answer), so it must not create an approval; nor is the retry of an approved call (its approval
    * covers it), so nobody is asked again.
    */
-  private guardRequest(message: ParsedMessage, tool: string, args: Record<string, unknown>, mayHold: boolean): GuardRequest {
+  private guardRequest(recordedId: string, tool: string, args: Record<string, unknown>, mayHold: boolean): GuardRequest {
     const { settings, catalog, enforce } = this.deps;
     return {
       agentKey: settings.agentKey,
@@ -107,7 +115,7 @@ export class ToolCallGate {
       sessionId: settings.sessionId,
       approvalTimeoutMs: settings.approvalTimeoutMs,
       redactKeys: settings.redactKeys,
-      requestId: message.rawId,
+      requestId: recordedId,
       grantWindowMs: settings.grantWindowMs,
     };
   }
@@ -115,22 +123,20 @@ export class ToolCallGate {
   /**
    * Round 1 for a new call. A call that carries `inputResponses` or `requestState` continues the
    * round it matches exactly (input-rounds.ts); one that matches none is judged as a new call.
+   * `origin`: set when clients share the interceptor; the retry continues only the round it proved.
    */
-  private roundOf(message: ParsedMessage, tool: string, params: unknown): PendingRound {
+  private roundOf(message: ParsedMessage, tool: string, recordedId: string, origin?: RequestOrigin): PendingRound {
     const argumentsText = (): string => message.rawParam('arguments') ?? '';
-    const first: PendingRound = { number: 1, firstCallId: message.rawId, tool, argumentsText };
-    if (!looksLikeRetry(params)) return first;
-    const state = (params as { requestState?: unknown }).requestState;
-    const continued = this.deps.rounds.take({
-      tool,
-      argumentsText: argumentsText(),
-      requestState: typeof state === 'string' ? state : undefined,
-    });
+    const first: PendingRound = { number: 1, firstCallId: recordedId, tool, argumentsText };
+    if (!looksLikeRetry(message.params)) return first;
+    const state = message.param('requestState');
+    const key = { tool, argumentsText: argumentsText(), requestState: typeof state === 'string' ? state : undefined };
+    const continued = this.deps.rounds.take(key, origin?.continues);
     if (continued) return { ...first, number: continued.number + 1, firstCallId: continued.firstCallId, approvalId: continued.approvalId };
     this.deps.observer.warning(
       'unmatched_retry',
       'a tools/call with inputResponses or requestState continues no call answered with input_required (same tool, same arguments, same requestState); it is judged as a new call',
-      { requestId: message.rawId, tool },
+      { requestId: recordedId, tool },
     );
     return first;
   }
@@ -148,7 +154,7 @@ export class ToolCallGate {
       case 'block': {
         if (!c.isRequest) return this.dropNotification('notification_blocked', verdict.reason, c);
         const data = { decision: 'block' as const, ruleId: verdict.ruleId, reason: verdict.reason, tool: c.call.namespacedTool };
-        const frame = blockedRefusal(this.deps.settings.refusal, c.call.requestId, data, c.era);
+        const frame = blockedRefusal(this.deps.settings.refusal, c.rawId, data, c.era);
         return this.refuse(c, frame, ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
@@ -167,7 +173,7 @@ export class ToolCallGate {
     const { observer, held, settings } = this.deps;
     const approvalId = verdict.approvalId;
     if (!approvalId) return this.approvalMissing(verdict, c);
-    const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
+    const hold: HeldCall = { rawId: c.rawId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
     observer.approvalRequested(c.call, {
       approvalId,
@@ -183,7 +189,7 @@ export class ToolCallGate {
         observer.approvalResolved(approvalId, c.call.namespacedTool, outcome);
         if (outcome === 'approved') return this.forward({ ...c, round: { ...c.round, approvalId } });
         const data = { decision: 'require_approval' as const, approvalId, outcome, ruleId: verdict.ruleId };
-        const frame = approvalDeniedRefusal(settings.refusal, c.call.requestId, data, c.call.namespacedTool, c.era);
+        const frame = approvalDeniedRefusal(settings.refusal, c.rawId, data, c.call.namespacedTool, c.era);
         return this.refuse(c, frame, ProxyErrorCode.approvalDenied, `approval ${outcome}`);
       },
       (): Verdict => NOTHING,
@@ -204,7 +210,7 @@ export class ToolCallGate {
       ruleId: verdict.ruleId,
       reason,
     };
-    const frame = approvalDeniedRefusal(this.deps.settings.refusal, c.call.requestId, data, c.call.namespacedTool, c.era);
+    const frame = approvalDeniedRefusal(this.deps.settings.refusal, c.rawId, data, c.call.namespacedTool, c.era);
     return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
   }
 
@@ -238,16 +244,16 @@ export class ToolCallGate {
   }
 
   /** What the result rules see of a call whose answer one of them can judge; undefined for the others. */
-  private resultFacts(request: GuardRequest, era: ProtocolEra): JudgedCall | undefined {
+  private resultFacts(request: GuardRequest, era: ProtocolEra, rawId: RawId): JudgedCall | undefined {
     if (!this.deps.settings.results.judges(request.tool)) return undefined;
     const { tool, serverName, environment, arguments: args } = request;
-    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool), era };
+    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool), era, rawId };
   }
 
   /** Forward the original bytes; a request then waits for its answer, and the call's start is recorded. */
   private forward(c: GateCall): Forward {
     if (!c.isRequest) return { kind: 'forward', call: c.call };
-    const request = { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round };
+    const request = { rawId: c.rawId, method: 'tools/call', call: c.call, round: c.round };
     return { kind: 'forward', call: c.call, pending: { key: c.key, request: c.judge ? { ...request, judge: c.judge } : request } };
   }
 }

@@ -211,7 +211,7 @@ export class UpstreamAnswers {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (tools) this.register(tools);
+      if (tools) this.register(tools, request.protocolVersion);
     }
   }
 
@@ -223,32 +223,33 @@ export class UpstreamAnswers {
     this.deps.rounds.add(
       { tool: round.tool, argumentsText: round.argumentsText(), requestState },
       { number: round.number, firstCallId: round.firstCallId, approvalId: round.approvalId },
+      request.rawId,
     );
     return true;
   }
 
   /** A tools/list answer: its annotations are kept for the rules, and the registry registers the tools. */
-  private register(tools: ToolDefinition[]): void {
+  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
     this.deps.catalog.register(tools);
     const { tools: registry, observer } = this.deps;
     let answer;
     try {
       answer = registry.registerTools(tools);
     } catch (err) {
-      return this.registrationFailed(tools, err);
+      return this.registrationFailed(tools, err, protocolVersion);
     }
-    if (!(answer instanceof Promise)) return observer.toolsRegistered(tools, answer.changed);
+    if (!(answer instanceof Promise)) return observer.toolsRegistered(tools, answer.changed, protocolVersion);
     answer.then(
-      (a) => observer.toolsRegistered(tools, a.changed),
-      (err: unknown) => this.registrationFailed(tools, err),
+      (a) => observer.toolsRegistered(tools, a.changed, protocolVersion),
+      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
     );
   }
 
-  private registrationFailed(tools: ToolDefinition[], err: unknown): void {
+  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
     const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
     this.deps.log(reason);
     this.deps.observer.warning('tool_registration_failed', reason);
-    this.deps.observer.toolsRegistered(tools, []);
+    this.deps.observer.toolsRegistered(tools, [], protocolVersion);
   }
 }
 

@@ -42,6 +42,8 @@ export interface ToolCallRecord {
   /** Set for the retry of a call answered with `input_required`: its round (2, 3, …) and round 1's request id. */
   round?: number;
   firstCallId?: string;
+  /** The protocol version the call was made under: its `_meta` (2026-07-28) or the session's `initialize`. */
+  protocolVersion?: string;
 }
 
 interface CallDetails {
@@ -166,8 +168,10 @@ export class Telemetry {
     args: Record<string, unknown>,
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
+    protocolVersion?: string,
   ): ToolCallRecord {
     const call: ToolCallRecord = {
+      protocolVersion,
       requestId,
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
@@ -216,6 +220,7 @@ export class Telemetry {
       resource: details.resource ?? null,
       riskLevel: details.riskLevel,
     };
+    if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -242,6 +247,7 @@ export class Telemetry {
         approvalId: approval.approvalId,
         tool: call.namespacedTool,
         requestId: call.requestId,
+        ...(call.protocolVersion === undefined ? {} : { protocolVersion: call.protocolVersion }),
         ruleId: approval.ruleId,
         reason: approval.reason,
         arguments: this.detailsOf(call).arguments,
@@ -317,8 +323,10 @@ export class Telemetry {
     });
   }
 
-  toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
+  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void {
     this.emit(EventType.toolsRegistered, {
+      ...(protocolVersion === undefined ? {} : { protocolVersion }),
       count: tools.length,
       tools: tools.map((t) => ({
         name: `${this.identity.serverName}.${t.name}`,
@@ -375,6 +383,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'grantId',
     'phase',
     'redactions',
+    'protocolversion',
   ].map((f) => f.toLowerCase()),
 );
 
