@@ -2,7 +2,7 @@
  * What the relay needs from the floors above it, as small interfaces it owns (docs/architecture.md,
  * "Ports"): a policy to decide a call, a registry for listed tools, a desk that awaits approvals,
  * one observer that records what happened to each call, and its settings. The session implements
- * them (lib/proxy/relay-ports.ts) from the control plane, telemetry and the config; a unit test
+ * them (lib/session/relay-ports.ts) from the control plane, telemetry and the config; a unit test
  * implements them in memory. The relay imports nothing from those floors (tests/unit/relay-imports.test.ts).
  */
 import type { blockedRefusal } from '../jsonrpc/refusal.js';
@@ -70,7 +70,7 @@ export interface ApprovalDesk {
   announce(approvalId: string): void;
 }
 
-/** The settings the relay reads, taken from the config once (lib/proxy/relay-ports.ts). */
+/** The settings the relay reads, taken from the config once (lib/session/relay-ports.ts). */
 export interface RelaySettings {
   /** Read in one place: the interceptor's constructor. */
   mode: 'monitor' | 'enforce';

@@ -1,6 +1,6 @@
 /**
  * An in-memory relay for unit tests (in the spirit of the MCP SDK's InMemoryTransport.createLinkedPair):
- * a host end and an upstream end joined by a real Interceptor, wired the way lib/proxy/proxy-session.ts
+ * a host end and an upstream end joined by a real Interceptor, wired the way lib/session/proxy-session.ts
  * wires it (a FrameReader on each side, a FrameWriter to the host that relays upstream bytes), with
  * in-memory ports: a policy function, an approval desk the test resolves, an observer that records
  * every call. Bytes are kept exactly as written, so tests compare them byte for byte.
