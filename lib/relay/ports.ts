@@ -55,6 +55,8 @@ export interface CallObserver {
   /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
   toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void;
   warning(kind: string, reason: string, extra?: Record<string, unknown>): void;
+  /** Work that records when it settles (a result judged by a secret scan): the observer waits for it before it closes. */
+  track(work: Promise<unknown>): void;
 }
 
 /** Registers the tools of one `tools/list` answer; says which changed since they were trusted. */

@@ -75,7 +75,7 @@ export class ResultGate {
     const record = (j: ResultJudgement): void =>
       this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
     const judged = this.deps.settings.results.judge(facts, value.result);
-    if (judged instanceof Promise) judged.then(record, () => undefined);
+    if (judged instanceof Promise) this.deps.observer.track(judged.then(record, () => undefined));
     else record(judged);
   }
 

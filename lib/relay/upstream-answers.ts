@@ -69,7 +69,9 @@ export class UpstreamAnswers {
     if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
     this.deps.pending.settle(key);
     const call = request.call;
-    whenSettled(gate.judge(frame, call, request.judge), (answer) => {
+    const judged = gate.judge(frame, call, request.judge);
+    if (judged instanceof Promise) this.deps.observer.track(judged); // a secret scan: its answer is still to come
+    whenSettled(judged, (answer) => {
       this.deps.toHost(answer.frame);
       this.deps.observer.toolFinished(call, {
         error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
@@ -126,7 +128,9 @@ export class UpstreamAnswers {
       );
     }
     // The batch waits for its slowest judgement (a secret scan), then goes whole.
-    whenSettled(judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined, () => {
+    const waiting = judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined;
+    if (waiting) this.deps.observer.track(waiting);
+    whenSettled(waiting, () => {
       this.deps.toHost(changed ? joinBatch(texts) : frame);
       for (const f of finished) f();
     });

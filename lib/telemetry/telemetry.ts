@@ -120,10 +120,25 @@ export class Telemetry {
     for (const build of builds) build();
   }
 
-  /** Builds what is pending, waits for events still being scanned for secrets, then flushes and closes the sinks within `deadlineMs`. */
+  /**
+   * Builds what is pending, waits for work that will still record (tracked judgements, events being
+   * scanned for secrets), then flushes and closes the sinks within `deadlineMs`.
+   */
   close(deadlineMs: number): Promise<void> {
     this.buildPending();
-    return (this.scanning ?? Promise.resolve()).then(() => this.queue.close(deadlineMs));
+    return Promise.allSettled([...this.recording])
+      .then(() => this.buildPending())
+      .then(() => this.scanning)
+      .then(() => this.queue.close(deadlineMs));
+  }
+
+  /** Work that records when it settles (a result judged by a secret scan): close() waits for it. */
+  private readonly recording = new Set<Promise<unknown>>();
+
+  /** Has close() wait for `work` before the sinks are closed, so what it records is not lost. */
+  track(work: Promise<unknown>): void {
+    this.recording.add(work);
+    void work.finally(() => this.recording.delete(work)).catch(() => undefined);
   }
 
   /** The last event still being scanned for secrets: every later one is queued after it. */

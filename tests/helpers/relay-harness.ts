@@ -67,6 +67,7 @@ function recordingObserver(seen: Observed[]): CallObserver {
     resultEvaluated: note('resultEvaluated'),
     toolsRegistered: note('toolsRegistered'),
     warning: note('warning'),
+    track: () => undefined,
   };
 }
 
