@@ -7,7 +7,7 @@ import { runHostDoctor } from '../../lib/doctor/host-doctor.js';
 import { ProgressLine, renderCheck, renderHeader, renderJson, renderSection, renderSummary } from '../../lib/doctor/report.js';
 import { killAllNow } from '../../lib/doctor/upstream-child.js';
 import { packageRoot } from '../../lib/node/package-files.js';
-import { signalExitCode } from '../../lib/proxy/proxy-session.js';
+import { signalExitCode } from '../../lib/session/exit-code.js';
 import { colourOn, fail } from '../store-options.js';
 
 interface DoctorArgs {

@@ -9,10 +9,11 @@ import { startupSummary } from '../../lib/config/startup-summary.js';
 import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { isLoopback } from '../../lib/net/loopback.js';
-import { ProxySession, signalExitCode } from '../../lib/proxy/proxy-session.js';
-import { SpawnError } from '../../lib/proxy/upstream-process.js';
 import type { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
+import { signalExitCode } from '../../lib/session/exit-code.js';
+import { ProxySession } from '../../lib/session/proxy-session.js';
+import { SpawnError } from '../../lib/session/upstream-process.js';
 import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
 
 interface ProxyArgs {

@@ -12,8 +12,8 @@ import { apiKeyEnv, type ConfigFile, DEFAULTS, type GuardrailsConfig, type Proxy
 import { shownUrl } from '../control/http-control-plane.js';
 import { LocalControlPlane } from '../control/local-control-plane.js';
 import { ratriLaunch } from '../node/ratri-launch.js';
-import { upstreamEnv } from '../proxy/upstream-env.js';
-import { SpawnError, type UpstreamProcess, upstreamCwd } from '../proxy/upstream-process.js';
+import { upstreamEnv } from '../session/upstream-env.js';
+import { SpawnError, type UpstreamProcess, upstreamCwd } from '../session/upstream-process.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
 import { locateCommand, startUpstream } from './upstream-child.js';
 

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
-import type { UpstreamProcess } from '../proxy/upstream-process.js';
+import type { UpstreamProcess } from '../session/upstream-process.js';
 import { type CheckId, type CheckResult, skipped } from './check-result.js';
 import { checkConfig, checkControlPlane, checkUpstream, hostSnippet, type ServerUnderTest, serverLabel } from './checks.js';
 import { checkInitialize, checkTools, DoctorAborted, type McpSession, openSession } from './mcp-checks.js';

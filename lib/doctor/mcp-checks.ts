@@ -9,8 +9,8 @@ import { LineRpcClient, type RpcAnswer, type RpcError } from '../jsonrpc-client/
 import { settlesWithin } from '../node/deadline.js';
 import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { toolsFromListResult } from '../policy/tool-catalog.js';
-import type { UpstreamProcess } from '../proxy/upstream-process.js';
 import { visibleText } from '../report/visible-text.js';
+import type { UpstreamProcess } from '../session/upstream-process.js';
 import { type CheckResult, failed, passed, warned } from './check-result.js';
 import { describeExit } from './upstream-child.js';
 

@@ -1,5 +1,5 @@
 /**
- * The upstream as the doctor starts it: the proxy's spawner (lib/proxy/upstream-process.ts: same
+ * The upstream as the doctor starts it: the proxy's spawner (lib/session/upstream-process.ts: same
  * working directory, environment, own process group and stop sequence) with its stderr captured
  * instead of passed through, so that a server's last stderr lines appear in the check (and in
  * --json) rather than interleaved with the checklist. The children still running are kept, so a
@@ -8,7 +8,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { UpstreamConfig } from '../config/types.js';
-import { type UpstreamExit, UpstreamProcess } from '../proxy/upstream-process.js';
+import { type UpstreamExit, UpstreamProcess } from '../session/upstream-process.js';
 
 /** Children still running, so a signal handler can kill them at once (see killAllNow). */
 const live = new Set<UpstreamProcess>();

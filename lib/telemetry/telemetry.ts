@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
 import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
+import type { CallOutcome } from '../relay/ports.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { EventType, type RatriEvent } from './event.js';
@@ -277,17 +278,7 @@ export class Telemetry {
    * 2026-07-28-era request `isError` with `refusal`). `inputRequired`: the answer asks for input, and
    * a retry continues the call.
    */
-  toolFinished(
-    call: ToolCallRecord,
-    outcome: {
-      error?: { code: unknown; message: unknown };
-      isError?: boolean;
-      refusal?: { code: number; message: string };
-      inputRequired?: boolean;
-      resultSize: number;
-      uninspected?: boolean;
-    },
-  ): void {
+  toolFinished(call: ToolCallRecord, outcome: CallOutcome): void {
     const durationMs = round(performance.now() - call.startedAt);
     this.record((ts) => {
       const failed = outcome.error !== undefined || outcome.isError === true;
@@ -352,6 +343,11 @@ export class Telemetry {
     for (const name of changed) {
       this.emit(EventType.toolDefinitionChanged, { tool: `${this.identity.serverName}.${name}` });
     }
+  }
+
+  /** An approval ended: decided, timed out, or (with `reason`) cancelled because its hold ended first. */
+  approvalResolved(approvalId: string, tool: string, outcome: string, reason?: string): void {
+    this.emit(EventType.approvalResolved, reason === undefined ? { approvalId, tool, outcome } : { approvalId, tool, outcome, reason });
   }
 
   warning(kind: string, reason: string, extra: Record<string, unknown> = {}): void {

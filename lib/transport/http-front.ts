@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { ProxyErrorCode } from '../jsonrpc/errors.js';
-import type { StopBudget } from '../proxy/stop-clock.js';
+import type { StopBudget } from '../session/stop-clock.js';
 import { answerPreflight, type BodyPolicy, checkRequest, type Refusal, refuse, type SecurityOptions } from './http-security.js';
 import { HttpSession } from './http-session.js';
 import { LegacySseTransport } from './legacy-sse.js';

@@ -9,9 +9,9 @@ import { PassThrough, Writable } from 'node:stream';
 import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
-import { ProxySession } from '../proxy/proxy-session.js';
-import type { OriginOf } from '../proxy/request-origin.js';
-import type { StopBudget } from '../proxy/stop-clock.js';
+import type { OriginOf } from '../relay/request-origin.js';
+import { ProxySession } from '../session/proxy-session.js';
+import type { StopBudget } from '../session/stop-clock.js';
 
 const CR = 0x0d;
 const LF = 0x0a;

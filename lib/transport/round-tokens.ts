@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { valuesAt } from '../jsonrpc/json-splice.js';
-import { ROUND_TTL_MS } from '../proxy/input-rounds.js';
+import { ROUND_TTL_MS } from '../relay/input-rounds.js';
 
 const RESULT_TYPE = ['result', 'resultType'];
 export const RESULT_REQUEST_STATE = ['result', 'requestState'];

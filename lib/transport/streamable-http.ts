@@ -15,7 +15,7 @@ import { peekEnvelope } from '../jsonrpc/json-scan.js';
 import { idKey, Message, type ParsedMessage, type ReadFrame, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import { PROTOCOL_VERSION_META_KEY, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
-import { NumericIdSpellings } from '../proxy/numeric-id-spellings.js';
+import { NumericIdSpellings } from '../relay/numeric-id-spellings.js';
 import { answerError, type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
 import { hasMirroredHeaders, headerMismatch } from './mcp-headers.js';

@@ -43,7 +43,7 @@ describe('what `ratri mcp proxy` loads', () => {
     });
     const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
     // The hook saw the proxy itself: the list is real.
-    expect(loaded).toContain('dist/lib/proxy/proxy-session.js');
+    expect(loaded).toContain('dist/lib/session/proxy-session.js');
     expect(loaded).toContain('dist/lib/control/store.js');
     const unwanted = loaded.filter(
       (f) =>

@@ -3,7 +3,7 @@
  * continues one retry, and is forgotten after ROUND_TTL_MS (docs/protocol-eras.md).
  */
 import { describe, expect, it } from 'vitest';
-import { InputRounds, looksLikeRetry, ROUND_TTL_MS } from '../../lib/proxy/input-rounds.js';
+import { InputRounds, looksLikeRetry, ROUND_TTL_MS } from '../../lib/relay/input-rounds.js';
 
 const key = { tool: 'confirm_write', argumentsText: '{"path":"/a"}', requestState: 's1' };
 const round = { number: 1, firstCallId: '1', approvalId: 'apr_0000000001' };

@@ -1,6 +1,6 @@
-/** `jsonErrorReason` (lib/telemetry/json-error-reason.ts): no part of a frame that is not JSON reaches an event. */
+/** `jsonErrorReason` (lib/jsonrpc/json-error-reason.ts): no part of a frame that is not JSON reaches an event. */
 import { describe, expect, it } from 'vitest';
-import { jsonErrorReason } from '../../lib/telemetry/json-error-reason.js';
+import { jsonErrorReason } from '../../lib/jsonrpc/json-error-reason.js';
 
 const reasonFor = (text: string): string => {
   try {

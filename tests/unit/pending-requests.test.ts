@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rawIdKey } from '../../lib/jsonrpc/message.js';
-import { PendingRequests } from '../../lib/proxy/pending-requests.js';
+import { PendingRequests } from '../../lib/relay/pending-requests.js';
 
 const entry = (id: number) => ({ rawId: String(id), method: 'tools/call' });
 const settledWithin = async (promise: Promise<void>, ms: number): Promise<boolean> =>

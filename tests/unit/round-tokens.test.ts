@@ -3,7 +3,7 @@
  * the front's; a retry echoing it gets the upstream's value back once, with the round it proves.
  */
 import { describe, expect, it } from 'vitest';
-import { ROUND_TTL_MS } from '../../lib/proxy/input-rounds.js';
+import { ROUND_TTL_MS } from '../../lib/relay/input-rounds.js';
 import { RoundTokens } from '../../lib/transport/round-tokens.js';
 
 const answer = (state: string) =>

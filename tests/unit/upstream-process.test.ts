@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SpawnError, UpstreamProcess } from '../../lib/proxy/upstream-process.js';
+import { SpawnError, UpstreamProcess } from '../../lib/session/upstream-process.js';
 
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
 const crash = "process.stderr.write('starting\\nError: no token\\n  at main\\n  at run\\n  at x\\n  at y\\n  at z\\n'); process.exit(3)";

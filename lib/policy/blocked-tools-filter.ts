@@ -6,8 +6,8 @@
  */
 import type { GuardrailsConfig, ProxyConfig } from '../config/types.js';
 import { Message, type ParsedMessage } from '../jsonrpc/message.js';
-import { evaluateRules, isResultRule } from '../policy/rules.js';
-import type { ToolDefinition } from '../policy/tool-catalog.js';
+import { evaluateRules, isResultRule } from './rules.js';
+import type { ToolDefinition } from './tool-catalog.js';
 
 export class BlockedToolsFilter {
   /** The rules that judge a call by its tool alone: those that can block every call to one. */

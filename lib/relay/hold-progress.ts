@@ -34,6 +34,9 @@ export interface HoldProgress {
   signal: AbortSignal;
 }
 
+/** What the gate asks for with a hold; the interceptor, the only writer, adds where the frames go. */
+export type PendingHoldProgress = Omit<HoldProgress, 'toHost'>;
+
 /** One progress notification, the token spliced in as the host wrote it. */
 export function progressFrame(token: string, progress: number, message: string): Buffer {
   return Buffer.from(

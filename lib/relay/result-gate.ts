@@ -5,14 +5,13 @@
  * original bytes; a redacted or refused one is a frame of ratri's own, re-serialized, under the
  * request's id as the host wrote it. Error answers carry no result and are relayed as they are.
  */
-import type { ProxyConfig } from '../config/types.js';
 import { ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
 import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
-import type { ResultJudgement, ResultRules, ResultVerdict } from '../policy/result-rules.js';
+import type { ResultJudgement, ResultVerdict } from '../policy/result-rules.js';
 import type { ToolCallFacts } from '../policy/rules.js';
-import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
+import type { CallObserver, CallRecord, RelaySettings } from './ports.js';
 
 /** What the result rules see of a call, and the era its refusal is written in (docs/errors.md). */
 export interface JudgedCall extends ToolCallFacts {
@@ -22,9 +21,8 @@ export interface JudgedCall extends ToolCallFacts {
 }
 
 export interface ResultGateDeps {
-  config: ProxyConfig;
-  telemetry: Telemetry;
-  results: ResultRules;
+  settings: RelaySettings;
+  observer: CallObserver;
 }
 
 /** What the host gets for one judged answer. */
@@ -43,24 +41,24 @@ export class ResultGate {
    * Enforce mode: the frame the host gets for this answer. The answer is read the strict way (as a
    * host frame is): one that another reader could read differently is refused, not guessed at.
    */
-  judge(frame: Buffer, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
+  judge(frame: Buffer, call: CallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
     const read = readHostFrame(frame);
     const message = read.kind === 'single' ? read.message : undefined;
     const problem = read.kind === 'single' ? (read.problem ?? read.message.problem) : 'the answer is not one JSON-RPC message';
     if (message && !problem) return this.judgeMessage(frame, message, call, facts);
     const verdict: ResultVerdict = { decision: 'block', ruleId: null, reason: `the answer can be read more than one way: ${problem}` };
-    this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
+    this.deps.observer.resultEvaluated(call, verdict, 0, true);
     return this.refuse(verdict, call, facts);
   }
 
   /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
-  judgeMessage(frame: Buffer, message: ParsedMessage, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
+  judgeMessage(frame: Buffer, message: ParsedMessage, call: CallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return { frame, changed: false };
     const started = performance.now();
-    const judged = this.deps.results.judge(facts, value.result);
+    const judged = this.deps.settings.results.judge(facts, value.result);
     const apply = (j: ResultJudgement): JudgedAnswer => {
-      this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
+      this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
       if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts);
       if (!j.redacted) return { frame, changed: false };
       const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${facts.rawId},"result":${JSON.stringify(j.redacted.result)}}`);
@@ -70,30 +68,30 @@ export class ResultGate {
   }
 
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
-  observe(message: ParsedMessage, call: ToolCallRecord, facts: JudgedCall): void {
+  observe(message: ParsedMessage, call: CallRecord, facts: JudgedCall): void {
     const value = message.value;
     if (!Message.isResponse(value) || !('result' in value)) return;
     const started = performance.now();
     const record = (j: ResultJudgement): void =>
-      this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
-    const judged = this.deps.results.judge(facts, value.result);
-    if (judged instanceof Promise) this.deps.telemetry.track(judged.then(record, () => undefined));
+      this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
+    const judged = this.deps.settings.results.judge(facts, value.result);
+    if (judged instanceof Promise) this.deps.observer.track(judged.then(record, () => undefined));
     else record(judged);
   }
 
   /** The secret scan failed: the answer is refused, not relayed unread. */
-  private scanFailed(err: unknown, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer {
+  private scanFailed(err: unknown, call: CallRecord, facts: JudgedCall): JudgedAnswer {
     const verdict: ResultVerdict = {
       decision: 'block',
       ruleId: null,
       reason: `the answer could not be scanned for secrets: ${(err as Error).message}`,
     };
-    this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
+    this.deps.observer.resultEvaluated(call, verdict, 0, true);
     return this.refuse(verdict, call, facts);
   }
 
   /** The refusal, under the request's own id as the host wrote it. */
-  private refuse(verdict: ResultVerdict, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer {
+  private refuse(verdict: ResultVerdict, call: CallRecord, facts: JudgedCall): JudgedAnswer {
     const data = {
       decision: 'block' as const,
       ruleId: verdict.ruleId,
@@ -101,7 +99,7 @@ export class ResultGate {
       tool: call.namespacedTool,
       phase: 'result' as const,
     };
-    const frame = blockedRefusal(this.deps.config.refusal, facts.rawId, data, facts.era);
+    const frame = blockedRefusal(this.deps.settings.refusal, facts.rawId, data, facts.era);
     return { frame, changed: true, refused: { code: ProxyErrorCode.blocked, message: verdict.reason } };
   }
 }

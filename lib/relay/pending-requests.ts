@@ -9,16 +9,16 @@
  * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
-import type { ToolCallRecord } from '../telemetry/telemetry.js';
 import type { PendingRound } from './input-rounds.js';
 import { NumericIdSpellings } from './numeric-id-spellings.js';
+import type { CallRecord } from './ports.js';
 import type { JudgedCall } from './result-gate.js';
 
 export interface PendingRequest {
   rawId: RawId;
   method: string;
   /** Set for tools/call. */
-  call?: ToolCallRecord;
+  call?: CallRecord;
   /** Set for tools/call: which round of its call it is, for an `input_required` answer (input-rounds.ts). */
   round?: PendingRound;
   /** The protocol version it was made under (its `_meta`, or the session's `initialize`): for tools/list. */

@@ -4,11 +4,11 @@
  * (`notifications/cancelled`: nothing is sent either way) or failed at shutdown.
  */
 import type { RawId } from '../jsonrpc/errors.js';
-import type { ToolCallRecord } from '../telemetry/telemetry.js';
+import type { CallRecord } from './ports.js';
 
 export interface HeldCall {
   rawId: RawId;
-  call: ToolCallRecord;
+  call: CallRecord;
   /** Set while a human is asked (not while a slow policy decides). */
   approvalId?: string;
   /** Aborted when the hold ends early: the host cancelled, or the proxy is stopping. */

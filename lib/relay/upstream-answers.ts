@@ -1,0 +1,270 @@
+/**
+ * The upstream side of the relay: each upstream frame, after it was relayed to the host (or, in
+ * enforce mode with result rules or hideBlockedTools, before: docs/policy.md#phases-call-and-result),
+ * settles the request it answers, finishes the call's record, learns the tool list, and remembers a
+ * call answered with `input_required` so its retry is known (docs/protocol-eras.md). Large answers
+ * are peeked at, not parsed, unless something needs them whole (docs/performance.md).
+ */
+import type { OversizeFrame } from '../framing/frame-reader.js';
+import { answerTooLargeError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
+import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { blockedRefusal } from '../jsonrpc/refusal.js';
+import type { BlockedToolsFilter } from '../policy/blocked-tools-filter.js';
+import { whenSettled } from '../policy/policy-hook.js';
+import { type ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy/tool-catalog.js';
+import { joinBatch } from './batch.js';
+import type { InputRounds } from './input-rounds.js';
+import type { PendingRequest, PendingRequests } from './pending-requests.js';
+import type { RelayPorts } from './ports.js';
+import type { JudgedAnswer, ResultGate } from './result-gate.js';
+
+export interface UpstreamAnswersDeps extends Pick<RelayPorts, 'settings' | 'tools' | 'observer' | 'toHost' | 'log'> {
+  catalog: ToolCatalog;
+  pending: PendingRequests;
+  rounds: InputRounds;
+  /** Set when some rule judges results. */
+  resultGate: ResultGate | undefined;
+  /** Set in enforce mode with hideBlockedTools. */
+  listFilter: BlockedToolsFilter | undefined;
+}
+
+const ID_MARKER = Buffer.from('"id"');
+const INPUT_REQUIRED_MARKER = Buffer.from('"input_required"');
+/** Upstream answers at least this large are peeked at, not parsed, unless a tools/list needs them whole. */
+const PEEK_BYTES = 64 * 1024;
+
+export class UpstreamAnswers {
+  constructor(private readonly deps: UpstreamAnswersDeps) {}
+
+  /** Whether `tools/list` answers are filtered (hideBlockedTools in enforce mode). */
+  get filtersLists(): boolean {
+    return this.deps.listFilter !== undefined;
+  }
+
+  /** One frame from upstream, already relayed to the host: telemetry only. */
+  onFrame(frame: Buffer): void {
+    if (this.deps.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
+    if (frame.length >= PEEK_BYTES && this.settlePeeked(frame)) return;
+    const read = readFrame(frame);
+    if (read.kind === 'single') this.settle(read.message, frame.length);
+    else if (read.kind === 'batch') for (const m of read.messages) this.settle(m, Buffer.byteLength(m.text));
+  }
+
+  /**
+   * Enforce mode with result rules or hideBlockedTools: one whole upstream frame, before the host
+   * gets it. Only an answer to a judged call, or a `tools/list` to filter, is read further than its
+   * envelope; every other frame goes on as its original bytes at once.
+   */
+  onFrameGated(frame: Buffer): void {
+    if (this.deps.pending.readFirstCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind === 'array') return this.judgeBatch(frame);
+    const key = envelope.rawId === undefined ? undefined : rawIdKey(envelope.rawId);
+    const request = key === undefined ? undefined : this.deps.pending.peek(key);
+    if (request?.hideBlocked) return this.filterList(frame);
+    const gate = this.deps.resultGate;
+    if (!gate || !request?.judge || !request.call || key === undefined) return this.relayed(frame);
+    // Result rules judge only a call's final answer: an input_required round goes on as it came.
+    if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
+    this.deps.pending.settle(key);
+    const call = request.call;
+    const judged = gate.judge(frame, call, request.judge);
+    if (judged instanceof Promise) this.deps.observer.track(judged); // a secret scan: its answer is still to come
+    whenSettled(judged, (answer) => {
+      this.deps.toHost(answer.frame);
+      this.deps.observer.toolFinished(call, {
+        error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
+        isError: !answer.refused && envelope.resultIsError,
+        resultSize: answer.frame.length,
+      });
+    });
+  }
+
+  /** A frame that goes to the host as it came; then the usual tap. */
+  private relayed(frame: Buffer): void {
+    this.deps.toHost(frame);
+    this.onFrame(frame);
+  }
+
+  /** A `tools/list` answer under hideBlockedTools: the host gets it without the tools every call to is blocked. */
+  private filterList(frame: Buffer): void {
+    const read = readHostFrame(frame);
+    if (read.kind !== 'single' || !this.deps.listFilter) return this.relayed(frame);
+    const ambiguous = (read.problem ?? read.message.problem) !== undefined;
+    this.deps.toHost(this.deps.listFilter.filter(read.message, ambiguous) ?? frame);
+    this.settle(read.message, frame.length);
+  }
+
+  /** An upstream batch with answers to read first: each is judged or filtered; the batch is rebuilt only if one changed. */
+  private judgeBatch(frame: Buffer): void {
+    const read = readFrame(frame);
+    if (read.kind !== 'batch') return this.relayed(frame);
+    const texts: Buffer[] = [];
+    const finished: Array<() => void> = [];
+    const judged: Array<void | Promise<void>> = [];
+    let changed = false;
+    for (const m of read.messages) {
+      const text = Buffer.from(m.text);
+      const key = rawIdKey(m.rawId);
+      const request = Message.isResponse(m.value) ? this.deps.pending.peek(key) : undefined;
+      const gate = this.deps.resultGate;
+      if (!gate || !request?.judge || !request.call) {
+        const filtered = request?.hideBlocked ? this.deps.listFilter?.filter(m, false) : undefined;
+        changed ||= filtered !== undefined;
+        texts.push(filtered ?? text);
+        finished.push(() => this.settle(m, text.length));
+        continue;
+      }
+      this.deps.pending.settle(key);
+      const call = request.call;
+      const at = texts.push(text) - 1;
+      judged.push(
+        whenJudged(gate.judgeMessage(text, m, call, request.judge), (answer) => {
+          changed ||= answer.changed;
+          texts[at] = answer.frame;
+          finished.push(() => this.deps.observer.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
+        }),
+      );
+    }
+    // The batch waits for its slowest judgement (a secret scan), then goes whole.
+    const waiting = judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined;
+    if (waiting) this.deps.observer.track(waiting);
+    whenSettled(waiting, () => {
+      this.deps.toHost(changed ? joinBatch(texts) : frame);
+      for (const f of finished) f();
+    });
+  }
+
+  /**
+   * Settles a large answer from its envelope; false when it must be parsed whole (a batch, a
+   * tools/list, a judged answer, a tools/call answer that may be `input_required`).
+   */
+  private settlePeeked(frame: Buffer): boolean {
+    const envelope = peekEnvelope(frame);
+    if (envelope.kind !== 'object') return false;
+    if (envelope.rawId === undefined) return true; // no id: it answers nothing
+    const key = rawIdKey(envelope.rawId);
+    const pending = this.deps.pending.peek(key);
+    if (pending?.method === 'tools/list' || pending?.judge) return false;
+    if (pending?.method === 'tools/call' && frame.indexOf(INPUT_REQUIRED_MARKER) !== -1) return false;
+    const request = this.deps.pending.settle(key);
+    if (request?.call) {
+      this.deps.observer.toolFinished(request.call, {
+        error: envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined,
+        isError: envelope.resultIsError,
+        resultSize: frame.length,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Enforce mode with result rules: an upstream frame over maxFrameBytes was read in pieces and not
+   * kept, so it cannot be relayed: the request it answers (when its id is readable) gets a refusal
+   * if a result rule judges it, else -32603 (docs/errors.md).
+   */
+  onOversizeGated(info: OversizeFrame): void {
+    const reason = `upstream answer of ${info.totalBytes} bytes exceeds maxFrameBytes (${this.deps.settings.maxFrameBytes}); with result rules on, such answers are not relayed`;
+    this.deps.observer.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
+    const id = idFromHead(info.head.toString('utf8'));
+    const request = id === undefined ? undefined : this.deps.pending.settle(rawIdKey(id));
+    if (!request) return;
+    const frame =
+      request.judge && request.call
+        ? blockedRefusal(this.deps.settings.refusal, request.rawId, {
+            decision: 'block',
+            ruleId: null,
+            reason,
+            tool: request.call.namespacedTool,
+            phase: 'result',
+          })
+        : answerTooLargeError(request.rawId, { frameBytes: info.totalBytes, maxFrameBytes: this.deps.settings.maxFrameBytes });
+    if (!request.cancelled) this.deps.toHost(frame);
+    if (request.call)
+      this.deps.observer.toolFinished(request.call, {
+        error: { code: request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited, message: reason },
+        resultSize: frame.length,
+      });
+  }
+
+  /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
+  onOversize(info: OversizeFrame): void {
+    const reason = `upstream frame of ${info.totalBytes} bytes exceeds maxFrameBytes; relayed without inspection`;
+    this.deps.observer.warning('frame_too_large', reason, { direction: 'upstream', frameBytes: info.totalBytes });
+    const id = idFromHead(info.head.toString('utf8'));
+    const request = id === undefined ? undefined : this.deps.pending.settle(rawIdKey(id));
+    if (request?.call) this.deps.observer.toolFinished(request.call, { resultSize: info.totalBytes, uninspected: true });
+  }
+
+  private settle(message: ParsedMessage, frameBytes: number): void {
+    const value = message.value;
+    if (!Message.isResponse(value)) return;
+    const request = this.deps.pending.settle(rawIdKey(message.rawId));
+    if (!request) return;
+    if (request.call) {
+      const result = value.result as { isError?: unknown; resultType?: unknown; requestState?: unknown } | undefined;
+      // Result rules judge only a call's final answer, never an input_required round.
+      if (request.judge && result?.resultType !== 'input_required') this.deps.resultGate?.observe(message, request.call, request.judge);
+      const inputRequired = result?.resultType === 'input_required' && this.openRound(request, result);
+      this.deps.observer.toolFinished(request.call, {
+        error: value.error ? { code: value.error.code, message: value.error.message } : undefined,
+        isError: result?.isError === true,
+        inputRequired,
+        resultSize: frameBytes,
+      });
+    } else if (request.method === 'tools/list') {
+      const tools = toolsFromListResult(value.result);
+      if (tools) this.register(tools, request.protocolVersion);
+    }
+  }
+
+  /** A call answered with `input_required`: its retry may come (input-rounds.ts). Returns true. */
+  private openRound(request: PendingRequest, result: { requestState?: unknown }): boolean {
+    const round = request.round;
+    if (!round) return true;
+    const requestState = typeof result.requestState === 'string' ? result.requestState : undefined;
+    this.deps.rounds.add(
+      { tool: round.tool, argumentsText: round.argumentsText(), requestState },
+      { number: round.number, firstCallId: round.firstCallId, approvalId: round.approvalId },
+      request.rawId,
+    );
+    return true;
+  }
+
+  /** A tools/list answer: its annotations are kept for the rules, and the registry registers the tools. */
+  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
+    this.deps.catalog.register(tools);
+    const { tools: registry, observer } = this.deps;
+    let answer;
+    try {
+      answer = registry.registerTools(tools);
+    } catch (err) {
+      return this.registrationFailed(tools, err, protocolVersion);
+    }
+    if (!(answer instanceof Promise)) return observer.toolsRegistered(tools, answer.changed, protocolVersion);
+    answer.then(
+      (a) => observer.toolsRegistered(tools, a.changed, protocolVersion),
+      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
+    );
+  }
+
+  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
+    const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
+    this.deps.log(reason);
+    this.deps.observer.warning('tool_registration_failed', reason);
+    this.deps.observer.toolsRegistered(tools, [], protocolVersion);
+  }
+}
+
+/** Runs `then` on a judgement now, or once it settles; returns the promise to wait for, if any. */
+function whenJudged(answer: JudgedAnswer | Promise<JudgedAnswer>, then: (a: JudgedAnswer) => void): void | Promise<void> {
+  return answer instanceof Promise ? answer.then(then) : then(answer);
+}
+
+/** Whether one upstream answer is a tools/call's `input_required` round (its result's resultType). */
+function isInputRequired(frame: Buffer): boolean {
+  const read = readFrame(frame);
+  if (read.kind !== 'single' || !Message.isResponse(read.message.value)) return false;
+  return (read.message.value.result as { resultType?: unknown } | undefined)?.resultType === 'input_required';
+}
