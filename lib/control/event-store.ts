@@ -127,7 +127,8 @@ export class EventStore {
   /** The newest `limit` matching events read back from calls, newest first; rows are read a page at a time. */
   private queryCalls(q: EventQuery, limit: number): StoredEvent[] {
     const type = q.type ? globRegExp(q.type) : undefined;
-    if (type && !CALL_EVENT_TYPES.some((t) => type.test(t))) return [];
+    const types = type ? CALL_EVENT_TYPES.filter((t) => type.test(t)).length : 3;
+    if (types === 0) return [];
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.tool) {
@@ -159,7 +160,8 @@ export class EventStore {
       (!q.since || e.ts >= q.since) &&
       (q.afterSeq === undefined || e.seq > q.afterSeq);
     const found: StoredEvent[] = [];
-    const pageSize = Math.max(limit, 100);
+    // A row is most often three events (of the types asked for: fewer): the first page guesses that, the next ones double.
+    let pageSize = Math.ceil(limit / Math.min(types, 3)) + 8;
     let before = Number.MAX_SAFE_INTEGER;
     while (found.length < limit) {
       const rows = page.all(...params, before, pageSize) as CallRow[];
@@ -169,6 +171,7 @@ export class EventStore {
       }
       if (rows.length < pageSize) break;
       before = rows.at(-1)!.seq;
+      pageSize *= 2;
     }
     return found;
   }
