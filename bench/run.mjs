@@ -43,8 +43,8 @@
  *   BENCH_HTTP_IN_FLIGHT [16]      outstanding HTTP requests while pipelining
  *   BENCH_STARTUP_RUNS [10]        cold starts each, direct and through ratri, for the start-up figure (0 skips it)
  *   BENCH_STARTUP_COMPARE []       another build's dist/cli/ratri.js, started too in the start-up figure (before/after)
- *   BENCH_RATRI_COMPARE []         another build's dist/cli/ratri.js: its monitor, enforce and store variants are measured too, as <name>-before
- *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store]   subset to run (relay is always added)
+ *   BENCH_RATRI_COMPARE []         another build's dist/cli/ratri.js: its ratri variants are measured too, as <name>-before
+ *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store,results]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
  * Exit status: 0 when the benchmark ran (targets are reported, not asserted), 1 when something

@@ -33,7 +33,12 @@ function writeConfig(dir, name, config) {
 
 export function ratriConfigs(dir) {
   const upstream = { command: process.execPath, args: [everything, 'stdio'] };
-  const stores = { monitor: join(dir, 'monitor.db'), enforce: join(dir, 'enforce.db'), store: join(dir, 'store.db') };
+  const stores = {
+    monitor: join(dir, 'monitor.db'),
+    enforce: join(dir, 'enforce.db'),
+    store: join(dir, 'store.db'),
+    results: join(dir, 'results.db'),
+  };
   const monitor = writeConfig(dir, 'monitor', {
     agentKey: 'bench',
     serverName: 'everything',
@@ -64,7 +69,20 @@ export function ratriConfigs(dir) {
     guardrails: { rules: [...ENFORCE_RULES, { template: 'block_changed_tool_definitions' }] },
     store: stores.store,
   });
-  return { monitor, enforce, store, telemetryFile, stores };
+  // Result-phase rules (docs/policy.md#phases-call-and-result): every echo answer is read strictly,
+  // scanned for secrets and matched against a regex before the host gets it.
+  const results = writeConfig(dir, 'results', {
+    ...enforceBase,
+    guardrails: {
+      rules: [
+        ...ENFORCE_RULES,
+        { id: 'no-secrets-out', on: 'result', tool: 'echo', content: { secrets: true }, decision: 'redact' },
+        { id: 'no-keys-out', on: 'result', tool: 'echo', content: { regex: 'BEGIN [A-Z ]*PRIVATE KEY' }, decision: 'block' },
+      ],
+    },
+    store: stores.results,
+  });
+  return { monitor, enforce, store, results, telemetryFile, stores };
 }
 
 /**
@@ -117,6 +135,13 @@ export function defineVariants(dir, nodeArgs = []) {
       enforce: true,
       toolRegistry: true,
       storeFile: configs.stores.store,
+    },
+    {
+      name: 'results',
+      label: 'ratri enforce + 2 result rules on echo (secrets redact, regex block; events to the store)',
+      ...ratri(configs.results),
+      enforce: true,
+      storeFile: configs.stores.results,
     },
   ];
   all.push(...compareVariants(all, dir, ratri));

@@ -32,10 +32,10 @@ const testCommand: CommandModule<object, TestArgs> = {
       .epilog(
         'Exit code: 0 allow or warn, 3 block, 4 require_approval, 2 for a wrong config or option. See docs/policy.md.',
       ) as unknown as Argv<TestArgs>,
-  handler: (args) => {
+  handler: async (args) => {
     let result: RulesTestResult;
     try {
-      result = runRulesTest(args);
+      result = await runRulesTest(args);
     } catch (err) {
       if (err instanceof ConfigError || err instanceof OptionError) fail(err.message, 2);
       throw err;

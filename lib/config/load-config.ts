@@ -10,7 +10,7 @@ import { matcherProblems } from '../policy/arg-matcher.js';
 import { contentProblems } from '../policy/content-matcher.js';
 import { compileRules } from '../policy/rules.js';
 import { unknownSecretRules } from '../secrets/find-secrets.js';
-import { SECRET_RULES } from '../secrets/secret-rules.js';
+import { SECRET_RULES } from '../secrets/rule-names.js';
 import { configValidator } from './config-validator.js';
 import { defaultStorePath, resolveConfigPath } from './paths.js';
 import { apiKeyEnv, type ConfigFile, DEFAULTS, type Mode, type ProxyConfig, type RuleConfig } from './types.js';

@@ -21,6 +21,7 @@ export interface CallRow {
   resource_type: string | null;
   resource_value: string | null;
   risk_level: string | null;
+  protocol_version: string | null;
   round: number | null;
   first_call_id: string | null;
   arguments: string | null;
@@ -30,7 +31,7 @@ export interface CallRow {
 
 /** The columns a row is read with (eventsOfRow needs them all). */
 export const CALL_ROW_COLUMNS =
-  'seq, id, agent_key, environment, server_name, session_id, request_id, tool, action, resource_type, resource_value, risk_level, round, first_call_id, arguments, base, parts';
+  'seq, id, agent_key, environment, server_name, session_id, request_id, tool, action, resource_type, resource_value, risk_level, protocol_version, round, first_call_id, arguments, base, parts';
 
 type Fields = Record<string, unknown>;
 
@@ -41,14 +42,17 @@ const number = (v: unknown): number | null => (typeof v === 'number' ? v : null)
 function columnsHoldBase(base: Fields): boolean {
   const r = base.resource as { type?: unknown; value?: unknown } | null;
   const resourceFits = r === null || (typeof r === 'object' && typeof r.type === 'string' && typeof r.value === 'string');
-  const keys = Object.keys(base).length;
+  const version = base.protocolVersion === undefined ? 0 : typeof base.protocolVersion === 'string' ? 1 : -1;
+  const round = base.round === undefined ? 0 : typeof base.round === 'number' && typeof base.firstCallId === 'string' ? 2 : -1;
   return (
     resourceFits &&
+    version >= 0 &&
+    round >= 0 &&
     typeof base.tool === 'string' &&
     typeof base.requestId === 'string' &&
     typeof base.action === 'string' &&
     typeof base.riskLevel === 'string' &&
-    (keys === 5 || (keys === 7 && typeof base.round === 'number' && typeof base.firstCallId === 'string'))
+    Object.keys(base).length === 5 + version + round
   );
 }
 
@@ -61,6 +65,7 @@ function baseOfRow(row: CallRow): Fields {
     resource: row.resource_type === null ? null : { type: row.resource_type, value: row.resource_value },
     riskLevel: row.risk_level,
   };
+  if (row.protocol_version !== null) base.protocolVersion = row.protocol_version;
   if (row.round !== null) {
     base.round = row.round;
     base.firstCallId = row.first_call_id;
@@ -84,9 +89,9 @@ export class CallStore {
     // A held call's second write adds its later parts and moves the row to its latest seq.
     this.upsert = db.prepare(
       `INSERT INTO calls (seq, id, ts, end_ts, agent_key, environment, server_name, session_id, request_id, tool, action,
-         resource_type, resource_value, risk_level, round, first_call_id, decision, rule_id, latency_ms, result_decision,
-         outcome, duration_ms, arguments_size, result_size, arguments, events, base, parts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         resource_type, resource_value, risk_level, protocol_version, round, first_call_id, decision, rule_id, latency_ms,
+         result_decision, outcome, duration_ms, arguments_size, result_size, arguments, events, base, parts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET
          seq = excluded.seq,
          end_ts = coalesce(excluded.end_ts, calls.end_ts),
@@ -134,6 +139,7 @@ export class CallStore {
       text(resource?.type),
       text(resource?.value),
       text(base.riskLevel),
+      text(base.protocolVersion),
       number(base.round),
       text(base.firstCallId),
       text(guard?.decision),

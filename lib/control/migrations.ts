@@ -112,6 +112,7 @@ export const MIGRATIONS: readonly string[] = [
     resource_type TEXT,
     resource_value TEXT,
     risk_level TEXT,
+    protocol_version TEXT,
     round INTEGER,
     first_call_id TEXT,
     decision TEXT,

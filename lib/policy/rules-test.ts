@@ -5,7 +5,11 @@
 import { readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import type { Decision, ProxyConfig } from '../config/types.js';
 import { paint } from '../report/text-table.js';
+import { secretFinder } from '../secrets/find-secrets.js';
+import { findValueSecrets } from '../secrets/json-secrets.js';
+import { argumentTexts } from './content-matcher.js';
 import { type Explanation, explainRules } from './explain.js';
+import { lookupsNeeded, type ToolCallFacts } from './rules.js';
 import type { ToolAnnotations } from './tool-catalog.js';
 
 export interface RulesTestInput {
@@ -60,8 +64,11 @@ function parseAnnotations(text: string | undefined): ToolAnnotations | undefined
   return value as ToolAnnotations;
 }
 
-/** Judges the call; throws ConfigError for a bad config, OptionError for a bad option. */
-export function runRulesTest(input: RulesTestInput): RulesTestResult {
+/**
+ * Judges the call; rejects with ConfigError for a bad config, OptionError for a bad option. The
+ * arguments are scanned for secrets when a rule has `content.secrets`, as the proxy scans them.
+ */
+export async function runRulesTest(input: RulesTestInput): Promise<RulesTestResult> {
   if (input.tool === '') throw new OptionError('--tool: must name a tool (the bare name a host sends in params.name)');
   const args = parseObject('--args', input.args, `give the call's arguments, e.g. --args '{"path":"/etc/passwd"}'`);
   const annotations = parseAnnotations(input.annotations);
@@ -69,7 +76,17 @@ export function runRulesTest(input: RulesTestInput): RulesTestResult {
     server: input.server,
     environment: input.environment,
   });
-  const facts = { tool: input.tool, serverName: config.serverName, environment: config.environment, arguments: args, annotations };
+  const facts: ToolCallFacts = {
+    tool: input.tool,
+    serverName: config.serverName,
+    environment: config.environment,
+    arguments: args,
+    annotations,
+  };
+  if (lookupsNeeded(config.guardrails).secrets) {
+    const found = await findValueSecrets(args, secretFinder(config.secrets));
+    facts.content = { texts: argumentTexts(args), secrets: found.spans };
+  }
   const result: RulesTestResult = {
     ...explainRules(config.guardrails, facts),
     tool: input.tool,

@@ -5,7 +5,10 @@
  * only by what cannot be dressed up: the same tool, the very same `arguments` text, and the
  * `requestState` the upstream gave (or none, when it gave none). Each round is used by one retry at
  * most, and is forgotten after ROUND_TTL_MS. A call that only looks like a retry (it carries
- * `inputResponses` or `requestState`) but matches no round is judged as a new call.
+ * `inputResponses` or `requestState`) but matches no round is judged as a new call. When several
+ * clients share one interceptor (the HTTP front's shared 2026-07-28 upstream), a retry must also
+ * prove which round it continues: the front's id of the request answered with `input_required`,
+ * which the front learns from the `requestState` it handed to that client alone (request-origin.ts).
  */
 import type { RawId } from '../jsonrpc/errors.js';
 import { Message } from '../jsonrpc/message.js';
@@ -41,6 +44,8 @@ export interface RetryKey {
 
 interface OpenRound extends RetryKey {
   round: CallRound;
+  /** The request id (as the interceptor read it) that was answered with `input_required`. */
+  answered: RawId;
   expiresAt: number;
 }
 
@@ -59,17 +64,25 @@ export class InputRounds {
   }
 
   /** A call was answered with `input_required`: its retry may continue it. */
-  add(key: RetryKey, round: CallRound): void {
+  add(key: RetryKey, round: CallRound, answered: RawId): void {
     if (this.open.length >= MAX_OPEN_ROUNDS) this.open.shift();
-    this.open.push({ ...key, round, expiresAt: this.now() + ROUND_TTL_MS });
+    this.open.push({ ...key, round, answered, expiresAt: this.now() + ROUND_TTL_MS });
   }
 
-  /** The round a retry continues (removed: it continues one retry only), or undefined. */
-  take(key: RetryKey): CallRound | undefined {
+  /**
+   * The round a retry continues (removed: it continues one retry only), or undefined. `proves`:
+   * given when clients share the interceptor, the id of the request whose round the retry proved it
+   * continues ('' when it proved none); only that round can match.
+   */
+  take(key: RetryKey, proves?: RawId): CallRound | undefined {
     const now = this.now();
     for (let i = this.open.length - 1; i >= 0; i--) if ((this.open[i] as OpenRound).expiresAt <= now) this.open.splice(i, 1);
     const index = this.open.findIndex(
-      (r) => r.tool === key.tool && r.argumentsText === key.argumentsText && r.requestState === key.requestState,
+      (r) =>
+        r.tool === key.tool &&
+        r.argumentsText === key.argumentsText &&
+        r.requestState === key.requestState &&
+        (proves === undefined || r.answered === proves),
     );
     if (index === -1) return undefined;
     return (this.open.splice(index, 1)[0] as OpenRound).round;

@@ -11,6 +11,7 @@ import { answerTooLargeError, invalidRequestError, NULL_ID, ProxyErrorCode, pars
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
 import { whenSettled } from '../policy/policy-hook.js';
 import { ResultRules } from '../policy/result-rules.js';
@@ -23,6 +24,7 @@ import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { InputRounds } from './input-rounds.js';
 import { type PendingRequest, PendingRequests } from './pending-requests.js';
+import type { OriginOf } from './request-origin.js';
 import { type JudgedAnswer, ResultGate } from './result-gate.js';
 import { type Outlet, ToolCallGate } from './tool-call-gate.js';
 
@@ -37,6 +39,8 @@ export interface InterceptorDeps {
   toHost(frame: Buffer): void;
   /** A line for the proxy's stderr. */
   log(message: string): void;
+  /** Set by a front that rewrites request ids before they get here (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 type MessageHandler = (message: ParsedMessage, frameBytes: number, out: Outlet) => void;
@@ -62,6 +66,8 @@ export class Interceptor {
   private readonly resultGate: ResultGate | undefined;
   /** Set in enforce mode with hideBlockedTools (docs/policy.md#hiding-blocked-tools). */
   private readonly listFilter: BlockedToolsFilter | undefined;
+  /** The protocol version the host's `initialize` asked for (2025 era; a 2026-07-28 request names its own). */
+  private initializeVersion: string | undefined;
 
   /** The interception table: every method not listed here passes through untouched. */
   private readonly table: Record<string, MessageHandler> = {
@@ -75,7 +81,15 @@ export class Interceptor {
     const results = new ResultRules(guardrails, serverName, environment, secretFinder(deps.config.secrets));
     this.resultGate = results.any ? new ResultGate({ ...deps, results }) : undefined;
     this.listFilter = this.enforce && deps.config.hideBlockedTools ? new BlockedToolsFilter(deps.config) : undefined;
-    this.gate = new ToolCallGate({ ...deps, catalog: this.catalog, pending: this.pending, held: this.held, rounds: this.rounds, results });
+    this.gate = new ToolCallGate({
+      ...deps,
+      catalog: this.catalog,
+      pending: this.pending,
+      held: this.held,
+      rounds: this.rounds,
+      results,
+      sessionProtocolVersion: () => this.initializeVersion,
+    });
   }
 
   /**
@@ -180,7 +194,9 @@ export class Interceptor {
     if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
     this.pending.settle(key);
     const call = request.call;
-    whenSettled(gate.judge(frame, call, request.judge), (answer) => {
+    const judged = gate.judge(frame, call, request.judge);
+    if (judged instanceof Promise) this.deps.telemetry.track(judged); // a secret scan: its answer is still to come
+    whenSettled(judged, (answer) => {
       this.deps.toHost(answer.frame);
       this.deps.telemetry.toolFinished(call, {
         error: answer.refused ?? (envelope.error ? { code: envelope.error.code, message: envelope.error.message } : undefined),
@@ -237,7 +253,9 @@ export class Interceptor {
       );
     }
     // The batch waits for its slowest judgement (a secret scan), then goes whole.
-    whenSettled(judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined, () => {
+    const waiting = judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined;
+    if (waiting) this.deps.telemetry.track(waiting);
+    whenSettled(waiting, () => {
       this.deps.toHost(changed ? joinBatch(texts) : frame);
       for (const f of finished) f();
     });
@@ -357,6 +375,7 @@ export class Interceptor {
   private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
     const method = message.method;
     if (method === 'notifications/cancelled' && this.cancel(message)) return;
+    if (method === 'initialize') this.initializeVersion = stringParam(message, 'protocolVersion');
     const handler = method === undefined ? undefined : this.table[method];
     if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
@@ -369,7 +388,8 @@ export class Interceptor {
   private passThrough(message: ParsedMessage, out: Outlet, hideBlocked = false): void {
     out.forward();
     if (message.isRequest) {
-      const entry = { rawId: message.rawId, method: message.method ?? '' };
+      const protocolVersion = requestProtocolVersion(message.value) ?? this.initializeVersion;
+      const entry = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
       this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }
@@ -388,7 +408,7 @@ export class Interceptor {
     const hold = this.held.cancel(key);
     if (!hold) return false;
     this.deps.telemetry.warning('call_cancelled_while_held', 'the host cancelled a held call; it was never forwarded', {
-      requestId: hold.rawId,
+      requestId: hold.call.requestId,
       tool: hold.call.namespacedTool,
     });
     this.recordHoldEnded(hold, 'the host cancelled the call');
@@ -456,7 +476,7 @@ export class Interceptor {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (tools) this.register(tools);
+      if (tools) this.register(tools, request.protocolVersion);
     }
   }
 
@@ -468,32 +488,33 @@ export class Interceptor {
     this.rounds.add(
       { tool: round.tool, argumentsText: round.argumentsText(), requestState },
       { number: round.number, firstCallId: round.firstCallId, approvalId: round.approvalId },
+      request.rawId,
     );
     return true;
   }
 
   /** A tools/list answer: its annotations are kept for the rules, and the control plane registers the tools. */
-  private register(tools: ToolDefinition[]): void {
+  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
     this.catalog.register(tools);
     const { config, controlPlane, telemetry } = this.deps;
     let answer;
     try {
       answer = controlPlane.defineTools({ agentKey: config.agentKey, serverName: config.serverName, tools });
     } catch (err) {
-      return this.registrationFailed(tools, err);
+      return this.registrationFailed(tools, err, protocolVersion);
     }
-    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed);
+    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed, protocolVersion);
     answer.then(
-      (a) => telemetry.toolsRegistered(tools, a.changed),
-      (err: unknown) => this.registrationFailed(tools, err),
+      (a) => telemetry.toolsRegistered(tools, a.changed, protocolVersion),
+      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
     );
   }
 
-  private registrationFailed(tools: ToolDefinition[], err: unknown): void {
+  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
     const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
     this.deps.log(reason);
     this.deps.telemetry.warning('tool_registration_failed', reason);
-    this.deps.telemetry.toolsRegistered(tools, []);
+    this.deps.telemetry.toolsRegistered(tools, [], protocolVersion);
   }
 }
 
@@ -507,6 +528,13 @@ function isInputRequired(frame: Buffer): boolean {
   const read = readFrame(frame);
   if (read.kind !== 'single' || !Message.isResponse(read.message.value)) return false;
   return (read.message.value.result as { resultType?: unknown } | undefined)?.resultType === 'input_required';
+}
+
+/** A string member of a request's params, or undefined. */
+function stringParam(message: ParsedMessage, name: string): string | undefined {
+  const params = (message.value as { params?: Record<string, unknown> }).params;
+  const value = Message.isObject(params) ? params[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function joinBatch(parts: Buffer[]): Buffer {

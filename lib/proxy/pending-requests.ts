@@ -21,6 +21,8 @@ export interface PendingRequest {
   call?: ToolCallRecord;
   /** Set for tools/call: which round of its call it is, for an `input_required` answer (input-rounds.ts). */
   round?: PendingRound;
+  /** The protocol version it was made under (its `_meta`, or the session's `initialize`): for tools/list. */
+  protocolVersion?: string;
   /** The host sent `notifications/cancelled` for it. */
   cancelled?: boolean;
   /** Set when a result-phase rule can judge its answer: what those rules see of the call. */

@@ -19,6 +19,7 @@ import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
+import type { OriginOf } from './request-origin.js';
 import { StallWatch } from './stall-watch.js';
 import { type StopBudget, StopClock } from './stop-clock.js';
 import { upstreamEnv } from './upstream-env.js';
@@ -43,6 +44,8 @@ export interface ProxySessionOptions {
    * "host input" is an in-memory stream that it ends itself.
    */
   hostCloseReason?: () => string;
+  /** Set by a front that rewrites request ids before the interceptor reads them (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 /** How long a half-written frame may sit still before ratri says so (RATRI_STALL_WARN_MS, default 10 s). */
@@ -127,6 +130,7 @@ export class ProxySession {
       telemetry,
       sessionId: this.sessionId,
       log,
+      originOf: this.options.originOf,
       toUpstream: (frame, terminated) => {
         recorder?.toUpstream(frame, terminated);
         if (!toUpstream.writeFrame(frame, terminated)) hostIn.pause();

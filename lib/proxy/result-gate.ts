@@ -6,7 +6,7 @@
  * request's id as the host wrote it. Error answers carry no result and are relayed as they are.
  */
 import type { ProxyConfig } from '../config/types.js';
-import { ProxyErrorCode } from '../jsonrpc/errors.js';
+import { ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
 import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
@@ -17,6 +17,8 @@ import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
 /** What the result rules see of a call, and the era its refusal is written in (docs/errors.md). */
 export interface JudgedCall extends ToolCallFacts {
   era: ProtocolEra;
+  /** The request's id on the wire (what ratri's own answer carries; the recorded id may differ, request-origin.ts). */
+  rawId: RawId;
 }
 
 export interface ResultGateDeps {
@@ -48,7 +50,7 @@ export class ResultGate {
     if (message && !problem) return this.judgeMessage(frame, message, call, facts);
     const verdict: ResultVerdict = { decision: 'block', ruleId: null, reason: `the answer can be read more than one way: ${problem}` };
     this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call, facts.era);
+    return this.refuse(verdict, call, facts);
   }
 
   /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
@@ -59,12 +61,12 @@ export class ResultGate {
     const judged = this.deps.results.judge(facts, value.result);
     const apply = (j: ResultJudgement): JudgedAnswer => {
       this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
-      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts.era);
+      if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts);
       if (!j.redacted) return { frame, changed: false };
-      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${call.requestId},"result":${JSON.stringify(j.redacted.result)}}`);
+      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${facts.rawId},"result":${JSON.stringify(j.redacted.result)}}`);
       return { frame: redacted, changed: true };
     };
-    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts.era)) : apply(judged);
+    return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts)) : apply(judged);
   }
 
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
@@ -75,23 +77,23 @@ export class ResultGate {
     const record = (j: ResultJudgement): void =>
       this.deps.telemetry.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
     const judged = this.deps.results.judge(facts, value.result);
-    if (judged instanceof Promise) judged.then(record, () => undefined);
+    if (judged instanceof Promise) this.deps.telemetry.track(judged.then(record, () => undefined));
     else record(judged);
   }
 
   /** The secret scan failed: the answer is refused, not relayed unread. */
-  private scanFailed(err: unknown, call: ToolCallRecord, era: ProtocolEra): JudgedAnswer {
+  private scanFailed(err: unknown, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer {
     const verdict: ResultVerdict = {
       decision: 'block',
       ruleId: null,
       reason: `the answer could not be scanned for secrets: ${(err as Error).message}`,
     };
     this.deps.telemetry.resultEvaluated(call, verdict, 0, true);
-    return this.refuse(verdict, call, era);
+    return this.refuse(verdict, call, facts);
   }
 
   /** The refusal, under the request's own id as the host wrote it. */
-  private refuse(verdict: ResultVerdict, call: ToolCallRecord, era: ProtocolEra): JudgedAnswer {
+  private refuse(verdict: ResultVerdict, call: ToolCallRecord, facts: JudgedCall): JudgedAnswer {
     const data = {
       decision: 'block' as const,
       ruleId: verdict.ruleId,
@@ -99,7 +101,7 @@ export class ResultGate {
       tool: call.namespacedTool,
       phase: 'result' as const,
     };
-    const frame = blockedRefusal(this.deps.config.refusal, call.requestId, data, era);
+    const frame = blockedRefusal(this.deps.config.refusal, facts.rawId, data, facts.era);
     return { frame, changed: true, refused: { code: ProxyErrorCode.blocked, message: verdict.reason } };
   }
 }

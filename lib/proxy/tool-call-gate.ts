@@ -9,9 +9,9 @@
 import type { ProxyConfig } from '../config/types.js';
 import { ApprovalWebhook } from '../control/approval-webhook.js';
 import type { ControlPlane } from '../control/control-plane.js';
-import { invalidRequestError, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { invalidRequestError, ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
-import { type ProtocolEra, protocolEra } from '../jsonrpc/protocol-era.js';
+import { type ProtocolEra, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict, whenSettled } from '../policy/policy-hook.js';
 import type { ResultRules } from '../policy/result-rules.js';
@@ -22,6 +22,7 @@ import type { HeldCall, HeldCalls } from './held-calls.js';
 import { rawProgressToken, startHoldProgress } from './hold-progress.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
 import type { PendingRequests } from './pending-requests.js';
+import type { OriginOf, RequestOrigin } from './request-origin.js';
 import type { JudgedCall } from './result-gate.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -42,6 +43,10 @@ export interface GateDeps {
   /** Writes a frame of the proxy's own to the host (progress while a call is held). */
   toHost(frame: Buffer): void;
   results: ResultRules;
+  /** The protocol version the session's `initialize` named (2025 era), if any. */
+  sessionProtocolVersion(): string | undefined;
+  /** Who sent a request whose id a front rewrote (request-origin.ts). */
+  originOf?: OriginOf;
 }
 
 /**
@@ -60,6 +65,8 @@ function ambiguity(message: ParsedMessage): string | undefined {
 interface GateCall {
   message: ParsedMessage;
   key: string;
+  /** The id on the wire (what the upstream gets and our answers carry); `call.requestId` is the recorded one. */
+  rawId: string;
   isRequest: boolean;
   call: ToolCallRecord;
   out: Outlet;
@@ -83,9 +90,11 @@ export class ToolCallGate {
     const enforce = config.mode === 'enforce';
     const isRequest = message.isRequest;
     const rawId = message.rawId;
+    const origin = this.deps.originOf?.(rawId);
+    const recordedId = origin?.clientId ?? rawId;
     const problem = ambiguity(message);
     if (problem) {
-      telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: rawId, enforced: enforce });
+      telemetry.warning('ambiguous_frame', problem, { method: 'tools/call', requestId: recordedId, enforced: enforce });
       if (enforce) {
         if (isRequest) out.answer(invalidRequestError(rawId, problem));
         return;
@@ -93,8 +102,9 @@ export class ToolCallGate {
     }
     const { tool, arguments: args } = message.toolCall();
     const annotations = catalog.annotations(tool);
-    const call = telemetry.describeCall(rawId, tool, args, annotations, frameBytes);
-    const round = this.roundOf(message, tool, message.params);
+    const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
+    const call = telemetry.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    const round = this.roundOf(message, tool, message.params, recordedId, origin);
     if (round.number > 1) telemetry.linkRound(call, round.number, round.firstCallId);
     const request: GuardRequest = {
       agentKey: config.agentKey,
@@ -110,15 +120,15 @@ export class ToolCallGate {
       sessionId: this.deps.sessionId,
       approvalTimeoutMs: config.approvalTimeoutMs,
       redactKeys: config.redactKeys,
-      requestId: rawId,
+      requestId: recordedId,
       grantWindowMs: config.approvals.grantWindowMs,
     };
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool, out);
     const verdict = evaluateWithDeadline(this.deps.controlPlane, request, config.guardTimeoutMs, config.guardFailureMode);
     const era = protocolEra(message.value);
-    const judge = this.resultFacts(request, era);
-    const context: GateCall = { message, key, isRequest, call, out, era, round, judge };
+    const judge = this.resultFacts(request, era, rawId);
+    const context: GateCall = { message, key, rawId, isRequest, call, out, era, round, judge };
     if (!enforce) {
       this.send(context); // forwarding is a no-op here: monitor mode forwarded the frame before reading it
       whenSettled(verdict, (v) => telemetry.guardrailEvaluated(call, v, false));
@@ -138,21 +148,24 @@ export class ToolCallGate {
    * Round 1 for a new call. A call that carries `inputResponses` or `requestState` continues the
    * round it matches exactly (input-rounds.ts); one that matches none is judged as a new call.
    */
-  private roundOf(message: ParsedMessage, tool: string, params: unknown): PendingRound {
+  private roundOf(message: ParsedMessage, tool: string, params: unknown, recordedId: string, origin?: RequestOrigin): PendingRound {
     const argumentsText = (): string => message.rawParam('arguments') ?? '';
-    const first: PendingRound = { number: 1, firstCallId: message.rawId, tool, argumentsText };
+    const first: PendingRound = { number: 1, firstCallId: recordedId, tool, argumentsText };
     if (!looksLikeRetry(params)) return first;
     const state = (params as { requestState?: unknown }).requestState;
-    const continued = this.deps.rounds.take({
-      tool,
-      argumentsText: argumentsText(),
-      requestState: typeof state === 'string' ? state : undefined,
-    });
+    const continued = this.deps.rounds.take(
+      {
+        tool,
+        argumentsText: argumentsText(),
+        requestState: typeof state === 'string' ? state : undefined,
+      },
+      origin?.continues,
+    );
     if (continued) return { ...first, number: continued.number + 1, firstCallId: continued.firstCallId, approvalId: continued.approvalId };
     this.deps.telemetry.warning(
       'unmatched_retry',
       'a tools/call with inputResponses or requestState continues no call answered with input_required (same tool, same arguments, same requestState); it is judged as a new call',
-      { requestId: message.rawId, tool },
+      { requestId: recordedId, tool },
     );
     return first;
   }
@@ -170,7 +183,7 @@ export class ToolCallGate {
       case 'block': {
         if (!c.isRequest) return telemetry.warning('notification_blocked', verdict.reason, { tool: c.call.namespacedTool });
         const data = { decision: 'block' as const, ruleId: verdict.ruleId, reason: verdict.reason, tool: c.call.namespacedTool };
-        const frame = blockedRefusal(this.deps.config.refusal, c.call.requestId, data, c.era);
+        const frame = blockedRefusal(this.deps.config.refusal, c.rawId, data, c.era);
         return this.refuse(c, frame, ProxyErrorCode.blocked, verdict.reason);
       }
       case 'require_approval':
@@ -191,14 +204,14 @@ export class ToolCallGate {
       telemetry.warning('approval_missing', reason, { tool: c.call.namespacedTool });
       const frame = approvalDeniedRefusal(
         config.refusal,
-        c.call.requestId,
+        c.rawId,
         { decision: 'require_approval', approvalId: null, outcome: 'unavailable', ruleId: verdict.ruleId, reason },
         c.call.namespacedTool,
         c.era,
       );
       return this.refuse(c, frame, ProxyErrorCode.approvalDenied, reason);
     }
-    const hold: HeldCall = { rawId: c.call.requestId, call: c.call, approvalId, abort: new AbortController() };
+    const hold: HeldCall = { rawId: c.rawId, call: c.call, approvalId, abort: new AbortController() };
     held.hold(c.key, hold);
     telemetry.approvalRequested(c.call, {
       approvalId,
@@ -217,7 +230,7 @@ export class ToolCallGate {
         if (outcome === 'approved') return this.send({ ...c, round: { ...c.round, approvalId } });
         const frame = approvalDeniedRefusal(
           config.refusal,
-          c.call.requestId,
+          c.rawId,
           { decision: 'require_approval', approvalId, outcome, ruleId: verdict.ruleId },
           c.call.namespacedTool,
           c.era,
@@ -280,17 +293,17 @@ export class ToolCallGate {
   }
 
   /** What the result rules see of a call whose answer one of them can judge; undefined for the others. */
-  private resultFacts(request: GuardRequest, era: ProtocolEra): JudgedCall | undefined {
+  private resultFacts(request: GuardRequest, era: ProtocolEra, rawId: RawId): JudgedCall | undefined {
     if (!this.deps.results.judges(request.tool)) return undefined;
     const { tool, serverName, environment, arguments: args } = request;
-    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool), era };
+    return { tool, serverName, environment, arguments: args, annotations: this.deps.catalog.annotations(tool), era, rawId };
   }
 
   /** Forwards the original bytes, then waits for the answer and records the start. */
   private send(c: GateCall): void {
     c.out.forward();
     if (c.isRequest) {
-      const request = { rawId: c.call.requestId, method: 'tools/call', call: c.call, round: c.round };
+      const request = { rawId: c.rawId, method: 'tools/call', call: c.call, round: c.round };
       this.deps.pending.add(c.key, c.judge ? { ...request, judge: c.judge } : request);
     }
     this.deps.telemetry.toolStarted(c.call);

@@ -6,9 +6,8 @@
  * secretlint's is. Spans are what the rules report: they may start before a value (a key name) or
  * run past its end (redact-secrets.ts copes with both).
  */
-import { lintSource } from '@secretlint/core';
 import { makePrefilter } from './prefilter.js';
-import { SECRET_RULES, secretlintConfig, shortRuleName } from './secret-rules.js';
+import { SECRET_RULES, shortRuleName } from './rule-names.js';
 
 export interface SecretSpan {
   ruleId: string;
@@ -29,17 +28,37 @@ export interface FindSecrets {
 
 const NONE: SecretSpan[] = [];
 
-function makeFinder(disabled: readonly string[]): FindSecrets {
-  const running = SECRET_RULES.filter((r) => !disabled.includes(r));
-  const mayHold = makePrefilter(running);
+type Lint = (text: string) => Promise<SecretSpan[]>;
+
+/**
+ * secretlint and its rules, loaded on the first text the prefilter lets through (~100 ms of module
+ * loading that a proxy start would otherwise pay, docs/performance.md).
+ */
+async function loadLint(disabled: readonly string[]): Promise<Lint> {
+  const [{ lintSource }, { silenceSecretlintProfiler }, { secretlintConfig }] = await Promise.all([
+    import('@secretlint/core'),
+    import('./profile-forget.js'),
+    import('./secret-rules.js'),
+  ]);
+  silenceSecretlintProfiler();
   const config = secretlintConfig(disabled);
-  const find = (text: string): SecretSpan[] | Promise<SecretSpan[]> => {
-    if (!mayHold(text)) return NONE;
+  return (text) => {
     // `.json` lets the gcp rule read a service account key file given whole; the name is never read from disk.
     const source = { content: text, filePath: 'scanned.json', ext: '.json', contentType: 'text' as const };
     return lintSource({ source, options: { config, noPhysicFilePath: true } }).then((result) =>
       result.messages.map((m) => ({ ruleId: shortRuleName(m.ruleId), start: m.range[0], end: m.range[1] })),
     );
+  };
+}
+
+function makeFinder(disabled: readonly string[]): FindSecrets {
+  const running = SECRET_RULES.filter((r) => !disabled.includes(r));
+  const mayHold = makePrefilter(running);
+  let lint: Promise<Lint> | undefined;
+  const find = (text: string): SecretSpan[] | Promise<SecretSpan[]> => {
+    if (!mayHold(text)) return NONE;
+    lint ??= loadLint(disabled);
+    return lint.then((run) => run(text));
   };
   return Object.assign(find, { mayHold });
 }

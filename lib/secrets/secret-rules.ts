@@ -8,36 +8,18 @@
 import type { lintSource } from '@secretlint/core';
 import { creator as patternRule } from '@secretlint/secretlint-rule-pattern';
 import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
+import { JWT_RULE, shortRuleName } from './rule-names.js';
 
 type SecretLintCoreConfig = Parameters<typeof lintSource>[0]['options']['config'];
-
-const PREFIX = '@secretlint/secretlint-rule-';
 
 /**
  * Never run: it reads `secretlint-disable` comments in the scanned text, so a host or an upstream
  * could switch detection off by writing one into an argument or a result.
  */
-const FILTER_COMMENTS = `${PREFIX}filter-comments`;
+const FILTER_COMMENTS = '@secretlint/secretlint-rule-filter-comments';
 
 /** The JWT pattern of gitleaks' `jwt` rule (github.com/gitleaks/gitleaks, config/gitleaks.toml). */
 const JWT_PATTERN = String.raw`/\bey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9\/\\_-]{17,}\.(?:[a-zA-Z0-9\/\\_-]{10,}={0,2})?/`;
-
-export const JWT_RULE = 'jwt';
-
-/** A secretlint rule id (`@secretlint/secretlint-rule-aws`) as ratri names it (`aws`); the pattern rule is `jwt`. */
-export function shortRuleName(ruleId: string): string {
-  if (ruleId === patternRule.meta.id) return JWT_RULE;
-  return ruleId.startsWith(PREFIX) ? ruleId.slice(PREFIX.length) : ruleId;
-}
-
-/** Every rule `secrets.disabledRules` can name, in the preset's order, then `jwt`. */
-export const SECRET_RULES: readonly string[] = [
-  ...presetRules
-    .map((r) => r.meta.id)
-    .filter((id) => id !== FILTER_COMMENTS)
-    .map(shortRuleName),
-  JWT_RULE,
-];
 
 /**
  * The secretlint config that runs every rule but `disabled` (short names, already checked against

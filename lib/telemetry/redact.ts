@@ -1,9 +1,10 @@
 /**
  * Replaces the values of `redactKeys` (keys case-folded as Go compares them, at any depth, in objects and arrays) with
  * "[REDACTED]". It returns a copy; the frame that goes upstream is never touched. Long strings are
- * cut so one huge argument cannot bloat every sink.
+ * cut so one huge argument cannot bloat every sink (never inside a secret: truncate-text.ts).
  */
 import { foldKey } from '../jsonrpc/strict-scan.js';
+import { truncateText } from './truncate-text.js';
 
 export const REDACTED = '[REDACTED]';
 export const MAX_STRING_CHARS = 4096;
@@ -19,9 +20,7 @@ export function makeRedactor(redactKeys: string[], options: { truncate: boolean 
   const keys = new Set(redactKeys.map(foldKey));
   const walk = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') {
-      return options.truncate && value.length > MAX_STRING_CHARS
-        ? `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${value.length - MAX_STRING_CHARS} chars]`
-        : value;
+      return options.truncate ? truncateText(value, MAX_STRING_CHARS) : value;
     }
     if (value === null || typeof value !== 'object') return value;
     if (depth > 64) return '[too deep]';

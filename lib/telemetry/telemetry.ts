@@ -48,6 +48,8 @@ export interface ToolCallRecord {
   /** Set for the retry of a call answered with `input_required`: its round (2, 3, …) and round 1's request id. */
   round?: number;
   firstCallId?: string;
+  /** The protocol version the call was made under: its `_meta` (2026-07-28) or the session's `initialize`. */
+  protocolVersion?: string;
   /** The call record's id, given when it is first queued. */
   recordId?: string;
   /** Parts not queued yet. */
@@ -182,11 +184,28 @@ export class Telemetry {
     for (const build of builds) build();
   }
 
-  /** Builds what is pending, waits for events still being scanned for secrets, then flushes and closes the sinks within `deadlineMs`. */
+  /**
+   * Builds what is pending, waits for work that will still record (tracked judgements, events being
+   * scanned for secrets), then flushes and closes the sinks within `deadlineMs`.
+   */
   close(deadlineMs: number): Promise<void> {
     this.buildPending();
-    this.writeOpenCalls();
-    return (this.scanning ?? Promise.resolve()).then(() => this.queue.close(deadlineMs));
+    return Promise.allSettled([...this.recording])
+      .then(() => {
+        this.buildPending();
+        this.writeOpenCalls();
+      })
+      .then(() => this.scanning)
+      .then(() => this.queue.close(deadlineMs));
+  }
+
+  /** Work that records when it settles (a result judged by a secret scan): close() waits for it. */
+  private readonly recording = new Set<Promise<unknown>>();
+
+  /** Has close() wait for `work` before the sinks are closed, so what it records is not lost. */
+  track(work: Promise<unknown>): void {
+    this.recording.add(work);
+    void work.finally(() => this.recording.delete(work)).catch(() => undefined);
   }
 
   /** The last event still being scanned for secrets: every later one is queued after it. */
@@ -232,8 +251,10 @@ export class Telemetry {
     args: Record<string, unknown>,
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
+    protocolVersion?: string,
   ): ToolCallRecord {
     const call: ToolCallRecord = {
+      protocolVersion,
       requestId,
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
@@ -282,6 +303,7 @@ export class Telemetry {
       resource: details.resource ?? null,
       riskLevel: details.riskLevel,
     };
+    if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -303,6 +325,7 @@ export class Telemetry {
         approvalId: approval.approvalId,
         tool: call.namespacedTool,
         requestId: call.requestId,
+        ...(call.protocolVersion === undefined ? {} : { protocolVersion: call.protocolVersion }),
         ruleId: approval.ruleId,
         reason: approval.reason,
         arguments: this.detailsOf(call).arguments,
@@ -379,8 +402,10 @@ export class Telemetry {
     });
   }
 
-  toolsRegistered(tools: ToolDefinition[], changed: string[]): void {
+  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void {
     this.emit(EventType.toolsRegistered, {
+      ...(protocolVersion === undefined ? {} : { protocolVersion }),
       count: tools.length,
       tools: tools.map((t) => ({
         name: `${this.identity.serverName}.${t.name}`,
@@ -439,6 +464,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'grantId',
     'phase',
     'redactions',
+    'protocolversion',
   ].map((f) => f.toLowerCase()),
 );
 

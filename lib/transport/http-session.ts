@@ -10,6 +10,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { ProxySession } from '../proxy/proxy-session.js';
+import type { OriginOf } from '../proxy/request-origin.js';
 import type { StopBudget } from '../proxy/stop-clock.js';
 
 const CR = 0x0d;
@@ -79,6 +80,8 @@ export class HttpSession {
   openStreams = 0;
   /** True while a request of the client is not answered yet (set by the owning transport): such a session is not idle either. */
   hasUnanswered: () => boolean = () => false;
+  /** Set by a transport that rewrites request ids (stateless-requests.ts): who sent each request. */
+  originOf: OriginOf = () => undefined;
   /** Settles with the ProxySession's exit code once its upstream is gone and telemetry flushed. */
   readonly done: Promise<number>;
   private readonly hostIn = new PassThrough();
@@ -120,6 +123,7 @@ export class HttpSession {
       log: sessionLog,
       stopBudget: options.stopBudget,
       hostCloseReason: () => this.endReason ?? 'client ended the session',
+      originOf: (rawId) => this.originOf(rawId),
     });
     this.done = this.proxy.run().then(
       (code) => {

@@ -22,6 +22,7 @@ import { Message, type ParsedMessage, type ReadFrame, rawIdKey } from '../jsonrp
 import { isModernVersion, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { answerError, corsHeaders, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
+import { RESULT_REQUEST_STATE, RETRY_REQUEST_STATE, RoundTokens } from './round-tokens.js';
 import { openEventStream, sseEvent } from './sse.js';
 import type { FrontContext } from './streamable-http.js';
 
@@ -61,6 +62,8 @@ interface InFlight {
   clientId: string;
   /** The front's own id for it, as JSON text (`"ratri-7"`). */
   upstreamId: string;
+  /** The front's id of the request whose round this retry proved it continues ('' when none: round-tokens.ts). */
+  continues: string;
   /** The client's progress token, as written, and the front's, when the request has one. */
   token?: { client: string; upstream: string };
   method: string;
@@ -120,6 +123,7 @@ export function missingEnvelope(req: IncomingMessage, message: ParsedMessage): b
 export class StatelessRequests {
   private shared: Shared | undefined;
   private next = 0;
+  private readonly tokens = new RoundTokens();
 
   constructor(private readonly front: FrontContext) {}
 
@@ -133,11 +137,18 @@ export class StatelessRequests {
       clientId: message.rawId,
       upstreamId: `"ratri-${n}"`,
       method: message.method ?? '',
+      continues: '',
       req,
       sink: res,
       opened: false,
     };
     let forwarded = spliceAt(body, ID, flight.upstreamId);
+    const proof = flight.method === 'tools/call' ? this.tokens.redeem(body) : undefined;
+    if (proof) {
+      // The upstream gets its own requestState back; the interceptor learns which round this continues.
+      forwarded = spliceAt(forwarded, RETRY_REQUEST_STATE, proof.requestState);
+      flight.continues = proof.answered;
+    }
     const token = valuesAt(body, PROGRESS_TOKEN)[0];
     if (token !== undefined) {
       flight.token = { client: token, upstream: `"ratri-p${n}"` };
@@ -170,6 +181,11 @@ export class StatelessRequests {
     created.onServerLine = (line) => this.route(shared, line);
     created.onEnded = (reason) => this.closeAll(shared, reason);
     created.hasUnanswered = () => shared.byId.size > 0;
+    // Events and approvals record the client's own id, not the front's (request-origin.ts).
+    created.originOf = (rawId) => {
+      const flight = shared.byId.get(rawIdKey(rawId));
+      return flight && { clientId: flight.clientId, continues: flight.continues };
+    };
     this.shared = shared;
     this.front.log(`2026-07-28 requests share one upstream (session ${created.id.slice(0, 18)})`);
     return shared;
@@ -200,7 +216,9 @@ export class StatelessRequests {
     if (envelope.kind === 'object' && envelope.method === undefined && envelope.rawId !== undefined) {
       const flight = shared.byId.get(rawIdKey(envelope.rawId));
       if (!flight) return this.drop(`an answer to id ${envelope.rawId}, which no client is waiting for`);
-      const answer = spliceAt(line, ID, flight.clientId);
+      let answer = spliceAt(line, ID, flight.clientId);
+      const token = flight.method === 'tools/call' ? this.tokens.issue(answer, flight.upstreamId) : undefined;
+      if (token) answer = spliceAt(answer, RESULT_REQUEST_STATE, token);
       this.forget(shared, flight);
       const status = flight.opened ? undefined : errorStatus(answer);
       if (status !== undefined) {

@@ -139,7 +139,15 @@ describe.each(KINDS)('%s client → ratri mcp proxy → dual-era server', (kind)
     expect(textOf(await session.call('confirm_write', { path: '/tmp/a' }))).toBe('confirmed write to /tmp/a');
     expect(session.elicitations).toBe(1);
     await session.close();
-    const confirm = events(s).filter((e) => e.type.startsWith('agent.tool.') && e.data.tool === 'dual.confirm_write');
+    const all = events(s);
+    // Each tool event names the protocol version its request was made under: the request's _meta
+    // (2026-07-28), or the session's initialize (2025 era); tools.registered that of the tools/list.
+    const toolEvents = all.filter((e) => e.type.startsWith('agent.'));
+    expect(toolEvents.length).toBeGreaterThan(5);
+    const version = modern ? MODERN : expect.stringMatching(/^2025-/);
+    for (const e of toolEvents) expect(e.data.protocolVersion, e.type).toEqual(version);
+    expect(all.find((e) => e.type === 'mcp.tools.registered')?.data.protocolVersion).toEqual(version);
+    const confirm = all.filter((e) => e.type.startsWith('agent.tool.') && e.data.tool === 'dual.confirm_write');
     if (modern) {
       // Round 1 was answered input_required; its retry is round 2 and names round 1's request id.
       const finished = confirm.filter((e) => e.type === 'agent.tool.completed');
@@ -163,7 +171,7 @@ describe.each(KINDS)('%s client → ratri mcp proxy → dual-era server', (kind)
     if (modern) {
       const refused = await session.call('write_file', { path: '/etc/passwd' });
       expect(refused.isError).toBe(true);
-      expect(textOf(refused)).toBe('Blocked by guardrail: /etc is off-limits');
+      expect(textOf(refused)).toBe('ratri refused the call to dual.write_file (rule "no-etc"): Blocked by guardrail: /etc is off-limits');
       expect(refused._meta?.['ratri/refusal']).toEqual(block);
     } else {
       const err = await callError(session.call('write_file', { path: '/etc/passwd' }));

@@ -131,6 +131,8 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
     const registered = events.filter((e) => e.type === 'mcp.tools.registered');
     expect(registered).toHaveLength(2);
     expect(registered[0]!.data).toEqual({
+      // the version the session's initialize asked for (the tools/list request named none of its own)
+      protocolVersion: '2025-06-18',
       count: 2,
       tools: [
         { name: 'fs.read_file', description: 'Reads a file', annotations: { readOnlyHint: true } },

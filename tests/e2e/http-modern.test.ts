@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { approvals, pendingApprovals } from '../helpers/approvals.js';
 import { fixtureServer, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { type RawHttpFront, withHttpFront } from '../helpers/http-front.js';
 import { writeModernScenarioServer } from '../helpers/modern-conformance.js';
@@ -55,6 +56,7 @@ function config(mode: 'monitor' | 'enforce'): { dir: string; file: string; store
       rules: [
         { id: 'no-etc', tool: 'write_file', args: { path: { regex: '^/etc/' } }, decision: 'block', reason: 'system files' },
         { id: 'ask-home', tool: 'write_file', args: { path: { regex: '^/home/' } }, decision: 'require_approval' },
+        { id: 'ask-confirm', tool: 'confirm_write', args: { path: { regex: '^/home/' } }, decision: 'require_approval' },
       ],
     },
   });
@@ -113,6 +115,35 @@ describe.each(['pin', 'auto'] as const)('a v2 client (%s) over the HTTP front', 
         }
         expect(approved.code, approved.stderr).toBe(0);
         expect(text(await held)).toBe('wrote 3 bytes to /home/u/notes');
+      } finally {
+        await client.close();
+      }
+    });
+  });
+});
+
+describe('a multi round-trip call over the HTTP front (v2 client pinned to 2026-07-28, enforce)', () => {
+  it('asks for approval once: the retry with the answers passes without a second hold', async () => {
+    const { dir, file, store } = config('enforce');
+    await withHttpFront(file, dir, async ({ url }) => {
+      const client = new Client(
+        { name: 'modern-test', version: '1.0.0' },
+        { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      let elicitations = 0;
+      client.setRequestHandler('elicitation/create', async () => {
+        elicitations++;
+        return { action: 'accept' as const, content: { confirm: true } };
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      try {
+        const answer = client.callTool({ name: 'confirm_write', arguments: { path: '/home/u/c' } });
+        const [approval] = await pendingApprovals(store);
+        expect((await approvals(store, 'approve', approval!.id)).code).toBe(0);
+        expect(text(await answer)).toBe('confirmed write to /home/u/c');
+        expect(elicitations).toBe(1);
+        const all = JSON.parse((await approvals(store, 'list', '--status', 'all', '--json')).stdout) as Array<{ id: string }>;
+        expect(all.map((a) => a.id)).toEqual([approval!.id]);
       } finally {
         await client.close();
       }
@@ -217,6 +248,69 @@ describe('raw 2026-07-28 POSTs', () => {
       );
       expect(mismatched.status).toBe(400);
       expect(mismatched.answers[0]).toMatchObject({ id: 3, error: { code: -32020 } });
+    });
+  });
+
+  it("events and approvals record each request's own id and protocol version, in both eras", async () => {
+    await withFront('enforce', async ({ post, initialize }) => {
+      const session = await initialize(); // protocolVersion 2025-06-18
+      const legacy = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"old"}}}';
+      expect((await post(legacy, session)).answers[0]).toMatchObject({ id: 2 });
+      const modern = await post(call('client-7', 'echo', { text: 'new' }), undefined, callHeaders('echo'));
+      expect(modern.answers[0]).toMatchObject({ id: 'client-7', result: { content: [{ text: 'new' }] } });
+      const held = post(call('mine-9', 'write_file', { path: '/home/u/a', content: 'x' }), undefined, callHeaders('write_file'));
+      const [approval] = await pendingApprovals(store);
+      expect(approval).toMatchObject({ requestId: '"mine-9"', arguments: { path: '/home/u/a' } });
+      expect((await approvals(store, 'approve', approval!.id)).code).toBe(0);
+      expect((await held).answers[0]).toMatchObject({ id: 'mine-9', result: { content: [{ text: 'wrote 1 bytes to /home/u/a' }] } });
+    });
+    const listed = await runCli(['events', '--store', store, '--json']);
+    const events = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+    const calls = events.filter((e) => e.type.startsWith('agent.'));
+    expect(calls.some((e) => JSON.stringify(e).includes('ratri-'))).toBe(false);
+    const byId = (id: string) => calls.filter((e) => e.data.requestId === id);
+    expect(byId('2').length).toBeGreaterThan(1);
+    expect(byId('"client-7"').length).toBeGreaterThan(1);
+    expect(byId('"mine-9"').map((e) => e.type)).toContain('agent.approval.requested');
+    for (const e of byId('2')) expect(e.data.protocolVersion).toBe('2025-06-18');
+    for (const e of [...byId('"client-7"'), ...byId('"mine-9"')]) expect(e.data.protocolVersion).toBe('2026-07-28');
+  });
+
+  it("an approved round's retry goes through only for the client it was answered to, not for one replaying tool, arguments and requestState", async () => {
+    const meta = { ...META, 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } };
+    const args = { path: '/home/u/r' };
+    const inputResponses = { confirm: { action: 'accept', content: { confirm: true } } };
+    const retry = (id: number, requestState: string) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'confirm_write', arguments: args, inputResponses, requestState, _meta: meta },
+      });
+    await withFront('enforce', async ({ post }) => {
+      const first = post(call(1, 'confirm_write', args, meta), undefined, callHeaders('confirm_write'));
+      const [approval] = await pendingApprovals(store);
+      expect((await approvals(store, 'approve', approval!.id)).code).toBe(0);
+      const asked = (await first).answers[0]!.result as { resultType: string; requestState: string };
+      expect(asked.resultType).toBe('input_required');
+      // The client gets a requestState of the front's, not the upstream's guessable one.
+      expect(asked.requestState).toMatch(/^ratri-round:/);
+
+      // Another client replays the call with the upstream's own requestState: judged afresh, held.
+      void post(retry(1, 'confirm-write:/home/u/r'), undefined, callHeaders('confirm_write')).catch(() => undefined);
+      const pending = await pendingApprovals(store);
+      expect(pending).toMatchObject([{ requestId: '1', arguments: args }]);
+      expect(pending[0]!.id).not.toBe(approval!.id);
+
+      // The client the round was answered to retries with its token: forwarded at once, unheld.
+      const done = await post(retry(2, asked.requestState), undefined, callHeaders('confirm_write'));
+      expect(done.answers[0]).toMatchObject({ id: 2, result: { content: [{ text: 'confirmed write to /home/u/r' }] } });
+      // Its token works once: replaying it is a new call, held too.
+      void post(retry(3, asked.requestState), undefined, callHeaders('confirm_write')).catch(() => undefined);
+      expect((await pendingApprovals(store, 2)).map((a) => a.requestId).sort()).toEqual(['1', '3']);
     });
   });
 

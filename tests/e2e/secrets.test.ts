@@ -187,3 +187,27 @@ describe('secrets in results', () => {
     expect(all).not.toContain(body);
   });
 });
+
+describe('ratri rules test', () => {
+  it('scans the arguments as the proxy does and shows what a content rule saw, never the value', async () => {
+    const d = dir();
+    const file = writeConfig(d, {
+      agentKey: 'a',
+      upstream: { command: 'unused' },
+      guardrails: {
+        rules: [
+          { id: 'no-secrets-out', content: { secrets: true }, decision: 'block' },
+          { id: 'no-drops', content: { regex: 'drop table' }, decision: 'warn' },
+        ],
+      },
+    });
+    const hit = await runCli(['rules', 'test', '-c', file, '--tool', 'read_file', '--args', JSON.stringify({ token: FAKE.github })]);
+    expect(hit.code, hit.stderr).toBe(3);
+    expect(hit.stdout).toContain('content {"secrets":true} matched: 1 text(s), secrets found by github');
+    expect(hit.stdout).toContain('content {"regex":"drop table"} does not match: 1 text(s), secrets found by github');
+    expect(hit.stdout).not.toContain(FAKE.github);
+    const miss = await runCli(['rules', 'test', '-c', file, '--tool', 'read_file', '--args', '{"path":"/a"}']);
+    expect(miss.code, miss.stderr).toBe(0);
+    expect(miss.stdout).toContain('content {"secrets":true} does not match: 1 text(s), no secret found');
+  });
+});

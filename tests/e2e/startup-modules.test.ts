@@ -51,6 +51,8 @@ describe('what `ratri mcp proxy` loads', () => {
         /^dist\/cli\/commands\/(?!mcp\.js|mcp-proxy\.js)/.test(f) ||
         f === 'dist/lib/control/api-server.js' ||
         f.startsWith('node_modules/got/') ||
+        // secretlint loads on the first text its prefilter lets through (lib/secrets/find-secrets.ts)
+        f.startsWith('node_modules/@secretlint/') ||
         f.startsWith('node_modules/vscode-jsonrpc/'),
     );
     expect(unwanted).toEqual([]);

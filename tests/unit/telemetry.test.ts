@@ -116,9 +116,29 @@ describe('Telemetry', () => {
     const message = (events[0]!.data.arguments as { message: string }).message;
     expect(message).toBe(`${'x'.repeat(4096)}…[truncated 904 chars]`);
   });
+
+  it('never keeps the first part of a token that the cut falls into', async () => {
+    const token = `ghp_${'A1b2C3d4'.repeat(4)}E5f6`;
+    const text = `${'word '.repeat(818)}${token} more`; // 4090 characters of words, then the token
+    const events = await capture([], (t) => t.toolStarted(t.describeCall('1', 'echo', { message: text }, undefined, 10)));
+    const message = (events[0]!.data.arguments as { message: string }).message;
+    expect(message.startsWith('word word')).toBe(true);
+    expect(message).not.toContain('ghp_');
+  });
 });
 
 describe('Telemetry redaction of event fields', () => {
+  it('close() waits for tracked work, so what it records when it settles (a judged answer) is kept', async () => {
+    const seen: RatriEvent[] = [];
+    const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
+    const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, []);
+    const call = t.describeCall('1', 'echo', {}, undefined, 10);
+    const judged = new Promise((resolve) => setTimeout(resolve, 50)).then(() => t.toolFinished(call, { resultSize: 1 }));
+    t.track(judged);
+    await t.close(1000);
+    expect(seen.map((e) => e.type)).toEqual(['agent.tool.completed']);
+  });
+
   it('redacts a redact key that names an event field, such as an upstream error message', async () => {
     const seen: RatriEvent[] = [];
     const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
