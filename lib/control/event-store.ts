@@ -58,8 +58,24 @@ function globRegExp(glob: string): RegExp {
 /** The event types a call's row stands for. */
 const CALL_EVENT_TYPES = ['agent.guardrail.evaluated', 'agent.tool.started', 'agent.tool.completed', 'agent.tool.failed'];
 
-/** The SQL condition on the tool column of either table. */
-const TOOL_MATCHES = `(tool GLOB ? OR substr(tool, instr(tool, '.') + 1) GLOB ?)`;
+/** The conditions both tables are read with: tool, session, after a seq (same columns in each). */
+function sharedConditions(q: EventQuery): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.tool) {
+    where.push(`(tool GLOB ? OR substr(tool, instr(tool, '.') + 1) GLOB ?)`);
+    params.push(sqlGlob(q.tool), sqlGlob(q.tool));
+  }
+  if (q.sessionId) {
+    where.push('session_id = ?');
+    params.push(q.sessionId);
+  }
+  if (q.afterSeq !== undefined) {
+    where.push('seq > ?');
+    params.push(q.afterSeq);
+  }
+  return { where, params };
+}
 
 export class EventStore {
   private readonly insertOne;
@@ -129,12 +145,7 @@ export class EventStore {
     const type = q.type ? globRegExp(q.type) : undefined;
     const types = type ? CALL_EVENT_TYPES.filter((t) => type.test(t)).length : 3;
     if (types === 0) return [];
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.tool) {
-      where.push(TOOL_MATCHES);
-      params.push(sqlGlob(q.tool), sqlGlob(q.tool));
-    }
+    const { where, params } = sharedConditions(q);
     if (q.decision) {
       where.push('(decision = ? OR result_decision = ?)');
       params.push(q.decision, q.decision);
@@ -143,14 +154,6 @@ export class EventStore {
       const since = Date.parse(q.since);
       where.push('(ts >= ? OR end_ts >= ? OR end_ts IS NULL)');
       params.push(since, since);
-    }
-    if (q.sessionId) {
-      where.push('session_id = ?');
-      params.push(q.sessionId);
-    }
-    if (q.afterSeq !== undefined) {
-      where.push('seq > ?');
-      params.push(q.afterSeq);
     }
     where.push('seq < ?');
     const page = this.db.prepare(`SELECT ${CALL_ROW_COLUMNS} FROM calls WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`);
@@ -178,12 +181,7 @@ export class EventStore {
 
   /** The newest `limit` matching rows of the events table, oldest first. */
   private queryEvents(q: EventQuery, limit: number): StoredEvent[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.tool) {
-      where.push(TOOL_MATCHES);
-      params.push(sqlGlob(q.tool), sqlGlob(q.tool));
-    }
+    const { where, params } = sharedConditions(q);
     if (q.decision) {
       where.push('decision = ?');
       params.push(q.decision);
@@ -195,14 +193,6 @@ export class EventStore {
     if (q.since) {
       where.push('ts >= ?');
       params.push(q.since);
-    }
-    if (q.sessionId) {
-      where.push('session_id = ?');
-      params.push(q.sessionId);
-    }
-    if (q.afterSeq !== undefined) {
-      where.push('seq > ?');
-      params.push(q.afterSeq);
     }
     const sql =
       `SELECT seq, id, ts, type, agent_key, environment, server_name, session_id, data FROM events` +
