@@ -18,7 +18,7 @@ import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
-import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPartKind } from './call-event.js';
+import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPartKind, partEventType } from './call-event.js';
 import { EventType, type QueuedEvent, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
@@ -56,7 +56,11 @@ export interface ToolCallRecord {
   parts?: CallPart[];
   /** The call ended and its record was queued: every later part is queued at once. */
   written?: boolean;
+  /** The kinds of part recorded so far (KIND_BIT). */
+  kinds?: number;
 }
+
+const KIND_BIT: Record<CallPartKind, number> = { guard: 1, started: 2, result: 4, ended: 8 };
 
 /** Calls with parts not yet queued, at most: beyond it the oldest is queued as it stands (a tools/call notification never ends). */
 const OPEN_CALLS_MAX = 1000;
@@ -123,13 +127,26 @@ export class Telemetry {
 
   /** Adds one part to a call's record; queued at once when the record was queued before. */
   private addPart(call: ToolCallRecord, k: CallPartKind, ts: number, fields: Record<string, unknown>): void {
-    (call.parts ??= []).push({ k, ts, f: this.fieldsOfCall(fields) });
+    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields) };
+    const bit = KIND_BIT[k];
+    // A record holds one part of each kind (their event ids derive from it): a second one is an event of its own.
+    if ((call.kinds ?? 0) & bit) return this.push(partEventType(part), this.loneEventData(call, part), ts);
+    call.kinds = (call.kinds ?? 0) | bit;
+    (call.parts ??= []).push(part);
     if (call.written) return this.writeCall(call);
     this.openCalls.add(call);
     if (this.openCalls.size > OPEN_CALLS_MAX) {
       const oldest = this.openCalls.values().next().value as ToolCallRecord;
       this.writeCall(oldest, false);
     }
+  }
+
+  /** The data of a part queued as an event of its own: what it would have as one of the record's. */
+  private loneEventData(call: ToolCallRecord, part: CallPart): Record<string, unknown> {
+    const data = this.baseFields(call);
+    if (part.k === 'started') data.arguments = this.argumentsForEvents(this.detailsOf(call).arguments);
+    for (const key in part.f) data[key] = part.f[key];
+    return data;
   }
 
   /** Queues the parts of a call gathered so far as its record (or an update of it); `ended`: no more are expected. */

@@ -119,6 +119,30 @@ describe('one record per call', () => {
     db.close();
   });
 
+  it('records a second end of the same call as an event of its own, with an id of its own', async () => {
+    const batch = await queued((t) => {
+      const call = t.describeCall('3', 'read_file', { path: '/a' }, undefined, 30);
+      t.guardrailEvaluated(call, allow, true);
+      t.toolStarted(call);
+      t.toolFinished(call, { error: { code: null, message: 'cancelled' }, resultSize: 0 });
+      t.toolFinished(call, { resultSize: 12 });
+    });
+    expect(batch.map((e) => e.type)).toEqual(['agent.tool.call', 'agent.tool.completed']);
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(batch);
+    const read = store.query();
+    expect(read.map((e) => e.type)).toEqual([
+      'agent.guardrail.evaluated',
+      'agent.tool.started',
+      'agent.tool.failed',
+      'agent.tool.completed',
+    ]);
+    expect(new Set(read.map((e) => e.id)).size).toBe(4);
+    expect(read[3]!.data).toMatchObject({ tool: 'fs.read_file', requestId: '3', resultSize: 12 });
+    db.close();
+  });
+
   it('keeps the events of a store made before the calls table, numbered before the new ones', async () => {
     const path = storePath();
     const old = new Database(path);
