@@ -43,6 +43,7 @@
  *   BENCH_HTTP_IN_FLIGHT [16]      outstanding HTTP requests while pipelining
  *   BENCH_STARTUP_RUNS [10]        cold starts each, direct and through ratri, for the start-up figure (0 skips it)
  *   BENCH_STARTUP_COMPARE []       another build's dist/cli/ratri.js, started too in the start-up figure (before/after)
+ *   BENCH_RATRI_COMPARE []         another build's dist/cli/ratri.js: its ratri variants are measured too, as <name>-before
  *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store,results]   subset to run (relay is always added)
  *   BENCH_OUT [bench/results/latest.json]
  *
@@ -409,20 +410,25 @@ function withStore(file, fn) {
 function readStore(v) {
   const bytes = ['', '-wal'].reduce((sum, suffix) => sum + (existsSync(v.storeFile + suffix) ? statSync(v.storeFile + suffix).size : 0), 0);
   return withStore(v.storeFile, (db) => {
-    const events = db.prepare('SELECT count(*) FROM events').pluck().get();
+    // A store of schema 3 keeps each tool call as one row of `calls` (docs/events.md#one-record-per-call).
+    const hasCalls = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'calls'").pluck().get() === 1;
+    const calls = hasCalls
+      ? db.prepare('SELECT count(*) AS rows, coalesce(sum(events), 0) AS events FROM calls').get()
+      : { rows: 0, events: 0 };
+    const events = db.prepare('SELECT count(*) FROM events').pluck().get() + calls.events;
     const byType = Object.fromEntries(
       db
         .prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC')
         .all()
         .map((r) => [r.type, r.n]),
     );
-    const latencies = Float64Array.from(
-      db
-        .prepare("SELECT json_extract(data,'$.latencyMs') FROM events WHERE type='agent.guardrail.evaluated'")
-        .pluck()
-        .all()
-        .filter((x) => typeof x === 'number'),
-    ).sort();
+    if (hasCalls) byType['calls (rows)'] = calls.rows;
+    const fromEvents = db
+      .prepare("SELECT json_extract(data,'$.latencyMs') FROM events WHERE type='agent.guardrail.evaluated'")
+      .pluck()
+      .all();
+    const fromCalls = hasCalls ? db.prepare('SELECT latency_ms FROM calls').pluck().all() : [];
+    const latencies = Float64Array.from(fromEvents.concat(fromCalls).filter((x) => typeof x === 'number')).sort();
     const guard = latencies.length === 0 ? null : { count: latencies.length, ...summarize(latencies) };
     return { events, bytes, byType, guardLatencyMs: guard };
   });

@@ -6,7 +6,7 @@
  * config, and RATRI_HOME set to the temp dir in its environment as well), so the benchmark never
  * touches the user's ~/.ratri and no two variants write to the same file.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,9 +95,9 @@ export function ratriConfigs(dir) {
 export function defineVariants(dir, nodeArgs = []) {
   const configs = ratriConfigs(dir);
   const env = { ...process.env, RATRI_HOME: dir };
-  const ratri = (config) => ({
+  const ratri = (config, cli = ratriCli) => ({
     command: process.execPath,
-    args: [...nodeArgs, ratriCli, 'mcp', 'proxy', '--config', config],
+    args: [...nodeArgs, cli, 'mcp', 'proxy', '--config', config],
     env,
     proxy: true,
     ratri: true,
@@ -144,6 +144,7 @@ export function defineVariants(dir, nodeArgs = []) {
       storeFile: configs.stores.results,
     },
   ];
+  all.push(...compareVariants(all, dir, ratri));
   const wanted = (process.env.BENCH_VARIANTS || '')
     .split(',')
     .map((s) => s.trim())
@@ -151,5 +152,28 @@ export function defineVariants(dir, nodeArgs = []) {
   for (const w of wanted)
     if (!all.some((v) => v.name === w))
       throw new Error(`BENCH_VARIANTS: unknown variant "${w}" (known: ${all.map((v) => v.name).join(', ')})`);
-  return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name));
+  return wanted.length === 0 ? all : all.filter((v) => v.name === 'relay' || wanted.includes(v.name.replace(/-before$/, '')));
+}
+
+/**
+ * With BENCH_RATRI_COMPARE (another build's dist/cli/ratri.js), the ratri variants once more as
+ * `<name>-before`, started from that build with configs and stores of their own (an older build may
+ * not open a newer store), measured in the same round-robin: before/after in one run.
+ */
+function compareVariants(all, dir, ratri) {
+  const cli = process.env.BENCH_RATRI_COMPARE;
+  if (!cli) return [];
+  const beforeDir = join(dir, 'before');
+  mkdirSync(beforeDir, { recursive: true });
+  const configs = ratriConfigs(beforeDir);
+  return all
+    .filter((v) => v.ratri)
+    .map((v) => ({
+      ...v,
+      ...ratri(configs[v.name], cli),
+      name: `${v.name}-before`,
+      label: `${v.label}, before`,
+      storeFile: configs.stores[v.name],
+      telemetryFile: v.telemetryFile ? configs.telemetryFile : undefined,
+    }));
 }

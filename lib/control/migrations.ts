@@ -93,4 +93,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX grants_tool ON grants (agent_key, server_name, tool);
   `,
+  // 3: one row per tool call (docs/events.md#one-record-per-call). The events of a call (decision,
+  // start, result-phase decision, end) are read back from it; rows already in `events` stay as they
+  // are and are read as before. Times are ms since the epoch; `seq` shares one sequence with `events`.
+  `
+  CREATE TABLE calls (
+    seq INTEGER PRIMARY KEY, -- the seq of the call's latest event (moves when a held call ends)
+    id TEXT NOT NULL UNIQUE,
+    ts INTEGER NOT NULL, -- ms: the call's first event
+    end_ts INTEGER, -- ms: its end; NULL while held or never answered
+    agent_key TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    server_name TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    request_id TEXT,
+    tool TEXT,
+    action TEXT,
+    resource_type TEXT,
+    resource_value TEXT,
+    risk_level TEXT,
+    protocol_version TEXT,
+    round INTEGER,
+    first_call_id TEXT,
+    decision TEXT,
+    rule_id TEXT,
+    latency_ms REAL,
+    result_decision TEXT,
+    outcome TEXT, -- completed | failed; NULL until the call ended
+    duration_ms REAL,
+    arguments_size INTEGER,
+    result_size INTEGER,
+    arguments TEXT, -- redacted JSON, written once
+    events INTEGER NOT NULL, -- how many events the row stands for
+    base TEXT, -- JSON: the events' leading fields, only when the columns cannot give them back
+    parts TEXT NOT NULL -- JSON array: each event's kind, seq, ms and own fields (the columns above are for queries)
+  );
+  CREATE INDEX calls_ts ON calls (ts);
+  `,
 ];

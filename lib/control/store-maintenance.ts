@@ -8,7 +8,7 @@
  * 5 s busy timeout) instead of for the whole prune.
  */
 import { statSync } from 'node:fs';
-import type { Db } from './store.js';
+import { type Db, isoTime } from './store.js';
 
 export interface StoreInfo {
   path: string;
@@ -52,13 +52,19 @@ export function storeInfo(db: Db, path: string): StoreInfo {
     oldest: string | null;
     newest: string | null;
   };
+  // Calls keep their times as ms (docs/events.md#one-record-per-call).
+  const calls = db.prepare('SELECT min(ts) AS oldest, max(coalesce(end_ts, ts)) AS newest FROM calls').get() as {
+    oldest: number | null;
+    newest: number | null;
+  };
+  const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
   return {
     path,
     bytes: storeBytes(path),
     schemaVersion: db.pragma('user_version', { simple: true }) as number,
-    events: count('SELECT count(*) AS n FROM events'),
-    oldestEvent: span.oldest,
-    newestEvent: span.newest,
+    events: count('SELECT (SELECT count(*) FROM events) + (SELECT coalesce(sum(events), 0) FROM calls) AS n'),
+    oldestEvent: earliest(span.oldest, iso(calls.oldest)),
+    newestEvent: latest(span.newest, iso(calls.newest)),
     approvals: {
       pending: count("SELECT count(*) AS n FROM approvals WHERE status = 'pending'"),
       total: count('SELECT count(*) AS n FROM approvals'),
@@ -69,10 +75,25 @@ export function storeInfo(db: Db, path: string): StoreInfo {
   };
 }
 
+function earliest(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null || a < b ? a : b;
+}
+
+function latest(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null || a > b ? a : b;
+}
+
+/** Calls that ended before the cutoff (ms) go with the events of that time; a call never answered goes by its start. */
+const CALLS_BEFORE = 'coalesce(end_ts, ts) < ?';
+
 /** What `pruneHistory` would delete for this cutoff (an ISO time), without deleting anything. */
 export function countHistoryBefore(db: Db, before: string): PruneCounts {
+  const callEvents = db
+    .prepare(`SELECT coalesce(sum(events), 0) FROM calls WHERE ${CALLS_BEFORE}`)
+    .pluck()
+    .get(Date.parse(before)) as number;
   return {
-    events: (db.prepare('SELECT count(*) AS n FROM events WHERE ts < ?').get(before) as { n: number }).n,
+    events: (db.prepare('SELECT count(*) AS n FROM events WHERE ts < ?').get(before) as { n: number }).n + callEvents,
     approvals: (
       db.prepare("SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND requested_at < ?").get(before) as { n: number }
     ).n,
@@ -93,21 +114,34 @@ export function pruneHistory(
   const deleteApprovals = db.prepare(
     "DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE status <> 'pending' AND requested_at < ? LIMIT ?)",
   );
+  const deleteCalls = db.prepare(
+    `DELETE FROM calls WHERE seq IN (SELECT seq FROM calls WHERE ${CALLS_BEFORE} ORDER BY ts LIMIT ?) RETURNING events`,
+  );
   const done: PruneCounts = { events: 0, approvals: 0 };
-  for (const [key, statement] of [
-    ['events', deleteEvents],
-    ['approvals', deleteApprovals],
-  ] as const) {
-    const step = db.transaction(() => statement.run(before, chunk).changes);
+  // Each step deletes up to `chunk` rows and returns how many rows and how many events went.
+  const steps: Array<[keyof PruneCounts, () => { rows: number; events: number }]> = [
+    ['events', () => one(deleteEvents.run(before, chunk).changes)],
+    ['events', () => callRows(deleteCalls.all(Date.parse(before), chunk) as Array<{ events: number }>)],
+    ['approvals', () => one(deleteApprovals.run(before, chunk).changes)],
+  ];
+  for (const [key, run] of steps) {
+    const step = db.transaction(run);
     for (;;) {
       const n = step.immediate();
-      done[key] += n;
-      if (n > 0) onProgress({ ...done });
-      if (n < chunk) break;
+      done[key] += n.events;
+      if (n.rows > 0) onProgress({ ...done });
+      if (n.rows < chunk) break;
     }
   }
   return done;
 }
+
+const one = (rows: number): { rows: number; events: number } => ({ rows, events: rows });
+
+const callRows = (rows: Array<{ events: number }>): { rows: number; events: number } => ({
+  rows: rows.length,
+  events: rows.reduce((n, r) => n + r.events, 0),
+});
 
 /**
  * Rewrites the file so the space of deleted rows goes back to the disk (SQLite otherwise keeps it and

@@ -5,7 +5,8 @@
  */
 
 import { withDeadline } from '../node/deadline.js';
-import type { EventSink, RatriEvent } from './event.js';
+import { expandCalls } from './call-event.js';
+import type { EventSink, QueuedEvent, RatriEvent } from './event.js';
 
 export interface QueueStats {
   queued: number;
@@ -15,7 +16,7 @@ export interface QueueStats {
 }
 
 export class EventQueue {
-  private buffer: RatriEvent[] = [];
+  private buffer: QueuedEvent[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   readonly stats: QueueStats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
@@ -34,7 +35,7 @@ export class EventQueue {
     return this.sinks.length > 0;
   }
 
-  push(event: RatriEvent): void {
+  push(event: QueuedEvent): void {
     if (this.sinks.length === 0) return;
     if (this.buffer.length >= this.capacity) {
       this.buffer.shift();
@@ -71,7 +72,10 @@ export class EventQueue {
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.batchSize);
-      const results = await Promise.allSettled(this.sinks.map((s) => s.write(batch)));
+      let events: RatriEvent[] | undefined; // the batch with its calls as events, made once for the sinks that need it
+      const results = await Promise.allSettled(
+        this.sinks.map((s) => (s.writeCalls ? s.writeCalls(batch) : s.write((events ??= expandCalls(batch))))),
+      );
       for (const r of results) {
         if (r.status === 'rejected') {
           this.stats.failedBatches++;

@@ -1,4 +1,5 @@
 /** The event model (docs/events.md; schema: schemas/event.schema.json). */
+import type { CallEvent } from './call-event.js';
 
 export const EventType = {
   sessionStarted: 'mcp.session.started',
@@ -28,10 +29,15 @@ export interface RatriEvent {
   data: Record<string, unknown>;
 }
 
+/** What the queue holds: events, and tool calls as one record each (call-event.ts). */
+export type QueuedEvent = RatriEvent | CallEvent;
+
 /** Where events go. */
 export interface EventSink {
   /** Writes one batch; a rejected promise counts the batch as failed (the queue does not retry). */
   write(events: RatriEvent[]): Promise<void>;
+  /** A sink that stores call records itself (the embedded store) takes the queue's batch as it is; the others get each call's events. */
+  writeCalls?(events: QueuedEvent[]): Promise<void>;
   /** Flushes and releases the sink. */
   close(): Promise<void>;
 }

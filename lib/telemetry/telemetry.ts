@@ -6,6 +6,11 @@
  *
  * Building waits for the end of the current turn (a microtask): the frame that caused an event is
  * written first, and the host's or upstream's next bytes are not delayed by event work.
+ *
+ * A tool call is one record (call-event.ts): its decision, start, result-phase decision and end are
+ * parts of it, gathered on the call and queued together when the call ends, or when it is held for
+ * approval (then once more when it ends). A part that comes after that (a monitor-mode decision
+ * that settles late) is queued on its own, as an update of the same record.
  */
 import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
@@ -14,7 +19,8 @@ import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js'
 import type { CallOutcome } from '../relay/ports.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
-import { EventType, type RatriEvent } from './event.js';
+import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPartKind, partEventType } from './call-event.js';
+import { EventType, type QueuedEvent, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
 import { type Action, inferAction, inferResource, type Resource, type RiskLevel, riskLevel } from './infer.js';
@@ -45,7 +51,20 @@ export interface ToolCallRecord {
   firstCallId?: string;
   /** The protocol version the call was made under: its `_meta` (2026-07-28) or the session's `initialize`. */
   protocolVersion?: string;
+  /** The call record's id, given when it is first queued. */
+  recordId?: string;
+  /** Parts not queued yet. */
+  parts?: CallPart[];
+  /** The call ended and its record was queued: every later part is queued at once. */
+  written?: boolean;
+  /** The kinds of part recorded so far (KIND_BIT). */
+  kinds?: number;
 }
+
+const KIND_BIT: Record<CallPartKind, number> = { guard: 1, started: 2, result: 4, ended: 8 };
+
+/** Calls with parts not yet queued, at most: beyond it the oldest is queued as it stands (a tools/call notification never ends). */
+const OPEN_CALLS_MAX = 1000;
 
 interface CallDetails {
   action: Action;
@@ -83,7 +102,11 @@ export class Telemetry {
 
   /** Records an event; `data` must not be changed by the caller afterwards. */
   emit(type: EventType, data: Record<string, unknown>): void {
-    this.record((ts) => this.push(type, this.redactWhole(data), ts));
+    this.record((ts) => {
+      // Calls that never ended (notifications, calls the upstream never answered) are written before the session's end.
+      if (type === EventType.sessionEnded) this.writeOpenCalls();
+      this.push(type, this.redactWhole(data), ts);
+    });
   }
 
   /** The last redaction pass over a whole event's data (a no-op without redact keys). */
@@ -96,8 +119,67 @@ export class Telemetry {
    * the whole-event walk is needed only when a redact key names one of the event's own fields (say
    * "message", which an upstream error carries); that is known once, from the key list.
    */
-  private emitFromRecord(type: EventType, data: Record<string, unknown>, ts: number): void {
-    this.push(type, this.redactToolEventFields ? (this.redactEvent(data) as Record<string, unknown>) : data, ts);
+  private fieldsOfCall(data: Record<string, unknown>): Record<string, unknown> {
+    return this.redactToolEventFields ? (this.redactEvent(data) as Record<string, unknown>) : data;
+  }
+
+  /** Calls with parts not yet queued, oldest first. */
+  private readonly openCalls = new Set<ToolCallRecord>();
+
+  /** Adds one part to a call's record; queued at once when the record was queued before. */
+  private addPart(call: ToolCallRecord, k: CallPartKind, ts: number, fields: Record<string, unknown>): void {
+    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields) };
+    const bit = KIND_BIT[k];
+    // A record holds one part of each kind (their event ids derive from it): a second one is an event of its own.
+    if ((call.kinds ?? 0) & bit) return this.push(partEventType(part), this.loneEventData(call, part), ts);
+    call.kinds = (call.kinds ?? 0) | bit;
+    (call.parts ??= []).push(part);
+    if (call.written) return this.writeCall(call);
+    this.openCalls.add(call);
+    if (this.openCalls.size > OPEN_CALLS_MAX) {
+      const oldest = this.openCalls.values().next().value as ToolCallRecord;
+      this.writeCall(oldest, false);
+    }
+  }
+
+  /** The data of a part queued as an event of its own: what it would have as one of the record's. */
+  private loneEventData(call: ToolCallRecord, part: CallPart): Record<string, unknown> {
+    const data = this.baseFields(call);
+    if (part.k === 'started') data.arguments = this.argumentsForEvents(this.detailsOf(call).arguments);
+    for (const key in part.f) data[key] = part.f[key];
+    return data;
+  }
+
+  /** Queues the parts of a call gathered so far as its record (or an update of it); `ended`: no more are expected. */
+  private writeCall(call: ToolCallRecord, ended = true): void {
+    this.openCalls.delete(call);
+    if (ended) call.written = true;
+    const parts = call.parts;
+    if (!parts || parts.length === 0) return;
+    call.parts = undefined;
+    const ts = parts[0]!.ts;
+    const { agentKey, environment, serverName, sessionId } = this.identity;
+    const details = this.detailsOf(call);
+    const record: CallEvent = {
+      id: (call.recordId ??= asCallId(newEventId(ts))),
+      type: CALL_EVENT_TYPE,
+      ts: timestamp(ts),
+      agentKey,
+      environment,
+      serverName,
+      sessionId,
+      data: { base: this.baseFields(call), arguments: this.argumentsForEvents(details.arguments), parts },
+    };
+    this.deliver(record);
+  }
+
+  /** The call's arguments as its events carry them (a redact key named `arguments` hides them whole). */
+  private argumentsForEvents(args: Record<string, unknown>): unknown {
+    return this.redactToolEventFields ? this.fieldsOfCall({ arguments: args }).arguments : args;
+  }
+
+  private writeOpenCalls(): void {
+    for (const call of [...this.openCalls]) this.writeCall(call, false);
   }
 
   private deferred: Array<() => void> = [];
@@ -127,7 +209,10 @@ export class Telemetry {
   close(deadlineMs: number): Promise<void> {
     this.buildPending();
     return Promise.allSettled([...this.recording])
-      .then(() => this.buildPending())
+      .then(() => {
+        this.buildPending();
+        this.writeOpenCalls();
+      })
       .then(() => this.scanning)
       .then(() => this.queue.close(deadlineMs));
   }
@@ -145,7 +230,7 @@ export class Telemetry {
   private scanning: Promise<void> | undefined;
 
   /** Queues an event with its secret values redacted (at once, unless the prefilter lets its text through). */
-  private deliver(event: RatriEvent): void {
+  private deliver(event: QueuedEvent): void {
     if (!this.findSecrets) return this.queue.push(event);
     const found = findValueSecrets(event.data, this.findSecrets);
     if (!(found instanceof Promise) && !this.scanning) return this.queue.push(withSecretsRedacted(event, found));
@@ -154,7 +239,7 @@ export class Telemetry {
       .then(
         (f) => this.queue.push(withSecretsRedacted(event, f)),
         // A scan that failed cannot say what to hide: the event keeps none of its data.
-        () => this.queue.push({ ...event, data: { secretScanFailed: true } }),
+        () => this.queue.push(withoutData(event)),
       );
     this.scanning = next;
     void next.finally(() => {
@@ -227,7 +312,7 @@ export class Telemetry {
    * The fields every tool-call event starts with, as a fresh object the caller adds to. (Fields are
    * assigned, not spread: object spread costs several µs per event in Node 20, for every tool call.)
    */
-  private callFields(call: ToolCallRecord): Record<string, unknown> {
+  private baseFields(call: ToolCallRecord): Record<string, unknown> {
     const details = this.detailsOf(call);
     const fields: Record<string, unknown> = {
       tool: call.namespacedTool,
@@ -241,16 +326,11 @@ export class Telemetry {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
     }
-    return fields;
+    return this.fieldsOfCall(fields);
   }
 
   toolStarted(call: ToolCallRecord): void {
-    this.record((ts) => {
-      const data = this.callFields(call);
-      data.arguments = this.detailsOf(call).arguments;
-      data.argumentsSize = call.argumentsSize;
-      this.emitFromRecord(EventType.toolStarted, data, ts);
-    });
+    this.record((ts) => this.addPart(call, 'started', ts, { argumentsSize: call.argumentsSize }));
   }
 
   /** A call is held for a human; the event carries its redacted arguments. */
@@ -269,6 +349,7 @@ export class Telemetry {
         arguments: this.detailsOf(call).arguments,
         timeoutMs: approval.timeoutMs,
       };
+      this.writeCall(call, false); // the record of a held call is written now, and updated when the call ends
       this.push(EventType.approvalRequested, this.redactWhole(data), ts);
     });
   }
@@ -281,8 +362,7 @@ export class Telemetry {
   toolFinished(call: ToolCallRecord, outcome: CallOutcome): void {
     const durationMs = round(performance.now() - call.startedAt);
     this.record((ts) => {
-      const failed = outcome.error !== undefined || outcome.isError === true;
-      const data = this.callFields(call);
+      const data: Record<string, unknown> = {};
       data.durationMs = durationMs;
       data.argumentsSize = call.argumentsSize;
       data.resultSize = outcome.resultSize;
@@ -291,14 +371,15 @@ export class Telemetry {
       if (outcome.refusal) data.refusal = outcome.refusal;
       if (outcome.inputRequired) data.inputRequired = true;
       if (outcome.uninspected) data.uninspected = true;
-      this.emitFromRecord(failed ? EventType.toolFailed : EventType.toolCompleted, data, ts);
+      this.addPart(call, 'ended', ts, data);
+      this.writeCall(call);
     });
   }
 
   /** `approvedInEarlierRound`: the approval of an earlier round of this call, which lets it through unheld. */
   guardrailEvaluated(call: ToolCallRecord, verdict: PolicyVerdict, enforced: boolean, approvedInEarlierRound?: string): void {
     this.record((ts) => {
-      const data = this.callFields(call);
+      const data: Record<string, unknown> = {};
       data.decision = verdict.decision;
       data.ruleId = verdict.ruleId;
       data.reason = verdict.reason;
@@ -307,7 +388,7 @@ export class Telemetry {
       if (verdict.failure) data.failure = verdict.failure;
       if (approvedInEarlierRound) data.approvedInEarlierRound = approvedInEarlierRound;
       if (verdict.grantId) data.grantId = verdict.grantId;
-      this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
+      this.addPart(call, 'guard', ts, data);
     });
   }
 
@@ -317,7 +398,7 @@ export class Telemetry {
    */
   resultEvaluated(call: ToolCallRecord, verdict: ResultVerdict, latencyMs: number, enforced: boolean, redactions?: number): void {
     this.record((ts) => {
-      const data = this.callFields(call);
+      const data: Record<string, unknown> = {};
       data.phase = 'result';
       data.decision = verdict.decision;
       data.ruleId = verdict.ruleId;
@@ -325,7 +406,7 @@ export class Telemetry {
       data.latencyMs = round(latencyMs);
       data.enforced = enforced;
       if (redactions !== undefined) data.redactions = redactions;
-      this.emitFromRecord(EventType.guardrailEvaluated, data, ts);
+      this.addPart(call, 'result', ts, data);
     });
   }
 
@@ -355,9 +436,16 @@ export class Telemetry {
   }
 }
 
-function withSecretsRedacted(event: RatriEvent, found: JsonSecrets): RatriEvent {
+/** An event whose secret scan failed keeps none of its data (a call: none in any of its events). */
+function withoutData(event: QueuedEvent): QueuedEvent {
+  if (event.type !== CALL_EVENT_TYPE) return { ...event, data: { secretScanFailed: true } };
+  const parts = event.data.parts.map((p) => ({ k: p.k, ts: p.ts, f: {} }));
+  return { ...event, data: { base: { secretScanFailed: true }, arguments: null, parts } };
+}
+
+function withSecretsRedacted<E extends QueuedEvent>(event: E, found: JsonSecrets): E {
   if (found.spans.length === 0) return event;
-  event.data = redactedValue(event.data, found);
+  event.data = redactedValue(event.data, found) as E['data'];
   return event;
 }
 

@@ -54,8 +54,9 @@ function completedEchoes(store: string): number {
   const db = new Database(store, { readonly: true, fileMustExist: true });
   try {
     return (
-      db.prepare("SELECT count(*) AS n FROM events WHERE type = 'agent.tool.completed' AND tool = 'everything.echo'").get() as { n: number }
-    ).n;
+      // One row per call (docs/events.md#one-record-per-call).
+      (db.prepare("SELECT count(*) AS n FROM calls WHERE outcome = 'completed' AND tool = 'everything.echo'").get() as { n: number }).n
+    );
   } finally {
     db.close();
   }

@@ -34,9 +34,8 @@ afterEach(() => {
 function recordedCalls(store: string): string[] {
   const db = new Database(store, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare("SELECT tool FROM events WHERE type = 'agent.tool.completed' ORDER BY rowid").all() as Array<{ tool: string }>).map(
-      (r) => r.tool,
-    );
+    // One row per call (docs/events.md#one-record-per-call).
+    return db.prepare("SELECT tool FROM calls WHERE outcome = 'completed' ORDER BY ts, seq").pluck().all() as string[];
   } finally {
     db.close();
   }

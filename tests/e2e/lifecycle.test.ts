@@ -224,14 +224,19 @@ describe('leaving on time, leaving nothing', () => {
     await client.connect(transport);
     const ratriPid = transport.pid!;
     pidsToReap.push(ratriPid);
+    // The call is recorded when it ends (docs/events.md#one-record-per-call): its first progress
+    // notification says it reached the upstream.
+    let progressed = (): void => undefined;
+    const atUpstream = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
     const call = client
-      .callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 2 } })
+      .callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } }, undefined, {
+        onprogress: () => progressed(),
+      })
       .catch((err: Error) => err);
+    await atUpstream;
     let events = await storedEvents(db);
-    for (let i = 0; i < 100 && !events.some((e) => e.type === 'agent.tool.started'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      events = await storedEvents(db);
-    }
     const upstreamPid = (events[0]!.data.upstream as { pid: number }).pid;
     pidsToReap.push(upstreamPid);
     const started = Date.now();

@@ -12,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../lib/control/event-store.js';
 import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 import { FAKE } from '../helpers/fake-secrets.js';
 import { textOf } from '../helpers/sdk.js';
@@ -42,9 +43,10 @@ async function stop(proxy: ProxyProcess): Promise<void> {
 /** The `agent.guardrail.evaluated` events the store kept, oldest first. */
 function evaluations(store: string): Array<Record<string, unknown>> {
   const db = new Database(store, { readonly: true });
-  const rows = db.prepare("SELECT data FROM events WHERE type = 'agent.guardrail.evaluated' ORDER BY seq").pluck().all() as string[];
+  // Read as `ratri events` reads them: a call's events come from its row in `calls` (docs/events.md#one-record-per-call).
+  const rows = new EventStore(db).query({ type: 'agent.guardrail.evaluated' });
   db.close();
-  return rows.map((r) => JSON.parse(r) as Record<string, unknown>);
+  return rows.map((r) => r.data);
 }
 
 const leakRule = (decision: string) => ({

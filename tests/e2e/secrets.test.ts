@@ -48,7 +48,9 @@ async function stop(run: Run): Promise<void> {
 /** Everything ratri kept: the store's events and approvals, the JSONL sink, `ratri events`, the recording. */
 async function kept(run: Run): Promise<string> {
   const db = new Database(run.store, { readonly: true });
-  const events = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
+  // The events table, and the calls table's text columns (docs/events.md#one-record-per-call).
+  const texts = db.prepare("SELECT data FROM events UNION ALL SELECT concat_ws('\n', arguments, base, parts) FROM calls").pluck();
+  const events = (texts.all() as string[]).join('\n');
   const approvals = (db.prepare('SELECT arguments FROM approvals').pluck().all() as string[]).join('\n');
   db.close();
   const shown = await runCli(['events', '--store', run.store, '--json']);

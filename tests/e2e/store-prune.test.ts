@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { EventStore } from '../../lib/control/event-store.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import type { RatriEvent } from '../../lib/telemetry/event.js';
 import { newEventId } from '../../lib/telemetry/event-id.js';
@@ -63,7 +64,8 @@ function storedIds(store: string): { old: number; ids: Set<string>; approvals: s
   try {
     return {
       old: db.prepare("SELECT count(*) FROM events WHERE agent_key = 'old-agent'").pluck().get() as number,
-      ids: new Set(db.prepare('SELECT id FROM events').pluck().all() as string[]),
+      // Every event, with those read back from the calls table (docs/events.md#one-record-per-call).
+      ids: new Set(new EventStore(db).query({ limit: 1_000_000 }).map((e) => e.id)),
       approvals: db.prepare('SELECT id FROM approvals ORDER BY id').pluck().all() as string[],
       tools: db.prepare('SELECT count(*) FROM tools').pluck().get() as number,
     };

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { EventStore } from '../../lib/control/event-store.js';
 import { isProcessAlive } from '../../lib/node/process-alive.js';
 import { cleanUpAfterEach, fixtureServer, ProxyProcess, runCli, writeConfig } from '../helpers/cli.js';
 
@@ -65,12 +66,20 @@ describe('two proxies on one store', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { id: string }).id),
     );
+    // Read as `ratri events` reads it: the events table and the calls table, one row per call (docs/events.md#one-record-per-call).
     const db = new Database(join(d, 'ratri.db'), { readonly: true });
-    const stored = db.prepare('SELECT id FROM events').pluck().all() as string[];
-    const perServer = db
-      .prepare("SELECT server_name, count(*) AS n FROM events WHERE type = 'agent.tool.completed' GROUP BY server_name")
-      .all();
+    const all = new EventStore(db).query({ limit: 100_000 });
+    const calls = db.prepare('SELECT server_name, count(*) AS n FROM calls GROUP BY server_name ORDER BY server_name').all();
     db.close();
+    const stored = all.map((e) => e.id);
+    const perServer = ['alpha', 'beta'].map((server_name) => ({
+      server_name,
+      n: all.filter((e) => e.serverName === server_name && e.type === 'agent.tool.completed').length,
+    }));
+    expect(calls).toEqual([
+      { server_name: 'alpha', n: CALLS },
+      { server_name: 'beta', n: CALLS },
+    ]);
     expect(new Set(stored).size).toBe(stored.length);
     expect(new Set(stored)).toEqual(new Set(jsonlIds));
     expect(stored.length).toBeGreaterThanOrEqual(2 * (3 * CALLS + 3)); // started, evaluated, completed per call; session and tools events

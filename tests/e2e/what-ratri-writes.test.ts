@@ -89,7 +89,9 @@ describe('the reason of an invalid-JSON warning', () => {
 
       const db = new Database(store, { readonly: true });
       const warnings = db.prepare("SELECT data FROM events WHERE type = 'proxy.warning'").pluck().all() as string[];
-      const everything = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
+      // The events table, and the calls table's text columns (docs/events.md#one-record-per-call).
+      const texts = db.prepare("SELECT data FROM events UNION ALL SELECT concat_ws('\n', arguments, base, parts) FROM calls").pluck();
+      const everything = (texts.all() as string[]).join('\n');
       db.close();
       expect(warnings.map((w) => JSON.parse(w))).toEqual([
         expect.objectContaining({
@@ -118,7 +120,9 @@ describe('redactKeys', () => {
     proxy.child.stdin.end();
     expect((await proxy.exited).code).toBe(0);
     const db = new Database(store, { readonly: true });
-    const everything = (db.prepare('SELECT data FROM events').pluck().all() as string[]).join('\n');
+    // The events table, and the calls table's text columns (docs/events.md#one-record-per-call).
+    const texts = db.prepare("SELECT data FROM events UNION ALL SELECT concat_ws('\n', arguments, base, parts) FROM calls").pluck();
+    const everything = (texts.all() as string[]).join('\n');
     db.close();
     expect(everything).toContain('[REDACTED]');
     expect(everything).not.toContain(SECRET);

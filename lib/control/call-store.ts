@@ -1,0 +1,160 @@
+/**
+ * The `calls` table: one row per tool call (docs/events.md#one-record-per-call), written when the
+ * call ends, or when it is held and again when it ends. What is queried has its own column (times
+ * as integers); the arguments are JSON text made once; the events of the call are read back from
+ * the row (`eventsOfRow`), with the seq each was given when it was stored.
+ */
+import { type CallEvent, type CallPart, partEvent } from '../telemetry/call-event.js';
+import type { Db } from './store.js';
+
+/** A row as read back; `seq` is the seq of the call's latest event. */
+export interface CallRow {
+  seq: number;
+  id: string;
+  agent_key: string;
+  environment: string;
+  server_name: string;
+  session_id: string;
+  request_id: string | null;
+  tool: string | null;
+  action: string | null;
+  resource_type: string | null;
+  resource_value: string | null;
+  risk_level: string | null;
+  protocol_version: string | null;
+  round: number | null;
+  first_call_id: string | null;
+  arguments: string | null;
+  base: string | null;
+  parts: string;
+}
+
+/** The columns a row is read with (eventsOfRow needs them all). */
+export const CALL_ROW_COLUMNS =
+  'seq, id, agent_key, environment, server_name, session_id, request_id, tool, action, resource_type, resource_value, risk_level, protocol_version, round, first_call_id, arguments, base, parts';
+
+type Fields = Record<string, unknown>;
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const number = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+/** True when the row's columns give back `base` exactly (they do unless a redact key hid one of its fields). */
+function columnsHoldBase(base: Fields): boolean {
+  const r = base.resource as { type?: unknown; value?: unknown } | null;
+  const resourceFits = r === null || (typeof r === 'object' && typeof r.type === 'string' && typeof r.value === 'string');
+  const version = base.protocolVersion === undefined ? 0 : typeof base.protocolVersion === 'string' ? 1 : -1;
+  const round = base.round === undefined ? 0 : typeof base.round === 'number' && typeof base.firstCallId === 'string' ? 2 : -1;
+  return (
+    resourceFits &&
+    version >= 0 &&
+    round >= 0 &&
+    typeof base.tool === 'string' &&
+    typeof base.requestId === 'string' &&
+    typeof base.action === 'string' &&
+    typeof base.riskLevel === 'string' &&
+    Object.keys(base).length === 5 + version + round
+  );
+}
+
+function baseOfRow(row: CallRow): Fields {
+  if (row.base !== null) return JSON.parse(row.base) as Fields;
+  const base: Fields = {
+    tool: row.tool,
+    requestId: row.request_id,
+    action: row.action,
+    resource: row.resource_type === null ? null : { type: row.resource_type, value: row.resource_value },
+    riskLevel: row.risk_level,
+  };
+  if (row.protocol_version !== null) base.protocolVersion = row.protocol_version;
+  if (row.round !== null) {
+    base.round = row.round;
+    base.firstCallId = row.first_call_id;
+  }
+  return base;
+}
+
+/** The events a stored call stands for, oldest first, each with its seq. */
+export function eventsOfRow(row: CallRow): Array<ReturnType<typeof partEvent> & { seq: number }> {
+  const parts = JSON.parse(row.parts) as CallPart[];
+  const hasStart = parts.some((p) => p.k === 'started');
+  const data = { base: baseOfRow(row), arguments: hasStart && row.arguments !== null ? JSON.parse(row.arguments) : undefined };
+  const head = { agentKey: row.agent_key, environment: row.environment, serverName: row.server_name, sessionId: row.session_id };
+  return parts.map((p) => ({ seq: p.seq ?? row.seq, ...partEvent(head, row.id, data, p) }));
+}
+
+export class CallStore {
+  private readonly upsert;
+
+  constructor(db: Db) {
+    // A held call's second write adds its later parts and moves the row to its latest seq.
+    this.upsert = db.prepare(
+      `INSERT INTO calls (seq, id, ts, end_ts, agent_key, environment, server_name, session_id, request_id, tool, action,
+         resource_type, resource_value, risk_level, protocol_version, round, first_call_id, decision, rule_id, latency_ms,
+         result_decision, outcome, duration_ms, arguments_size, result_size, arguments, events, base, parts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         seq = excluded.seq,
+         end_ts = coalesce(excluded.end_ts, calls.end_ts),
+         decision = coalesce(excluded.decision, calls.decision),
+         rule_id = coalesce(excluded.rule_id, calls.rule_id),
+         latency_ms = coalesce(excluded.latency_ms, calls.latency_ms),
+         result_decision = coalesce(excluded.result_decision, calls.result_decision),
+         outcome = coalesce(excluded.outcome, calls.outcome),
+         duration_ms = coalesce(excluded.duration_ms, calls.duration_ms),
+         result_size = coalesce(excluded.result_size, calls.result_size),
+         arguments_size = coalesce(excluded.arguments_size, calls.arguments_size),
+         events = calls.events + excluded.events,
+         parts = substr(calls.parts, 1, length(calls.parts) - 1) || ',' || substr(excluded.parts, 2)`,
+    );
+  }
+
+  /** Stores a call record (or adds to it), numbering its parts from `seq`; returns the next free seq. */
+  write(call: CallEvent, seq: number): number {
+    const { base, parts } = call.data;
+    let guard: Fields | undefined;
+    let result: Fields | undefined;
+    let ended: CallPart | undefined;
+    let argumentsSize: number | null = null;
+    for (const p of parts) {
+      p.seq = seq++;
+      if (p.k === 'guard') guard = p.f;
+      else if (p.k === 'result') result = p.f;
+      else if (p.k === 'ended') ended = p;
+      if (argumentsSize === null) argumentsSize = number(p.f.argumentsSize);
+    }
+    const resource = base.resource as { type?: unknown; value?: unknown } | null;
+    const fits = columnsHoldBase(base);
+    this.upsert.run(
+      seq - 1,
+      call.id,
+      parts[0]?.ts ?? Date.parse(call.ts),
+      ended?.ts ?? null,
+      call.agentKey,
+      call.environment,
+      call.serverName,
+      call.sessionId,
+      text(base.requestId),
+      text(base.tool),
+      text(base.action),
+      text(resource?.type),
+      text(resource?.value),
+      text(base.riskLevel),
+      text(base.protocolVersion),
+      number(base.round),
+      text(base.firstCallId),
+      text(guard?.decision),
+      text(guard?.ruleId),
+      number(guard?.latencyMs),
+      text(result?.decision),
+      ended ? (ended.f.error !== undefined || ended.f.isError === true ? 'failed' : 'completed') : null,
+      number(ended?.f.durationMs),
+      argumentsSize,
+      number(ended?.f.resultSize),
+      call.data.arguments === undefined ? null : JSON.stringify(call.data.arguments),
+      parts.length,
+      fits ? null : JSON.stringify(base),
+      JSON.stringify(parts),
+    );
+    return seq;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * One record per tool call, on real SQLite files: the telemetry's call record becomes one row of
+ * `calls`, is read back as the events the JSONL file gets, in one sequence with the other events,
+ * and a store made before the `calls` table keeps its events readable (docs/events.md#one-record-per-call).
+ */
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventStore } from '../../lib/control/event-store.js';
+import { MIGRATIONS } from '../../lib/control/migrations.js';
+import { openStore } from '../../lib/control/store.js';
+import { expandCalls } from '../../lib/telemetry/call-event.js';
+import type { QueuedEvent, RatriEvent } from '../../lib/telemetry/event.js';
+import { EventQueue } from '../../lib/telemetry/event-queue.js';
+import { Telemetry } from '../../lib/telemetry/telemetry.js';
+import { tempDir } from '../helpers/cli.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function storePath(): string {
+  const dir = tempDir('ratri-calls-');
+  dirs.push(dir);
+  return join(dir, 'ratri.db');
+}
+
+const allow = { decision: 'allow' as const, ruleId: null, reason: 'no rule matched', latencyMs: 0.0123 };
+const ask = { decision: 'require_approval' as const, ruleId: 'r1', reason: 'ask a human', latencyMs: 0.2, approvalId: 'apr_1' };
+
+/** What the telemetry queues for `build`, batch by batch as the queue hands it to a sink that takes calls. */
+async function queued(build: (t: Telemetry) => void, redactKeys: string[] = []): Promise<QueuedEvent[]> {
+  const seen: QueuedEvent[] = [];
+  const sink = { write: async () => undefined, writeCalls: async (e: QueuedEvent[]) => void seen.push(...e), close: async () => undefined };
+  const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 'fs', sessionId: 's1' }, new EventQueue([sink]), redactKeys);
+  build(t);
+  await t.close(1000);
+  return seen;
+}
+
+describe('one record per call', () => {
+  it('queues a call as one record and stores it as one row, read back as the events the JSONL file gets', async () => {
+    const batch = await queued(
+      (t) => {
+        const call = t.describeCall('7', 'read_file', { path: '/etc/hosts', token: 'SECRET' }, undefined, 99);
+        t.guardrailEvaluated(call, allow, true);
+        t.toolStarted(call);
+        t.toolFinished(call, { resultSize: 42 });
+      },
+      ['token'],
+    );
+    expect(batch.map((e) => e.type)).toEqual(['agent.tool.call']);
+    const asJsonl = expandCalls(batch);
+    expect(asJsonl.map((e) => e.type)).toEqual(['agent.guardrail.evaluated', 'agent.tool.started', 'agent.tool.completed']);
+    expect(asJsonl[1]!.data).toEqual({
+      tool: 'fs.read_file',
+      requestId: '7',
+      action: 'read',
+      resource: { type: 'file', value: '/etc/hosts' },
+      riskLevel: 'low',
+      arguments: { path: '/etc/hosts', token: '[REDACTED]' },
+      argumentsSize: 99,
+    });
+    expect(new Set(asJsonl.map((e) => e.id)).size).toBe(3);
+
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(batch);
+    const row = db.prepare('SELECT tool, decision, outcome, arguments_size, result_size, events, typeof(ts) AS t FROM calls').all();
+    expect(row).toEqual([
+      { tool: 'fs.read_file', decision: 'allow', outcome: 'completed', arguments_size: 99, result_size: 42, events: 3, t: 'integer' },
+    ]);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0);
+    const read = store.query();
+    expect(read.map(({ seq: _seq, ...e }) => e)).toEqual(asJsonl);
+    expect(read.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(JSON.stringify(db.prepare('SELECT * FROM calls').all())).not.toContain('SECRET');
+    expect(store.count()).toBe(3);
+    db.close();
+  });
+
+  it('writes a held call when it is held and updates the same row when it ends, in order with the approval events', async () => {
+    const batch = await queued((t) => {
+      const call = t.describeCall('1', 'delete_file', { path: '/x' }, undefined, 50);
+      t.guardrailEvaluated(call, ask, true);
+      t.approvalRequested(call, { approvalId: 'apr_1', ruleId: 'r1', reason: 'ask a human', timeoutMs: 1000 });
+      t.emit('agent.approval.resolved', { approvalId: 'apr_1', tool: 'fs.delete_file', outcome: 'approved' });
+      t.toolStarted(call);
+      t.toolFinished(call, { error: { code: -1, message: 'nope' }, resultSize: 10 });
+    });
+    expect(batch.map((e) => e.type)).toEqual(['agent.tool.call', 'agent.approval.requested', 'agent.approval.resolved', 'agent.tool.call']);
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    // Held: stored (and readable) before the call ends.
+    store.insert(batch.slice(0, 3));
+    expect(store.query().map((e) => e.type)).toEqual(['agent.guardrail.evaluated', 'agent.approval.requested', 'agent.approval.resolved']);
+    const heldSeq = db.prepare('SELECT seq FROM calls').pluck().get();
+    store.insert(batch.slice(3));
+    const read = store.query();
+    expect(read.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'agent.guardrail.evaluated'],
+      [2, 'agent.approval.requested'],
+      [3, 'agent.approval.resolved'],
+      [4, 'agent.tool.started'],
+      [5, 'agent.tool.failed'],
+    ]);
+    expect(read.map(({ seq: _seq, ...e }) => e)).toEqual(expandCalls(batch));
+    expect(db.prepare('SELECT count(*) AS n, max(seq) AS seq, outcome, events FROM calls').get()).toEqual({
+      n: 1,
+      seq: 5,
+      outcome: 'failed',
+      events: 3,
+    });
+    expect(heldSeq).toBe(1);
+    // Following after the held part sees only what came later.
+    expect(store.query({ afterSeq: 3 }).map((e) => e.type)).toEqual(['agent.tool.started', 'agent.tool.failed']);
+    expect(store.query({ decision: 'require_approval' }).map((e) => e.seq)).toEqual([1]);
+    expect(store.query({ type: 'agent.tool.*', limit: 1 }).map((e) => e.type)).toEqual(['agent.tool.failed']);
+    db.close();
+  });
+
+  it('records a second end of the same call as an event of its own, with an id of its own', async () => {
+    const batch = await queued((t) => {
+      const call = t.describeCall('3', 'read_file', { path: '/a' }, undefined, 30);
+      t.guardrailEvaluated(call, allow, true);
+      t.toolStarted(call);
+      t.toolFinished(call, { error: { code: null, message: 'cancelled' }, resultSize: 0 });
+      t.toolFinished(call, { resultSize: 12 });
+    });
+    expect(batch.map((e) => e.type)).toEqual(['agent.tool.call', 'agent.tool.completed']);
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(batch);
+    const read = store.query();
+    expect(read.map((e) => e.type)).toEqual([
+      'agent.guardrail.evaluated',
+      'agent.tool.started',
+      'agent.tool.failed',
+      'agent.tool.completed',
+    ]);
+    expect(new Set(read.map((e) => e.id)).size).toBe(4);
+    expect(read[3]!.data).toMatchObject({ tool: 'fs.read_file', requestId: '3', resultSize: 12 });
+    db.close();
+  });
+
+  it('keeps the events of a store made before the calls table, numbered before the new ones', async () => {
+    const path = storePath();
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.pragma('user_version = 2');
+    const legacy: RatriEvent = {
+      id: '0190e3f0-0000-7000-8000-000000000001',
+      type: 'agent.tool.started',
+      ts: '2026-11-01T10:00:00.000Z',
+      agentKey: 'a',
+      environment: 'e',
+      serverName: 'fs',
+      sessionId: 'old',
+      data: { tool: 'fs.read_file', requestId: '1', arguments: { path: '/old' } },
+    };
+    old
+      .prepare(
+        `INSERT INTO events (id, ts, type, agent_key, environment, server_name, session_id, tool, decision, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+      )
+      .run(legacy.id, legacy.ts, legacy.type, 'a', 'e', 'fs', 'old', 'fs.read_file', JSON.stringify(legacy.data));
+    old.close();
+
+    const db = openStore(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const store = new EventStore(db);
+    store.insert(
+      await queued((t) => {
+        const call = t.describeCall('2', 'read_file', { path: '/new' }, undefined, 20);
+        t.toolStarted(call);
+        t.guardrailEvaluated(call, allow, false);
+        t.toolFinished(call, { resultSize: 5 });
+      }),
+    );
+    const read = store.query();
+    expect(read[0]).toEqual({ seq: 1, ...legacy });
+    // Monitor mode records the start before the decision: the order the parts happened in is kept.
+    expect(read.slice(1).map((e) => [e.seq, e.type])).toEqual([
+      [2, 'agent.tool.started'],
+      [3, 'agent.guardrail.evaluated'],
+      [4, 'agent.tool.completed'],
+    ]);
+    expect(store.query({ tool: 'read_file', type: 'agent.tool.started' }).map((e) => e.data.arguments)).toEqual([
+      { path: '/old' },
+      { path: '/new' },
+    ]);
+    db.close();
+  });
+});
