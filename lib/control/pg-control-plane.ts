@@ -7,14 +7,14 @@
  */
 import type pg from 'pg';
 import type { GuardrailsConfig, SecretsConfig } from '../config/types.js';
-import { argumentTexts } from '../policy/content-matcher.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
-import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
+import { evaluateRules, lookupsNeeded, type RuleDecision } from '../policy/rules.js';
 import { secretFinder } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { makeRedactor } from '../telemetry/redact.js';
 import { ApprovalNotices } from './approval-notices.js';
 import { newApprovalFor } from './approval-store.js';
+import { callFacts } from './call-facts.js';
 import { canonicalHash } from './canonical-json.js';
 import type { ApprovalScope, GuardAnswer, GuardRequest, ResolveOptions, ResolveResult } from './control-plane.js';
 import { grantedAnswer, grantFromResolution } from './grant-rules.js';
@@ -131,14 +131,7 @@ export class PgControlPlane implements ServedPlane {
   /** The rules' decision, with the store read only for the templates that need it (as local-control-plane.ts decides). */
   private async decide(request: GuardRequest, found: JsonSecrets | undefined): Promise<RuleDecision> {
     const { agentKey, serverName, tool } = request;
-    const facts: ToolCallFacts = {
-      tool,
-      serverName,
-      environment: request.environment,
-      arguments: request.arguments,
-      annotations: request.annotations ?? undefined,
-    };
-    if (this.needs.secrets && found) facts.content = { texts: argumentTexts(request.arguments), secrets: found.spans };
+    const facts = callFacts(request, found, this.needs.secrets);
     if (this.needs.boundary) facts.inBoundary = await this.boundary.has(agentKey, serverName, tool);
     if (this.needs.definitions) facts.definitionChanged = await this.tools.isChanged(agentKey, serverName, tool);
     if (this.needs.annotations && request.annotations == null) {
