@@ -113,6 +113,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         redactKeys = file.redactKeys ?? [];
         secrets = file.secrets ?? {};
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
+        if (!args.database && !args.store && file.database) args.database = file.database;
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message, 2);
         throw err;

@@ -48,8 +48,8 @@ function workDir(): string {
 const newDatabase = (): Promise<string> => postgres.newDatabase(`ratri_e2e_${++databases}`);
 
 /** Starts one replica of `ratri serve` on `database` and waits for its "listening on" line. */
-function startReplica(database: string, dir: string, config?: string): Promise<{ url: string; child: ChildProcess }> {
-  const args = [cliPath, 'serve', '--port', '0', '--database', database, ...(config ? ['--config', config] : [])];
+function startReplica(database: string | null, dir: string, config?: string): Promise<{ url: string; child: ChildProcess }> {
+  const args = [cliPath, 'serve', '--port', '0', ...(database ? ['--database', database] : []), ...(config ? ['--config', config] : [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, RATRI_HOME: join(dir, 'home'), ...KEYS } });
   children.push(child);
   let stdout = '';
@@ -201,6 +201,15 @@ describe('ratri serve --database (PostgreSQL)', () => {
     expect((await api(a.url, 'POST', '/v1/events', { events: events.slice(40) })).body).toEqual({ accepted: 0 });
     const rows = await sql<{ n: number; ids: number }>(database, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM events');
     expect(rows).toEqual([{ n: 50, ids: 50 }]);
+  }, 60_000);
+
+  it("takes the database from the config's top-level database when no --database or --store is given", async () => {
+    const dir = workDir();
+    const database = await newDatabase();
+    const config = writeConfig(dir, { agentKey: 'unused', database }, 'serve-db.json');
+    const replica = await startReplica(null, dir, config);
+    expect((await api(replica.url, 'POST', '/v1/events', { events: [] })).body).toEqual({ accepted: 0 });
+    expect(await sql(database, 'SELECT version FROM ratri_schema')).toEqual([{ version: 1 }]);
   }, 60_000);
 
   it('refuses a database of a newer schema, a URL that is not PostgreSQL, and a server it cannot reach, naming the fix', async () => {
