@@ -2,12 +2,14 @@
  * Learning at once that an approval changed, whichever replica changed it (docs/api.md,
  * "PostgreSQL"): one connection per `ratri serve` LISTENs on the channel every approval change is
  * NOTIFYed on (pg-approval-store.ts), and wakes the long polls waiting on that approval. A lost
- * connection is made again after a second; meanwhile a wait just lasts its time (the proxy asks again).
+ * connection is made again after a second; meanwhile a wait lasts at most 50 ms (the proxy asks again).
  */
 import pg from 'pg';
 import { APPROVALS_CHANNEL } from './pg-approval-store.js';
 
 const RECONNECT_MS = 1_000;
+/** How long a wait lasts while nothing is listened to. */
+const WITHOUT_LISTEN_MS = 50;
 
 export class ApprovalNotices {
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -29,8 +31,12 @@ export class ApprovalNotices {
     this.client = client;
   }
 
-  /** Resolves when approval `id` is announced as changed, or after `ms`. */
+  /**
+   * Resolves when approval `id` is announced as changed, or after `ms`; while the connection is
+   * down, after WITHOUT_LISTEN_MS at most (the proxy then asks again: a poll, not a long one).
+   */
   changed(id: string, ms: number): Promise<void> {
+    const wait = this.client ? ms : Math.min(ms, WITHOUT_LISTEN_MS);
     return new Promise((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
@@ -40,7 +46,7 @@ export class ApprovalNotices {
         if (set.size === 0) this.waiters.delete(id);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, wait);
       set.add(done);
     });
   }

@@ -182,6 +182,29 @@ describe('ratri serve --database (PostgreSQL)', () => {
     expect(took).toBeLessThan(1500);
   }, 60_000);
 
+  it('a replica whose LISTEN connection is cut listens again, and its long polls answer at once after', async () => {
+    const dir = workDir();
+    const database = await newDatabase();
+    const config = serveConfig(dir);
+    const [a, b] = [await startReplica(database, dir, config), await startReplica(database, dir, config)];
+    const cut = await sql<{ cut: boolean }>(
+      database,
+      "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()",
+    );
+    expect(cut).toEqual([{ cut: true }, { cut: true }]);
+    await new Promise((r) => setTimeout(r, 1_500)); // both replicas listen again after a second
+    const request = { agentKey: 'pg-agent', serverName: 'fs', environment: 'test', tool: 'read_file', arguments: { path: '/secret/c' } };
+    const id = (await api(a.url, 'POST', '/v1/guard/evaluate', { ...request, mode: 'enforce' })).body.approvalId as string;
+    const started = Date.now();
+    const waiting = api(a.url, 'GET', `/v1/approvals/${id}?waitMs=4000`);
+    await new Promise((r) => setTimeout(r, 500));
+    await api(b.url, 'POST', `/v1/approvals/${id}/resolve`, { approve: true }, APPROVER_KEY);
+    expect((await waiting).body.status).toBe('approved');
+    expect(Date.now() - started).toBeLessThan(1500);
+    const listening = await sql(database, "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()");
+    expect(listening).toHaveLength(2);
+  }, 60_000);
+
   it('stores an event batch uploaded to both replicas once (idempotent by event id)', async () => {
     const dir = workDir();
     const database = await newDatabase();
