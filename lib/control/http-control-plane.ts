@@ -224,8 +224,9 @@ export class HttpControlPlane implements ControlPlane {
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
     // A long poll: a server on PostgreSQL answers as soon as the approval changes (docs/api.md); any other at once.
+    // The host's cancel ends the long poll at once (then the approval is expired).
     const status = async (approvalId: string): Promise<ApprovalStatus | undefined> =>
-      (await this.getApproval(approvalId, LONG_POLL_MS))?.status;
+      (await this.getApproval(approvalId, LONG_POLL_MS, signal))?.status;
     return waitForApproval({ status, expire: (approvalId) => this.expireApproval(approvalId) }, id, timeoutMs, signal, POLL_MS);
   }
 
@@ -240,8 +241,9 @@ export class HttpControlPlane implements ControlPlane {
     return (await this.getApproval(id))?.status;
   }
 
-  async getApproval(id: string, waitMs = 0): Promise<ApprovalRecord | undefined> {
-    const answer = await this.request('GET', waitMs > 0 ? `${ApiPath.approval(id)}?waitMs=${waitMs}` : ApiPath.approval(id));
+  async getApproval(id: string, waitMs = 0, signal?: AbortSignal): Promise<ApprovalRecord | undefined> {
+    const path = waitMs > 0 ? `${ApiPath.approval(id)}?waitMs=${waitMs}` : ApiPath.approval(id);
+    const answer = await this.request('GET', path, undefined, REQUEST_TIMEOUT_MS, {}, signal);
     if (answer.status === 404) return undefined;
     return this.expect(answer, 'GET', ApiPath.approval(id)) as ApprovalRecord;
   }
@@ -330,6 +332,7 @@ export class HttpControlPlane implements ControlPlane {
     body?: unknown,
     timeoutMs = REQUEST_TIMEOUT_MS,
     headers: Record<string, string> = {},
+    signal?: AbortSignal,
   ): Promise<Answer> {
     // A POST says it is JSON even without a body: a server without a key refuses other POSTs (docs/api.md).
     const type: Record<string, string> = method === 'POST' && body === undefined ? { 'content-type': 'application/json' } : {};
@@ -340,6 +343,7 @@ export class HttpControlPlane implements ControlPlane {
         headers: { ...type, ...headers },
         ...(body === undefined ? {} : { json: body }),
         timeout: { request: timeoutMs },
+        ...(signal ? { signal } : {}),
       });
       let parsed: unknown;
       try {

@@ -155,6 +155,39 @@ describe('ratri serve --database (PostgreSQL)', () => {
     expect(rows).toEqual([{ status: 'approved', resolved_by: 'e2e' }]);
   }, 60_000);
 
+  it('a held call the host cancels ends its long poll at once: the approval is let go within 300 ms', async () => {
+    const dir = workDir();
+    const database = await newDatabase();
+    const a = await startReplica(database, dir, serveConfig(dir));
+    const proxy = startProxy(dir, a.url);
+    proxy.send({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    await proxy.response(0);
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/secret/d' } } });
+    await pending(a.url);
+    await new Promise((r) => setTimeout(r, 300)); // inside a long poll
+    const probe = new pg.Client({ connectionString: database }); // one connection: a new one per look costs more than the wait
+    await probe.connect();
+    const cancelledAt = Date.now();
+    proxy.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1, reason: 'e2e' } });
+    const query = "SELECT 1 FROM approvals WHERE status = 'expired' OR host_gone_at IS NOT NULL";
+    try {
+      while ((await probe.query(query)).rows.length === 0) {
+        if (Date.now() - cancelledAt > 3_000) throw new Error('the approval was not let go within 3 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await probe.end();
+    }
+    // Without the cancel reaching the long poll, the approval waits for the poll's end (up to 1 s).
+    expect(Date.now() - cancelledAt).toBeLessThan(300);
+  }, 60_000);
+
   it("a replica's long poll answers when another replica resolves the approval (LISTEN/NOTIFY), not at its end", async () => {
     const dir = workDir();
     const database = await newDatabase();
