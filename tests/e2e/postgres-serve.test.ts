@@ -116,6 +116,20 @@ function startProxy(dir: string, url: string): ProxyProcess {
   return proxy;
 }
 
+/** A proxy on replica `url`, initialized. */
+async function initializedProxy(dir: string, url: string): Promise<ProxyProcess> {
+  const proxy = startProxy(dir, url);
+  proxy.send({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+  });
+  await proxy.response(0);
+  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  return proxy;
+}
+
 async function pending(url: string): Promise<{ id: string }> {
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -132,15 +146,7 @@ describe('ratri serve --database (PostgreSQL)', () => {
     const database = await newDatabase();
     const config = serveConfig(dir);
     const [a, b] = [await startReplica(database, dir, config), await startReplica(database, dir, config)];
-    const proxy = startProxy(dir, a.url);
-    proxy.send({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-    });
-    await proxy.response(0);
-    proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const proxy = await initializedProxy(dir, a.url);
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/secret/a' } } });
     const held = await pending(b.url); // created through A, seen through B
     await new Promise((r) => setTimeout(r, 300)); // the proxy is now inside a long poll on A
@@ -159,15 +165,7 @@ describe('ratri serve --database (PostgreSQL)', () => {
     const dir = workDir();
     const database = await newDatabase();
     const a = await startReplica(database, dir, serveConfig(dir));
-    const proxy = startProxy(dir, a.url);
-    proxy.send({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-    });
-    await proxy.response(0);
-    proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const proxy = await initializedProxy(dir, a.url);
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/secret/d' } } });
     await pending(a.url);
     await new Promise((r) => setTimeout(r, 300)); // inside a long poll
