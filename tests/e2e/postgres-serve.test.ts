@@ -236,6 +236,35 @@ describe('ratri serve --database (PostgreSQL)', () => {
     expect(listening).toHaveLength(2);
   }, 60_000);
 
+  it('approving "always" through one replica stores the boundary, the trusted definition and a grant the other replica honours', async () => {
+    const dir = workDir();
+    const database = await newDatabase();
+    const config = serveConfig(dir);
+    const [a, b] = [await startReplica(database, dir, config), await startReplica(database, dir, config)];
+    const tool = { name: 'read_file', description: 'Reads a file', inputSchema: { type: 'object' } };
+    const define = { agentKey: 'pg-agent', serverName: 'fs', tools: [tool] };
+    expect((await api(a.url, 'POST', '/v1/tools/define', define)).body).toEqual({ registered: 1, changed: [] });
+    const changed = { ...define, tools: [{ ...tool, description: 'Reads a file (v2)' }] };
+    expect((await api(b.url, 'POST', '/v1/tools/define', changed)).body).toEqual({ registered: 1, changed: ['read_file'] });
+    expect((await api(a.url, 'POST', '/v1/tools/define', changed)).body).toEqual({ registered: 1, changed: [] }); // reported once
+
+    const request = { agentKey: 'pg-agent', serverName: 'fs', environment: 'test', tool: 'read_file', mode: 'enforce' };
+    const held = await api(a.url, 'POST', '/v1/guard/evaluate', { ...request, arguments: { path: '/secret/e' } });
+    const id = held.body.approvalId as string;
+    const resolved = await api(b.url, 'POST', `/v1/approvals/${id}/resolve`, { approve: true, scope: 'always' }, APPROVER_KEY);
+    expect(resolved.body.grant).toMatchObject({ kind: 'always', tool: 'read_file', argsMatch: false });
+    expect(await sql(database, 'SELECT agent_key, tool FROM boundary')).toEqual([{ agent_key: 'pg-agent', tool: 'read_file' }]);
+    expect(await sql(database, 'SELECT definition_hash = trusted_hash AS trusted FROM tools')).toEqual([{ trusted: true }]);
+
+    const again = await api(a.url, 'POST', '/v1/guard/evaluate', { ...request, arguments: { path: '/secret/f' } });
+    expect(again.body).toMatchObject({ decision: 'allow', grantId: resolved.body.grant.id });
+    expect((await api(b.url, 'GET', '/v1/grants')).body.grants).toHaveLength(1);
+    const revoked = await api(a.url, 'POST', `/v1/grants/${resolved.body.grant.id}/revoke`, undefined, APPROVER_KEY);
+    expect(revoked.body).toMatchObject({ changed: true });
+    const after = await api(b.url, 'POST', '/v1/guard/evaluate', { ...request, arguments: { path: '/secret/g' } });
+    expect(after.body).toMatchObject({ decision: 'require_approval', ruleId: 'secrets' });
+  }, 60_000);
+
   it('stores an event batch uploaded to both replicas once (idempotent by event id)', async () => {
     const dir = workDir();
     const database = await newDatabase();
