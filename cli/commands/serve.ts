@@ -6,6 +6,9 @@ import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
 import type { GuardrailsConfig, SecretsConfig } from '../../lib/config/types.js';
 import { createApiServer } from '../../lib/control/api-server.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
+import { PgControlPlane } from '../../lib/control/pg-control-plane.js';
+import { shownUrl } from '../../lib/control/pg-store.js';
+import type { ServedPlane } from '../../lib/control/served-plane.js';
 import { StoreError } from '../../lib/control/store.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
@@ -13,6 +16,7 @@ import { stderrLine } from '../../lib/report/visible-text.js';
 interface ServeArgs {
   config?: string;
   store?: string;
+  database?: string;
   host: string;
   port: number;
   'key-env': string;
@@ -69,6 +73,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         describe: 'A ratri.mcp.json whose top-level guardrails, redactKeys and store to use',
       })
       .option('store', { type: 'string', describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)' })
+      .option('database', {
+        type: 'string',
+        describe: 'A PostgreSQL database (postgres://USER@HOST:PORT/DB, the password in PGPASSWORD) instead of the SQLite store',
+        conflicts: 'store',
+      })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
       .option('port', { type: 'number', default: 7466, describe: 'Port to listen on (0 picks a free one)' })
       .option('key-env', {
@@ -104,6 +113,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         redactKeys = file.redactKeys ?? [];
         secrets = file.secrets ?? {};
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
+        if (!args.database && !args.store && file.database) args.database = file.database;
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message, 2);
         throw err;
@@ -113,12 +123,12 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
 
     const { key, approverKey } = readKeys(args);
 
-    let plane: LocalControlPlane;
+    let plane: ServedPlane;
+    const secretChoice = { redact: secrets.redact ?? true, disabledRules: secrets.disabledRules ?? [] };
     try {
-      plane = LocalControlPlane.open(store, guardrails, redactKeys, {
-        redact: secrets.redact ?? true,
-        disabledRules: secrets.disabledRules ?? [],
-      });
+      plane = args.database
+        ? await PgControlPlane.open(args.database, guardrails, redactKeys, secretChoice)
+        : LocalControlPlane.open(store, guardrails, redactKeys, secretChoice);
     } catch (err) {
       if (err instanceof StoreError) fail(err.message, 1);
       throw err;
@@ -136,7 +146,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : args.port;
       const host = args.host.includes(':') && !args.host.startsWith('[') ? `[${args.host}]` : args.host;
-      process.stdout.write(`ratri serve: listening on http://${host}:${port} (store ${store})\n`);
+      const where = args.database ? `database ${shownUrl(args.database)}` : `store ${store}`;
+      process.stdout.write(`ratri serve: listening on http://${host}:${port} (${where})\n`);
     });
 
     const stop = (): void => {

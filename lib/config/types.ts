@@ -112,6 +112,8 @@ export interface ConfigFile extends ServerFields {
   servers?: Record<string, ServerEntry>;
   api?: ApiConfig;
   store?: string;
+  /** `ratri serve` only: a PostgreSQL database instead of the store (docs/api.md, "PostgreSQL"). */
+  database?: string;
   approvals?: ApprovalsConfig;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The control-plane HTTP API (docs/api.md) over a `LocalControlPlane`: what `ratri serve` runs, so
+ * The control-plane HTTP API (docs/api.md) over a `ServedPlane` (SQLite or PostgreSQL, served-plane.ts): what `ratri serve` runs, so
  * proxies on many machines share one set of rules, approvals and events. Plain `node:http`; routes
  * are one table; every error is `{ error: "plain sentence" }`. Keys have roles: a proxy key cannot
  * resolve approvals, an approver key can. Without any key (loopback only) every request must come
@@ -18,11 +18,11 @@ import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
 import { newApprovalFor } from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
-import type { LocalControlPlane } from './local-control-plane.js';
+import type { ServedPlane } from './served-plane.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
-  plane: LocalControlPlane;
+  plane: ServedPlane;
   /** The proxies' bearer key: every /v1 route except resolving approvals. */
   key?: string;
   /** The approvers' bearer key: every /v1 route, resolving approvals included. Neither key: no key is asked (loopback only, see `ratri serve`). */
@@ -72,6 +72,8 @@ interface Route {
 }
 
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
+/** The longest `GET /v1/approvals/{id}?waitMs=` holds its answer (below the clients' request timeout). */
+const MAX_WAIT_MS = 5_000;
 /** A body over the limit is still read (and thrown away) up to this much, so the client can read its 413; then we hang up. */
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 /** A body must have come within this long (408 otherwise): long enough for 8 MiB over a slow link, short enough that a stalled client lets go. */
@@ -205,10 +207,22 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
-  const approvalOr404 = (id: string): ApprovalRecord => {
-    const approval = plane.approvals.get(id);
+  const approvalOr404 = async (id: string): Promise<ApprovalRecord> => {
+    const approval = await plane.approvals.get(id);
     if (!approval) throw new HttpProblem(404, `there is no approval ${id}`);
     return approval;
+  };
+
+  /**
+   * `?waitMs=N` (at most MAX_WAIT_MS): a pending approval is answered when it changes or after N ms,
+   * on a store that says when it changes (PostgreSQL LISTEN/NOTIFY); at once on any other.
+   */
+  const approvalAfterWait = async (id: string, waitMs: string | null): Promise<ApprovalRecord> => {
+    const approval = await approvalOr404(id);
+    const ms = Math.min(Number(waitMs) || 0, MAX_WAIT_MS, Date.parse(approval.expiresAt) - Date.now());
+    if (approval.status !== 'pending' || ms <= 0 || !plane.changed) return approval;
+    await plane.changed(id, ms);
+    return approvalOr404(id);
   };
 
   /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
@@ -222,7 +236,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       reason: floor.reason ?? "the proxy's own rules",
     };
     if (floor.decision === 'require_approval' && request.mode !== 'monitor') {
-      const granted = plane.granted(request, {
+      const granted = await plane.granted(request, {
         decision: 'require_approval',
         ruleId: stricter.ruleId ?? null,
         reason: stricter.reason ?? '',
@@ -232,7 +246,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       const args = redact(await plane.approvalArgumentsOf(request)) as Record<string, unknown>;
       try {
         const heldBy = { ruleId: stricter.ruleId ?? null, reason: stricter.reason ?? null };
-        stricter.approvalId = plane.approvals.create(newApprovalFor(request, heldBy, args)).id;
+        stricter.approvalId = (await plane.approvals.create(newApprovalFor(request, heldBy, args))).id;
       } catch (err) {
         stricter.unavailable = (err as Error).message; // without an approval the proxy refuses the call (-32002)
       }
@@ -252,35 +266,42 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       method: 'POST',
       path: /^\/v1\/events$/,
       schema: 'events.json',
-      handle: ({ body }) => ({ status: 202, body: { accepted: plane.eventStore.insert((body as { events: RatriEvent[] }).events) } }),
+      handle: async ({ body }) => ({
+        status: 202,
+        body: { accepted: await plane.eventStore.insert((body as { events: RatriEvent[] }).events) },
+      }),
     },
     {
       method: 'POST',
       path: /^\/v1\/tools\/define$/,
       schema: 'tools-define.json',
-      handle: ({ body }) => {
+      handle: async ({ body }) => {
         const { agentKey, serverName, tools } = body as { agentKey: string; serverName: string; tools: ToolDefinition[] };
-        return { status: 200, body: plane.tools.define(agentKey, serverName, tools) };
+        return { status: 200, body: await plane.tools.define(agentKey, serverName, tools) };
       },
     },
     {
       method: 'GET',
       path: /^\/v1\/approvals$/,
-      handle: ({ query }) => {
+      handle: async ({ query }) => {
         const status = query.get('status') ?? undefined;
         if (status !== undefined && !STATUSES.includes(status as ApprovalStatus)) {
           throw new HttpProblem(400, `status: must be one of ${STATUSES.join(', ')}`);
         }
-        return { status: 200, body: { approvals: plane.approvals.list(status as ApprovalStatus | undefined) } };
+        return { status: 200, body: { approvals: await plane.approvals.list(status as ApprovalStatus | undefined) } };
       },
     },
-    { method: 'GET', path: /^\/v1\/approvals\/([^/]+)$/, handle: ({ params }) => ({ status: 200, body: approvalOr404(params[0]!) }) },
+    {
+      method: 'GET',
+      path: /^\/v1\/approvals\/([^/]+)$/,
+      handle: async ({ params, query }) => ({ status: 200, body: await approvalAfterWait(params[0]!, query.get('waitMs')) }),
+    },
     {
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/resolve$/,
       approverOnly: true,
       schema: 'approval-resolve.json',
-      handle: ({ params, body }) => {
+      handle: async ({ params, body }) => {
         const id = params[0]!;
         const { approve, scope, resolvedBy, argsMatch } = body as {
           approve: boolean;
@@ -288,7 +309,7 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
           resolvedBy?: string;
           argsMatch?: boolean;
         };
-        const result = plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api', { argsMatch });
+        const result = await plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api', { argsMatch });
         if (!result) throw new HttpProblem(404, `there is no approval ${id}`);
         if (!result.changed) {
           const { status, resolvedBy: by } = result.approval;
@@ -304,11 +325,11 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       // once grant; without one it is expired. No body. A decided approval stays as it was (200 either way).
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/expire$/,
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const id = params[0]!;
-        const before = approvalOr404(id).status;
-        plane.approvals.leave(id);
-        const approval = approvalOr404(id);
+        const before = (await approvalOr404(id)).status;
+        await plane.approvals.leave(id);
+        const approval = await approvalOr404(id);
         return {
           status: 200,
           body: { approval, changed: before === 'pending' && (approval.status === 'expired' || !!approval.hostGoneAt) },
@@ -318,14 +339,14 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
     {
       method: 'GET',
       path: /^\/v1\/grants$/,
-      handle: ({ query }) => ({ status: 200, body: { grants: plane.grants.list(query.get('all') === 'true') } }),
+      handle: async ({ query }) => ({ status: 200, body: { grants: await plane.grants.list(query.get('all') === 'true') } }),
     },
     {
       method: 'POST',
       path: /^\/v1\/grants\/([^/]+)\/revoke$/,
       approverOnly: true,
-      handle: ({ params }) => {
-        const result = plane.grants.revoke(params[0]!);
+      handle: async ({ params }) => {
+        const result = await plane.grants.revoke(params[0]!);
         if (!result) throw new HttpProblem(404, `there is no grant ${params[0]!}`);
         return { status: 200, body: result };
       },

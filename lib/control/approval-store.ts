@@ -56,7 +56,7 @@ export interface GrantFacts {
   hostGoneAt: string | null;
 }
 
-interface ApprovalRow {
+export interface ApprovalRow {
   id: string;
   status: ApprovalStatus;
   agent_key: string;
@@ -94,7 +94,7 @@ function isDuplicateId(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function fromRow(r: ApprovalRow): ApprovalRecord {
+export function fromRow(r: ApprovalRow): ApprovalRecord {
   return {
     id: r.id,
     status: r.status,

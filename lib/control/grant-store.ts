@@ -24,7 +24,7 @@ export interface NewGrant {
   expiresAt: string | null;
 }
 
-interface GrantRow {
+export interface GrantRow {
   id: string;
   kind: GrantKind;
   agent_key: string;
@@ -42,13 +42,13 @@ interface GrantRow {
 let reproducible = 0;
 
 /** `grt_` and 10 hex digits; derived from RATRI_SESSION_ID when it is set (golden replays), like approval ids. */
-function newGrantId(): string {
+export function newGrantId(): string {
   const session = process.env.RATRI_SESSION_ID;
   if (!session) return `grt_${randomBytes(5).toString('hex')}`;
   return `grt_${createHash('sha256').update(`${session}:grant:${++reproducible}`).digest('hex').slice(0, 10)}`;
 }
 
-function fromRow(r: GrantRow): GrantRecord {
+export function fromRow(r: GrantRow): GrantRecord {
   return {
     id: r.id,
     kind: r.kind,

@@ -38,6 +38,8 @@ import { type Db, openStore } from './store.js';
 
 /** How often a waiting proxy asks the API about its approval. */
 const POLL_MS = 200;
+/** How long the server may hold that question while the approval stays pending (well below REQUEST_TIMEOUT_MS). */
+const LONG_POLL_MS = 1_000;
 /** The timeout of one request other than a guard evaluation. */
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Delays before the retries of an idempotent request. */
@@ -221,7 +223,10 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
-    const status = async (approvalId: string): Promise<ApprovalStatus | undefined> => (await this.getApproval(approvalId))?.status;
+    // A long poll: a server on PostgreSQL answers as soon as the approval changes (docs/api.md); any other at once.
+    // The host's cancel ends the long poll at once (then the approval is expired).
+    const status = async (approvalId: string): Promise<ApprovalStatus | undefined> =>
+      (await this.getApproval(approvalId, LONG_POLL_MS, signal))?.status;
     return waitForApproval({ status, expire: (approvalId) => this.expireApproval(approvalId) }, id, timeoutMs, signal, POLL_MS);
   }
 
@@ -236,8 +241,9 @@ export class HttpControlPlane implements ControlPlane {
     return (await this.getApproval(id))?.status;
   }
 
-  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
-    const answer = await this.request('GET', ApiPath.approval(id));
+  async getApproval(id: string, waitMs = 0, signal?: AbortSignal): Promise<ApprovalRecord | undefined> {
+    const path = waitMs > 0 ? `${ApiPath.approval(id)}?waitMs=${waitMs}` : ApiPath.approval(id);
+    const answer = await this.request('GET', path, undefined, REQUEST_TIMEOUT_MS, {}, signal);
     if (answer.status === 404) return undefined;
     return this.expect(answer, 'GET', ApiPath.approval(id)) as ApprovalRecord;
   }
@@ -326,6 +332,7 @@ export class HttpControlPlane implements ControlPlane {
     body?: unknown,
     timeoutMs = REQUEST_TIMEOUT_MS,
     headers: Record<string, string> = {},
+    signal?: AbortSignal,
   ): Promise<Answer> {
     // A POST says it is JSON even without a body: a server without a key refuses other POSTs (docs/api.md).
     const type: Record<string, string> = method === 'POST' && body === undefined ? { 'content-type': 'application/json' } : {};
@@ -336,6 +343,7 @@ export class HttpControlPlane implements ControlPlane {
         headers: { ...type, ...headers },
         ...(body === undefined ? {} : { json: body }),
         timeout: { request: timeoutMs },
+        ...(signal ? { signal } : {}),
       });
       let parsed: unknown;
       try {

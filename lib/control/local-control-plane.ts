@@ -4,15 +4,15 @@
  * call keeps its place in the stream. `ratri serve` puts this same object behind the HTTP API.
  */
 import type { GuardrailsConfig, SecretsConfig } from '../config/types.js';
-import { argumentTexts } from '../policy/content-matcher.js';
 import { unavailable, withApproval } from '../policy/policy-hook.js';
-import { evaluateRules, lookupsNeeded, type RuleDecision, type ToolCallFacts } from '../policy/rules.js';
+import { evaluateRules, lookupsNeeded, type RuleDecision } from '../policy/rules.js';
 import { secretFinder } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { makeRedactor, type Redactor } from '../telemetry/redact.js';
 import { ApprovalStore, type NewApproval, newApprovalFor } from './approval-store.js';
 import { type ApprovalOutcome, waitForApproval } from './approval-wait.js';
 import { BoundaryMap } from './boundary-map.js';
+import { callFacts } from './call-facts.js';
 import { canonicalHash } from './canonical-json.js';
 import type {
   ApprovalRecord,
@@ -181,14 +181,7 @@ export class LocalControlPlane implements ControlPlane {
   /** The rules' decision on one call; `found`: the secrets in its arguments, when they were scanned. */
   private decide(request: GuardRequest, found?: JsonSecrets): RuleDecision {
     const { agentKey, serverName, tool } = request;
-    const facts: ToolCallFacts = {
-      tool,
-      serverName,
-      environment: request.environment,
-      arguments: request.arguments,
-      annotations: request.annotations ?? undefined,
-    };
-    if (this.needs.secrets && found) facts.content = { texts: argumentTexts(request.arguments), secrets: found.spans };
+    const facts = callFacts(request, found, this.needs.secrets);
     // The store is read only for the templates that need it: plain rules cost no I/O.
     if (this.needs.boundary) facts.inBoundary = this.boundary.has(agentKey, serverName, tool);
     if (this.needs.definitions) facts.definitionChanged = this.tools.isChanged(agentKey, serverName, tool);
