@@ -7,16 +7,17 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '../config/load-config.js';
 import { resolveConfigPath } from '../config/paths.js';
-import type { ProxyConfig } from '../config/types.js';
+import type { OtlpConfig, ProxyConfig } from '../config/types.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { FrameReader } from '../framing/frame-reader.js';
 import { FrameWriter, type UnfinishedFrame } from '../framing/frame-writer.js';
 import { readFrame } from '../jsonrpc/message.js';
 import type { SessionRecorder } from '../replay/session-recorder.js';
 import { secretFinder } from '../secrets/find-secrets.js';
-import { EventType } from '../telemetry/event.js';
+import { type EventSink, EventType } from '../telemetry/event.js';
 import { EventQueue } from '../telemetry/event-queue.js';
 import { JsonlSink } from '../telemetry/jsonl-sink.js';
+import type { OpenedOtlp } from '../telemetry/otlp-open.js';
 import { newSessionId, Telemetry } from '../telemetry/telemetry.js';
 import { Interceptor } from './interceptor.js';
 import type { OriginOf } from './request-origin.js';
@@ -46,12 +47,37 @@ export interface ProxySessionOptions {
   hostCloseReason?: () => string;
   /** Set by a front that rewrites request ids before the interceptor reads them (request-origin.ts). */
   originOf?: OriginOf;
+  /** For OpenTelemetry's network.transport: `pipe` (stdio, the default) or `tcp` (the HTTP front). */
+  networkTransport?: 'pipe' | 'tcp';
 }
 
 /** How long a half-written frame may sit still before ratri says so (RATRI_STALL_WARN_MS, default 10 s). */
 function stallWarnMs(): number {
   const ms = Number(process.env.RATRI_STALL_WARN_MS);
   return Number.isFinite(ms) && ms > 0 ? ms : 10_000;
+}
+
+interface OpenedSinks {
+  controlPlane: ControlPlane;
+  jsonl?: JsonlSink;
+  otlp?: OpenedOtlp;
+}
+
+function eventSinks(sinks: OpenedSinks): EventSink[] {
+  const list: EventSink[] = [sinks.controlPlane.events];
+  if (sinks.jsonl) list.push(sinks.jsonl);
+  if (sinks.otlp) list.push(sinks.otlp.sink);
+  return list;
+}
+
+/** A proxy.warning for the first export the collector did not take (docs/opentelemetry.md#when-the-collector-is-away). */
+function onceWarning(telemetry: Telemetry, endpoint: string | undefined): (reason: string) => void {
+  let warned = false;
+  return (reason) => {
+    if (warned) return;
+    warned = true;
+    telemetry.warning('otlp_export_failed', `spans could not be exported to ${endpoint}: ${reason} (further failures are counted)`);
+  };
 }
 
 /** The shell's convention for a process ended by a signal: 128 + the signal's number. */
@@ -86,6 +112,8 @@ export class ProxySession {
   private stopSignal: NodeJS.Signals | undefined;
   private hostClosed = false;
   private interceptor: Interceptor | undefined;
+  /** Set once the session's telemetry exists: an OTLP export that fails says so through it, once. */
+  private warnOtlp: ((reason: string) => void) | undefined;
 
   constructor(private readonly options: ProxySessionOptions) {}
 
@@ -96,7 +124,7 @@ export class ProxySession {
     // sinks (docs/performance.md#start-up); if one of them cannot open, the upstream is stopped again.
     const upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
     this.upstream = upstream;
-    let sinks: { controlPlane: ControlPlane; jsonl?: JsonlSink };
+    let sinks: OpenedSinks;
     try {
       sinks = await this.openSinks();
     } catch (err) {
@@ -105,7 +133,7 @@ export class ProxySession {
     }
     const { controlPlane } = sinks;
     // A sink that fails (a full disk) fails every batch, every 20 ms: say it once, count the rest.
-    const queue = new EventQueue(sinks.jsonl ? [controlPlane.events, sinks.jsonl] : [controlPlane.events], 10_000, 500, (err) => {
+    const queue = new EventQueue(eventSinks(sinks), 10_000, 500, (err) => {
       if (queue.stats.failedBatches === 1) log(`telemetry sink failed: ${err.message} (further failures are counted, not shown)`);
     });
     const telemetry = new Telemetry(
@@ -115,6 +143,7 @@ export class ProxySession {
       config.secrets.redact ? secretFinder(config.secrets) : undefined,
     );
 
+    this.warnOtlp = onceWarning(telemetry, config.telemetry.otlp?.endpoint);
     const child = upstream.child;
     const started = Date.now();
     telemetry.emit(EventType.sessionStarted, {
@@ -263,6 +292,8 @@ export class ProxySession {
     if (!this.options.controlPlane) await controlPlane.close(this.clock?.flushMs() ?? 2000);
     if (queue.stats.dropped > 0) log(`telemetry: ${queue.stats.dropped} event(s) dropped (queue full)`);
     if (queue.stats.failedBatches > 1) log(`telemetry: ${queue.stats.failedBatches} batch(es) of events could not be written`);
+    const notExported = sinks.otlp?.notExported() ?? 0;
+    if (notExported > 0) log(`telemetry.otlp: ${notExported} span(s) not exported (collector unreachable or queue full)`);
     if (this.stopSignal) return signalExitCode(this.stopSignal);
     if (this.hostClosed && exit.code === null) return 0; // we stopped it by signal after a clean host EOF
     return exitCodeOf(exit);
@@ -272,7 +303,7 @@ export class ProxySession {
    * The control plane (the one passed in, or the one the config names; its modules, better-sqlite3
    * among them, are loaded here, after the upstream was spawned) and the JSONL file, if any.
    */
-  private async openSinks(): Promise<{ controlPlane: ControlPlane; jsonl?: JsonlSink }> {
+  private async openSinks(): Promise<OpenedSinks> {
     const { config } = this.options;
     let controlPlane = this.options.controlPlane;
     if (!controlPlane) {
@@ -287,14 +318,28 @@ export class ProxySession {
         throw err;
       }
     }
-    if (!config.telemetry.jsonl) return { controlPlane };
+    const otlp = config.telemetry.otlp ? await this.openOtlp(config.telemetry.otlp) : undefined;
+    if (!config.telemetry.jsonl) return { controlPlane, otlp };
     const path = resolveConfigPath(config.baseDir, config.telemetry.jsonl);
     try {
-      return { controlPlane, jsonl: new JsonlSink(path) };
+      return { controlPlane, otlp, jsonl: new JsonlSink(path) };
     } catch (err) {
       if (!this.options.controlPlane) await controlPlane.close(2000);
       throw new ConfigError(config.source, [`telemetry.jsonl: cannot open ${path}: ${(err as Error).message}`]);
     }
+  }
+
+  /** The OpenTelemetry sink; its SDK is loaded here, and only when `telemetry.otlp` is set. */
+  private async openOtlp(otlp: OtlpConfig): Promise<OpenedOtlp> {
+    const { config } = this.options;
+    const { openOtlpSink } = await import('../telemetry/otlp-open.js');
+    const session = {
+      agentKey: config.agentKey,
+      environment: config.environment,
+      serverName: config.serverName,
+      networkTransport: this.options.networkTransport ?? 'pipe',
+    };
+    return openOtlpSink(otlp, session, (reason) => this.warnOtlp?.(reason));
   }
 
   /**

@@ -18,6 +18,7 @@ import type { ResultRules } from '../policy/result-rules.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import { EventType } from '../telemetry/event.js';
 import type { Telemetry, ToolCallRecord } from '../telemetry/telemetry.js';
+import { traceparentOf } from '../telemetry/trace-context.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
 import { rawProgressToken, startHoldProgress } from './hold-progress.js';
 import { type InputRounds, looksLikeRetry, type PendingRound } from './input-rounds.js';
@@ -104,6 +105,7 @@ export class ToolCallGate {
     const annotations = catalog.annotations(tool);
     const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
     const call = telemetry.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    call.traceparent = traceparentOf(message.value);
     const round = this.roundOf(message, tool, message.params, recordedId, origin);
     if (round.number > 1) telemetry.linkRound(call, round.number, round.firstCallId);
     const request: GuardRequest = {

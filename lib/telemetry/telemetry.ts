@@ -44,6 +44,8 @@ export interface ToolCallRecord {
   firstCallId?: string;
   /** The protocol version the call was made under: its `_meta` (2026-07-28) or the session's `initialize`. */
   protocolVersion?: string;
+  /** The W3C trace context of the request's `_meta`, when valid (docs/opentelemetry.md#trace-context). */
+  traceparent?: string;
 }
 
 interface CallDetails {
@@ -236,6 +238,7 @@ export class Telemetry {
       riskLevel: details.riskLevel,
     };
     if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
+    if (call.traceparent !== undefined) fields.traceparent = call.traceparent;
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -394,6 +397,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'phase',
     'redactions',
     'protocolversion',
+    'traceparent',
   ].map((f) => f.toLowerCase()),
 );
 
