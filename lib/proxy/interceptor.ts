@@ -19,7 +19,8 @@ import { ToolCatalog, type ToolDefinition, toolsFromListResult } from '../policy
 import { secretFinder } from '../secrets/find-secrets.js';
 import { EventType } from '../telemetry/event.js';
 import { jsonErrorReason } from '../telemetry/json-error-reason.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { ListingFields, Telemetry } from '../telemetry/telemetry.js';
+import { traceparentOf } from '../telemetry/trace-context.js';
 import { BlockedToolsFilter } from './blocked-tools-filter.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { InputRounds } from './input-rounds.js';
@@ -389,7 +390,8 @@ export class Interceptor {
     out.forward();
     if (message.isRequest) {
       const protocolVersion = requestProtocolVersion(message.value) ?? this.initializeVersion;
-      const entry = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
+      const entry: PendingRequest = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
+      if (entry.method === 'tools/list') entry.listing = { startedAt: performance.now(), traceparent: traceparentOf(message.value) };
       this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }
@@ -476,7 +478,7 @@ export class Interceptor {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (tools) this.register(tools, request.protocolVersion);
+      if (tools) this.register(tools, this.listingOf(request));
     }
   }
 
@@ -494,27 +496,37 @@ export class Interceptor {
   }
 
   /** A tools/list answer: its annotations are kept for the rules, and the control plane registers the tools. */
-  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
+  /** What the tools.registered event says of the tools/list that listed the tools (docs/events.md#mcptoolsregistered). */
+  private listingOf(request: PendingRequest): ListingFields {
+    const listing: ListingFields = { protocolVersion: request.protocolVersion };
+    if (!request.listing) return listing;
+    listing.requestId = this.deps.originOf?.(request.rawId)?.clientId ?? request.rawId;
+    listing.durationMs = performance.now() - request.listing.startedAt;
+    listing.traceparent = request.listing.traceparent;
+    return listing;
+  }
+
+  private register(tools: ToolDefinition[], listing: ListingFields): void {
     this.catalog.register(tools);
     const { config, controlPlane, telemetry } = this.deps;
     let answer;
     try {
       answer = controlPlane.defineTools({ agentKey: config.agentKey, serverName: config.serverName, tools });
     } catch (err) {
-      return this.registrationFailed(tools, err, protocolVersion);
+      return this.registrationFailed(tools, err, listing);
     }
-    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed, protocolVersion);
+    if (!(answer instanceof Promise)) return telemetry.toolsRegistered(tools, answer.changed, listing);
     answer.then(
-      (a) => telemetry.toolsRegistered(tools, a.changed, protocolVersion),
-      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
+      (a) => telemetry.toolsRegistered(tools, a.changed, listing),
+      (err: unknown) => this.registrationFailed(tools, err, listing),
     );
   }
 
-  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
+  private registrationFailed(tools: ToolDefinition[], err: unknown, listing: ListingFields): void {
     const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
     this.deps.log(reason);
     this.deps.telemetry.warning('tool_registration_failed', reason);
-    this.deps.telemetry.toolsRegistered(tools, [], protocolVersion);
+    this.deps.telemetry.toolsRegistered(tools, [], listing);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The OpenTelemetry exporter of a proxy (docs/opentelemetry.md): an event sink that turns the tool
- * events ratri already builds (already redacted) into one span per `tools/call`, with the MCP
+ * events ratri already builds (already redacted) into one span per `tools/call` and `tools/list`, with the MCP
  * semantic conventions, and into the `mcp.server.operation.duration` histogram and a counter of
  * guardrail decisions. It sits behind the event queue, so nothing here runs on the data path.
  */
@@ -56,6 +56,7 @@ export class OtlpSink implements EventSink {
 
   /** Joins a call's events on its request id (docs/events.md#event-sequences): the first one opens it. */
   private observe(event: RatriEvent): void {
+    if (event.type === EventType.toolsRegistered) return this.listed(event);
     if (!CALL_EVENTS.has(event.type)) return;
     const data = event.data;
     const key = `${event.sessionId}\u0000${String(data.requestId)}`;
@@ -125,6 +126,24 @@ export class OtlpSink implements EventSink {
     span.end(endMs);
     this.pipeline.counts.ended++;
     this.duration.record(durationMs / 1000, metricAttributes(call.attributes));
+  }
+
+  /** A `tools/list` answered with tools: its span (no target: named `tools/list`) and duration. */
+  private listed(event: RatriEvent): void {
+    const data = event.data;
+    if (typeof data.requestId !== 'string' || typeof data.durationMs !== 'number') return;
+    const attributes: Attributes = {
+      'mcp.method.name': 'tools/list',
+      'mcp.session.id': event.sessionId,
+      'jsonrpc.request.id': idText(data.requestId),
+      'network.transport': this.options.networkTransport,
+    };
+    if (typeof data.protocolVersion === 'string') attributes['mcp.protocol.version'] = data.protocolVersion;
+    const endMs = Date.parse(event.ts);
+    const options = { kind: SpanKind.SERVER, startTime: endMs - data.durationMs, attributes };
+    this.tracer.startSpan('tools/list', options, parentContext(data.traceparent)).end(endMs);
+    this.pipeline.counts.ended++;
+    this.duration.record(data.durationMs / 1000, metricAttributes(attributes));
   }
 
   /** `fs.read_file` → `read_file`: the name the upstream's tools/list gave (gen_ai.tool.name). */

@@ -48,6 +48,16 @@ export interface ToolCallRecord {
   traceparent?: string;
 }
 
+/** Of the tools/list request whose answer registered tools: all optional. */
+export interface ListingFields {
+  protocolVersion?: string;
+  /** The host's id as JSON text, as a call's requestId. */
+  requestId?: string;
+  /** From forwarding the request to reading its answer. */
+  durationMs?: number;
+  traceparent?: string;
+}
+
 interface CallDetails {
   action: Action;
   resource: Resource | undefined;
@@ -341,17 +351,20 @@ export class Telemetry {
     });
   }
 
-  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
-  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void {
-    this.emit(EventType.toolsRegistered, {
-      ...(protocolVersion === undefined ? {} : { protocolVersion }),
-      count: tools.length,
-      tools: tools.map((t) => ({
-        name: `${this.identity.serverName}.${t.name}`,
-        description: t.description ?? null,
-        annotations: t.annotations ?? null,
-      })),
-    });
+  /** `listing`: what is known of the tools/list request whose answer listed them (docs/events.md#mcptoolsregistered). */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], listing: ListingFields = {}): void {
+    const data: Record<string, unknown> = {};
+    if (listing.protocolVersion !== undefined) data.protocolVersion = listing.protocolVersion;
+    if (listing.requestId !== undefined) data.requestId = listing.requestId;
+    if (listing.durationMs !== undefined) data.durationMs = round(listing.durationMs);
+    if (listing.traceparent !== undefined) data.traceparent = listing.traceparent;
+    data.count = tools.length;
+    data.tools = tools.map((t) => ({
+      name: `${this.identity.serverName}.${t.name}`,
+      description: t.description ?? null,
+      annotations: t.annotations ?? null,
+    }));
+    this.emit(EventType.toolsRegistered, data);
     for (const name of changed) {
       this.emit(EventType.toolDefinitionChanged, { tool: `${this.identity.serverName}.${name}` });
     }

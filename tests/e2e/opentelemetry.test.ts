@@ -69,6 +69,8 @@ describe('OpenTelemetry export (http/json)', () => {
       }),
     );
     await initialize(proxy);
+    proxy.send({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list', params: { _meta: { traceparent: TRACEPARENT } } });
+    await proxy.response('list-1');
     proxy.send(call(1, 'read_file', { path: '/etc/hosts', token: 'tok-SECRET' }, { traceparent: TRACEPARENT }));
     await proxy.response(1);
     proxy.send(call(2, 'delete_file', { path: '/tmp/x' }));
@@ -78,7 +80,23 @@ describe('OpenTelemetry export (http/json)', () => {
     expect(await endSession(proxy)).toBe(0);
 
     const spans = receiver.spans();
-    expect(spans.map((s) => s.name).sort()).toEqual(['tools/call delete_file', 'tools/call fail_tool', 'tools/call read_file']);
+    expect(spans.map((s) => s.name).sort()).toEqual([
+      'tools/call delete_file',
+      'tools/call fail_tool',
+      'tools/call read_file',
+      'tools/list',
+    ]);
+    const list = spans.find((s) => s.name === 'tools/list')!;
+    expect(list.attributes).toEqual({
+      'mcp.method.name': 'tools/list',
+      'mcp.session.id': 'otel-session',
+      'mcp.protocol.version': '2025-06-18',
+      'jsonrpc.request.id': 'list-1',
+      'network.transport': 'pipe',
+    });
+    expect(list.kind).toBe(2);
+    expect(list.traceId).toBe(TRACE_ID);
+    expect(list.parentSpanId).toBe(PARENT_SPAN);
     const read = spans.find((s) => s.name === 'tools/call read_file')!;
     expect(read.attributes).toMatchObject({
       'mcp.method.name': 'tools/call',
@@ -121,7 +139,7 @@ describe('OpenTelemetry export (http/json)', () => {
     const duration = metrics.get('mcp.server.operation.duration');
     expect(duration.unit).toBe('s');
     const points = duration.histogram.dataPoints as Array<{ count: string | number; attributes: never }>;
-    expect(points.reduce((n, p) => n + Number(p.count), 0)).toBe(3);
+    expect(points.reduce((n, p) => n + Number(p.count), 0)).toBe(4); // three calls and the tools/list
     const decisions = metrics.get('ratri.guardrail.decisions');
     // One data point per attribute set (decision, phase, tool): summed by decision.
     const byDecision: Record<string, number> = {};
