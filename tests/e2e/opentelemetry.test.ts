@@ -5,11 +5,15 @@
  * unchanged), a collector that is away costs no frame (the drops are counted), and protobuf works.
  */
 
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { stopChild, waitForOutput } from '../helpers/conformance.js';
 import { OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-otel-');
@@ -224,6 +228,33 @@ describe('OpenTelemetry export (http/protobuf)', () => {
     const body = traces.map((t) => t.body.toString('latin1')).join('');
     for (const s of ['tools/call read_file', 'mcp.method.name', 'gen_ai.tool.name', 'execute_tool']) expect(body).toContain(s);
     expect(receiver.received.some((r) => r.path === '/v1/metrics')).toBe(true);
+  });
+});
+
+describe('OpenTelemetry export from the HTTP front', () => {
+  it('marks the spans network.transport tcp', async () => {
+    const receiver = await new OtlpReceiver().start();
+    receivers.push(receiver);
+    const d = dir();
+    const cfg = config(d, { endpoint: receiver.url, protocol: 'http/json' }, { store: join(d, 'ratri.db') });
+    const child = spawn(process.execPath, [cliPath, 'mcp', 'proxy', '--config', cfg, '--transport', 'http', '--port', '0'], {
+      env: { ...process.env, RATRI_HOME: d },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      child.stdout.resume();
+      const [, url] = await waitForOutput(child, /serving MCP over Streamable HTTP at (http:\/\/\S+)/, 'ratri --transport http');
+      const client = new Client({ name: 'otel-http', version: '1' });
+      const transport = new StreamableHTTPClientTransport(new URL(url!));
+      await client.connect(transport);
+      await client.callTool({ name: 'read_file', arguments: { path: '/etc/hosts' } });
+      await transport.terminateSession();
+      await client.close();
+    } finally {
+      await stopChild(child);
+    }
+    const span = receiver.spans().find((s) => s.name === 'tools/call read_file');
+    expect(span?.attributes).toMatchObject({ 'network.transport': 'tcp', 'gen_ai.tool.name': 'read_file', 'ratri.decision': 'allow' });
   });
 });
 
