@@ -77,7 +77,7 @@ function describe(error: ErrorObject): string | undefined {
 
 function patternHint(at: string, pattern: string): string {
   if (at.endsWith('serverName')) return 'may use only letters, digits, "_" and "-" (it prefixes tool names)';
-  if (at.endsWith('url')) return 'must start with http:// or https://';
+  if (at.endsWith('url') || at.endsWith('endpoint')) return 'must start with http:// or https://';
   if (at.endsWith('keyEnv')) return 'must be an environment variable name';
   return `must match ${pattern}`;
 }

@@ -81,6 +81,19 @@ export interface SecretsConfig {
 
 export interface TelemetryConfig {
   jsonl?: string;
+  /** OpenTelemetry export of spans and metrics (docs/opentelemetry.md). */
+  otlp?: OtlpConfig;
+}
+
+/** Where and how spans and metrics go to an OpenTelemetry collector (docs/opentelemetry.md). */
+export interface OtlpConfig {
+  /** The collector's OTLP/HTTP base URL, e.g. http://localhost:4318 (/v1/traces and /v1/metrics are added). */
+  endpoint: string;
+  /** Sent with each export, e.g. an Authorization header. */
+  headers?: Record<string, string>;
+  protocol?: 'http/protobuf' | 'http/json';
+  /** Put the call's (redacted) arguments on its span as gen_ai.tool.call.arguments; off by default. */
+  includeArguments?: boolean;
 }
 
 /** Fields a `servers` entry may set; they override the top-level ones. */

@@ -11,13 +11,14 @@ import { idFromHead } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import { requestProtocolVersion } from '../jsonrpc/protocol-era.js';
+import { traceparentOf } from '../jsonrpc/trace-context.js';
 import { whenSettled } from '../policy/policy-hook.js';
 import { ToolCatalog } from '../policy/tool-catalog.js';
 import { type BatchRouter, joinBatch, type Outlet, routeBatch } from './batch.js';
 import { type HeldCall, HeldCalls } from './held-calls.js';
 import { startHoldProgress } from './hold-progress.js';
 import { InputRounds } from './input-rounds.js';
-import { PendingRequests } from './pending-requests.js';
+import { type PendingRequest, PendingRequests } from './pending-requests.js';
 import type { RelayPorts } from './ports.js';
 import { ResultGate } from './result-gate.js';
 import { ToolCallGate } from './tool-call-gate.js';
@@ -263,7 +264,8 @@ export class Interceptor {
     out.forward();
     if (message.isRequest) {
       const protocolVersion = requestProtocolVersion(message.value) ?? this.initializeVersion;
-      const entry = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
+      const entry: PendingRequest = { rawId: message.rawId, method: message.method ?? '', protocolVersion };
+      if (entry.method === 'tools/list') entry.listing = { startedAt: performance.now(), traceparent: traceparentOf(message.value) };
       this.pending.add(rawIdKey(message.rawId), hideBlocked ? { ...entry, hideBlocked } : entry);
     }
   }

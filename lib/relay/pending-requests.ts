@@ -29,6 +29,8 @@ export interface PendingRequest {
   judge?: JudgedCall;
   /** A `tools/list` whose answer loses the tools every call to is blocked (hideBlockedTools). */
   hideBlocked?: boolean;
+  /** Set for tools/list: when it was forwarded (performance.now()) and its trace context, for its span (docs/opentelemetry.md). */
+  listing?: { startedAt: number; traceparent?: string };
 }
 
 /** Whether an entry's answer is read before the host gets it. */

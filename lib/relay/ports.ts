@@ -21,6 +21,18 @@ export interface CallRecord {
   /** The JSON-RPC id, as the host wrote it. */
   readonly requestId: string;
   readonly namespacedTool: string;
+  /** The W3C trace context of the request's `_meta`, when valid (docs/opentelemetry.md#trace-context). */
+  traceparent?: string;
+}
+
+/** Of the tools/list request whose answer registered tools: all optional. */
+export interface ListingFields {
+  protocolVersion?: string;
+  /** The host's id as JSON text, as a call's requestId. */
+  requestId?: string;
+  /** From forwarding the request to reading its answer. */
+  durationMs?: number;
+  traceparent?: string;
 }
 
 /** How a call ended, as the observer records it. */
@@ -52,8 +64,8 @@ export interface CallObserver {
   toolStarted(call: CallRecord): void;
   toolFinished(call: CallRecord, outcome: CallOutcome): void;
   resultEvaluated(call: CallRecord, verdict: ResultVerdict, latencyMs: number, enforced: boolean, redactions?: number): void;
-  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
-  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void;
+  /** `listing`: of the tools/list request whose answer listed them (its protocol version, id, duration, trace context). */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], listing?: ListingFields): void;
   warning(kind: string, reason: string, extra?: Record<string, unknown>): void;
   /** Work that records when it settles (a result judged by a secret scan): the observer waits for it before it closes. */
   track(work: Promise<unknown>): void;

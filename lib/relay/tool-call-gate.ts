@@ -10,6 +10,7 @@ import { invalidRequestError, ProxyErrorCode, type RawId } from '../jsonrpc/erro
 import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
 import { type ProtocolEra, protocolEra, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
 import { approvalDeniedRefusal, blockedRefusal } from '../jsonrpc/refusal.js';
+import { traceparentOf } from '../jsonrpc/trace-context.js';
 import { evaluateWithDeadline, type GuardRequest, type PolicyVerdict } from '../policy/policy-hook.js';
 import type { ToolCatalog } from '../policy/tool-catalog.js';
 import type { HeldCall, HeldCalls } from './held-calls.js';
@@ -75,6 +76,7 @@ export class ToolCallGate {
     const annotations = catalog.annotations(tool);
     const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
     const call = observer.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    call.traceparent = traceparentOf(message.value);
     const round = this.roundOf(message, tool, recordedId, origin);
     if (round.number > 1) observer.linkRound(call, round.number, round.firstCallId);
     const request = this.guardRequest(recordedId, tool, args, isRequest && !round.approvalId);

@@ -16,10 +16,10 @@ import { type ToolCatalog, type ToolDefinition, toolsFromListResult } from '../p
 import { joinBatch } from './batch.js';
 import type { InputRounds } from './input-rounds.js';
 import type { PendingRequest, PendingRequests } from './pending-requests.js';
-import type { RelayPorts } from './ports.js';
+import type { ListingFields, RelayPorts } from './ports.js';
 import type { JudgedAnswer, ResultGate } from './result-gate.js';
 
-export interface UpstreamAnswersDeps extends Pick<RelayPorts, 'settings' | 'tools' | 'observer' | 'toHost' | 'log'> {
+export interface UpstreamAnswersDeps extends Pick<RelayPorts, 'settings' | 'tools' | 'observer' | 'toHost' | 'log' | 'originOf'> {
   catalog: ToolCatalog;
   pending: PendingRequests;
   rounds: InputRounds;
@@ -215,7 +215,7 @@ export class UpstreamAnswers {
       });
     } else if (request.method === 'tools/list') {
       const tools = toolsFromListResult(value.result);
-      if (tools) this.register(tools, request.protocolVersion);
+      if (tools) this.register(tools, this.listingOf(request));
     }
   }
 
@@ -232,28 +232,38 @@ export class UpstreamAnswers {
     return true;
   }
 
+  /** What the tools.registered event says of the tools/list that listed the tools (docs/events.md#mcptoolsregistered). */
+  private listingOf(request: PendingRequest): ListingFields {
+    const listing: ListingFields = { protocolVersion: request.protocolVersion };
+    if (!request.listing) return listing;
+    listing.requestId = this.deps.originOf?.(request.rawId)?.clientId ?? request.rawId;
+    listing.durationMs = performance.now() - request.listing.startedAt;
+    listing.traceparent = request.listing.traceparent;
+    return listing;
+  }
+
   /** A tools/list answer: its annotations are kept for the rules, and the registry registers the tools. */
-  private register(tools: ToolDefinition[], protocolVersion: string | undefined): void {
+  private register(tools: ToolDefinition[], listing: ListingFields): void {
     this.deps.catalog.register(tools);
     const { tools: registry, observer } = this.deps;
     let answer;
     try {
       answer = registry.registerTools(tools);
     } catch (err) {
-      return this.registrationFailed(tools, err, protocolVersion);
+      return this.registrationFailed(tools, err, listing);
     }
-    if (!(answer instanceof Promise)) return observer.toolsRegistered(tools, answer.changed, protocolVersion);
+    if (!(answer instanceof Promise)) return observer.toolsRegistered(tools, answer.changed, listing);
     answer.then(
-      (a) => observer.toolsRegistered(tools, a.changed, protocolVersion),
-      (err: unknown) => this.registrationFailed(tools, err, protocolVersion),
+      (a) => observer.toolsRegistered(tools, a.changed, listing),
+      (err: unknown) => this.registrationFailed(tools, err, listing),
     );
   }
 
-  private registrationFailed(tools: ToolDefinition[], err: unknown, protocolVersion: string | undefined): void {
+  private registrationFailed(tools: ToolDefinition[], err: unknown, listing: ListingFields): void {
     const reason = `could not register ${tools.length} tool(s) with the control plane: ${(err as Error).message}`;
     this.deps.log(reason);
     this.deps.observer.warning('tool_registration_failed', reason);
-    this.deps.observer.toolsRegistered(tools, [], protocolVersion);
+    this.deps.observer.toolsRegistered(tools, [], listing);
   }
 }
 

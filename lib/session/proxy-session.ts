@@ -44,6 +44,8 @@ export interface ProxySessionOptions {
   hostCloseReason?: () => string;
   /** Set by a front that rewrites request ids before the interceptor reads them (request-origin.ts). */
   originOf?: OriginOf;
+  /** For OpenTelemetry's network.transport: `pipe` (stdio, the default) or `tcp` (the HTTP front). */
+  networkTransport?: 'pipe' | 'tcp';
 }
 
 /**
@@ -102,9 +104,9 @@ export class ProxySession {
 
   /** The store, the sinks and telemetry; if one cannot open, the upstream is stopped again. */
   private async openServices(upstream: UpstreamProcess): Promise<SessionServices> {
-    const { config, log, controlPlane } = this.options;
+    const { config, log, controlPlane, networkTransport } = this.options;
     try {
-      return await SessionServices.open({ config, sessionId: this.sessionId, log, controlPlane });
+      return await SessionServices.open({ config, sessionId: this.sessionId, log, controlPlane, networkTransport });
     } catch (err) {
       await upstream.stop();
       throw err;

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
 import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
-import type { CallOutcome } from '../relay/ports.js';
+import type { CallOutcome, ListingFields } from '../relay/ports.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets, redactedValue } from '../secrets/json-secrets.js';
 import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPartKind, partEventType } from './call-event.js';
@@ -59,6 +59,8 @@ export interface ToolCallRecord {
   written?: boolean;
   /** The kinds of part recorded so far (KIND_BIT). */
   kinds?: number;
+  /** The W3C trace context of the request's `_meta`, when valid (docs/opentelemetry.md#trace-context). */
+  traceparent?: string;
 }
 
 const KIND_BIT: Record<CallPartKind, number> = { guard: 1, started: 2, result: 4, ended: 8 };
@@ -322,6 +324,7 @@ export class Telemetry {
       riskLevel: details.riskLevel,
     };
     if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
+    if (call.traceparent !== undefined) fields.traceparent = call.traceparent;
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -410,17 +413,20 @@ export class Telemetry {
     });
   }
 
-  /** `protocolVersion`: that of the tools/list request whose answer listed them, when known. */
-  toolsRegistered(tools: ToolDefinition[], changed: string[], protocolVersion?: string): void {
-    this.emit(EventType.toolsRegistered, {
-      ...(protocolVersion === undefined ? {} : { protocolVersion }),
-      count: tools.length,
-      tools: tools.map((t) => ({
-        name: `${this.identity.serverName}.${t.name}`,
-        description: t.description ?? null,
-        annotations: t.annotations ?? null,
-      })),
-    });
+  /** `listing`: what is known of the tools/list request whose answer listed them (docs/events.md#mcptoolsregistered). */
+  toolsRegistered(tools: ToolDefinition[], changed: string[], listing: ListingFields = {}): void {
+    const data: Record<string, unknown> = {};
+    if (listing.protocolVersion !== undefined) data.protocolVersion = listing.protocolVersion;
+    if (listing.requestId !== undefined) data.requestId = listing.requestId;
+    if (listing.durationMs !== undefined) data.durationMs = round(listing.durationMs);
+    if (listing.traceparent !== undefined) data.traceparent = listing.traceparent;
+    data.count = tools.length;
+    data.tools = tools.map((t) => ({
+      name: `${this.identity.serverName}.${t.name}`,
+      description: t.description ?? null,
+      annotations: t.annotations ?? null,
+    }));
+    this.emit(EventType.toolsRegistered, data);
     for (const name of changed) {
       this.emit(EventType.toolDefinitionChanged, { tool: `${this.identity.serverName}.${name}` });
     }
@@ -478,6 +484,7 @@ const TOOL_EVENT_FIELDS = new Set(
     'phase',
     'redactions',
     'protocolversion',
+    'traceparent',
   ].map((f) => f.toLowerCase()),
 );
 

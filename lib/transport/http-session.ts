@@ -124,6 +124,7 @@ export class HttpSession {
       stopBudget: options.stopBudget,
       hostCloseReason: () => this.endReason ?? 'client ended the session',
       originOf: (rawId) => this.originOf(rawId),
+      networkTransport: 'tcp',
     });
     this.done = this.proxy.run().then(
       (code) => {

@@ -133,6 +133,9 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
     expect(registered[0]!.data).toEqual({
       // the version the session's initialize asked for (the tools/list request named none of its own)
       protocolVersion: '2025-06-18',
+      // the tools/list request's id, and the time from forwarding it to its answer
+      requestId: '1',
+      durationMs: expect.any(Number),
       count: 2,
       tools: [
         { name: 'fs.read_file', description: 'Reads a file', annotations: { readOnlyHint: true } },

@@ -53,8 +53,25 @@ describe('what `ratri mcp proxy` loads', () => {
         f.startsWith('node_modules/got/') ||
         // secretlint loads on the first text its prefilter lets through (lib/secrets/find-secrets.ts)
         f.startsWith('node_modules/@secretlint/') ||
-        f.startsWith('node_modules/vscode-jsonrpc/'),
+        f.startsWith('node_modules/vscode-jsonrpc/') ||
+        // the OpenTelemetry SDK loads only with telemetry.otlp (lib/telemetry/otlp-open.ts)
+        f.startsWith('node_modules/@opentelemetry/') ||
+        f.startsWith('dist/lib/telemetry/otlp-'),
     );
     expect(unwanted).toEqual([]);
+  });
+
+  it('loads the OpenTelemetry SDK when telemetry.otlp is set (so the check above can see it)', async () => {
+    const d = dir();
+    const config = writeConfig(d, {
+      agentKey: 'modules',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+      // Nothing listens there: nothing is exported in this test, and nothing needs to be.
+      telemetry: { otlp: { endpoint: 'http://127.0.0.1:9', protocol: 'http/json' } },
+    });
+    const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
+    expect(loaded).toContain('dist/lib/telemetry/otlp-sink.js');
+    expect(loaded.some((f) => f.startsWith('node_modules/@opentelemetry/sdk-trace-base/'))).toBe(true);
+    expect(loaded.some((f) => f.startsWith('node_modules/@opentelemetry/exporter-trace-otlp-http/'))).toBe(true);
   });
 });

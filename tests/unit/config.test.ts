@@ -70,6 +70,32 @@ describe('config validation', () => {
     expect(problems({ agentKey: 'a', upstream, approvals: { webhook: {} } })).toEqual(['approvals.webhook.url: is required']);
   });
 
+  it('checks telemetry.otlp (docs/opentelemetry.md), each field by its path', () => {
+    const otlp = {
+      endpoint: 'http://localhost:4318',
+      headers: { authorization: 'Bearer k' },
+      protocol: 'http/json',
+      includeArguments: true,
+    };
+    expect(problems({ agentKey: 'a', upstream, telemetry: { otlp } })).toEqual([]);
+    expect(
+      problems({
+        agentKey: 'a',
+        upstream,
+        telemetry: { otlp: { endpoint: 'localhost:4318', protocol: 'grpc', headers: { a: 1 }, includeArguments: 'yes', x: 1 } },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        'telemetry.otlp.endpoint: must start with http:// or https://',
+        'telemetry.otlp.protocol: must be one of "http/protobuf", "http/json"',
+        'telemetry.otlp.headers.a: must be string',
+        'telemetry.otlp.includeArguments: must be boolean',
+        expect.stringMatching(/^telemetry\.otlp\.x: unknown field/),
+      ]),
+    );
+    expect(problems({ agentKey: 'a', upstream, telemetry: { otlp: {} } })).toEqual(['telemetry.otlp.endpoint: is required']);
+  });
+
   it('requires exactly one of upstream or servers', () => {
     expect(problems({ agentKey: 'a' })).toEqual([expect.stringMatching(/^upstream: is required/)]);
     expect(problems({ agentKey: 'a', upstream, servers: { x: { upstream } } })).toEqual([
