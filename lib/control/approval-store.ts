@@ -86,8 +86,35 @@ let reproducible = 0;
  */
 export function newApprovalId(): string {
   const session = process.env.RATRI_SESSION_ID;
-  if (!session) return `apr_${randomBytes(5).toString('hex')}`;
+  if (!session) return randomApprovalId();
   return `apr_${createHash('sha256').update(`${session}:${++reproducible}`).digest('hex').slice(0, 10)}`;
+}
+
+/** A random approval id, for the rare reproducible id that is taken already (another process of the same session). */
+export function randomApprovalId(): string {
+  return `apr_${randomBytes(5).toString('hex')}`;
+}
+
+/**
+ * The column values of a new approval's row after its id, in the order of both stores' INSERT
+ * (this file's and pg-approval-store.ts's): agent, server, tool, session, request, arguments, rule,
+ * reason, requested, expires, arguments hash, grant window.
+ */
+export function newApprovalValues(a: NewApproval, now: number): unknown[] {
+  return [
+    a.agentKey,
+    a.serverName,
+    a.tool,
+    a.sessionId,
+    a.requestId,
+    JSON.stringify(a.arguments),
+    a.ruleId,
+    a.reason,
+    isoTime(now),
+    isoTime(now + a.timeoutMs),
+    a.argumentsHash ?? null,
+    a.grantWindowMs ?? 0,
+  ];
 }
 
 function isDuplicateId(err: unknown): boolean {
@@ -146,28 +173,13 @@ export class ApprovalStore {
 
   create(a: NewApproval): ApprovalRecord {
     const now = Date.now();
-    const insert = (id: string): void =>
-      void this.insertRow.run(
-        id,
-        a.agentKey,
-        a.serverName,
-        a.tool,
-        a.sessionId,
-        a.requestId,
-        JSON.stringify(a.arguments),
-        a.ruleId,
-        a.reason,
-        isoTime(now),
-        isoTime(now + a.timeoutMs),
-        a.argumentsHash ?? null,
-        a.grantWindowMs ?? 0,
-      );
+    const insert = (id: string): void => void this.insertRow.run(id, ...newApprovalValues(a, now));
     let id = newApprovalId();
     try {
       insert(id);
     } catch (err) {
       if (!isDuplicateId(err)) throw err;
-      id = `apr_${randomBytes(5).toString('hex')}`;
+      id = randomApprovalId();
       insert(id);
     }
     return this.get(id)!;

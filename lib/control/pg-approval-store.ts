@@ -4,8 +4,15 @@
  * win). Every change is announced on the `ratri_approvals` channel (NOTIFY, sent at commit), which
  * is how a replica holding a proxy's long poll learns of a resolution made through another.
  */
-import { randomBytes } from 'node:crypto';
-import { type ApprovalRow, fromRow, type GrantFacts, type NewApproval, newApprovalId } from './approval-store.js';
+import {
+  type ApprovalRow,
+  fromRow,
+  type GrantFacts,
+  type NewApproval,
+  newApprovalId,
+  newApprovalValues,
+  randomApprovalId,
+} from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
 import type { Queryable } from './pg-store.js';
 import { isoTime } from './store.js';
@@ -28,25 +35,11 @@ export class PgApprovalStore {
       this.db.query(
         `INSERT INTO approvals (id, status, agent_key, server_name, tool, session_id, request_id, arguments, rule_id, reason, requested_at, expires_at, arguments_hash, grant_window_ms)
          VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
-        [
-          id,
-          a.agentKey,
-          a.serverName,
-          a.tool,
-          a.sessionId,
-          a.requestId,
-          JSON.stringify(a.arguments),
-          a.ruleId,
-          a.reason,
-          isoTime(now),
-          isoTime(now + a.timeoutMs),
-          a.argumentsHash ?? null,
-          a.grantWindowMs ?? 0,
-        ],
+        [id, ...newApprovalValues(a, now)],
       );
     let id = newApprovalId();
     if ((await insert(id)).rowCount === 0) {
-      id = `apr_${randomBytes(5).toString('hex')}`;
+      id = randomApprovalId();
       await insert(id);
     }
     return (await this.get(id))!;
