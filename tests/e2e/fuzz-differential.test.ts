@@ -109,7 +109,19 @@ function sameAsRecorded(recorded: unknown, read: unknown, depth = 0): boolean {
 }
 const REDACTED_KEYS = new Set(FUZZ_REDACT_KEYS.map((k) => k.toLowerCase()));
 
-type Call = Extract<Reading, { kind: 'message' }> & { frame: Buffer };
+/** `request`: it has an id (not null), so its record is written when it is answered; a notification's, at session end. */
+type Call = Extract<Reading, { kind: 'message' }> & { frame: Buffer; request: boolean };
+
+/** For each message of a frame (one, or a batch's elements) as JSON.parse reads it: whether it is a request. */
+function requestFlags(frame: Buffer): boolean[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame.toString('utf8'));
+  } catch {
+    return [];
+  }
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((m) => isObject(m) && m.id !== undefined && m.id !== null);
+}
 
 const RULES = [
   { id: 'no-exec', tool: BLOCKED_TOOL, decision: 'block', reason: 'shell is off-limits' },
@@ -153,21 +165,29 @@ function checkReaders(frames: Buffer[]): Call[] {
         if (rule) fail(`a call that rule ${rule} blocks was forwarded (as ${reader} reads it)`, frame, all);
       }
     }
-    for (const r of all.lastKey) {
+    const requests = requestFlags(frame);
+    all.lastKey.forEach((r, i) => {
       const problem = envelopeProblem(r);
       if (problem) fail(`forwarded ${problem}`, frame, all);
-      if (r.kind === 'message' && r.method === 'tools/call') calls.push({ ...r, frame });
-    }
+      if (r.kind === 'message' && r.method === 'tools/call') calls.push({ ...r, frame, request: requests[i] === true });
+    });
   }
   return calls;
 }
 
-/** Each forwarded call is, in order, the one the policy evaluated (allow/warn) and recorded as started. */
-function checkEvents(calls: Call[], events: FuzzEvent[]): void {
-  const evaluated = events.filter(
-    (e) => e.type === 'agent.guardrail.evaluated' && (e.data.decision === 'allow' || e.data.decision === 'warn'),
+/**
+ * Each forwarded call is, in order, the one the policy evaluated (allow/warn) and recorded as started.
+ * The order is that of requests and of notifications each: a call is recorded when it ends
+ * (docs/events.md), and a notification never ends, so its record comes at the session's end.
+ */
+function checkEvents(forwarded: Call[], events: FuzzEvent[]): void {
+  const ofRequest = (e: FuzzEvent): boolean => e.data.requestId !== 'null';
+  const inCallOrder = (list: FuzzEvent[]): FuzzEvent[] => [...list.filter(ofRequest), ...list.filter((e) => !ofRequest(e))];
+  const calls = [...forwarded.filter((c) => c.request), ...forwarded.filter((c) => !c.request)];
+  const evaluated = inCallOrder(
+    events.filter((e) => e.type === 'agent.guardrail.evaluated' && (e.data.decision === 'allow' || e.data.decision === 'warn')),
   );
-  const started = events.filter((e) => e.type === 'agent.tool.started');
+  const started = inCallOrder(events.filter((e) => e.type === 'agent.tool.started'));
   if (evaluated.length !== calls.length || started.length !== calls.length) {
     fail(
       `${calls.length} tools/call forwarded, but ${evaluated.length} allowed by the policy and ${started.length} started`,
