@@ -9,6 +9,7 @@ import type { OversizeFrame } from '../framing/frame-reader.js';
 import { answerTooLargeError, ProxyErrorCode } from '../jsonrpc/errors.js';
 import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
 import type { BlockedToolsFilter } from '../policy/blocked-tools-filter.js';
 import { whenSettled } from '../policy/policy-hook.js';
@@ -66,7 +67,7 @@ export class UpstreamAnswers {
     const gate = this.deps.resultGate;
     if (!gate || !request?.judge || !request.call || key === undefined) return this.relayed(frame);
     // Result rules judge only a call's final answer: an input_required round goes on as it came.
-    if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRequired(frame)) return this.relayed(frame);
+    if (frame.indexOf(INPUT_REQUIRED_MARKER) !== -1 && isInputRound(readResult(frame), request.judge.era)) return this.relayed(frame);
     this.deps.pending.settle(key);
     const call = request.call;
     const judged = gate.judge(frame, call, request.judge);
@@ -205,7 +206,7 @@ export class UpstreamAnswers {
     if (request.call) {
       const result = value.result as { isError?: unknown; resultType?: unknown; requestState?: unknown } | undefined;
       // Result rules judge only a call's final answer, never an input_required round.
-      if (request.judge && result?.resultType !== 'input_required') this.deps.resultGate?.observe(message, request.call, request.judge);
+      if (request.judge && !isInputRound(result, request.judge.era)) this.deps.resultGate?.observe(message, request.call, request.judge);
       const inputRequired = result?.resultType === 'input_required' && this.openRound(request, result);
       this.deps.observer.toolFinished(request.call, {
         error: value.error ? { code: value.error.code, message: value.error.message } : undefined,
@@ -272,9 +273,19 @@ function whenJudged(answer: JudgedAnswer | Promise<JudgedAnswer>, then: (a: Judg
   return answer instanceof Promise ? answer.then(then) : then(answer);
 }
 
-/** Whether one upstream answer is a tools/call's `input_required` round (its result's resultType). */
-function isInputRequired(frame: Buffer): boolean {
+/** The `result` of one upstream answer, when the frame is a single response. */
+function readResult(frame: Buffer): unknown {
   const read = readFrame(frame);
-  if (read.kind !== 'single' || !Message.isResponse(read.message.value)) return false;
-  return (read.message.value.result as { resultType?: unknown } | undefined)?.resultType === 'input_required';
+  return read.kind === 'single' && Message.isResponse(read.message.value) ? read.message.value.result : undefined;
+}
+
+/**
+ * Whether a tools/call's answer is an `input_required` round that result rules leave to the final
+ * answer: only for a 2026-07-28-era request (a 2025-era host ignores resultType and would show the
+ * content), and only with no content to show. An upstream cannot slip a result past the rules by
+ * calling it a round (docs/protocol-eras.md).
+ */
+function isInputRound(result: unknown, era: ProtocolEra): boolean {
+  if (era !== 'modern' || !Message.isObject(result) || result.resultType !== 'input_required') return false;
+  return result.content === undefined && result.structuredContent === undefined;
 }
