@@ -14,8 +14,8 @@ import { stderrLine } from '../../lib/report/visible-text.js';
 import { signalExitCode } from '../../lib/session/exit-code.js';
 import { ProxySession } from '../../lib/session/proxy-session.js';
 import { SpawnError } from '../../lib/session/upstream-process.js';
-import { type ProxyArgs, proxyDefaults } from './mcp-proxy-args.js';
 import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
+import { type ProxyArgs, proxyDefaults } from './mcp-proxy-args.js';
 
 /** Without an explicit maxFrameBytes, HTTP bodies are held to 4 MiB (a whole body sits in memory). */
 const DEFAULT_HTTP_BODY_BYTES = 4 * 1024 * 1024;

@@ -3,8 +3,8 @@
 // command module, must accept the line and give the same ones.
 import { describe, expect, it } from 'vitest';
 import yargs, { type CommandModule } from 'yargs';
-import type { ProxyArgs } from '../../cli/commands/mcp-proxy-args.js';
 import { proxyCommand } from '../../cli/commands/mcp-proxy.js';
+import type { ProxyArgs } from '../../cli/commands/mcp-proxy-args.js';
 import { plainProxyArgs } from '../../cli/plain-proxy-args.js';
 
 /** What yargs makes of `argv` with the real command modules (the handler replaced), or its error. */
