@@ -12,8 +12,10 @@ import { isLoopback } from '../../lib/net/loopback.js';
 import type { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
 import { signalExitCode } from '../../lib/session/exit-code.js';
-import { ProxySession } from '../../lib/session/proxy-session.js';
-import { SpawnError } from '../../lib/session/upstream-process.js';
+import type { ProxySession as ProxySessionType } from '../../lib/session/proxy-session.js';
+import { StopClock } from '../../lib/session/stop-clock.js';
+import { startConfiguredUpstream } from '../../lib/session/upstream-env.js';
+import { SpawnError, type UpstreamProcess } from '../../lib/session/upstream-process.js';
 import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
 import { type ProxyArgs, proxyDefaults } from './mcp-proxy-args.js';
 
@@ -243,12 +245,27 @@ export async function runProxy(args: ProxyArgs): Promise<void> {
     log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
   }
   const recorder = args.record ? await startRecording(args.record, config, args['record-unredacted']) : undefined;
-  const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
+  // The upstream starts before the session's modules are loaded, so that its start overlaps with
+  // theirs (docs/performance.md#start-up); a SpawnError comes out of session.run() below. The signal
+  // handlers come first: the upstream runs in its own process group, so only ratri can stop it.
+  let upstream: Promise<UpstreamProcess> | undefined;
+  let session: ProxySessionType | undefined;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (!session.stop(signal)) process.exit(signalExitCode(signal));
+      if (session?.stop(signal)) return;
+      // No session yet, or it has no upstream yet: stop the one being started as a session would, then exit.
+      void (upstream ?? Promise.reject())
+        .then(
+          (u) => u.stop(new StopClock().upstreamTimings()),
+          () => undefined,
+        )
+        .then(() => process.exit(signalExitCode(signal)));
     });
   }
+  upstream = startConfiguredUpstream(config);
+  upstream.catch(() => undefined);
+  const { ProxySession } = await import('../../lib/session/proxy-session.js');
+  session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder, upstream });
   try {
     process.exitCode = await session.run();
   } catch (err) {
