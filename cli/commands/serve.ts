@@ -116,6 +116,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         'Serve the rules of ratri.mcp.json on 127.0.0.1:7466',
       )
       .example('$0 serve --host 0.0.0.0 --port 8080 --store /var/lib/ratri/ratri.db', 'Serve a team (needs RATRI_API_KEY)')
+      .example('$0 serve --host 0.0.0.0 --keys keys.json', 'Serve a team with a key per agent ("ratri serve keys add --keys keys.json …")')
       .epilog(
         'Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the proxy key in RATRI_API_KEY. ' +
           'Approvers (ratri approvals approve|reject --config) need the approver key in RATRI_APPROVER_KEY; a proxy key cannot resolve approvals.',

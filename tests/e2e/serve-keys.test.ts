@@ -6,28 +6,17 @@
  * approver key resolves only its agents' approvals; keys rotate without a restart, and a keys file
  * that turns bad keeps the keys read before.
  */
-import type { ChildProcess } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { apiRequest as api, type ServeProcess, startServe } from '../helpers/serve.js';
+import { apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
 
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
+const children = killedAfterEach();
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-afterEach(async () => {
-  await Promise.all(
-    children.splice(0).map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
-      const closed = new Promise((r) => child.once('close', r));
-      child.kill('SIGKILL');
-      return closed;
-    }),
-  );
-});
 
 function workDir(): string {
   const dir = tempDir('ratri-keys-');
@@ -282,7 +271,7 @@ describe('ratri serve --keys: keys bound to agents', () => {
     const keys = await team(dir);
     const serve = await serveWithKeys(dir, keys.file);
     const proxy = startProxy(dir, serve.url, 'alice', keys.alice);
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     await proxy.response(1);
     proxy.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/tmp/a' } } });
@@ -380,7 +369,7 @@ describe('ratri serve --keys: rotation without a restart', () => {
     const status = async (key: string): Promise<number> => (await api(serve.url, 'GET', '/v1/approvals', key)).status;
 
     const before = startProxy(dir, serve.url, 'alice', k1, 'before');
-    await initialize(before);
+    await before.initialize();
     expect(await status(k1)).toBe(200);
 
     const k2 = await addKey(file, 'alice-2026-02', 'proxy', ['alice']);
@@ -389,7 +378,7 @@ describe('ratri serve --keys: rotation without a restart', () => {
 
     // The proxies move to the new key (a proxy reads api.keyEnv when it starts): a new one with k2.
     const after = startProxy(dir, serve.url, 'alice', k2, 'after');
-    await initialize(after);
+    await after.initialize();
     expect((await runCli(['serve', 'keys', 'remove', '--keys', file, '--id', 'alice-2026-01'])).code).toBe(0);
     const removed = await within('the old key being refused', 3_000, async () => (await status(k1)) === 401);
     expect(removed).toBeLessThan(1_500);
@@ -482,15 +471,4 @@ function startProxy(dir: string, url: string, agentKey: string, key: string, nam
   const proxy = new ProxyProcess(['--config', config], { RATRI_HOME: join(dir, 'home'), RATRI_E2E_PROXY_KEY: key });
   children.push(proxy.child);
   return proxy;
-}
-
-async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-  });
-  await proxy.response(0);
-  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }

@@ -4,7 +4,24 @@
  * child to its own clean-up).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach } from 'vitest';
 import { cliPath } from './cli.js';
+
+/** For a test file's top level: the children pushed to the list returned are killed and reaped after each test. */
+export function killedAfterEach(): ChildProcess[] {
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(
+      children.splice(0).map((child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        const closed = new Promise((r) => child.once('close', r));
+        child.kill('SIGKILL');
+        return closed;
+      }),
+    );
+  });
+  return children;
+}
 
 export interface ServeProcess {
   child: ChildProcess;
