@@ -118,6 +118,18 @@ export class ProxyProcess {
     return this.waitFor((m) => m.id === id && ('result' in m || 'error' in m), timeoutMs);
   }
 
+  /** Plays the host's side of the handshake (`initialize`, its answer, `notifications/initialized`). */
+  async initialize(protocolVersion = '2025-06-18'): Promise<void> {
+    this.send({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    await this.response(0);
+    this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
   /** Lines written so far and not yet taken. */
   get unread(): string[] {
     return [...this.lines];
