@@ -21,6 +21,9 @@ export function openControlPlane(
   return open(config.store, config.guardrails, config.redactKeys, config.secrets);
 }
 
+/** The upstream of a config that names none, read by a command that only uses its control plane. */
+const NEVER_STARTED = { command: '' } as const;
+
 /** How a command names the control plane it works on: `--store`, else `--config` (and `--server`), else the default store. */
 export interface ControlPlaneChoice {
   store?: string;
@@ -34,9 +37,14 @@ export interface ControlPlaneChoice {
 export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane {
   if (!choice.store && choice.config) {
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
-    const file = readConfigFile(choice.config);
+    // An approver's config may name no upstream at all: these commands never start one.
+    const file = readConfigFile(choice.config, { controlPlaneOnly: true });
     const server = choice.server ?? (file.servers ? Object.keys(file.servers)[0] : undefined);
-    return openControlPlane(resolveProxyConfig(file, choice.config, { server }), { approverKey: choice.approverKey, existingStore: true });
+    const withUpstream = file.upstream || file.servers ? file : { ...file, upstream: NEVER_STARTED };
+    return openControlPlane(resolveProxyConfig(withUpstream, choice.config, { server }), {
+      approverKey: choice.approverKey,
+      existingStore: true,
+    });
   }
   return LocalControlPlane.openExisting(storePathOf(choice));
 }

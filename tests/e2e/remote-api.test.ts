@@ -315,6 +315,11 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toMatch(/approved apr_\w+: fs\.read_file/);
     expect((await proxy.response(1)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
+    // An approver's own config names the API and its key, and no upstream: ratri approvals never starts one.
+    const approverConfig = writeConfig(dir, { agentKey: 'ops', api: { url: serve.url, keyEnv: APPROVER_ENV } }, 'approver.mcp.json');
+    const shown = await runCli(['approvals', 'show', held.id, '--config', approverConfig], '', { ...env, [APPROVER_ENV]: APPROVER_KEY });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/approved/);
 
     // Grants through the API: --always stores one on the server, ratri grants lists and revokes it there.
     const approver = { ...env, [APPROVER_ENV]: APPROVER_KEY };
