@@ -202,7 +202,18 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   private async evaluateRemotely(body: EvaluateBody): Promise<GuardAnswer> {
-    const answer = this.expect(await this.request('POST', ApiPath.evaluate, body, this.config.guardTimeoutMs), 'POST', ApiPath.evaluate);
+    const sent = await this.request('POST', ApiPath.evaluate, body, this.config.guardTimeoutMs);
+    // The API is there and refuses this proxy's key (removed, rotated out, bound to another agent):
+    // not an outage that fail_open may wave through, but a proxy nobody guards. Blocked (docs/policy.md).
+    if (sent.status === 401 || sent.status === 403) {
+      const keyEnv = apiKeyEnv(this.config.api!) ?? 'api.keyEnv';
+      return {
+        decision: 'block',
+        ruleId: null,
+        reason: `${this.describe(sent, 'POST', ApiPath.evaluate)}; blocked whatever guardFailureMode says. fix: give ${keyEnv} a key the control plane accepts for agent "${this.config.agentKey}"`,
+      };
+    }
+    const answer = this.expect(sent, 'POST', ApiPath.evaluate);
     const a = answer as Partial<GuardAnswer> | null;
     if (!a || !DECISIONS.includes(a.decision as GuardAnswer['decision'])) {
       throw new ApiAnswerError(`the control plane at ${this.location} answered the guard evaluation without a valid "decision"`, 200);

@@ -288,6 +288,25 @@ describe('ratri serve --keys: keys bound to agents', () => {
     }
     expect(serve.stderr()).not.toContain('refused');
   });
+
+  it('a proxy whose key the API refuses (bound to another agent, or removed) gets its calls blocked, under fail_open too', async () => {
+    // guardFailureMode is fail_open by default: an API that is down lets calls through. One that is up and
+    // refuses the key must not: that would leave a rotated-out or mis-bound proxy unguarded (docs/policy.md).
+    const dir = workDir();
+    const keys = await team(dir);
+    const serve = await serveWithKeys(dir, keys.file);
+    const misbound = startProxy(dir, serve.url, 'bob', keys.alice, 'misbound');
+    await misbound.initialize();
+    misbound.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/tmp/a' } } });
+    const refused = await misbound.response(1);
+    expect(refused.error?.code).toBe(-32001);
+    expect(refused.error?.message).toContain('answered 403 to POST /v1/');
+    expect(refused.error?.message).toContain('fix: give RATRI_E2E_PROXY_KEY a key the control plane accepts for agent "bob"');
+    const unknown = startProxy(dir, serve.url, 'alice', 'not-a-key-of-the-file', 'unknown');
+    await unknown.initialize();
+    unknown.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/tmp/a' } } });
+    expect((await unknown.response(2)).error?.code).toBe(-32001);
+  });
 });
 
 describe('ratri serve --keys: starting', () => {
