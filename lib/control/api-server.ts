@@ -33,6 +33,21 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Where unexpected failures are reported. */
   log?: (message: string) => void;
+  /** Told of every request once its answer is sent (so it never delays one): the OpenTelemetry export (api-telemetry.ts). */
+  onAnswered?: (answered: AnsweredRequest) => void;
+}
+
+/** A request the server answered, as `onAnswered` is told of it. */
+export interface AnsweredRequest {
+  req: IncomingMessage;
+  /** The status sent. */
+  status: number;
+  startMs: number;
+  endMs: number;
+  /** The body, when the route reads one and it passed its schema. */
+  body?: unknown;
+  /** The route's answer, when it gave one (not an error). */
+  reply?: Reply;
 }
 
 /** An answer that is not a success. */
@@ -47,7 +62,8 @@ class HttpProblem extends Error {
   }
 }
 
-interface Reply {
+/** A route's answer. */
+export interface Reply {
   status: number;
   body: unknown;
 }
@@ -89,7 +105,7 @@ export function createApiServer(options: ApiServerOptions): Server {
   const log = options.log ?? ((m: string) => process.stderr.write(stderrLine('ratri serve', m)));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, seen: Partial<AnsweredRequest>): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://ratri');
     const path = url.pathname;
     if (keys.length === 0) checkFromThisMachine(req, server);
@@ -118,13 +134,16 @@ export function createApiServer(options: ApiServerOptions): Server {
       body = await readJson(req, limit);
       const problem = validator.problem(route.schema, body);
       if (problem) throw new HttpProblem(400, problem);
+      seen.body = body;
     }
     const reply = await route.handle({ params, body, query: url.searchParams });
+    seen.reply = reply;
     send(res, reply.status, reply.body);
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const seen: Partial<AnsweredRequest> = { startMs: Date.now() };
+    const answered = handle(req, res, seen).catch((err: unknown) => {
       if (err instanceof HttpProblem) return send(res, err.status, { error: err.message, ...err.extra }, err.headers);
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
         return send(res, 503, { error: 'the store is busy with another writer; try again' }, { 'retry-after': '1' });
@@ -132,6 +151,8 @@ export function createApiServer(options: ApiServerOptions): Server {
       log(`${req.method} ${req.url} failed: ${(err as Error).stack ?? String(err)}`);
       send(res, 500, { error: `the server failed: ${(err as Error).message}` });
     });
+    const tell = options.onAnswered;
+    if (tell) void answered.then(() => tell({ ...seen, req, status: res.statusCode, startMs: seen.startMs!, endMs: Date.now() }));
   });
   // Longer than the clients' idle sockets live (15 s), so a proxy never sends on a socket being closed.
   server.keepAliveTimeout = 30_000;

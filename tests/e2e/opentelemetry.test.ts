@@ -7,14 +7,13 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, cliPath, fixtureServer, initializeProxy, ProxyProcess, toolCall, writeConfig } from '../helpers/cli.js';
 import { stopChild, waitForOutput } from '../helpers/conformance.js';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { closedPort, OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-otel-');
 const receivers: OtlpReceiver[] = [];
@@ -40,22 +39,9 @@ function config(d: string, otlp: Record<string, unknown>, extra: Record<string, 
   });
 }
 
-async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'otel-test', version: '1' } },
-  });
-  await proxy.response(0);
-}
+const initialize = (proxy: ProxyProcess) => initializeProxy(proxy, 'otel-test');
 
-const call = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
-});
+const call = toolCall;
 
 async function endSession(proxy: ProxyProcess): Promise<number | null> {
   proxy.child.stdin.end();
@@ -257,13 +243,3 @@ describe('OpenTelemetry export from the HTTP front', () => {
     expect(span?.attributes).toMatchObject({ 'network.transport': 'tcp', 'gen_ai.tool.name': 'read_file', 'ratri.decision': 'allow' });
   });
 });
-
-/** A port nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

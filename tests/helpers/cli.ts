@@ -124,6 +124,25 @@ export class ProxyProcess {
   }
 }
 
+/** Sends `initialize` (protocol 2025-06-18) to the proxy, as id 0, and waits for its answer. */
+export async function initializeProxy(proxy: ProxyProcess, clientName = 'test'): Promise<void> {
+  proxy.send({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: clientName, version: '1' } },
+  });
+  await proxy.response(0);
+}
+
+/** A `tools/call` request, with `params._meta` when given. */
+export const toolCall = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+});
+
 /** True while a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
 export const isAlive = isProcessAlive;
 
