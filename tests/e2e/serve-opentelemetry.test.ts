@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUpAfterEach, cliPath, fixtureServer, initializeProxy, ProxyProcess, root, toolCall, writeConfig } from '../helpers/cli.js';
 import { stopChild, waitForOutput } from '../helpers/conformance.js';
 import { compileEventSchema, readEvents } from '../helpers/events.js';
+import { FAKE } from '../helpers/fake-secrets.js';
 import { closedPort, OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-serve-otel-');
@@ -154,6 +155,8 @@ describe('ratri serve exports spans and metrics (telemetry.otlp)', () => {
     expect((await proxy.response(1)).result).toBeDefined();
     proxy.send(call(2, 'delete_file', { path: '/tmp/x' }));
     expect(((await proxy.response(2)).error as { code: number }).code).toBe(-32001);
+    proxy.send(call(4, 'read_file', { path: `/tmp/${FAKE.github}` }));
+    await proxy.response(4);
     proxy.send(call(3, 'read_file', { path: '/secret/key', token: 'tok-SECRET' }));
     const approval = await pendingApproval(serve.url);
     await api(serve.url, `/v1/approvals/${approval.id}/resolve`, APPROVER_KEY, { approve: true, resolvedBy: 'alice' });
@@ -248,16 +251,20 @@ describe('ratri serve exports spans and metrics (telemetry.otlp)', () => {
     expect(uploads[0]!.attributes['ratri.agent_key']).toBe('otel-agent');
     // No span for the listing of approvals (it answers no call).
     expect(spans.some((s) => s.attributes['http.route'] === '/v1/approvals')).toBe(false);
-    // Nothing redacted is exported.
-    expect(serveReceiver.received.map((r) => r.body.toString('utf8')).join('')).not.toContain('tok-SECRET');
+    // Nothing redacted is exported: a secret value in the resource is replaced (docs/secrets.md).
+    const [secret] = spansOf(spans, 'guard/evaluate', '4');
+    expect(secret!.attributes['ratri.resource']).toMatch(/^file:\/tmp\/\[REDACTED:[a-z-]+\]$/);
+    const exported = serveReceiver.received.map((r) => r.body.toString('utf8')).join('');
+    expect(exported).not.toContain('tok-SECRET');
+    expect(exported).not.toContain(FAKE.github);
 
     const traces = JSON.parse(serveReceiver.received.find((r) => r.path === '/v1/traces')!.body.toString('utf8'));
     expect(traces.resourceSpans[0].resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'ratri-serve' } });
     const metrics = serveReceiver.metrics();
-    expect(sumByDecision(metrics.get('ratri.guardrail.decisions').sum.dataPoints)).toEqual({ allow: 1, block: 1, require_approval: 1 });
+    expect(sumByDecision(metrics.get('ratri.guardrail.decisions').sum.dataPoints)).toEqual({ allow: 2, block: 1, require_approval: 1 });
     const duration = metrics.get('mcp.server.operation.duration');
     expect(duration.unit).toBe('s');
-    expect(duration.histogram.dataPoints.reduce((n: number, p: { count: string }) => n + Number(p.count), 0)).toBe(3);
+    expect(duration.histogram.dataPoints.reduce((n: number, p: { count: string }) => n + Number(p.count), 0)).toBe(4);
   });
 
   it('joins the host trace when the proxy exports no spans but the request carried a traceparent', async () => {
