@@ -6,33 +6,18 @@ import type { CommandModule } from 'yargs';
 import { chooseProxyConfig, commandLineNotice } from '../../lib/config/command-line-config.js';
 import { ConfigError } from '../../lib/config/load-config.js';
 import { startupSummary } from '../../lib/config/startup-summary.js';
-import { DEFAULTS, type Mode, type ProxyConfig } from '../../lib/config/types.js';
+import { DEFAULTS, type ProxyConfig } from '../../lib/config/types.js';
 import type { ControlPlane } from '../../lib/control/control-plane.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import type { SessionRecorder } from '../../lib/replay/session-recorder.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
 import { signalExitCode } from '../../lib/session/exit-code.js';
-import { ProxySession } from '../../lib/session/proxy-session.js';
-import { SpawnError } from '../../lib/session/upstream-process.js';
+import type { ProxySession as ProxySessionType } from '../../lib/session/proxy-session.js';
+import { StopClock } from '../../lib/session/stop-clock.js';
+import { startConfiguredUpstream } from '../../lib/session/upstream-env.js';
+import { SpawnError, type UpstreamProcess } from '../../lib/session/upstream-process.js';
 import type { HttpFront as HttpFrontType } from '../../lib/transport/http-front.js';
-
-interface ProxyArgs {
-  config?: string;
-  '--'?: string[];
-  server?: string;
-  mode?: Mode;
-  environment?: string;
-  record?: string;
-  'record-unredacted': boolean;
-  transport: string;
-  port: number;
-  host: string;
-  'allowed-origin'?: string[];
-  'auth-token-env'?: string;
-  'session-idle-ms': number;
-  'max-sessions': number;
-  'request-timeout-ms': number;
-}
+import { type ProxyArgs, proxyDefaults } from './mcp-proxy-args.js';
 
 /** Without an explicit maxFrameBytes, HTTP bodies are held to 4 MiB (a whole body sits in memory). */
 const DEFAULT_HTTP_BODY_BYTES = 4 * 1024 * 1024;
@@ -182,16 +167,16 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       })
       .option('record-unredacted', {
         type: 'boolean',
-        default: false,
+        default: proxyDefaults['record-unredacted'],
         describe: 'With --record: keep every frame byte for byte, secrets included',
       })
       .option('transport', {
         type: 'string',
-        default: 'stdio',
+        default: proxyDefaults.transport,
         describe: 'stdio, or serve over HTTP: http (Streamable HTTP), sse (legacy HTTP+SSE), or http,sse',
       })
-      .option('port', { type: 'number', default: 3100, describe: 'HTTP port (0 picks a free one)' })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'HTTP address to bind' })
+      .option('port', { type: 'number', default: proxyDefaults.port, describe: 'HTTP port (0 picks a free one)' })
+      .option('host', { type: 'string', default: proxyDefaults.host, describe: 'HTTP address to bind' })
       .option('allowed-origin', { type: 'string', array: true, describe: 'Browser Origin allowed besides localhost (repeatable)' })
       .option('auth-token-env', {
         type: 'string',
@@ -199,15 +184,19 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       })
       .option('session-idle-ms', {
         type: 'number',
-        default: DEFAULTS.sessionIdleMs,
+        default: proxyDefaults['session-idle-ms'],
         describe: 'End an HTTP session with no request, no open stream and no unanswered request for this long',
       })
       .option('request-timeout-ms', {
         type: 'number',
-        default: 10_000,
+        default: proxyDefaults['request-timeout-ms'],
         describe: "Most time a client may take to send a request's headers, and then its body (408 beyond)",
       })
-      .option('max-sessions', { type: 'number', default: 100, describe: 'Most HTTP sessions (each with its own upstream) at once' })
+      .option('max-sessions', {
+        type: 'number',
+        default: proxyDefaults['max-sessions'],
+        describe: 'Most HTTP sessions (each with its own upstream) at once',
+      })
       .example('$0 mcp proxy --config ratri.mcp.json', 'Proxy the upstream of ratri.mcp.json on stdin/stdout')
       .example('$0 mcp proxy --config ratri.mcp.json --server github --mode enforce', 'Run one server of a multi-server config, enforcing')
       .example(
@@ -219,58 +208,76 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
         '$0 mcp proxy -c ratri.mcp.json --transport http,sse --port 3100',
         'Serve MCP over HTTP at http://127.0.0.1:3100/mcp (and /sse)',
       ),
-  handler: async (args) => {
-    let config;
-    try {
-      config = chooseProxyConfig(args.config, args['--']?.map(String), {
-        server: args.server,
-        mode: args.mode,
-        environment: args.environment,
-      });
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        log(err.message);
-        process.exit(2);
-      }
-      throw err;
-    }
-    const transports = parseTransports(args.transport);
-    if (typeof transports === 'string') {
-      log(transports);
-      process.exit(2);
-    }
-    log(args.config === undefined ? commandLineNotice(config) : startupSummary(config));
-    if (!transports.stdio) return serveHttp(args, config, transports);
-    if (args['record-unredacted'] && !args.record) {
-      log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
-      process.exit(2);
-    }
-    if (process.stdin.isTTY) {
-      log(
-        `proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`,
-      );
-      log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
-    }
-    const recorder = args.record ? await startRecording(args.record, config, args['record-unredacted']) : undefined;
-    const session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder });
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.on(signal, () => {
-        if (!session.stop(signal)) process.exit(signalExitCode(signal));
-      });
-    }
-    try {
-      process.exitCode = await session.run();
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        log(err.message);
-        process.exit(2);
-      }
-      if (err instanceof SpawnError) {
-        log(`${err.message}\n  fix: check "upstream.command" in ${config.source}`);
-        process.exit(err.code === 'EACCES' ? 126 : 127);
-      }
-      throw err;
-    }
-    process.exit(process.exitCode);
-  },
+  handler: runProxy,
 };
+
+/** The command itself, from yargs' arguments or from the plain command line a host runs (cli/plain-proxy-args.ts). */
+export async function runProxy(args: ProxyArgs): Promise<void> {
+  let config;
+  try {
+    config = chooseProxyConfig(args.config, args['--']?.map(String), {
+      server: args.server,
+      mode: args.mode,
+      environment: args.environment,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const transports = parseTransports(args.transport);
+  if (typeof transports === 'string') {
+    log(transports);
+    process.exit(2);
+  }
+  log(args.config === undefined ? commandLineNotice(config) : startupSummary(config));
+  if (!transports.stdio) return serveHttp(args, config, transports);
+  if (args['record-unredacted'] && !args.record) {
+    log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
+    process.exit(2);
+  }
+  if (process.stdin.isTTY) {
+    log(
+      `proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`,
+    );
+    log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
+  }
+  const recorder = args.record ? await startRecording(args.record, config, args['record-unredacted']) : undefined;
+  // The upstream starts before the session's modules are loaded, so that its start overlaps with
+  // theirs (docs/performance.md#start-up); a SpawnError comes out of session.run() below. The signal
+  // handlers come first: the upstream runs in its own process group, so only ratri can stop it.
+  let upstream: Promise<UpstreamProcess> | undefined;
+  let session: ProxySessionType | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (session?.stop(signal)) return;
+      // No session yet, or it has no upstream yet: stop the one being started as a session would, then exit.
+      void (upstream ?? Promise.reject())
+        .then(
+          (u) => u.stop(new StopClock().upstreamTimings()),
+          () => undefined,
+        )
+        .then(() => process.exit(signalExitCode(signal)));
+    });
+  }
+  upstream = startConfiguredUpstream(config);
+  upstream.catch(() => undefined);
+  const { ProxySession } = await import('../../lib/session/proxy-session.js');
+  session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder, upstream });
+  try {
+    process.exitCode = await session.run();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log(err.message);
+      process.exit(2);
+    }
+    if (err instanceof SpawnError) {
+      log(`${err.message}\n  fix: check "upstream.command" in ${config.source}`);
+      process.exit(err.code === 'EACCES' ? 126 : 127);
+    }
+    throw err;
+  }
+  process.exit(process.exitCode);
+}

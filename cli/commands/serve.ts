@@ -6,6 +6,8 @@ import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
 import type { GuardrailsConfig, OtlpConfig, SecretsConfig } from '../../lib/config/types.js';
 import { createApiServer } from '../../lib/control/api-server.js';
 import type { ApiTelemetry } from '../../lib/control/api-telemetry.js';
+import { KeysFileError } from '../../lib/control/keys-file.js';
+import { servedKeyRing } from '../../lib/control/keys-watch.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { PgControlPlane } from '../../lib/control/pg-control-plane.js';
 import { shownUrl } from '../../lib/control/pg-store.js';
@@ -13,6 +15,7 @@ import type { ServedPlane } from '../../lib/control/served-plane.js';
 import { StoreError } from '../../lib/control/store.js';
 import { isLoopback } from '../../lib/net/loopback.js';
 import { stderrLine } from '../../lib/report/visible-text.js';
+import { serveKeysCommand } from './serve-keys.js';
 
 interface ServeArgs {
   config?: string;
@@ -22,6 +25,7 @@ interface ServeArgs {
   port: number;
   'key-env': string;
   'approver-key-env': string;
+  keys?: string;
 }
 
 function say(message: string): void {
@@ -49,16 +53,16 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-/** The proxy key and the approver key from the environment, after checking that they make sense with --host. */
+/** The proxy key and the approver key from the environment, after checking that they make sense with --host and --keys. */
 function readKeys(args: ServeArgs): { key?: string; approverKey?: string } {
   const keyEnv = args['key-env'];
   const approverEnv = args['approver-key-env'];
   const key = process.env[keyEnv] || undefined;
   const approverKey = process.env[approverEnv] || undefined;
-  if (!key && !approverKey && !isLoopback(args.host)) {
+  if (!key && !approverKey && !args.keys && !isLoopback(args.host)) {
     fail(
       `refusing to listen on ${args.host} without an API key: anyone who can reach it could approve calls.\n` +
-        `  fix: export ${keyEnv}=$(openssl rand -hex 32) and give proxies the same key, or listen on 127.0.0.1`,
+        `  fix: export ${keyEnv}=$(openssl rand -hex 32) and give proxies the same key, or give a keys file with --keys, or listen on 127.0.0.1`,
       2,
     );
   }
@@ -68,6 +72,7 @@ function readKeys(args: ServeArgs): { key?: string; approverKey?: string } {
       2,
     );
   }
+  if (args.keys) return { key, approverKey };
   if (!key && !approverKey) {
     say(`warning: ${keyEnv} is not set, so any process on this machine can use the API (set it to require a key)`);
   } else if (!approverKey) {
@@ -82,36 +87,53 @@ function readKeys(args: ServeArgs): { key?: string; approverKey?: string } {
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Serve the control plane (rules, approvals, events) over HTTP for remote proxies',
+  // global: false, so that `ratri serve keys …` takes none of these.
   builder: (y) =>
     y
       .option('config', {
+        global: false,
         alias: 'c',
         type: 'string',
         describe: 'A ratri.mcp.json whose top-level guardrails, redactKeys and store to use',
       })
-      .option('store', { type: 'string', describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)' })
+      .option('store', {
+        type: 'string',
+        global: false,
+        describe: 'The SQLite store (default: the config\'s "store", else $RATRI_HOME/ratri.db)',
+      })
       .option('database', {
+        global: false,
         type: 'string',
         describe: 'A PostgreSQL database (postgres://USER@HOST:PORT/DB, the password in PGPASSWORD) instead of the SQLite store',
         conflicts: 'store',
       })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
-      .option('port', { type: 'number', default: 7466, describe: 'Port to listen on (0 picks a free one)' })
+      .option('host', { type: 'string', global: false, default: '127.0.0.1', describe: 'Address to listen on' })
+      .option('port', { type: 'number', global: false, default: 7466, describe: 'Port to listen on (0 picks a free one)' })
       .option('key-env', {
+        global: false,
         type: 'string',
         default: 'RATRI_API_KEY',
         describe: 'Environment variable holding the proxy key (evaluate, events, tools, reading approvals)',
       })
       .option('approver-key-env', {
+        global: false,
         type: 'string',
         default: 'RATRI_APPROVER_KEY',
         describe: 'Environment variable holding the approver key (all of the above, and resolving approvals)',
       })
+      .option('keys', {
+        global: false,
+        type: 'string',
+        describe:
+          'A keys file of per-agent proxy keys and approver keys (hashes only; "ratri serve keys add" writes it), re-read when it changes',
+      })
+      .command(serveKeysCommand)
       .example(
         'RATRI_API_KEY=$(openssl rand -hex 32) $0 serve --config ratri.mcp.json',
         'Serve the rules of ratri.mcp.json on 127.0.0.1:7466',
       )
       .example('$0 serve --host 0.0.0.0 --port 8080 --store /var/lib/ratri/ratri.db', 'Serve a team (needs RATRI_API_KEY)')
+      .example('$0 serve --host 0.0.0.0 --keys keys.json', 'Serve a team with a key per agent ("ratri serve keys add --keys keys.json …")')
       .epilog(
         'Proxies use it with "api": { "url": "http://HOST:PORT" } in their config and the proxy key in RATRI_API_KEY. ' +
           'Approvers (ratri approvals approve|reject --config) need the approver key in RATRI_APPROVER_KEY; a proxy key cannot resolve approvals.',
@@ -133,6 +155,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         otlp = file.telemetry?.otlp;
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
         if (!args.database && !args.store && file.database) args.database = file.database;
+        if (!args.keys && file.keys) args.keys = resolveConfigPath(dirname(resolve(args.config)), file.keys);
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message, 2);
         throw err;
@@ -141,6 +164,16 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     store ??= defaultStorePath();
 
     const { key, approverKey } = readKeys(args);
+    let keys: ReturnType<typeof servedKeyRing>;
+    try {
+      const env = { key, keyEnv: args['key-env'], approverKey, approverKeyEnv: args['approver-key-env'] };
+      keys = servedKeyRing(env, args.keys && resolve(args.keys), say);
+    } catch (err) {
+      if (err instanceof KeysFileError) fail(err.message, 2);
+      throw err;
+    }
+    if (args.keys && keys.ring.fileKeys === 0)
+      say(`the keys file ${args.keys} has no keys yet: requests are refused until "ratri serve keys add" adds one`);
 
     let plane: ServedPlane;
     const secretChoice = { redact: secrets.redact ?? true, disabledRules: secrets.disabledRules ?? [] };
@@ -153,7 +186,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       throw err;
     }
     const telemetry = await openTelemetry(otlp, plane);
-    const server = createApiServer({ plane, key, approverKey, redactKeys, onAnswered: telemetry && ((a) => telemetry.observe(a)) });
+    const server = createApiServer({ plane, keys: keys.ring, redactKeys, onAnswered: telemetry && ((a) => telemetry.observe(a)) });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
       if (err.code === 'EADDRINUSE')
@@ -171,6 +204,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     });
 
     const stop = (): void => {
+      keys.close();
       server.close();
       server.closeAllConnections(); // keep-alive sockets of idle proxies would hold close() open
       void closeTelemetry(telemetry)

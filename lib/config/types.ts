@@ -127,6 +127,8 @@ export interface ConfigFile extends ServerFields {
   store?: string;
   /** `ratri serve` only: a PostgreSQL database instead of the store (docs/api.md, "PostgreSQL"). */
   database?: string;
+  /** `ratri serve` only: its keys file, relative to this file (docs/api.md, "Keys for teams"). */
+  keys?: string;
   approvals?: ApprovalsConfig;
 }
 

@@ -2,11 +2,11 @@
  * The control-plane HTTP API (docs/api.md) over a `ServedPlane` (SQLite or PostgreSQL, served-plane.ts): what `ratri serve` runs, so
  * proxies on many machines share one set of rules, approvals and events. Plain `node:http`; routes
  * are one table; every error is `{ error: "plain sentence" }`. Keys have roles: a proxy key cannot
- * resolve approvals, an approver key can. Without any key (loopback only) every request must come
- * from this machine and not from a web page (lib/net/loopback.ts).
+ * resolve approvals, an approver key can; a key of the keys file acts only for its agents
+ * (key-ring.ts, agent-scope.ts). Without any key (loopback only) every request must come from this
+ * machine and not from a web page (lib/net/loopback.ts).
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readRequestBody } from '../net/http-body.js';
 import { crossSiteProblem, foreignHost, isJsonContentType } from '../net/loopback.js';
@@ -14,19 +14,19 @@ import type { ToolDefinition } from '../policy/tool-catalog.js';
 import { stderrLine } from '../report/visible-text.js';
 import type { RatriEvent } from '../telemetry/event.js';
 import { makeRedactor } from '../telemetry/redact.js';
+import { actFor, agentsToRead, ScopeRefusal, visible } from './agent-scope.js';
 import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
 import { newApprovalFor } from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
+import { ANYONE_HERE, type Caller, type KeyRing } from './key-ring.js';
 import type { ServedPlane } from './served-plane.js';
 
 /** What the server serves, and how. */
 export interface ApiServerOptions {
   plane: ServedPlane;
-  /** The proxies' bearer key: every /v1 route except resolving approvals. */
-  key?: string;
-  /** The approvers' bearer key: every /v1 route, resolving approvals included. Neither key: no key is asked (loopback only, see `ratri serve`). */
-  approverKey?: string;
+  /** The keys it accepts. None at all (no keys file either): no key is asked (loopback only, see `ratri serve`). */
+  keys: KeyRing;
   /** Redacted from the arguments of approvals the server creates, besides the keys each request names. */
   redactKeys?: string[];
   /** Larger bodies are answered 413. */
@@ -36,6 +36,9 @@ export interface ApiServerOptions {
   /** Told of every request once its answer is sent (so it never delays one): the OpenTelemetry export (api-telemetry.ts). */
   onAnswered?: (answered: AnsweredRequest) => void;
 }
+
+/** What is learnt of a request while it is handled: who sent it, and what `onAnswered` is told. */
+type Seen = Partial<AnsweredRequest> & { caller?: Caller };
 
 /** A request the server answered, as `onAnswered` is told of it. */
 export interface AnsweredRequest {
@@ -72,10 +75,9 @@ interface RouteInput {
   params: string[];
   body: unknown;
   query: URLSearchParams;
+  /** Who sent it, by its key. */
+  caller: Caller;
 }
-
-/** What a request's key lets it do: `approver` can also resolve approvals. */
-type Role = 'proxy' | 'approver';
 
 interface Route {
   method: 'GET' | 'POST';
@@ -95,21 +97,20 @@ const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 /** A body must have come within this long (408 otherwise): long enough for 8 MiB over a slow link, short enough that a stalled client lets go. */
 const BODY_TIMEOUT_MS = 30_000;
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
-
 /** Creates the server (not yet listening). */
 export function createApiServer(options: ApiServerOptions): Server {
   const validator = new BodyValidator();
   const routes = makeRoutes(options);
-  const keys = keyHashes(options);
+  const { keys } = options;
   const log = options.log ?? ((m: string) => process.stderr.write(stderrLine('ratri serve', m)));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, seen: Partial<AnsweredRequest>): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, sender: Seen): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://ratri');
     const path = url.pathname;
-    if (keys.length === 0) checkFromThisMachine(req, server);
-    const role: Role = path.startsWith('/v1/') && keys.length > 0 ? roleOf(req.headers.authorization, keys) : 'approver';
+    if (!keys.required) checkFromThisMachine(req, server);
+    const caller = path.startsWith('/v1/') && keys.required ? callerOf(req.headers.authorization, keys) : ANYONE_HERE;
+    sender.caller = caller;
     const candidates = routes.filter((r) => r.path.test(path));
     if (candidates.length === 0) throw new HttpProblem(404, `there is no ${path} here (docs/api.md lists the routes)`);
     const route = candidates.find((r) => r.method === req.method);
@@ -117,10 +118,10 @@ export function createApiServer(options: ApiServerOptions): Server {
       const allow = [...new Set(candidates.map((r) => r.method))].join(', ');
       throw new HttpProblem(405, `${req.method} is not allowed on ${path}; use ${allow}`, { allow });
     }
-    if (route.approverOnly && role !== 'approver') {
+    if (route.approverOnly && caller.role !== 'approver') {
       throw new HttpProblem(
         403,
-        'resolving approvals needs the approver key (the key given to ratri serve with --approver-key-env, default RATRI_APPROVER_KEY); this is a proxy key',
+        'resolving approvals needs the approver key (the key given to ratri serve with --approver-key-env, default RATRI_APPROVER_KEY, or an approver key of its keys file); this is a proxy key',
       );
     }
     let params: string[];
@@ -134,16 +135,20 @@ export function createApiServer(options: ApiServerOptions): Server {
       body = await readJson(req, limit);
       const problem = validator.problem(route.schema, body);
       if (problem) throw new HttpProblem(400, problem);
-      seen.body = body;
+      sender.body = body;
     }
-    const reply = await route.handle({ params, body, query: url.searchParams });
-    seen.reply = reply;
+    const reply = await route.handle({ params, body, query: url.searchParams, caller });
+    sender.reply = reply;
     send(res, reply.status, reply.body);
   };
 
   const server = createServer((req, res) => {
-    const seen: Partial<AnsweredRequest> = { startMs: Date.now() };
-    const answered = handle(req, res, seen).catch((err: unknown) => {
+    const sender: Seen = { startMs: Date.now() };
+    const answered = handle(req, res, sender).catch((err: unknown) => {
+      if ((err instanceof ScopeRefusal && err.refused) || (err instanceof HttpProblem && (err.status === 401 || err.status === 403))) {
+        log(`refused ${req.method} ${pathOf(req)} (key ${sender.caller?.label ?? 'none or unknown'}): ${err.status} ${err.message}`);
+      }
+      if (err instanceof ScopeRefusal) return send(res, err.status, { error: err.message });
       if (err instanceof HttpProblem) return send(res, err.status, { error: err.message, ...err.extra }, err.headers);
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
         return send(res, 503, { error: 'the store is busy with another writer; try again' }, { 'retry-after': '1' });
@@ -152,22 +157,15 @@ export function createApiServer(options: ApiServerOptions): Server {
       send(res, 500, { error: `the server failed: ${(err as Error).message}` });
     });
     const tell = options.onAnswered;
-    if (tell) void answered.then(() => tell({ ...seen, req, status: res.statusCode, startMs: seen.startMs!, endMs: Date.now() }));
+    if (tell) void answered.then(() => tell({ ...sender, req, status: res.statusCode, startMs: sender.startMs!, endMs: Date.now() }));
   });
   // Longer than the clients' idle sockets live (15 s), so a proxy never sends on a socket being closed.
   server.keepAliveTimeout = 30_000;
   return server;
 }
 
-function keyHashes({ key, approverKey }: ApiServerOptions): Array<{ role: Role; hash: Buffer }> {
-  const keys: Array<{ role: Role; hash: Buffer }> = [];
-  if (key) keys.push({ role: 'proxy', hash: sha256(key) });
-  if (approverKey) keys.push({ role: 'approver', hash: sha256(approverKey) });
-  return keys;
-}
-
-/** The role of the key sent; 401 when none or an unknown one is sent. Every key is compared, in constant time. */
-function roleOf(header: string | undefined, keys: Array<{ role: Role; hash: Buffer }>): Role {
+/** Who sent the key; 401 when none or an unknown one is sent. */
+function callerOf(header: string | undefined, keys: KeyRing): Caller {
   const challenge = { 'www-authenticate': 'Bearer realm="ratri"' };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!match) {
@@ -177,12 +175,9 @@ function roleOf(header: string | undefined, keys: Array<{ role: Role; hash: Buff
       challenge,
     );
   }
-  // Hashes have equal lengths, so each comparison takes the same time whatever the key sent.
-  const sent = sha256(match[1]!);
-  let role: Role | undefined;
-  for (const key of keys) if (timingSafeEqual(sent, key.hash)) role = key.role;
-  if (!role) throw new HttpProblem(401, 'the API key is not valid', challenge);
-  return role;
+  const caller = keys.callerOf(match[1]!);
+  if (!caller) throw new HttpProblem(401, 'the API key is not valid', challenge);
+  return caller;
 }
 
 /**
@@ -202,6 +197,9 @@ function checkFromThisMachine(req: IncomingMessage, server: Server): void {
     throw new HttpProblem(415, 'send the body with "Content-Type: application/json"');
   }
 }
+
+/** The request's path, without its query (which is not the logs' business). */
+const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?')[0]!;
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -227,23 +225,27 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
+/** Who resolved an approval, as recorded: the name the request gives, and the id of a keys-file key that sent it. */
+function recordedResolver(named: string | undefined, caller: Caller): string {
+  if (!caller.fileId) return named ?? 'api';
+  return named ? `${named} (key ${caller.fileId})` : `key ${caller.fileId}`;
+}
+
 function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
-  const approvalOr404 = async (id: string): Promise<ApprovalRecord> => {
-    const approval = await plane.approvals.get(id);
-    if (!approval) throw new HttpProblem(404, `there is no approval ${id}`);
-    return approval;
-  };
+  /** The approval, if there is one the caller may see (404 otherwise). */
+  const approvalOr404 = async (id: string, caller: Caller): Promise<ApprovalRecord> =>
+    visible(caller, await plane.approvals.get(id), `approval ${id}`);
 
   /**
    * `?waitMs=N` (at most MAX_WAIT_MS): a pending approval is answered when it changes or after N ms,
    * on a store that says when it changes (PostgreSQL LISTEN/NOTIFY); at once on any other.
    */
-  const approvalAfterWait = async (id: string, waitMs: string | null): Promise<ApprovalRecord> => {
-    const approval = await approvalOr404(id);
+  const approvalAfterWait = async (id: string, waitMs: string | null, caller: Caller): Promise<ApprovalRecord> => {
+    const approval = await approvalOr404(id, caller);
     const ms = Math.min(Number(waitMs) || 0, MAX_WAIT_MS, Date.parse(approval.expiresAt) - Date.now());
     if (approval.status !== 'pending' || ms <= 0 || !plane.changed) return approval;
     await plane.changed(id, ms);
-    return approvalOr404(id);
+    return approvalOr404(id, caller);
   };
 
   /** The server's rules decide; a stricter verdict of the proxy's own rules wins (api-protocol.ts). */
@@ -281,48 +283,57 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       method: 'POST',
       path: /^\/v1\/guard\/evaluate$/,
       schema: 'guard-evaluate.json',
-      handle: async ({ body }) => ({ status: 200, body: await evaluate(body as EvaluateBody) }),
+      handle: async ({ body, caller }) => {
+        actFor(caller, (body as EvaluateBody).agentKey, 'agentKey');
+        return { status: 200, body: await evaluate(body as EvaluateBody) };
+      },
     },
     {
       method: 'POST',
       path: /^\/v1\/events$/,
       schema: 'events.json',
-      handle: async ({ body }) => ({
-        status: 202,
-        body: { accepted: await plane.eventStore.insert((body as { events: RatriEvent[] }).events) },
-      }),
+      handle: async ({ body, caller }) => {
+        const { events } = body as { events: RatriEvent[] };
+        events.forEach((event, i) => actFor(caller, event.agentKey, `events[${i}].agentKey`));
+        return { status: 202, body: { accepted: await plane.eventStore.insert(events) } };
+      },
     },
     {
       method: 'POST',
       path: /^\/v1\/tools\/define$/,
       schema: 'tools-define.json',
-      handle: async ({ body }) => {
+      handle: async ({ body, caller }) => {
         const { agentKey, serverName, tools } = body as { agentKey: string; serverName: string; tools: ToolDefinition[] };
+        actFor(caller, agentKey, 'agentKey');
         return { status: 200, body: await plane.tools.define(agentKey, serverName, tools) };
       },
     },
     {
       method: 'GET',
       path: /^\/v1\/approvals$/,
-      handle: async ({ query }) => {
+      handle: async ({ query, caller }) => {
         const status = query.get('status') ?? undefined;
         if (status !== undefined && !STATUSES.includes(status as ApprovalStatus)) {
           throw new HttpProblem(400, `status: must be one of ${STATUSES.join(', ')}`);
         }
-        return { status: 200, body: { approvals: await plane.approvals.list(status as ApprovalStatus | undefined) } };
+        const agents = agentsToRead(caller, query.get('agentKey'));
+        return { status: 200, body: { approvals: await plane.approvals.list(status as ApprovalStatus | undefined, undefined, agents) } };
       },
     },
     {
       method: 'GET',
       path: /^\/v1\/approvals\/([^/]+)$/,
-      handle: async ({ params, query }) => ({ status: 200, body: await approvalAfterWait(params[0]!, query.get('waitMs')) }),
+      handle: async ({ params, query, caller }) => ({
+        status: 200,
+        body: await approvalAfterWait(params[0]!, query.get('waitMs'), caller),
+      }),
     },
     {
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/resolve$/,
       approverOnly: true,
       schema: 'approval-resolve.json',
-      handle: async ({ params, body }) => {
+      handle: async ({ params, body, caller }) => {
         const id = params[0]!;
         const { approve, scope, resolvedBy, argsMatch } = body as {
           approve: boolean;
@@ -330,7 +341,9 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
           resolvedBy?: string;
           argsMatch?: boolean;
         };
-        const result = await plane.resolveApprovalNow(id, approve, scope ?? 'once', resolvedBy ?? 'api', { argsMatch });
+        await approvalOr404(id, caller);
+        const by = recordedResolver(resolvedBy, caller);
+        const result = await plane.resolveApprovalNow(id, approve, scope ?? 'once', by, { argsMatch });
         if (!result) throw new HttpProblem(404, `there is no approval ${id}`);
         if (!result.changed) {
           const { status, resolvedBy: by } = result.approval;
@@ -346,11 +359,11 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
       // once grant; without one it is expired. No body. A decided approval stays as it was (200 either way).
       method: 'POST',
       path: /^\/v1\/approvals\/([^/]+)\/expire$/,
-      handle: async ({ params }) => {
+      handle: async ({ params, caller }) => {
         const id = params[0]!;
-        const before = (await approvalOr404(id)).status;
+        const before = (await approvalOr404(id, caller)).status;
         await plane.approvals.leave(id);
-        const approval = await approvalOr404(id);
+        const approval = await approvalOr404(id, caller);
         return {
           status: 200,
           body: { approval, changed: before === 'pending' && (approval.status === 'expired' || !!approval.hostGoneAt) },
@@ -360,13 +373,17 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
     {
       method: 'GET',
       path: /^\/v1\/grants$/,
-      handle: async ({ query }) => ({ status: 200, body: { grants: await plane.grants.list(query.get('all') === 'true') } }),
+      handle: async ({ query, caller }) => {
+        const agents = agentsToRead(caller, query.get('agentKey'));
+        return { status: 200, body: { grants: await plane.grants.list(query.get('all') === 'true', undefined, agents) } };
+      },
     },
     {
       method: 'POST',
       path: /^\/v1\/grants\/([^/]+)\/revoke$/,
       approverOnly: true,
-      handle: async ({ params }) => {
+      handle: async ({ params, caller }) => {
+        visible(caller, await plane.grants.get(params[0]!), `grant ${params[0]!}`);
         const result = await plane.grants.revoke(params[0]!);
         if (!result) throw new HttpProblem(404, `there is no grant ${params[0]!}`);
         return { status: 200, body: result };

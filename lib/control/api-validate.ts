@@ -13,7 +13,8 @@ const SCHEMAS: BodySchema[] = ['guard-evaluate.json', 'events.json', 'tools-defi
 /** How many problems one answer lists (a batch of 500 bad events would otherwise make a huge message). */
 const MAX_PROBLEMS = 5;
 
-function fieldPath(instancePath: string): string {
+/** A JSON pointer as a field path: `/keys/0/id` is `keys[0].id`. */
+export function fieldPath(instancePath: string): string {
   const parts = instancePath
     .split('/')
     .slice(1)
@@ -23,7 +24,8 @@ function fieldPath(instancePath: string): string {
 
 const withArticle = (type: string): string => (/^[aeiou]/.test(type) ? `an ${type}` : type === 'null' ? 'null' : `a ${type}`);
 
-function describe(error: ErrorObject): string {
+/** One schema error as "field: what is wrong" (also used for the keys file, keys-file.ts). */
+export function describeSchemaError(error: ErrorObject): string {
   const at = fieldPath(error.instancePath);
   const child = (name: string): string => (at ? `${at}.${name}` : name);
   const p = error.params as Record<string, unknown>;
@@ -58,7 +60,7 @@ export class BodyValidator {
   problem(schema: BodySchema, body: unknown): string | undefined {
     const validate = this.validators.get(schema)!;
     if (validate(body)) return undefined;
-    const problems = [...new Set((validate.errors ?? []).map(describe))];
+    const problems = [...new Set((validate.errors ?? []).map(describeSchemaError))];
     const shown = problems.slice(0, MAX_PROBLEMS).join('; ');
     const more = problems.length > MAX_PROBLEMS ? `; and ${problems.length - MAX_PROBLEMS} more` : '';
     return `the request body is invalid: ${shown}${more}`;

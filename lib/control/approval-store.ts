@@ -199,14 +199,13 @@ export class ApprovalStore {
     return this.statusOf.get(id) as ApprovalStatus | undefined;
   }
 
-  list(status?: ApprovalStatus, limit = 200): ApprovalRecord[] {
+  /** Newest first; only those with `status`, and only those of `agents`, when given. */
+  list(status?: ApprovalStatus, limit = 200, agents?: readonly string[]): ApprovalRecord[] {
     this.expireOverdue();
-    const rows = (
-      status
-        ? this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY requested_at DESC LIMIT ?').all(status, limit)
-        : this.db.prepare('SELECT * FROM approvals ORDER BY requested_at DESC LIMIT ?').all(limit)
-    ) as ApprovalRow[];
-    return rows.map(fromRow);
+    const where = [status && 'status = ?', agents && 'agent_key IN (SELECT value FROM json_each(?))'].filter(Boolean);
+    const params = [status, agents && JSON.stringify(agents)].filter((p) => p !== undefined);
+    const sql = `SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, limit) as ApprovalRow[]).map(fromRow);
   }
 
   /**

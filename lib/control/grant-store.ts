@@ -121,18 +121,15 @@ export class GrantStore {
     return undefined;
   }
 
-  /** Grants, newest first; with `all` false only those still usable. */
-  list(all = false, limit = 200): GrantRecord[] {
-    const rows = (
-      all
-        ? this.db.prepare('SELECT * FROM grants ORDER BY created_at DESC LIMIT ?').all(limit)
-        : this.db
-            .prepare(
-              `SELECT * FROM grants WHERE revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC LIMIT ?`,
-            )
-            .all(isoTime(), limit)
-    ) as GrantRow[];
-    return rows.map(fromRow);
+  /** Grants, newest first; with `all` false only those still usable; only those of `agents` when given. */
+  list(all = false, limit = 200, agents?: readonly string[]): GrantRecord[] {
+    const where = [
+      !all && 'revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+      agents && 'agent_key IN (SELECT value FROM json_each(?))',
+    ].filter(Boolean);
+    const params = [all ? undefined : isoTime(), agents && JSON.stringify(agents)].filter((p) => p !== undefined);
+    const sql = `SELECT * FROM grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, limit) as GrantRow[]).map(fromRow);
   }
 
   /** Revokes a grant; undefined for an unknown id, `changed` false when it was already revoked. */

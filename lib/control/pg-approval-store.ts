@@ -62,12 +62,15 @@ export class PgApprovalStore {
     return (await this.db.query<{ status: ApprovalStatus }>('SELECT status FROM approvals WHERE id = $1', [id])).rows[0]?.status;
   }
 
-  async list(status?: ApprovalStatus, limit = 200): Promise<ApprovalRecord[]> {
+  /** As ApprovalStore.list. */
+  async list(status?: ApprovalStatus, limit = 200, agents?: readonly string[]): Promise<ApprovalRecord[]> {
     const now = isoTime();
     await this.db.query(`UPDATE approvals SET status = 'expired', resolved_at = $1 WHERE status = 'pending' AND expires_at <= $1`, [now]);
-    const rows = status
-      ? await this.db.query<ApprovalRow>('SELECT * FROM approvals WHERE status = $1 ORDER BY requested_at DESC LIMIT $2', [status, limit])
-      : await this.db.query<ApprovalRow>('SELECT * FROM approvals ORDER BY requested_at DESC LIMIT $1', [limit]);
+    const rows = await this.db.query<ApprovalRow>(
+      `SELECT * FROM approvals WHERE ($1::text IS NULL OR status = $1) AND ($2::text[] IS NULL OR agent_key = ANY($2))
+       ORDER BY requested_at DESC LIMIT $3`,
+      [status ?? null, agents ?? null, limit],
+    );
     return rows.rows.map(fromRow);
   }
 

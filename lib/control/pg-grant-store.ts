@@ -53,10 +53,13 @@ export class PgGrantStore {
     return undefined;
   }
 
-  async list(all = false, limit = 200): Promise<GrantRecord[]> {
-    const rows = all
-      ? await this.db.query<GrantRow>('SELECT * FROM grants ORDER BY created_at DESC LIMIT $1', [limit])
-      : await this.db.query<GrantRow>(`SELECT * FROM grants WHERE ${USABLE} ORDER BY created_at DESC LIMIT $2`, [isoTime(), limit]);
+  /** As GrantStore.list. */
+  async list(all = false, limit = 200, agents?: readonly string[]): Promise<GrantRecord[]> {
+    const rows = await this.db.query<GrantRow>(
+      `SELECT * FROM grants WHERE ($1::text IS NULL OR (${USABLE})) AND ($2::text[] IS NULL OR agent_key = ANY($2))
+       ORDER BY created_at DESC LIMIT $3`,
+      [all ? null : isoTime(), agents ?? null, limit],
+    );
     return rows.rows.map(fromRow);
   }
 

@@ -26,13 +26,14 @@ export interface ServedPlane {
   readonly eventStore: { insert(events: RatriEvent[]): Awaitable<number> };
   readonly approvals: {
     get(id: string): Awaitable<ApprovalRecord | undefined>;
-    list(status?: ApprovalStatus): Awaitable<ApprovalRecord[]>;
+    list(status?: ApprovalStatus, limit?: number, agents?: readonly string[]): Awaitable<ApprovalRecord[]>;
     create(approval: NewApproval): Awaitable<ApprovalRecord>;
     leave(id: string): Awaitable<ApprovalStatus | undefined>;
   };
   readonly tools: { define(agentKey: string, serverName: string, tools: ToolDefinition[]): Awaitable<DefineToolsAnswer> };
   readonly grants: {
-    list(all?: boolean): Awaitable<GrantRecord[]>;
+    get(id: string): Awaitable<GrantRecord | undefined>;
+    list(all?: boolean, limit?: number, agents?: readonly string[]): Awaitable<GrantRecord[]>;
     revoke(id: string): Awaitable<RevokeResult | undefined>;
   };
   evaluateNow(request: GuardRequest): Awaitable<GuardAnswer>;

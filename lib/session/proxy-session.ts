@@ -19,9 +19,9 @@ import { relayPorts } from './relay-ports.js';
 import { SessionServices } from './session-services.js';
 import { StallWatch } from './stall-watch.js';
 import { type StopBudget, StopClock } from './stop-clock.js';
-import { upstreamEnv } from './upstream-env.js';
+import { startConfiguredUpstream } from './upstream-env.js';
 import { UpstreamPipe } from './upstream-pipe.js';
-import { type UpstreamExit, UpstreamProcess } from './upstream-process.js';
+import type { UpstreamExit, UpstreamProcess } from './upstream-process.js';
 
 export interface ProxySessionOptions {
   config: ProxyConfig;
@@ -46,6 +46,12 @@ export interface ProxySessionOptions {
   originOf?: OriginOf;
   /** For OpenTelemetry's network.transport: `pipe` (stdio, the default) or `tcp` (the HTTP front). */
   networkTransport?: 'pipe' | 'tcp';
+  /**
+   * The config's upstream, already being started (startConfiguredUpstream): the stdio command spawns
+   * it before it loads this session's modules, so that the upstream's start overlaps with theirs
+   * (docs/performance.md#start-up). Without it the session starts the upstream itself.
+   */
+  upstream?: Promise<UpstreamProcess>;
 }
 
 /**
@@ -96,8 +102,7 @@ export class ProxySession {
 
   /** The upstream starts first, so that its start-up overlaps with opening the store (docs/performance.md#start-up). */
   private async spawn(): Promise<UpstreamProcess> {
-    const { config } = this.options;
-    this.upstream = await UpstreamProcess.start(config.upstream, config.baseDir, upstreamEnv(config.upstream, config.secretEnv));
+    this.upstream = await (this.options.upstream ?? startConfiguredUpstream(this.options.config));
     this.state = 'opening';
     return this.upstream;
   }

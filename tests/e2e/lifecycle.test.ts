@@ -85,6 +85,28 @@ describe('child lifecycle', () => {
     expect(isAlive(grandchild!)).toBe(false);
   });
 
+  it('on SIGTERM while still starting (the upstream spawned, the session not yet made), stops the upstream and exits 143', async () => {
+    // The stdio proxy spawns the upstream before it loads the session's modules (docs/performance.md#start-up).
+    // This upstream writes its pid at once and never reads stdin, so the signal lands in that window; the
+    // upstream lives in its own process group, so only ratri can stop it.
+    const dir = tempDir();
+    dirs.push(dir);
+    const pidFile = join(dir, 'pid');
+    const config = writeConfig(dir, {
+      agentKey: 'test',
+      store: join(dir, 'ratri.db'),
+      upstream: { command: '/bin/sh', args: ['-c', `echo $$ > '${pidFile}'; exec sleep 30`] },
+    });
+    const proxy = new ProxyProcess(['--config', config]);
+    for (let i = 0; i < 2000 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 1));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    pidsToReap.push(pid);
+    proxy.child.kill('SIGTERM');
+    const exit = await proxy.exited;
+    expect(exit.code).toBe(143);
+    expect(isAlive(pid)).toBe(false);
+  });
+
   it('answers every pending call -32603 when the upstream crashes, and exits with its code', async () => {
     const s = setup({ CRASH_ON: 'tools/call:7', GRANDCHILD: '1' });
     const proxy = new ProxyProcess(['--config', s.config]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, cliPath, fixtureServer, initializeProxy, ProxyProcess, toolCall, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, toolCall, writeConfig } from '../helpers/cli.js';
 import { stopChild, waitForOutput } from '../helpers/conformance.js';
 import { closedPort, OtlpReceiver } from '../helpers/otlp-receiver.js';
 
@@ -39,8 +39,6 @@ function config(d: string, otlp: Record<string, unknown>, extra: Record<string, 
   });
 }
 
-const initialize = (proxy: ProxyProcess) => initializeProxy(proxy, 'otel-test');
-
 const call = toolCall;
 
 async function endSession(proxy: ProxyProcess): Promise<number | null> {
@@ -58,7 +56,7 @@ describe('OpenTelemetry export (http/json)', () => {
         RATRI_SESSION_ID: 'otel-session',
       }),
     );
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list', params: { _meta: { traceparent: TRACEPARENT } } });
     await proxy.response('list-1');
     proxy.send(call(1, 'read_file', { path: '/etc/hosts', token: 'tok-SECRET' }, { traceparent: TRACEPARENT }));
@@ -151,7 +149,7 @@ describe('OpenTelemetry export (http/json)', () => {
     const proxy = track(
       new ProxyProcess(['--config', config(d, { endpoint: receiver.url, protocol: 'http/json', includeArguments: true })]),
     );
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send(call(1, 'read_file', { path: '/etc/hosts', token: 'tok-SECRET' }));
     await proxy.response(1);
     expect(await endSession(proxy)).toBe(0);
@@ -172,7 +170,7 @@ describe('OpenTelemetry export when the collector is away', () => {
     const port = await closedPort();
     const d = dir();
     const proxy = track(new ProxyProcess(['--config', config(d, { endpoint: `http://127.0.0.1:${port}`, protocol: 'http/json' })]));
-    await initialize(proxy);
+    await proxy.initialize();
     for (let id = 1; id <= 5; id++) {
       const started = Date.now();
       proxy.send(call(id, 'read_file', { path: `/f${id}` }));
@@ -203,7 +201,7 @@ describe('OpenTelemetry export (http/protobuf)', () => {
     receivers.push(receiver);
     const d = dir();
     const proxy = track(new ProxyProcess(['--config', config(d, { endpoint: `${receiver.url}/` })]));
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send(call(1, 'read_file', { path: '/etc/hosts' }));
     await proxy.response(1);
     expect(await endSession(proxy)).toBe(0);

@@ -6,21 +6,19 @@
  * the proxy's span for its call, as that span's child (the `traceparent` header). A collector that
  * is away delays no answer, and a serve without `telemetry.otlp` never loads the SDK.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, cliPath, fixtureServer, initializeProxy, ProxyProcess, root, toolCall, writeConfig } from '../helpers/cli.js';
-import { stopChild, waitForOutput } from '../helpers/conformance.js';
+import { cleanUpAfterEach, fixtureServer, ProxyProcess, root, toolCall, writeConfig } from '../helpers/cli.js';
 import { compileEventSchema, readEvents } from '../helpers/events.js';
 import { FAKE } from '../helpers/fake-secrets.js';
 import { closedPort, OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver.js';
+import { apiRequest, killedAfterEach, type ServeProcess, startServe as startServeProcess } from '../helpers/serve.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-serve-otel-');
 const receivers: OtlpReceiver[] = [];
-const serves: ChildProcess[] = [];
+const serves = killedAfterEach();
 afterEach(async () => {
-  for (const child of serves.splice(0)) await stopChild(child, 100);
   for (const r of receivers.splice(0)) await r.stop();
 });
 
@@ -39,19 +37,8 @@ async function receiver(): Promise<OtlpReceiver> {
   return r;
 }
 
-interface Serve {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
-
 /** `ratri serve --config` with the server's rules and, when given, `telemetry.otlp`. */
-async function startServe(
-  d: string,
-  otlp?: Record<string, unknown>,
-  nodeArgs: string[] = [],
-  env: Record<string, string> = {},
-): Promise<Serve> {
+async function startServe(d: string, otlp?: Record<string, unknown>, env: Record<string, string> = {}): Promise<ServeProcess> {
   const config = writeConfig(
     d,
     {
@@ -67,22 +54,16 @@ async function startServe(
     },
     'serve.json',
   );
-  const args = [...nodeArgs, cliPath, 'serve', '--config', config, '--store', join(d, 'serve.db'), '--port', '0'];
-  const child = spawn(process.execPath, [...args, '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV], {
-    env: { ...process.env, RATRI_HOME: d, [KEY_ENV]: KEY, [APPROVER_ENV]: APPROVER_KEY, ...env },
-  });
-  serves.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const [, url] = await waitForOutput(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'ratri serve');
-  return { child, url: url!, stderr: () => stderr };
+  const args = ['--config', config, '--store', join(d, 'serve.db'), '--key-env', KEY_ENV, '--approver-key-env', APPROVER_ENV];
+  const serve = await startServeProcess(args, { RATRI_HOME: d, [KEY_ENV]: KEY, [APPROVER_ENV]: APPROVER_KEY, ...env });
+  serves.push(serve.child);
+  return serve;
 }
 
 /** Stops serve as an operator does (SIGTERM): it exports what is queued first. */
-async function stopServe(serve: Serve): Promise<number | null> {
-  const closed = new Promise<number | null>((r) => serve.child.once('close', (code) => r(code)));
+function stopServe(serve: ServeProcess): Promise<number | null> {
   serve.child.kill('SIGTERM');
-  return closed;
+  return serve.exited;
 }
 
 function startProxy(d: string, url: string, otlp?: Record<string, unknown>): ProxyProcess {
@@ -101,25 +82,20 @@ function startProxy(d: string, url: string, otlp?: Record<string, unknown>): Pro
   return track(new ProxyProcess(['--config', config], { RATRI_HOME: d, [KEY_ENV]: KEY, RATRI_SESSION_ID: SESSION }));
 }
 
-const initialize = (proxy: ProxyProcess) => initializeProxy(proxy, 'serve-otel');
-
 const call = toolCall;
 
-async function api(url: string, path: string, key: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${path}`).toBeLessThan(300);
-  return (await response.json()) as Record<string, unknown>;
+/** A successful API request's body. */
+async function api(url: string, path: string, key: string, body?: unknown) {
+  const answer = await apiRequest(url, body === undefined ? 'GET' : 'POST', path, key, body);
+  expect(answer.status, path).toBeLessThan(300);
+  return answer.body;
 }
 
 /** Waits (up to 10 s) for the one pending approval. */
 async function pendingApproval(url: string): Promise<{ id: string }> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const { approvals } = (await api(url, '/v1/approvals?status=pending', KEY)) as unknown as { approvals: Array<{ id: string }> };
+    const { approvals } = (await api(url, '/v1/approvals?status=pending', KEY)) as { approvals: Array<{ id: string }> };
     if (approvals.length > 0) return approvals[0]!;
     if (Date.now() > deadline) throw new Error('no approval became pending');
     await new Promise((r) => setTimeout(r, 100));
@@ -148,7 +124,7 @@ describe('ratri serve exports spans and metrics (telemetry.otlp)', () => {
     const d = dir();
     const serve = await startServe(d, { endpoint: serveReceiver.url, protocol: 'http/json' });
     const proxy = startProxy(d, serve.url, { endpoint: proxyReceiver.url, protocol: 'http/json' });
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list' });
     await proxy.response('list-1');
     proxy.send(call(1, 'read_file', { path: '/etc/hosts' }, { traceparent: TRACEPARENT }));
@@ -272,7 +248,7 @@ describe('ratri serve exports spans and metrics (telemetry.otlp)', () => {
     const d = dir();
     const serve = await startServe(d, { endpoint: serveReceiver.url, protocol: 'http/json' });
     const proxy = startProxy(d, serve.url);
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send(call(1, 'read_file', { path: '/etc/hosts' }, { traceparent: TRACEPARENT }));
     await proxy.response(1);
     proxy.send(call(2, 'read_file', { path: '/etc/hosts' }));
@@ -316,7 +292,7 @@ describe('what `ratri serve` loads', () => {
   async function loadedBy(otlp?: Record<string, unknown>): Promise<string[]> {
     const d = dir();
     const log = join(d, 'modules.log');
-    const serve = await startServe(d, otlp, ['--import', hook], { RATRI_TEST_MODULE_LOG: log });
+    const serve = await startServe(d, otlp, { NODE_OPTIONS: `--import=${hook}`, RATRI_TEST_MODULE_LOG: log });
     expect(await stopServe(serve)).toBe(0);
     const urls = readFileSync(log, 'utf8').trim().split('\n');
     return urls.filter((u) => u.startsWith('file:')).map((u) => relative(root, new URL(u).pathname));

@@ -48,7 +48,7 @@ describe('what `ratri mcp proxy` loads', () => {
     const unwanted = loaded.filter(
       (f) =>
         /^dist\/lib\/(dashboard|doctor|demo|init)\//.test(f) ||
-        /^dist\/cli\/commands\/(?!mcp\.js|mcp-proxy\.js)/.test(f) ||
+        /^dist\/cli\/commands\/(?!mcp\.js|mcp-proxy\.js|mcp-proxy-args\.js)/.test(f) ||
         f === 'dist/lib/control/api-server.js' ||
         f.startsWith('node_modules/got/') ||
         // secretlint loads on the first text its prefilter lets through (lib/secrets/find-secrets.ts)
@@ -59,6 +59,22 @@ describe('what `ratri mcp proxy` loads', () => {
         f.startsWith('dist/lib/telemetry/otlp-'),
     );
     expect(unwanted).toEqual([]);
+  });
+
+  it('reads the plain command line a host runs without loading yargs, and any other with it', async () => {
+    const d = dir();
+    const config = writeConfig(d, {
+      agentKey: 'modules',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    });
+    const fromYargs = (files: string[]) => files.filter((f) => f.startsWith('node_modules/yargs/') || f.startsWith('node_modules/cliui/'));
+    const plain = await loadedBy(['mcp', 'proxy', '--config', config, '--mode', 'enforce'], join(d, 'plain.log'), d);
+    expect(plain).toContain('dist/lib/session/proxy-session.js');
+    expect(fromYargs(plain)).toEqual([]);
+    // A flag the plain reading leaves alone: yargs reads the line (and the proxy runs all the same).
+    const other = await loadedBy(['mcp', 'proxy', '--config', config, '--host', '127.0.0.1'], join(d, 'other.log'), d);
+    expect(other).toContain('dist/lib/session/proxy-session.js');
+    expect(fromYargs(other).length).toBeGreaterThan(0);
   });
 
   it('loads the OpenTelemetry SDK when telemetry.otlp is set (so the check above can see it)', async () => {

@@ -118,21 +118,22 @@ export class ProxyProcess {
     return this.waitFor((m) => m.id === id && ('result' in m || 'error' in m), timeoutMs);
   }
 
+  /** Plays the host's side of the handshake (`initialize`, its answer, `notifications/initialized`). */
+  async initialize(protocolVersion = '2025-06-18'): Promise<void> {
+    this.send({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    await this.response(0);
+    this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
   /** Lines written so far and not yet taken. */
   get unread(): string[] {
     return [...this.lines];
   }
-}
-
-/** Sends `initialize` (protocol 2025-06-18) to the proxy, as id 0, and waits for its answer. */
-export async function initializeProxy(proxy: ProxyProcess, clientName = 'test'): Promise<void> {
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: clientName, version: '1' } },
-  });
-  await proxy.response(0);
 }
 
 /** A `tools/call` request, with `params._meta` when given. */
