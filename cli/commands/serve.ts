@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError, readConfigFile } from '../../lib/config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../../lib/config/paths.js';
-import type { GuardrailsConfig, SecretsConfig } from '../../lib/config/types.js';
+import type { GuardrailsConfig, OtlpConfig, SecretsConfig } from '../../lib/config/types.js';
 import { createApiServer } from '../../lib/control/api-server.js';
+import type { ApiTelemetry } from '../../lib/control/api-telemetry.js';
 import { KeysFileError } from '../../lib/control/keys-file.js';
 import { servedKeyRing } from '../../lib/control/keys-watch.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
@@ -29,6 +30,22 @@ interface ServeArgs {
 
 function say(message: string): void {
   process.stderr.write(stderrLine('ratri serve', message));
+}
+
+/** How long stopping waits for the spans still queued to be exported (docs/opentelemetry.md#ratri-serve). */
+const SPAN_FLUSH_MS = 4_000;
+
+/** The OpenTelemetry export of `telemetry.otlp`; its SDK is loaded only then. */
+async function openTelemetry(otlp: OtlpConfig | undefined, plane: ServedPlane): Promise<ApiTelemetry | undefined> {
+  if (!otlp) return undefined;
+  const { openApiTelemetry } = await import('../../lib/control/api-telemetry.js');
+  return openApiTelemetry(otlp, plane, say);
+}
+
+/** Exports the spans still queued (within SPAN_FLUSH_MS) and says how many were not. */
+async function closeTelemetry(telemetry: ApiTelemetry | undefined): Promise<void> {
+  const notExported = (await telemetry?.close(SPAN_FLUSH_MS)) ?? 0;
+  if (notExported > 0) say(`telemetry.otlp: ${notExported} span(s) not exported (collector unreachable or queue full)`);
 }
 
 function fail(message: string, code: number): never {
@@ -128,12 +145,14 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     let redactKeys: string[] = [];
     let secrets: SecretsConfig = {};
     let store = args.store ? resolve(args.store) : undefined;
+    let otlp: OtlpConfig | undefined;
     if (args.config) {
       try {
         const file = readConfigFile(args.config, { controlPlaneOnly: true });
         guardrails = file.guardrails ?? guardrails;
         redactKeys = file.redactKeys ?? [];
         secrets = file.secrets ?? {};
+        otlp = file.telemetry?.otlp;
         if (!store && file.store) store = resolveConfigPath(dirname(resolve(args.config)), file.store);
         if (!args.database && !args.store && file.database) args.database = file.database;
         if (!args.keys && file.keys) args.keys = resolveConfigPath(dirname(resolve(args.config)), file.keys);
@@ -166,7 +185,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       if (err instanceof StoreError) fail(err.message, 1);
       throw err;
     }
-    const server = createApiServer({ plane, keys: keys.ring, redactKeys });
+    const telemetry = await openTelemetry(otlp, plane);
+    const server = createApiServer({ plane, keys: keys.ring, redactKeys, onAnswered: telemetry && ((a) => telemetry.observe(a)) });
     server.on('error', (err: NodeJS.ErrnoException) => {
       void plane.close();
       if (err.code === 'EADDRINUSE')
@@ -187,7 +207,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       keys.close();
       server.close();
       server.closeAllConnections(); // keep-alive sockets of idle proxies would hold close() open
-      void plane.close().then(() => process.exit(0));
+      void closeTelemetry(telemetry)
+        .then(() => plane.close())
+        .then(() => process.exit(0));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

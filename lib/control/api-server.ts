@@ -33,6 +33,24 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Where unexpected failures are reported. */
   log?: (message: string) => void;
+  /** Told of every request once its answer is sent (so it never delays one): the OpenTelemetry export (api-telemetry.ts). */
+  onAnswered?: (answered: AnsweredRequest) => void;
+}
+
+/** What is learnt of a request while it is handled: who sent it, and what `onAnswered` is told. */
+type Seen = Partial<AnsweredRequest> & { caller?: Caller };
+
+/** A request the server answered, as `onAnswered` is told of it. */
+export interface AnsweredRequest {
+  req: IncomingMessage;
+  /** The status sent. */
+  status: number;
+  startMs: number;
+  endMs: number;
+  /** The body, when the route reads one and it passed its schema. */
+  body?: unknown;
+  /** The route's answer, when it gave one (not an error). */
+  reply?: Reply;
 }
 
 /** An answer that is not a success. */
@@ -47,7 +65,8 @@ class HttpProblem extends Error {
   }
 }
 
-interface Reply {
+/** A route's answer. */
+export interface Reply {
   status: number;
   body: unknown;
 }
@@ -86,7 +105,7 @@ export function createApiServer(options: ApiServerOptions): Server {
   const log = options.log ?? ((m: string) => process.stderr.write(stderrLine('ratri serve', m)));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, sender: { caller?: Caller }): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, sender: Seen): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://ratri');
     const path = url.pathname;
     if (!keys.required) checkFromThisMachine(req, server);
@@ -116,14 +135,16 @@ export function createApiServer(options: ApiServerOptions): Server {
       body = await readJson(req, limit);
       const problem = validator.problem(route.schema, body);
       if (problem) throw new HttpProblem(400, problem);
+      sender.body = body;
     }
     const reply = await route.handle({ params, body, query: url.searchParams, caller });
+    sender.reply = reply;
     send(res, reply.status, reply.body);
   };
 
   const server = createServer((req, res) => {
-    const sender: { caller?: Caller } = {};
-    handle(req, res, sender).catch((err: unknown) => {
+    const sender: Seen = { startMs: Date.now() };
+    const answered = handle(req, res, sender).catch((err: unknown) => {
       if ((err instanceof ScopeRefusal && err.refused) || (err instanceof HttpProblem && (err.status === 401 || err.status === 403))) {
         log(`refused ${req.method} ${pathOf(req)} (key ${sender.caller?.label ?? 'none or unknown'}): ${err.status} ${err.message}`);
       }
@@ -135,6 +156,8 @@ export function createApiServer(options: ApiServerOptions): Server {
       log(`${req.method} ${req.url} failed: ${(err as Error).stack ?? String(err)}`);
       send(res, 500, { error: `the server failed: ${(err as Error).message}` });
     });
+    const tell = options.onAnswered;
+    if (tell) void answered.then(() => tell({ ...sender, req, status: res.statusCode, startMs: sender.startMs!, endMs: Date.now() }));
   });
   // Longer than the clients' idle sockets live (15 s), so a proxy never sends on a socket being closed.
   server.keepAliveTimeout = 30_000;

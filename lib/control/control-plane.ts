@@ -101,8 +101,9 @@ export interface ControlPlane extends PolicyHook {
   /**
    * Waits until approval `id` is resolved, or `timeoutMs` passes (then it is expired and 'timeout'
    * is the answer), or `signal` aborts. Learns of a resolution made elsewhere within 250 ms.
+   * `traceparent`: the call's, sent with each question to a remote API (docs/opentelemetry.md#across-the-control-plane).
    */
-  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<'approved' | 'rejected' | 'timeout'>;
+  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal, traceparent?: string): Promise<'approved' | 'rejected' | 'timeout'>;
   /** One approval, or undefined when there is none with that id. */
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
   /** Approvals, newest first; only those with `status` when given. */

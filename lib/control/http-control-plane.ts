@@ -72,6 +72,8 @@ function stderrLog(message: string): void {
 const ok = (status: number): boolean => status >= 200 && status < 300;
 const retriable = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The W3C `traceparent` header of a call's question (docs/opentelemetry.md#across-the-control-plane), when it has one. */
+const traceHeader = (traceparent: string | undefined): Record<string, string> => (traceparent ? { traceparent } : {});
 
 /** A URL as messages show it: a user or password written in it is hidden. */
 export function shownUrl(url: string): string {
@@ -201,8 +203,8 @@ export class HttpControlPlane implements ControlPlane {
     return unavailable(local, `the control plane at ${this.location} did not create it`);
   }
 
-  private async evaluateRemotely(body: EvaluateBody): Promise<GuardAnswer> {
-    const sent = await this.request('POST', ApiPath.evaluate, body, this.config.guardTimeoutMs);
+  private async evaluateRemotely({ traceparent, ...body }: EvaluateBody): Promise<GuardAnswer> {
+    const sent = await this.request('POST', ApiPath.evaluate, body, this.config.guardTimeoutMs, traceHeader(traceparent));
     // The API is there and refuses this proxy's key (removed, rotated out, bound to another agent):
     // not an outage that fail_open may wave through, but a proxy nobody guards. Blocked (docs/policy.md).
     if (sent.status === 401 || sent.status === 403) {
@@ -233,28 +235,35 @@ export class HttpControlPlane implements ControlPlane {
     };
   }
 
-  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalOutcome> {
+  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal, traceparent?: string): Promise<ApprovalOutcome> {
     // A long poll: a server on PostgreSQL answers as soon as the approval changes (docs/api.md); any other at once.
     // The host's cancel ends the long poll at once (then the approval is expired).
+    const headers = traceHeader(traceparent);
     const status = async (approvalId: string): Promise<ApprovalStatus | undefined> =>
-      (await this.getApproval(approvalId, LONG_POLL_MS, signal))?.status;
-    return waitForApproval({ status, expire: (approvalId) => this.expireApproval(approvalId) }, id, timeoutMs, signal, POLL_MS);
+      (await this.getApproval(approvalId, LONG_POLL_MS, signal, headers))?.status;
+    const expire = (approvalId: string) => this.expireApproval(approvalId, headers);
+    return waitForApproval({ status, expire }, id, timeoutMs, signal, POLL_MS);
   }
 
   /**
    * Tells the API nobody waits for this approval any more (`POST …/expire`). An API without that
    * route (404 for it) expires it when its time runs out; then this is one last read.
    */
-  private async expireApproval(id: string): Promise<ApprovalStatus | undefined> {
-    const answer = await this.request('POST', ApiPath.expire(id));
+  private async expireApproval(id: string, headers: Record<string, string> = {}): Promise<ApprovalStatus | undefined> {
+    const answer = await this.request('POST', ApiPath.expire(id), undefined, REQUEST_TIMEOUT_MS, headers);
     const approval = (answer.body as { approval?: ApprovalRecord } | null)?.approval;
     if (answer.status === 200 && approval) return approval.status;
-    return (await this.getApproval(id))?.status;
+    return (await this.getApproval(id, 0, undefined, headers))?.status;
   }
 
-  async getApproval(id: string, waitMs = 0, signal?: AbortSignal): Promise<ApprovalRecord | undefined> {
+  async getApproval(
+    id: string,
+    waitMs = 0,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<ApprovalRecord | undefined> {
     const path = waitMs > 0 ? `${ApiPath.approval(id)}?waitMs=${waitMs}` : ApiPath.approval(id);
-    const answer = await this.request('GET', path, undefined, REQUEST_TIMEOUT_MS, {}, signal);
+    const answer = await this.request('GET', path, undefined, REQUEST_TIMEOUT_MS, headers, signal);
     if (answer.status === 404) return undefined;
     return this.expect(answer, 'GET', ApiPath.approval(id)) as ApprovalRecord;
   }

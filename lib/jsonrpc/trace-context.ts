@@ -1,8 +1,9 @@
 /**
  * Reads a W3C `traceparent` from a request's `params._meta` (docs/opentelemetry.md#trace-context),
- * so that ratri's span for the request joins the host's trace. Only reads: the forwarded bytes stay
- * as they were.
+ * so that ratri's span for the request joins the host's trace, and makes the traceparent of
+ * ratri's own span. Only reads: the forwarded bytes stay as they were.
  */
+import { randomBytes } from 'node:crypto';
 import { Message } from './message.js';
 
 /** version-traceid-parentid-flags, lower-case hex (https://www.w3.org/TR/trace-context/#traceparent-header). */
@@ -29,4 +30,16 @@ export function parseTraceparent(value: string | undefined): RemoteParent | unde
   const [, traceId = '', spanId = '', flags = ''] = m ?? [];
   if (!m || /^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
   return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) };
+}
+
+/**
+ * The traceparent of a new span whose parent is `parent` (a valid traceparent, or none): the same
+ * trace and flags with a new span id, or a new sampled trace. It names ratri's own span for a call,
+ * sent to the control plane (docs/opentelemetry.md#across-the-control-plane).
+ */
+export function childTraceparent(parent: string | undefined): string {
+  const from = parseTraceparent(parent);
+  const traceId = from?.traceId ?? randomBytes(16).toString('hex');
+  const flags = (from?.traceFlags ?? 1).toString(16).padStart(2, '0');
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
 }

@@ -33,6 +33,11 @@ export interface GuardRequest {
   requestId?: string;
   /** How long a grant made by approving this call after its host gave up stays usable (approvals.grantWindowMs). */
   grantWindowMs?: number;
+  /**
+   * The call's W3C trace context (docs/opentelemetry.md#across-the-control-plane). Not part of the
+   * body: a remote control plane gets it as the `traceparent` header.
+   */
+  traceparent?: string;
 }
 
 /** The control plane's answer. */

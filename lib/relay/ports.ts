@@ -58,6 +58,8 @@ export interface CallObserver {
     protocolVersion?: string,
   ): CallRecord;
   linkRound(call: CallRecord, round: number, firstCallId: string): void;
+  /** The W3C traceparent the control plane gets with this call's questions (docs/opentelemetry.md#across-the-control-plane), if any. */
+  traceparentFor(call: CallRecord): string | undefined;
   guardrailEvaluated(call: CallRecord, verdict: PolicyVerdict, enforced: boolean, approvedInEarlierRound?: string): void;
   approvalRequested(call: CallRecord, approval: { approvalId: string; ruleId: string | null; reason: string; timeoutMs: number }): void;
   approvalResolved(approvalId: string, tool: string, outcome: string, reason?: string): void;
@@ -78,8 +80,11 @@ export interface ToolRegistry {
 
 /** Where a held call waits for a human. */
 export interface ApprovalDesk {
-  /** Resolves when approval `id` is decided, `timeoutMs` passes ('timeout'), or `signal` aborts. */
-  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal): Promise<'approved' | 'rejected' | 'timeout'>;
+  /**
+   * Resolves when approval `id` is decided, `timeoutMs` passes ('timeout'), or `signal` aborts;
+   * `traceparent`: the call's, sent to a remote control plane with each question.
+   */
+  awaitApproval(id: string, timeoutMs: number, signal: AbortSignal, traceparent?: string): Promise<'approved' | 'rejected' | 'timeout'>;
   /** A new approval is pending: tell whoever should know (the webhook), after this turn. */
   announce(approvalId: string): void;
 }

@@ -80,6 +80,8 @@ export class ToolCallGate {
     const round = this.roundOf(message, tool, recordedId, origin);
     if (round.number > 1) observer.linkRound(call, round.number, round.firstCallId);
     const request = this.guardRequest(recordedId, tool, args, isRequest && !round.approvalId);
+    const traceparent = observer.traceparentFor(call);
+    if (traceparent) request.traceparent = traceparent;
     const key = rawIdKey(rawId);
     if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool);
     const verdict = evaluateWithDeadline(this.deps.decider, request, settings.guardTimeoutMs, settings.guardFailureMode);
@@ -184,7 +186,8 @@ export class ToolCallGate {
       timeoutMs: settings.approvalTimeoutMs,
     });
     this.deps.approvals.announce(approvalId);
-    const until = this.deps.approvals.awaitApproval(approvalId, settings.approvalTimeoutMs, hold.abort.signal).then(
+    const traceparent = observer.traceparentFor(c.call);
+    const until = this.deps.approvals.awaitApproval(approvalId, settings.approvalTimeoutMs, hold.abort.signal, traceparent).then(
       (outcome): Verdict => {
         // A hold that ended early (cancelled, host gone, upstream gone) was recorded by whoever ended it.
         if (!held.release(c.key, hold)) return NOTHING;

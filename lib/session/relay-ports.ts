@@ -47,7 +47,7 @@ function approvalDesk({ config, controlPlane, telemetry }: RelayServices): Appro
   const warn = (reason: string, data: Record<string, unknown>): void => telemetry.warning('approval_webhook_failed', reason, data);
   const webhook = settings ? new ApprovalWebhook(settings, warn) : undefined;
   return {
-    awaitApproval: (id, timeoutMs, signal) => controlPlane.awaitApproval(id, timeoutMs, signal),
+    awaitApproval: (id, timeoutMs, signal, traceparent) => controlPlane.awaitApproval(id, timeoutMs, signal, traceparent),
     announce: (approvalId) => {
       if (!webhook) return;
       setImmediate(() => {

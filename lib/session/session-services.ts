@@ -64,6 +64,7 @@ export class SessionServices {
       queue,
       config.redactKeys,
       config.secrets.redact ? secretFinder(config.secrets) : undefined,
+      sinks.otlp !== undefined,
     );
     warnOtlp = onceWarning(telemetry, config.telemetry.otlp?.endpoint);
     return new SessionServices(sinks.controlPlane, queue, telemetry, !options.controlPlane, log, sinks.otlp);

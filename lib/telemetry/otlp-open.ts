@@ -25,7 +25,13 @@ export async function openOtlpSink(
   session: OtlpSession,
   onExportFailed: (reason: string) => void,
 ): Promise<OpenedOtlp> {
-  const pipeline = await openOtlpPipeline(config, session, onExportFailed);
+  const resource = {
+    'service.name': 'ratri',
+    'deployment.environment.name': session.environment,
+    'ratri.agent_key': session.agentKey,
+    'ratri.server_name': session.serverName,
+  };
+  const pipeline = await openOtlpPipeline(config, resource, onExportFailed);
   const sink = new OtlpSink(pipeline, { config, serverName: session.serverName, networkTransport: session.networkTransport });
   return { sink, notExported: () => pipeline.counts.ended - pipeline.counts.exported };
 }

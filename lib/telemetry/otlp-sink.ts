@@ -10,13 +10,15 @@ import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, 
 import type { OtlpConfig } from '../config/types.js';
 import { parseTraceparent } from '../jsonrpc/trace-context.js';
 import { type EventSink, EventType, type RatriEvent } from './event.js';
-import type { OtlpPipeline } from './otlp-pipeline.js';
+import { type OtlpPipeline, ratriInstruments } from './otlp-pipeline.js';
 
 /** What the sink gathers about one call between its started and finished events. */
 interface OpenCall {
   startMs: number;
   attributes: Attributes;
   parent: Context;
+  /** The span's ids, when the proxy chose them to tell the control plane (events' traceId and spanId). */
+  ids?: { traceId: string; spanId: string };
 }
 
 export interface OtlpSinkOptions {
@@ -37,13 +39,7 @@ export class OtlpSink implements EventSink {
     private readonly options: OtlpSinkOptions,
   ) {
     this.tracer = pipeline.tracerProvider.getTracer('ratri');
-    const meter = pipeline.meterProvider.getMeter('ratri');
-    this.duration = meter.createHistogram('mcp.server.operation.duration', {
-      unit: 's',
-      description: 'Duration of the MCP request or notification as observed by ratri',
-      advice: { explicitBucketBoundaries: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] },
-    });
-    this.decisions = meter.createCounter('ratri.guardrail.decisions', { description: 'Guardrail decisions on tool calls' });
+    ({ duration: this.duration, decisions: this.decisions } = ratriInstruments(pipeline));
   }
 
   async write(events: RatriEvent[]): Promise<void> {
@@ -84,7 +80,8 @@ export class OtlpSink implements EventSink {
     if (typeof data.protocolVersion === 'string') attributes['mcp.protocol.version'] = data.protocolVersion;
     const resource = data.resource as { type: string; value: string } | null | undefined;
     if (resource) attributes['ratri.resource'] = `${resource.type}:${resource.value}`;
-    const call = { startMs: Date.parse(event.ts), attributes, parent: parentContext(data.traceparent) };
+    const call: OpenCall = { startMs: Date.parse(event.ts), attributes, parent: parentContext(data.traceparent) };
+    if (typeof data.traceId === 'string' && typeof data.spanId === 'string') call.ids = { traceId: data.traceId, spanId: data.spanId };
     this.open.set(key, call);
     // A call never answered (a notification, a session cut short) must not be kept for ever.
     if (this.open.size > MAX_OPEN_CALLS) this.open.delete(this.open.keys().next().value as string);
@@ -121,7 +118,9 @@ export class OtlpSink implements EventSink {
     const error = data.error as { code?: unknown } | undefined;
     if (error) call.attributes['rpc.response.status_code'] = String(error.code);
     const name = `tools/call ${call.attributes['gen_ai.tool.name']}`;
+    if (call.ids) this.pipeline.ids.use(call.ids.traceId, call.ids.spanId);
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: startMs, attributes: call.attributes }, call.parent);
+    this.pipeline.ids.forget();
     if (errorType) span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessageOf(data) });
     span.end(endMs);
     this.pipeline.counts.ended++;
@@ -154,7 +153,7 @@ export class OtlpSink implements EventSink {
 }
 
 /** An event's requestId is the id as JSON text (docs/events.md#tool-fields): a string id loses its quotes. */
-function idText(requestId: string): string {
+export function idText(requestId: string): string {
   if (!requestId.startsWith('"')) return requestId;
   try {
     return String(JSON.parse(requestId));
@@ -199,8 +198,8 @@ function metricAttributes(span: Attributes): Attributes {
   return out;
 }
 
-/** The host's trace, when the request's `_meta` carried a valid traceparent; else a new trace. */
-function parentContext(traceparent: unknown): Context {
+/** The parent a valid traceparent names (the host's span, or a proxy's for `ratri serve`); else a new trace. */
+export function parentContext(traceparent: unknown): Context {
   const parent = parseTraceparent(typeof traceparent === 'string' ? traceparent : undefined);
   if (!parent) return ROOT_CONTEXT;
   return trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true });

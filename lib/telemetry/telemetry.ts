@@ -13,6 +13,7 @@
  * that settles late) is queued on its own, as an update of the same record.
  */
 import { randomUUID } from 'node:crypto';
+import { childTraceparent, parseTraceparent } from '../jsonrpc/trace-context.js';
 import type { PolicyVerdict } from '../policy/policy-hook.js';
 import type { ResultVerdict } from '../policy/result-rules.js';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
@@ -61,6 +62,8 @@ export interface ToolCallRecord {
   kinds?: number;
   /** The W3C trace context of the request's `_meta`, when valid (docs/opentelemetry.md#trace-context). */
   traceparent?: string;
+  /** The traceparent of ratri's own span for the call, made when first asked for (`traceparentFor`), with `telemetry.otlp` only. */
+  span?: string;
 }
 
 const KIND_BIT: Record<CallPartKind, number> = { guard: 1, started: 2, result: 4, ended: 8 };
@@ -90,6 +93,8 @@ export class Telemetry {
     redactKeys: string[],
     /** Redacts secret values in every event; undefined when `secrets.redact` is off. */
     private readonly findSecrets?: FindSecrets,
+    /** Spans are exported (`telemetry.otlp`): each call's span ids are chosen here, so the control plane can be told them. */
+    private readonly exportsSpans = false,
   ) {
     this.redact = makeRedactor(redactKeys);
     this.redactEvent = makeRedactor(redactKeys, { truncate: false });
@@ -288,6 +293,16 @@ export class Telemetry {
     return call;
   }
 
+  /**
+   * The traceparent the control plane is sent with this call (docs/opentelemetry.md#across-the-control-plane):
+   * that of ratri's own span when spans are exported (its ids then go in the call's events), else the host's.
+   */
+  traceparentFor(call: ToolCallRecord): string | undefined {
+    if (!this.exportsSpans) return call.traceparent;
+    call.span ??= childTraceparent(call.traceparent);
+    return call.span;
+  }
+
   /** The call is round `round` of the call first sent with request id `firstCallId` (docs/events.md). */
   linkRound(call: ToolCallRecord, round: number, firstCallId: string): void {
     call.round = round;
@@ -325,6 +340,11 @@ export class Telemetry {
     };
     if (call.protocolVersion !== undefined) fields.protocolVersion = call.protocolVersion;
     if (call.traceparent !== undefined) fields.traceparent = call.traceparent;
+    const span = parseTraceparent(call.span);
+    if (span) {
+      fields.traceId = span.traceId;
+      fields.spanId = span.spanId;
+    }
     if (call.round !== undefined) {
       fields.round = call.round;
       fields.firstCallId = call.firstCallId;
@@ -485,6 +505,8 @@ const TOOL_EVENT_FIELDS = new Set(
     'redactions',
     'protocolversion',
     'traceparent',
+    'traceid',
+    'spanid',
   ].map((f) => f.toLowerCase()),
 );
 

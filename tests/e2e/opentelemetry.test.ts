@@ -7,14 +7,13 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, writeConfig } from '../helpers/cli.js';
+import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, toolCall, writeConfig } from '../helpers/cli.js';
 import { stopChild, waitForOutput } from '../helpers/conformance.js';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { closedPort, OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const { dir, track } = cleanUpAfterEach('ratri-otel-');
 const receivers: OtlpReceiver[] = [];
@@ -40,22 +39,7 @@ function config(d: string, otlp: Record<string, unknown>, extra: Record<string, 
   });
 }
 
-async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'otel-test', version: '1' } },
-  });
-  await proxy.response(0);
-}
-
-const call = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
-});
+const call = toolCall;
 
 async function endSession(proxy: ProxyProcess): Promise<number | null> {
   proxy.child.stdin.end();
@@ -72,7 +56,7 @@ describe('OpenTelemetry export (http/json)', () => {
         RATRI_SESSION_ID: 'otel-session',
       }),
     );
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list', params: { _meta: { traceparent: TRACEPARENT } } });
     await proxy.response('list-1');
     proxy.send(call(1, 'read_file', { path: '/etc/hosts', token: 'tok-SECRET' }, { traceparent: TRACEPARENT }));
@@ -165,7 +149,7 @@ describe('OpenTelemetry export (http/json)', () => {
     const proxy = track(
       new ProxyProcess(['--config', config(d, { endpoint: receiver.url, protocol: 'http/json', includeArguments: true })]),
     );
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send(call(1, 'read_file', { path: '/etc/hosts', token: 'tok-SECRET' }));
     await proxy.response(1);
     expect(await endSession(proxy)).toBe(0);
@@ -186,7 +170,7 @@ describe('OpenTelemetry export when the collector is away', () => {
     const port = await closedPort();
     const d = dir();
     const proxy = track(new ProxyProcess(['--config', config(d, { endpoint: `http://127.0.0.1:${port}`, protocol: 'http/json' })]));
-    await initialize(proxy);
+    await proxy.initialize();
     for (let id = 1; id <= 5; id++) {
       const started = Date.now();
       proxy.send(call(id, 'read_file', { path: `/f${id}` }));
@@ -217,7 +201,7 @@ describe('OpenTelemetry export (http/protobuf)', () => {
     receivers.push(receiver);
     const d = dir();
     const proxy = track(new ProxyProcess(['--config', config(d, { endpoint: `${receiver.url}/` })]));
-    await initialize(proxy);
+    await proxy.initialize();
     proxy.send(call(1, 'read_file', { path: '/etc/hosts' }));
     await proxy.response(1);
     expect(await endSession(proxy)).toBe(0);
@@ -257,13 +241,3 @@ describe('OpenTelemetry export from the HTTP front', () => {
     expect(span?.attributes).toMatchObject({ 'network.transport': 'tcp', 'gen_ai.tool.name': 'read_file', 'ratri.decision': 'allow' });
   });
 });
-
-/** A port nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

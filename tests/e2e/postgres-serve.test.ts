@@ -2,7 +2,8 @@
  * `ratri serve --database postgres://…` against a real PostgreSQL (tests/helpers/postgres.ts): two
  * replicas on one database are one control plane. A proxy whose api points at replica A holds a
  * call; it is approved through replica B and released at once (A learns of it by LISTEN/NOTIFY);
- * an event batch uploaded to both replicas is stored once; a database of a newer schema is refused.
+ * an event batch uploaded to both replicas is stored once; a database of a newer schema is refused;
+ * with `telemetry.otlp` an evaluation's span joins the trace its `traceparent` header names.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { FAKE } from '../helpers/fake-secrets.js';
+import { OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 
 const KEY = 'pg-e2e-proxy-key-0123456789';
@@ -284,6 +287,36 @@ describe('ratri serve --database (PostgreSQL)', () => {
     expect((await api(a.url, 'POST', '/v1/events', { events: events.slice(40) })).body).toEqual({ accepted: 0 });
     const rows = await sql<{ n: number; ids: number }>(database, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM events');
     expect(rows).toEqual([{ n: 50, ids: 50 }]);
+  }, 60_000);
+
+  it('exports a span per evaluation (telemetry.otlp), in the trace its traceparent header names, with the resource redacted', async () => {
+    const receiver = await new OtlpReceiver().start();
+    try {
+      const dir = workDir();
+      const otlp = { endpoint: receiver.url, protocol: 'http/json' };
+      const rules = [{ id: 'no-deletes', tool: 'delete_file', decision: 'block' }];
+      const config = writeConfig(dir, { agentKey: 'unused', guardrails: { rules }, telemetry: { otlp } }, 'serve-otel.json');
+      const replica = await startReplica(await newDatabase(), dir, config);
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const request = { agentKey: 'a', environment: 'test', serverName: 'fs', tool: 'delete_file', sessionId: 's-1', requestId: '7' };
+      const res = await fetch(`${replica.url}/v1/guard/evaluate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        body: JSON.stringify({ ...request, arguments: { path: `/tmp/${FAKE.github}` } }),
+      });
+      expect(((await res.json()) as { decision: string }).decision).toBe('block');
+      const closed = new Promise((r) => replica.child.once('close', r));
+      replica.child.kill('SIGTERM'); // exports what is queued before it exits
+      await closed;
+      const spans = receiver.spans();
+      expect(spans.map((span) => [span.name, span.traceId, span.parentSpanId])).toEqual([
+        ['guard/evaluate delete_file', traceId, '00f067aa0ba902b7'],
+      ]);
+      expect(spans[0]!.attributes).toMatchObject({ 'ratri.decision': 'block', 'ratri.rule_id': 'no-deletes', 'mcp.session.id': 's-1' });
+      expect(spans[0]!.attributes['ratri.resource']).toMatch(/^file:\/tmp\/\[REDACTED:[a-z-]+\]$/);
+    } finally {
+      await receiver.stop();
+    }
   }, 60_000);
 
   it("takes the database from the config's top-level database when no --database or --store is given", async () => {

@@ -136,6 +136,14 @@ export class ProxyProcess {
   }
 }
 
+/** A `tools/call` request, with `params._meta` when given. */
+export const toolCall = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+});
+
 /** True while a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
 export const isAlive = isProcessAlive;
 

@@ -3,7 +3,7 @@
  * and /v1/metrics on a real socket, keeps the raw bodies, and decodes the http/json ones.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 
 export interface Received {
   path: string;
@@ -80,4 +80,14 @@ export function flatten(attributes: Array<{ key: string; value: Record<string, u
     out[key] = v;
   }
   return out;
+}
+
+/** A port nothing listens on (bound, then closed): a collector that is away. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -59,6 +59,8 @@ function recordingObserver(seen: Observed[]): CallObserver {
       return { requestId, namespacedTool: `srv.${tool}` } satisfies CallRecord;
     },
     linkRound: note('linkRound'),
+    // Not noted: the host's traceparent, as a proxy that exports no spans sends it.
+    traceparentFor: (call: CallRecord) => call.traceparent,
     guardrailEvaluated: note('guardrailEvaluated'),
     approvalRequested: note('approvalRequested'),
     approvalResolved: note('approvalResolved'),
