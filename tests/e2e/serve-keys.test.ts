@@ -298,14 +298,14 @@ describe('ratri serve --keys: keys bound to agents', () => {
     const misbound = startProxy(dir, serve.url, 'bob', keys.alice, 'misbound');
     await misbound.initialize();
     misbound.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/tmp/a' } } });
-    const refused = await misbound.response(1);
-    expect(refused.error?.code).toBe(-32001);
-    expect(refused.error?.message).toContain('answered 403 to POST /v1/');
-    expect(refused.error?.message).toContain('fix: give RATRI_E2E_PROXY_KEY a key the control plane accepts for agent "bob"');
+    const refused = (await misbound.response(1)).error as { code: number; message: string };
+    expect(refused.code).toBe(-32001);
+    expect(refused.message).toContain('answered 403 to POST /v1/');
+    expect(refused.message).toContain('fix: give RATRI_E2E_PROXY_KEY a key the control plane accepts for agent "bob"');
     const unknown = startProxy(dir, serve.url, 'alice', 'not-a-key-of-the-file', 'unknown');
     await unknown.initialize();
     unknown.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/tmp/a' } } });
-    expect((await unknown.response(2)).error?.code).toBe(-32001);
+    expect((await unknown.response(2)).error).toMatchObject({ code: -32001 });
   });
 });
 
