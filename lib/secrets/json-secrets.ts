@@ -2,10 +2,13 @@
  * Secrets in a JSON text (docs/secrets.md#what-is-scanned): the text secretlint reads is the JSON
  * text with every string written out decoded between its quotes, so a token right after an escaped
  * newline (`\nghp_…`) or spelled with escapes (`\u0067hp_…`, `:\/\/`) reads as the upstream will read
- * it; keys stay next to their values, for rules that look for a key name. Redaction replaces, inside
- * each string a secret's span touches, the part it covers by "[REDACTED:<rule>]", and the whole
- * string when the span starts before it (a rule that reports from a key name on cannot be trusted to
- * say where the value ends); every other byte of the JSON text stays as it was.
+ * it; keys stay next to their values, for rules that look for a key name. Redaction replaces, by
+ * "[REDACTED:<rule>]", the part of the string a secret's span starts in that the span covers, and,
+ * when the span starts in a key or between strings, the whole of the first value after its start (a
+ * rule that reports from a key name on cannot be trusted to say where the value ends). A span never
+ * reaches further: some rules let a match run on past the closing quote of the value it found
+ * (the connection-string rule, up to 100 characters), over members that hold no secret. Every
+ * other byte of the JSON text stays as it was.
  */
 import { skipString } from '../jsonrpc/json-scan.js';
 import type { FindSecrets, SecretSpan } from './find-secrets.js';
@@ -74,17 +77,30 @@ export function findJsonSecrets(json: string, find: FindSecrets): JsonSecrets | 
 
 export const redactedMarker = (ruleId: string): string => `[REDACTED:${ruleId}]`;
 
-/** The decoded string with the parts the spans cover replaced, or undefined when no span touches it. */
-function redactString(token: StringToken, spans: readonly SecretSpan[]): string | undefined {
+/**
+ * The strings a span redacts, by their index: the one it starts in, and, when that is a key or there
+ * is none, the first value string after its start that it reaches.
+ */
+function targetsOf(strings: readonly StringToken[], span: SecretSpan, into: Map<number, SecretSpan[]>): void {
+  for (let i = 0; i < strings.length; i++) {
+    const token = strings[i]!;
+    if (token.scanEnd <= span.start) continue;
+    if (token.scanStart >= span.end) return;
+    const startsInside = token.scanStart <= span.start;
+    if (startsInside || !token.isKey) (into.get(i) ?? into.set(i, []).get(i)!).push(span);
+    if (!token.isKey) return;
+  }
+}
+
+/** The decoded string with the parts its spans cover replaced (the whole string from where a span starts before it). */
+function redactString(token: StringToken, spans: readonly SecretSpan[]): string {
   const cuts = spans
-    .filter((s) => s.start < token.scanEnd && s.end > token.scanStart && (!token.isKey || s.start >= token.scanStart))
     .map((s) => ({
       ruleId: s.ruleId,
       from: s.start <= token.scanStart ? 0 : s.start - token.scanStart,
       to: s.start < token.scanStart ? token.decoded.length : Math.min(s.end, token.scanEnd) - token.scanStart,
     }))
     .sort((a, b) => a.from - b.from);
-  if (cuts.length === 0) return undefined;
   let out = '';
   let at = 0;
   for (const cut of cuts) {
@@ -98,15 +114,18 @@ function redactString(token: StringToken, spans: readonly SecretSpan[]): string 
 /** The JSON text with the secrets replaced; `changed` false (and the same text) when there were none. */
 export function redactJsonSecrets(json: string, found: JsonSecrets): { text: string; changed: boolean } {
   if (found.spans.length === 0) return { text: json, changed: false };
+  const { strings } = found.view;
+  const spansOf = new Map<number, SecretSpan[]>();
+  for (const span of found.spans) targetsOf(strings, span, spansOf);
+  if (spansOf.size === 0) return { text: json, changed: false };
   let out = '';
   let copied = 0;
-  for (const token of found.view.strings) {
-    const redacted = redactString(token, found.spans);
-    if (redacted === undefined) continue;
-    out += `${json.slice(copied, token.rawStart)}${JSON.stringify(redacted)}`;
+  for (const i of [...spansOf.keys()].sort((a, b) => a - b)) {
+    const token = strings[i]!;
+    out += `${json.slice(copied, token.rawStart)}${JSON.stringify(redactString(token, spansOf.get(i)!))}`;
     copied = token.rawEnd;
   }
-  return copied === 0 ? { text: json, changed: false } : { text: out + json.slice(copied), changed: true };
+  return { text: out + json.slice(copied), changed: true };
 }
 
 /** `value` (the value `found.json` is the JSON text of) with its secrets redacted: a copy, or `value` itself when it holds none. */

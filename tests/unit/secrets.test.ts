@@ -122,6 +122,26 @@ describe('secrets in JSON text', () => {
     expect(redacted).toEqual({ aws_secret_access_key: '[REDACTED:aws]' });
   });
 
+  it('redacts only the value a match starts in, when the match runs on past its closing quote', async () => {
+    // The connection-string rule lets a match run up to 100 characters past the URI, over the quote
+    // and into the members after it; those members hold no secret and must stay as they are.
+    const value = { path: 'postgres://app:s3cretPassw0rd@db.internal.test:5432/app', riskLevel: 'low', kind: 'call', n: 'x' };
+    const redacted = await redactValueSecrets(value, find);
+    expect(redacted).toEqual({ path: '[REDACTED:database-connection-string]', riskLevel: 'low', kind: 'call', n: 'x' });
+    const inText = {
+      content: [
+        { type: 'text', text: 'db: postgres://app:s3cretPassw0rd@db.test/app' },
+        { type: 'text', text: 'fine' },
+      ],
+    };
+    expect(await redactValueSecrets(inText, find)).toEqual({
+      content: [
+        { type: 'text', text: 'db: [REDACTED:database-connection-string]' },
+        { type: 'text', text: 'fine' },
+      ],
+    });
+  });
+
   it('redacts a private key inside a file text, and nothing of a value with no secret', async () => {
     const value = { content: [{ type: 'text', text: `key:\n${FAKE.privateKey}\nend` }] };
     const redacted = (await redactValueSecrets(value, find)) as typeof value;
