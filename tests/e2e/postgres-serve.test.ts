@@ -9,11 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { FAKE } from '../helpers/fake-secrets.js';
 import { OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
+import { killedAfterEach } from '../helpers/serve.js';
 
 const KEY = 'pg-e2e-proxy-key-0123456789';
 const APPROVER_KEY = 'pg-e2e-approver-key-9876543210';
@@ -22,7 +23,8 @@ const KEYS = { RATRI_API_KEY: KEY, RATRI_APPROVER_KEY: APPROVER_KEY };
 let postgres: RunningPostgres;
 let databases = 0;
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
+// Nothing outlives its test: whatever is still running is killed and reaped.
+const children = killedAfterEach();
 
 beforeAll(async () => {
   postgres = await startPostgres();
@@ -30,16 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await postgres?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await Promise.all(
-    children.splice(0).map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
-      const closed = new Promise((r) => child.once('close', r));
-      child.kill('SIGKILL');
-      return closed;
-    }),
-  );
 });
 
 function workDir(): string {

@@ -9,8 +9,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { killedAfterEach } from '../helpers/serve.js';
 
 const KEY = 'e2e-secret-key-0123456789';
 const KEY_ENV = 'RATRI_E2E_API_KEY';
@@ -21,19 +22,9 @@ const BOTH_KEYS = { [KEY_ENV]: KEY, [APPROVER_ENV]: APPROVER_KEY };
 const AGENT = 'remote-agent';
 
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
+// Nothing outlives its test: whatever is still running is killed and reaped.
+const children = killedAfterEach();
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-afterEach(async () => {
-  // Nothing outlives its test: whatever is still running is killed and reaped.
-  await Promise.all(
-    children.splice(0).map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
-      const closed = new Promise((r) => child.once('close', r));
-      child.kill('SIGKILL');
-      return closed;
-    }),
-  );
-});
 
 function workDir(): { dir: string; home: string } {
   const dir = tempDir('ratri-remote-');
