@@ -11,14 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorResponse, NULL_ID, ProxyErrorCode } from '../jsonrpc/errors.js';
-import { peekEnvelope } from '../jsonrpc/json-scan.js';
-import { idKey, Message, type ParsedMessage, type ReadFrame, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
+import { Message, type ParsedMessage, type ReadFrame, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
 import { PROTOCOL_VERSION_META_KEY, requestProtocolVersion } from '../jsonrpc/protocol-era.js';
-import { NumericIdSpellings } from '../relay/numeric-id-spellings.js';
 import { answerError, type BodyPolicy, corsHeaders, type Refusal, readBody, refuse } from './http-security.js';
 import type { HttpSession } from './http-session.js';
 import { hasMirroredHeaders, headerMismatch } from './mcp-headers.js';
+import { SessionStreams } from './session-streams.js';
 import { EventBuffer, openEventStream, sseEvent } from './sse.js';
 import { missingEnvelope, StatelessRequests, statelessKind } from './stateless-requests.js';
 
@@ -40,30 +39,11 @@ export interface FrontContext {
   log(message: string): void;
 }
 
-/** The answer stream of one POST that carried requests. */
-interface PostStream {
-  key: string;
-  /** Requests not answered yet: rawIdKey → the id as the client wrote it. */
-  pending: Map<string, string>;
-  progressTokens: string[];
-  /** The live HTTP response, if the client is still connected (or reconnected with Last-Event-ID). */
-  sink?: ServerResponse;
-}
-
-/** Per-session routing state. */
-interface Streams {
-  buffer: EventBuffer;
-  posts: Map<string, PostStream>;
-  /** Keyed by the id's own text (rawIdKey), as the interceptor matches answers: `7` and `7.0` are two requests. */
-  byRequest: Map<string, PostStream>;
-  /** Pending ids spelled unlike JSON.stringify, for an upstream that re-serialises them (`7.0` answered as `7`). */
-  spellings: NumericIdSpellings;
-  byProgress: Map<string, PostStream>;
-  standalone?: ServerResponse;
-  /** The sequence number of the last GET-stream event written to a live GET stream. */
-  standaloneSent: number;
-  nextPost: number;
-  protocolVersion?: string;
+/** A POST's body as read: its bytes, the reading, and its messages (one, or a batch's). */
+interface PostBody {
+  body: Buffer;
+  read: ReadFrame;
+  messages: ParsedMessage[];
 }
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -72,7 +52,7 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
 };
 
 export class StreamableHttpTransport {
-  private readonly state = new Map<string, Streams>();
+  private readonly state = new Map<string, SessionStreams>();
   /** 2026-07-28 requests: no session, one shared upstream. */
   private readonly stateless: StatelessRequests;
 
@@ -125,7 +105,7 @@ export class StreamableHttpTransport {
   }
 
   /** Looks up the session a request names; answers 400/404 itself when there is none. */
-  private named(req: IncomingMessage, res: ServerResponse): { session: HttpSession; streams: Streams } | undefined {
+  private named(req: IncomingMessage, res: ServerResponse): { session: HttpSession; streams: SessionStreams } | undefined {
     const id = header(req, 'mcp-session-id');
     if (id === undefined) {
       refuse(res, { status: 400, message: 'Bad Request: Mcp-Session-Id header is required (send initialize first)' });
@@ -145,28 +125,37 @@ export class StreamableHttpTransport {
     return { session, streams };
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The body of a POST as a message or a non-empty batch of objects; answers 406/415/400 itself otherwise. */
+  private async readPost(req: IncomingMessage, res: ServerResponse): Promise<PostBody | undefined> {
     const accept = header(req, 'accept') ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-      return refuse(res, { status: 406, message: 'Not Acceptable: Accept must list both application/json and text/event-stream' });
+      return void refuse(res, { status: 406, message: 'Not Acceptable: Accept must list both application/json and text/event-stream' });
     }
     const type = header(req, 'content-type') ?? '';
     if (!/^application\/json\b/i.test(type)) {
-      return refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
+      return void refuse(res, { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' });
     }
     const body = await readBody(req, res, this.front.body);
-    if (body === undefined) return;
+    if (body === undefined) return undefined;
     const read = this.front.strict ? readHostFrame(body) : readFrame(body);
-    if (read.kind === 'invalid-json')
-      return refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
+    if (read.kind === 'invalid-json') {
+      return void refuse(res, { status: 400, message: `Parse error: ${read.reason}` }, ProxyErrorCode.parseError);
+    }
     const messages: ParsedMessage[] = read.kind === 'single' ? [read.message] : read.kind === 'batch' ? read.messages : [];
     if (messages.length === 0 || messages.some((m) => !Message.isObject(m.value))) {
-      return refuse(
+      return void refuse(
         res,
         { status: 400, message: 'Invalid Request: the body must be a JSON-RPC message or a non-empty batch of them' },
         ProxyErrorCode.invalidRequest,
       );
     }
+    return { body, read, messages };
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const posted = await this.readPost(req, res);
+    if (!posted) return;
+    const { body, read, messages } = posted;
     const stateless = statelessKind(req, read);
     if (stateless === 'batch') {
       const message = 'Invalid Request: a batch cannot carry 2026-07-28 messages; send each in a POST of its own';
@@ -187,29 +176,40 @@ export class StreamableHttpTransport {
       return this.stateless.post(req, res, read.message, body);
     }
     const initialize = messages.some((m) => m.method === 'initialize' && m.isRequest);
-    let session: HttpSession;
-    let streams: Streams;
-    if (initialize) {
-      if (header(req, 'mcp-session-id') !== undefined) {
-        return refuse(
-          res,
-          { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' },
-          ProxyErrorCode.invalidRequest,
-        );
-      }
-      if (messages.length > 1)
-        return refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
-      const created = this.front.createSession('http', randomUUID());
-      if (!('id' in created)) return refuse(res, created);
-      session = created;
-      streams = this.attach(session, messages[0]!.param('protocolVersion'));
-    } else {
-      const found = this.named(req, res);
-      if (!found) return;
-      ({ session, streams } = found);
-      streams.protocolVersion = header(req, 'mcp-protocol-version') ?? streams.protocolVersion;
-    }
+    const found = initialize ? this.initialized(req, res, messages) : this.named(req, res);
+    if (!found) return;
+    if (!initialize) found.streams.protocolVersion = header(req, 'mcp-protocol-version') ?? found.streams.protocolVersion;
+    return this.streamAnswers(req, res, posted, found);
+  }
 
+  /** A new session for an `initialize` sent alone and without `Mcp-Session-Id`; answers 400/503 itself otherwise. */
+  private initialized(
+    req: IncomingMessage,
+    res: ServerResponse,
+    messages: readonly ParsedMessage[],
+  ): { session: HttpSession; streams: SessionStreams } | undefined {
+    if (header(req, 'mcp-session-id') !== undefined) {
+      return void refuse(
+        res,
+        { status: 400, message: 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id' },
+        ProxyErrorCode.invalidRequest,
+      );
+    }
+    if (messages.length > 1) {
+      return void refuse(res, { status: 400, message: 'Invalid Request: initialize must be sent alone' }, ProxyErrorCode.invalidRequest);
+    }
+    const created = this.front.createSession('http', randomUUID());
+    if (!('id' in created)) return void refuse(res, created);
+    return { session: created, streams: this.attach(created, messages[0]!.param('protocolVersion')) };
+  }
+
+  /** Delivers the POST to the session: 202 without requests, else an SSE stream that carries their answers. */
+  private async streamAnswers(
+    req: IncomingMessage,
+    res: ServerResponse,
+    { body, read, messages }: PostBody,
+    { session, streams }: { session: HttpSession; streams: SessionStreams },
+  ): Promise<void> {
     // A message the interceptor will refuse as ambiguous is answered with the id it can trust (maybe
     // null), so this stream waits for that id, not for the one JSON.parse read.
     const frameProblem = read.kind === 'single' || read.kind === 'batch' ? read.problem : undefined;
@@ -221,20 +221,11 @@ export class StreamableHttpTransport {
       res.end();
       return;
     }
-    const post: PostStream = { key: `p${++streams.nextPost}`, pending: new Map(), progressTokens: [], sink: res };
-    for (const m of requests) {
-      const rawId = refused(m) ? refusalId(m, read.kind === 'single' ? read.problemKey : undefined) : m.rawId;
-      const key = rawIdKey(rawId);
-      post.pending.set(key, rawId);
-      streams.byRequest.set(key, post);
-      streams.spellings.add(key);
-      const token = m.progressToken;
-      if (token !== undefined) {
-        post.progressTokens.push(idKey(token));
-        streams.byProgress.set(idKey(token), post);
-      }
-    }
-    streams.posts.set(post.key, post);
+    const problemKey = read.kind === 'single' ? read.problemKey : undefined;
+    const post = streams.openPost(
+      requests.map((m) => ({ rawId: refused(m) ? refusalId(m, problemKey) : m.rawId, progressToken: m.progressToken })),
+      res,
+    );
     session.openStreams++;
     openEventStream(req, res, { 'Mcp-Session-Id': session.id }, () => {
       session.openStreams--;
@@ -322,105 +313,15 @@ export class StreamableHttpTransport {
   }
 
   /** Sets up routing for a new session. */
-  private attach(session: HttpSession, protocolVersion: unknown): Streams {
-    const streams: Streams = {
-      buffer: new EventBuffer(),
-      posts: new Map(),
-      byRequest: new Map(),
-      spellings: new NumericIdSpellings(),
-      byProgress: new Map(),
-      standaloneSent: 0,
-      nextPost: 0,
-      protocolVersion: typeof protocolVersion === 'string' ? protocolVersion : undefined,
-    };
+  private attach(session: HttpSession, protocolVersion: unknown): SessionStreams {
+    const streams = new SessionStreams(typeof protocolVersion === 'string' ? protocolVersion : undefined);
     this.state.set(session.id, streams);
-    session.onServerLine = (line) => this.route(streams, line);
-    session.onEnded = (reason) => this.closeAll(session.id, streams, reason);
-    session.hasUnanswered = () => streams.byRequest.size > 0;
+    session.onServerLine = (line) => streams.route(line);
+    session.onEnded = (reason) => {
+      this.state.delete(session.id);
+      streams.closeAll(reason);
+    };
+    session.hasUnanswered = () => streams.hasUnanswered();
     return streams;
   }
-
-  /**
-   * Sends one line from the proxy on the stream it belongs to; returns that stream's response when
-   * it is full (the session then waits for it to drain before taking more from the upstream).
-   */
-  private route(streams: Streams, line: Buffer): ServerResponse | undefined {
-    const classified = classify(line);
-    const answers = classified.answers.map((a) => this.requestKey(streams, a)).filter((k): k is string => k !== undefined);
-    const progressToken = classified.progressToken;
-    const post =
-      answers.length > 0
-        ? streams.byRequest.get(answers[0]!)
-        : progressToken !== undefined
-          ? streams.byProgress.get(progressToken)
-          : undefined;
-    if (post) {
-      const sink = post.sink;
-      const ok = sink?.write(sseEvent(line, { id: streams.buffer.add(post.key, line) })) ?? true;
-      for (const key of answers) this.settle(streams, key);
-      return ok ? undefined : sink;
-    }
-    // Server-initiated (or unrelated): the GET stream; without one, the newest connected POST
-    // stream (clients that never open GET still see sampling/elicitation requests); else keep it
-    // for the next GET. Never more than one stream: the spec forbids broadcasting.
-    const live = [...streams.posts.values()].reverse().find((p) => p.sink);
-    if (!streams.standalone && live) {
-      const sink = live.sink!;
-      return sink.write(sseEvent(line, { id: streams.buffer.add(live.key, line) })) ? undefined : sink;
-    }
-    const id = streams.buffer.add('g', line);
-    const sink = streams.standalone;
-    if (!sink) return undefined;
-    streams.standaloneSent = EventBuffer.parseId(id)!.seq;
-    return sink.write(sseEvent(line, { id })) ? undefined : sink;
-  }
-
-  /** The pending request an answer's id names: the same text, else the one pending number it respells. */
-  private requestKey(streams: Streams, answerKey: string): string | undefined {
-    if (streams.byRequest.has(answerKey)) return answerKey;
-    return streams.spellings.match(answerKey, (k) => streams.byRequest.has(k));
-  }
-
-  /** A request was answered; its POST stream ends once all of its requests are. */
-  private settle(streams: Streams, key: string): void {
-    const post = streams.byRequest.get(key);
-    if (!post) return;
-    streams.byRequest.delete(key);
-    streams.spellings.delete(key);
-    post.pending.delete(key);
-    if (post.pending.size > 0) return;
-    for (const token of post.progressTokens) if (streams.byProgress.get(token) === post) streams.byProgress.delete(token);
-    streams.posts.delete(post.key);
-    post.sink?.end();
-  }
-
-  /** The session ended: unanswered requests get an error, every stream is closed. */
-  private closeAll(id: string, streams: Streams, reason: string): void {
-    this.state.delete(id);
-    for (const post of streams.posts.values()) {
-      for (const rawId of post.pending.values()) {
-        const error = errorResponse(rawId, ProxyErrorCode.httpRefused, `the session ended before the server answered: ${reason}`);
-        post.sink?.write(sseEvent(error, { id: streams.buffer.add(post.key, error) }));
-      }
-      post.sink?.end();
-    }
-    streams.posts.clear();
-    streams.standalone?.end();
-  }
-}
-
-/** Which requests a server line answers (rawIdKeys), or which progress token it reports on. */
-function classify(line: Buffer): { answers: string[]; progressToken?: string } {
-  const envelope = peekEnvelope(line);
-  if (envelope.kind === 'object') {
-    if (envelope.method === undefined) return { answers: envelope.rawId === undefined ? [] : [rawIdKey(envelope.rawId)] };
-    if (envelope.method !== 'notifications/progress') return { answers: [] };
-  } else if (envelope.kind !== 'array') {
-    return { answers: [] };
-  }
-  const read = readFrame(line);
-  if (read.kind === 'batch') return { answers: read.messages.filter((m) => Message.isResponse(m.value)).map((m) => rawIdKey(m.rawId)) };
-  if (read.kind !== 'single') return { answers: [] };
-  const token = read.message.param('progressToken');
-  return { answers: [], progressToken: token === undefined ? undefined : idKey(token) };
 }
