@@ -40,7 +40,7 @@ const infoCommand: CommandModule<StoreArgs, StoreArgs> = {
 
 const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
   command: 'prune',
-  describe: 'Delete events (and decided approvals) older than a time; registered tools and the boundary map stay',
+  describe: 'Delete events (and decided approvals, ended grants) older than a time; registered tools and the boundary map stay',
   builder: (y) =>
     requiredOption(
       y as Argv<StoreArgs>,
@@ -72,14 +72,14 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
       await plane.close();
       if (args.json) return void process.stdout.write(`${JSON.stringify({ store: location, before, wouldDelete: would })}\n`);
       return void process.stdout.write(
-        `would delete ${would.events} event(s) and ${would.approvals} decided approval(s) recorded before ${before} from ${location}\n`,
+        `would delete ${would.events} event(s), ${would.approvals} decided approval(s) and ${would.grants} ended grant(s) recorded before ${before} from ${location}\n`,
       );
     }
     const progress = process.stderr.isTTY === true && !args.json;
     const deleted = pruneHistory(db, before, (sofar) => {
       if (progress) process.stderr.write(`\rratri: deleted ${sofar.events} event(s), ${sofar.approvals} approval(s) so far…`);
     });
-    if (progress && deleted.events + deleted.approvals > 0) process.stderr.write('\n');
+    if (progress && deleted.events + deleted.approvals + deleted.grants > 0) process.stderr.write('\n');
     if (args.vacuum) {
       if (!args.json) process.stderr.write(`ratri: compacting ${location} (${megabytes(bytesBefore)})…\n`);
       try {
@@ -100,7 +100,7 @@ const pruneCommand: CommandModule<StoreArgs, PruneArgs> = {
       );
     }
     process.stdout.write(
-      `deleted ${deleted.events} event(s) and ${deleted.approvals} decided approval(s) recorded before ${before} from ${location}; ${remaining} event(s) remain\n`,
+      `deleted ${deleted.events} event(s), ${deleted.approvals} decided approval(s) and ${deleted.grants} ended grant(s) recorded before ${before} from ${location}; ${remaining} event(s) remain\n`,
     );
     process.stdout.write(
       args.vacuum

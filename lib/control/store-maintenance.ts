@@ -1,7 +1,8 @@
 /**
  * Keeping the embedded store in check: what it holds (`ratri store info`) and deleting old history
- * (`ratri store prune`). Only history is deleted — events, and approvals that are no longer pending.
- * The tool registry, the boundary map and the outbox are state the proxies need and are never pruned.
+ * (`ratri store prune`). Only history is deleted — events, approvals that are no longer pending, and
+ * grants that can no longer let a call pass (revoked, expired, or a once-grant used). The tool
+ * registry, the boundary map and the outbox are state the proxies need and are never pruned.
  *
  * Proxies keep writing while a prune runs: rows are deleted in chunks, each chunk its own short
  * transaction, so a proxy's batch of events waits for at most one chunk (well inside the store's
@@ -28,6 +29,7 @@ export interface StoreInfo {
 export interface PruneCounts {
   events: number;
   approvals: number;
+  grants: number;
 }
 
 /** Rows deleted per transaction. */
@@ -86,6 +88,9 @@ function latest(a: string | null, b: string | null): string | null {
 /** Calls that ended before the cutoff (ms) go with the events of that time; a call never answered goes by its start. */
 const CALLS_BEFORE = 'coalesce(end_ts, ts) < ?';
 
+/** Grants that ended (revoked, expired, or used: a once-grant) before the cutoff: none lets a call pass any more (grant-store.ts). */
+const GRANTS_ENDED_BEFORE = '(revoked_at < @before OR expires_at < @before OR used_at < @before)';
+
 /** What `pruneHistory` would delete for this cutoff (an ISO time), without deleting anything. */
 export function countHistoryBefore(db: Db, before: string): PruneCounts {
   const callEvents = db
@@ -97,12 +102,13 @@ export function countHistoryBefore(db: Db, before: string): PruneCounts {
     approvals: (
       db.prepare("SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND requested_at < ?").get(before) as { n: number }
     ).n,
+    grants: db.prepare(`SELECT count(*) FROM grants WHERE ${GRANTS_ENDED_BEFORE}`).pluck().get({ before }) as number,
   };
 }
 
 /**
- * Deletes events recorded before `before` (an ISO time) and decided approvals requested before it,
- * `chunk` rows per transaction; `onProgress` hears the running total after each chunk.
+ * Deletes events recorded before `before` (an ISO time), decided approvals requested before it and
+ * grants that ended before it, `chunk` rows per transaction; `onProgress` hears the running total after each chunk.
  */
 export function pruneHistory(
   db: Db,
@@ -117,12 +123,14 @@ export function pruneHistory(
   const deleteCalls = db.prepare(
     `DELETE FROM calls WHERE seq IN (SELECT seq FROM calls WHERE ${CALLS_BEFORE} ORDER BY ts LIMIT ?) RETURNING events`,
   );
-  const done: PruneCounts = { events: 0, approvals: 0 };
+  const deleteGrants = db.prepare(`DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE ${GRANTS_ENDED_BEFORE} LIMIT @chunk)`);
+  const done: PruneCounts = { events: 0, approvals: 0, grants: 0 };
   // Each step deletes up to `chunk` rows and returns how many rows and how many events went.
   const steps: Array<[keyof PruneCounts, () => { rows: number; events: number }]> = [
     ['events', () => one(deleteEvents.run(before, chunk).changes)],
     ['events', () => callRows(deleteCalls.all(Date.parse(before), chunk) as Array<{ events: number }>)],
     ['approvals', () => one(deleteApprovals.run(before, chunk).changes)],
+    ['grants', () => one(deleteGrants.run({ before, chunk }).changes)],
   ];
   for (const [key, run] of steps) {
     const step = db.transaction(run);

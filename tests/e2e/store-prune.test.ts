@@ -41,6 +41,16 @@ function seedOldHistory(store: string, count: number, daysAgo: number): void {
   );
   insert.run('apr_0000000001', 'approved', old, old);
   insert.run('apr_0000000002', 'pending', old, old);
+  // Three grants that ended long ago (revoked, expired, a once-grant used) and two that still apply.
+  const grant = plane.db.prepare(
+    `INSERT INTO grants (id, kind, agent_key, server_name, tool, created_at, expires_at, used_at, revoked_at)
+     VALUES (?, ?, 'old-agent', 'files', 'write_file', ?, ?, ?, ?)`,
+  );
+  grant.run('grt_revoked', 'always', old, null, null, old);
+  grant.run('grt_expired', 'always', old, old, null, null);
+  grant.run('grt_used', 'once', old, null, old, null);
+  grant.run('grt_always', 'always', old, null, null, null);
+  grant.run('grt_unused', 'once', old, new Date(Date.now() + DAY).toISOString(), null, null);
   void plane.close();
 }
 
@@ -59,7 +69,7 @@ function proxy(d: string): ProxyProcess {
 
 const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read_file', arguments: { path: `/f/${id}` } } });
 
-function storedIds(store: string): { old: number; ids: Set<string>; approvals: string[]; tools: number } {
+function storedIds(store: string): { old: number; ids: Set<string>; approvals: string[]; grants: string[]; tools: number } {
   const db = new Database(store, { readonly: true });
   try {
     return {
@@ -67,6 +77,7 @@ function storedIds(store: string): { old: number; ids: Set<string>; approvals: s
       // Every event, with those read back from the calls table (docs/events.md#one-record-per-call).
       ids: new Set(new EventStore(db).query({ limit: 1_000_000 }).map((e) => e.id)),
       approvals: db.prepare('SELECT id FROM approvals ORDER BY id').pluck().all() as string[],
+      grants: db.prepare('SELECT id FROM grants ORDER BY id').pluck().all() as string[],
       tools: db.prepare('SELECT count(*) FROM tools').pluck().get() as number,
     };
   } finally {
@@ -106,19 +117,20 @@ describe('ratri store', () => {
 
     const dry = await runCli(['store', 'prune', '--store', store, '--older-than', '30d', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/^would delete 12000 event\(s\) and 1 decided approval\(s\) recorded before \d{4}-/);
+    expect(dry.stdout).toMatch(/^would delete 12000 event\(s\), 1 decided approval\(s\) and 3 ended grant\(s\) recorded before \d{4}-/);
     expect(storedIds(store).old).toBe(12_000);
 
     const pruned = await runCli(['store', 'prune', '--store', store, '--older-than', '30d']);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toMatch(
-      new RegExp(`deleted 12000 event\\(s\\) and 1 decided approval\\(s\\) .*; ${recent.length} event\\(s\\) remain`),
+      new RegExp(`deleted 12000 event\\(s\\), 1 decided approval\\(s\\) and 3 ended grant\\(s\\) .*; ${recent.length} event\\(s\\) remain`),
     );
     expect(pruned.stdout).toMatch(/the file keeps its size .* --vacuum gives it back/);
     const after = storedIds(store);
     expect(after.old).toBe(0);
     expect(after.ids).toEqual(new Set(recent));
     expect(after.approvals).toEqual(['apr_0000000002']); // the pending one stays, however old
+    expect(after.grants).toEqual(['grt_always', 'grt_unused']); // grants that still let calls pass stay, however old
     expect(after.tools).toBe(before.tools);
 
     const table = await runCli(['store', 'info', '--store', store]);
