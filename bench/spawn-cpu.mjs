@@ -21,7 +21,10 @@ const runs = Number(process.argv[2] ?? 15);
 const builds = [thisBuild, ...process.argv.slice(3)];
 const dir = mkdtempSync(join(tmpdir(), 'ratri-spawn-cpu-'));
 const config = join(dir, 'ratri.mcp.json');
-writeFileSync(config, JSON.stringify({ agentKey: 'bench', mode: 'monitor', store: join(dir, 'ratri.db'), upstream: { command: '/bin/true' } }));
+writeFileSync(
+  config,
+  JSON.stringify({ agentKey: 'bench', mode: 'monitor', store: join(dir, 'ratri.db'), upstream: { command: '/bin/true' } }),
+);
 
 /** CPU ms at the first spawn of `node --import hook ARGS`. */
 function cpuAtSpawn(args) {
