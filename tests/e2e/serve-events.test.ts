@@ -5,10 +5,11 @@
  * has only `agentKey` and `api`. A key bound to bob reads none of alice's records; a bad parameter
  * is a 400 naming it; a listing larger than one page is read page by page.
  */
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtureServer, ProxyProcess, runCli, tempDir, toolCall, writeConfig } from '../helpers/cli.js';
+import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, toolCall, writeConfig } from '../helpers/cli.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
 
@@ -250,6 +251,60 @@ describe('ratri events and ratri tools list through ratri serve (SQLite)', () =>
     const after = await api(t.serve.url, 'GET', `/v1/events?agentKey=bob&after=${bobs.at(-2)!.seq}`, t.keys.bob);
     expect(after.body).toEqual({ events: [bobs.at(-1)], nextCursor: null });
   }, 90_000);
+});
+
+/** `ratri events ARGS --follow --json` running: the lines it printed so far, and a stop by SIGINT that gives its exit code. */
+function follow(t: Team, args: string[]) {
+  const child = spawn(process.execPath, [cliPath, 'events', '--follow', '--json', ...args], { env: { ...process.env, ...t.env } });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const lines = (): Array<{ id: string }> =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  return { lines, stop: () => (child.kill('SIGINT'), exited) };
+}
+
+async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!probe()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ratri events --follow through ratri serve', () => {
+  it('prints each new event the key may read as it is stored, and stops on Ctrl-C', async () => {
+    const t = await team();
+    const event = (id: string, agentKey: string) => ({
+      id,
+      type: 'proxy.warning',
+      ts: new Date().toISOString(),
+      agentKey,
+      environment: 'test',
+      serverName: 'fs',
+      sessionId: 's1',
+      data: { code: 'e2e' },
+    });
+    expect((await api(t.serve.url, 'POST', '/v1/events', t.keys.alice, { events: [event('evt_old', 'alice')] })).status).toBe(202);
+    const ops = follow(t, ['--config', t.readerConfig('ops', 'E2E_OPS_KEY')]);
+    const bob = follow(t, ['--config', t.readerConfig('bob-reader', 'E2E_BOB_KEY')]);
+    const local = follow(t, ['--store', join(t.dir, 'server.db')]);
+    await until('the first listing', () => ops.lines().length === 1 && local.lines().length === 1);
+    await new Promise((r) => setTimeout(r, 700)); // bob's follower has read its (empty) first page
+    await api(t.serve.url, 'POST', '/v1/events', t.keys.alice, { events: [event('evt_alice', 'alice')] });
+    await api(t.serve.url, 'POST', '/v1/events', t.keys.bob, { events: [event('evt_bob', 'bob')] });
+    await until('the new events', () => ops.lines().length === 3 && bob.lines().length === 1 && local.lines().length === 3);
+    expect(ops.lines().map((e) => e.id)).toEqual(['evt_old', 'evt_alice', 'evt_bob']);
+    expect(local.lines()).toEqual(ops.lines());
+    expect(bob.lines().map((e) => e.id)).toEqual(['evt_bob']);
+    expect(await ops.stop()).toBe(0);
+    expect(await bob.stop()).toBe(0);
+    expect(await local.stop()).toBe(0);
+  }, 60_000);
 });
 
 describe('ratri events and ratri tools list through ratri serve (PostgreSQL)', () => {
