@@ -6,28 +6,14 @@
  * is a 400 naming it; a listing larger than one page is read page by page.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, toolCall, writeConfig } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, cliPath, fixtureServer, ProxyProcess, runCli, toolCall, writeConfig } from '../helpers/cli.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
+import { addServeKey as addKey, apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
 
-const dirs: string[] = [];
+const { dir: workDir } = cleanUpAfterEach('ratri-serve-events-');
 const children = killedAfterEach();
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function workDir(): string {
-  const dir = tempDir('ratri-serve-events-');
-  dirs.push(dir);
-  return dir;
-}
-
-async function addKey(file: string, id: string, role: 'proxy' | 'approver', agents: string[] = []): Promise<string> {
-  const r = await runCli(['serve', 'keys', 'add', '--keys', file, '--role', role, '--id', id, ...agents.flatMap((a) => ['--agent', a])]);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout.trim();
-}
 
 interface Team {
   dir: string;
@@ -94,6 +80,18 @@ async function eventsOf(t: Team, args: string[]): Promise<Array<Record<string, a
     .filter(Boolean)
     .map((l) => JSON.parse(l));
 }
+
+/** An event as a proxy uploads it (`POST /v1/events`): a proxy.warning with `data`. */
+const warning = (id: string, agentKey: string, ts: string, data: Record<string, unknown>) => ({
+  id,
+  type: 'proxy.warning',
+  ts,
+  agentKey,
+  environment: 'test',
+  serverName: 'fs',
+  sessionId: `s-${agentKey}`,
+  data: { code: 'e2e', ...data },
+});
 
 const agentsOf = (events: Array<{ agentKey: string }>): string[] => [...new Set(events.map((e) => e.agentKey))].sort();
 
@@ -206,16 +204,7 @@ describe('ratri events and ratri tools list through ratri serve (SQLite)', () =>
   it('pages: each page is bounded, the cursors walk back to the oldest, and the CLI reads past one page', async () => {
     const t = await team();
     const ts = new Date().toISOString();
-    const make = (agentKey: string, n: number) => ({
-      id: `evt_${agentKey}_${String(n).padStart(5, '0')}`,
-      type: 'proxy.warning',
-      ts,
-      agentKey,
-      environment: 'test',
-      serverName: 'fs',
-      sessionId: `s-${agentKey}`,
-      data: { code: 'e2e', n },
-    });
+    const make = (agentKey: string, n: number) => warning(`evt_${agentKey}_${String(n).padStart(5, '0')}`, agentKey, ts, { n });
     // 1500 of alice's and 300 of bob's, interleaved, in batches as a proxy uploads them.
     for (let batch = 0; batch < 3; batch++) {
       const alices = Array.from({ length: 500 }, (_, i) => make('alice', batch * 500 + i));
@@ -279,16 +268,7 @@ async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Pr
 describe('ratri events --follow through ratri serve', () => {
   it('prints each new event the key may read as it is stored, and stops on Ctrl-C', async () => {
     const t = await team();
-    const event = (id: string, agentKey: string) => ({
-      id,
-      type: 'proxy.warning',
-      ts: new Date().toISOString(),
-      agentKey,
-      environment: 'test',
-      serverName: 'fs',
-      sessionId: 's1',
-      data: { code: 'e2e' },
-    });
+    const event = (id: string, agentKey: string) => warning(id, agentKey, new Date().toISOString(), {});
     expect((await api(t.serve.url, 'POST', '/v1/events', t.keys.alice, { events: [event('evt_old', 'alice')] })).status).toBe(202);
     const ops = follow(t, ['--config', t.readerConfig('ops', 'E2E_OPS_KEY')]);
     const bob = follow(t, ['--config', t.readerConfig('bob-reader', 'E2E_BOB_KEY')]);
