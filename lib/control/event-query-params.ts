@@ -4,6 +4,7 @@
  * (http-control-plane.ts) writes from one. Both sides here, so they cannot drift apart.
  */
 import { parseSince } from '../report/time-spec.js';
+import { DECISIONS } from './api-protocol.js';
 import type { EventQuery } from './event-query.js';
 
 /** Events per page when `limit` is not given, and the most one page may ask for. */
@@ -16,11 +17,12 @@ export interface EventsPage<E> {
   nextCursor: string | null;
 }
 
-const DECISIONS = ['allow', 'warn', 'block', 'require_approval'];
-/** The parameters and the query field each fills (agentKey is the route's: it is the key's scope). */
+/** The parameters that are text, and the query field each fills. */
 const TEXT = { tool: 'tool', type: 'type', session: 'sessionId', server: 'serverName' } as const;
-const KNOWN = [...Object.keys(TEXT), 'decision', 'since', 'until', 'agentKey', 'limit', 'cursor', 'after'];
 const MAX_TEXT = 512;
+
+/** Reads one parameter's value into the query's fields; a string: what is wrong with it. */
+type Reader = (value: string) => Partial<EventQuery> | string;
 
 /** A whole number of at least `min`, or undefined. */
 function wholeNumber(text: string, min: number): number | undefined {
@@ -28,47 +30,65 @@ function wholeNumber(text: string, min: number): number | undefined {
   return Number.isSafeInteger(n) && n >= min ? n : undefined;
 }
 
-/** The query of a request's parameters (`agentKey` aside); a string: what is wrong, naming the parameter and the fix. */
-export function eventQueryOf(params: URLSearchParams): EventQuery | string {
-  for (const name of new Set(params.keys())) {
-    if (!KNOWN.includes(name)) return `${name}: not a parameter of GET /v1/events; use ${KNOWN.join(', ')}`;
-    if (params.getAll(name).length > 1) return `${name}: given ${params.getAll(name).length} times; give it once`;
-  }
-  const q: EventQuery = {};
-  for (const [name, field] of Object.entries(TEXT)) {
-    const value = params.get(name);
-    if (value === null) continue;
-    if (value === '' || value.length > MAX_TEXT) return `${name}: must be 1 to ${MAX_TEXT} characters, or left out`;
-    q[field] = value;
-  }
-  const decision = params.get('decision');
-  if (decision !== null && !DECISIONS.includes(decision)) return `decision: must be one of ${DECISIONS.join(', ')}, not "${decision}"`;
-  if (decision !== null) q.decision = decision;
-  for (const name of ['since', 'until'] as const) {
-    const value = params.get(name);
-    if (value === null) continue;
+const text =
+  (name: string, field: (typeof TEXT)[keyof typeof TEXT]): Reader =>
+  (value) =>
+    value !== '' && value.length <= MAX_TEXT ? { [field]: value } : `${name}: must be 1 to ${MAX_TEXT} characters, or left out`;
+
+const time =
+  (name: 'since' | 'until'): Reader =>
+  (value) => {
     try {
-      q[name] = parseSince(value, Date.now(), name);
+      return { [name]: parseSince(value, Date.now(), name) };
     } catch (err) {
       return (err as Error).message;
     }
-  }
-  const limit = params.get('limit');
-  q.limit = limit === null ? EVENTS_DEFAULT_LIMIT : wholeNumber(limit, 1);
-  if (q.limit === undefined || q.limit > EVENTS_MAX_LIMIT) {
-    return `limit: must be a whole number from 1 to ${EVENTS_MAX_LIMIT}, not "${limit}"; page through more with cursor`;
-  }
-  for (const [name, field] of [
-    ['cursor', 'beforeSeq'],
-    ['after', 'afterSeq'],
-  ] as const) {
-    const value = params.get(name);
-    if (value === null) continue;
-    const seq = wholeNumber(value, 0);
-    if (seq === undefined) {
-      return `${name}: must be ${name === 'cursor' ? 'the nextCursor of an earlier answer' : 'the seq of an event'} (a whole number), not "${value}"`;
-    }
-    q[field] = seq;
+  };
+
+const seq =
+  (name: string, field: 'beforeSeq' | 'afterSeq', what: string): Reader =>
+  (value) => {
+    const n = wholeNumber(value, 0);
+    return n === undefined ? `${name}: must be ${what} (a whole number), not "${value}"` : { [field]: n };
+  };
+
+/** Every parameter of GET /v1/events (a Map: a name such as `constructor` is no parameter). */
+const READERS = new Map<string, Reader>([
+  ...Object.entries(TEXT).map(([name, field]): [string, Reader] => [name, text(name, field)]),
+  [
+    'decision',
+    (v) =>
+      DECISIONS.includes(v as (typeof DECISIONS)[number])
+        ? { decision: v }
+        : `decision: must be one of ${DECISIONS.join(', ')}, not "${v}"`,
+  ],
+  ['since', time('since')],
+  ['until', time('until')],
+  ['agentKey', () => ({})], // the route's to read: it is checked against the key's agents (agent-scope.ts)
+  [
+    'limit',
+    (v) => {
+      const n = wholeNumber(v, 1);
+      return n !== undefined && n <= EVENTS_MAX_LIMIT
+        ? { limit: n }
+        : `limit: must be a whole number from 1 to ${EVENTS_MAX_LIMIT}, not "${v}"; page through more with cursor`;
+    },
+  ],
+  ['cursor', seq('cursor', 'beforeSeq', 'the nextCursor of an earlier answer')],
+  ['after', seq('after', 'afterSeq', 'the seq of an event')],
+]);
+
+/** The query of a request's parameters (`agentKey` aside); a string: what is wrong, naming the parameter and the fix. */
+export function eventQueryOf(params: URLSearchParams): EventQuery | string {
+  const q: EventQuery = { limit: EVENTS_DEFAULT_LIMIT };
+  for (const name of new Set(params.keys())) {
+    const read = READERS.get(name);
+    if (!read) return `${name}: not a parameter of GET /v1/events; use ${[...READERS.keys()].join(', ')}`;
+    const values = params.getAll(name);
+    if (values.length > 1) return `${name}: given ${values.length} times; give it once`;
+    const fields = read(values[0]!);
+    if (typeof fields === 'string') return fields;
+    Object.assign(q, fields);
   }
   return q;
 }

@@ -182,11 +182,12 @@ describe('ratri events and ratri tools list through ratri serve (SQLite)', () =>
       ['limit=ten', 'limit: must be a whole number from 1 to 1000, not "ten"'],
       ['since=yesterday', 'since "yesterday": expected a duration such as 30s, 10m, 2h, 7d, or a date'],
       ['until=soon', 'until "soon": expected a duration'],
-      ['decision=deny', 'decision: must be one of allow, warn, block, require_approval, not "deny"'],
+      ['decision=deny', 'decision: must be one of allow, warn, redact, require_approval, block, not "deny"'],
       ['cursor=abc', 'cursor: must be the nextCursor of an earlier answer (a whole number), not "abc"'],
       ['after=-1', 'after: must be the seq of an event (a whole number), not "-1"'],
       ['agent=alice', 'agent: not a parameter of GET /v1/events; use tool, type, session, server, decision, since, until, agentKey'],
       ['tool=a&tool=b', 'tool: given 2 times; give it once'],
+      ['constructor=x', 'constructor: not a parameter of GET /v1/events'],
       ['type=', 'type: must be 1 to 512 characters, or left out'],
     ];
     for (const [query, message] of bad) {
