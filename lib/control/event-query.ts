@@ -39,7 +39,7 @@ export interface Conditions {
   params: unknown[];
 }
 
-/** The conditions the events table and the calls table are read with alike: tool, session, agents, server, seq range. */
+/** The conditions the events table and the calls table are read with alike: tool, session, agents, server, after a seq. */
 export function sharedConditions(q: EventQuery, dialect: SqlDialect): Conditions {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -63,16 +63,16 @@ export function sharedConditions(q: EventQuery, dialect: SqlDialect): Conditions
     where.push('seq > ?');
     params.push(q.afterSeq);
   }
+  return { where, params };
+}
+
+/** The conditions of the events table: the shared ones, and decision, type, time (ISO text in `ts`) and before a seq. */
+export function eventsTableConditions(q: EventQuery, dialect: SqlDialect): Conditions {
+  const { where, params } = sharedConditions(q, dialect);
   if (q.beforeSeq !== undefined) {
     where.push('seq < ?');
     params.push(q.beforeSeq);
   }
-  return { where, params };
-}
-
-/** The conditions of the events table: the shared ones, and decision, type and time (ISO text in `ts`). */
-export function eventsTableConditions(q: EventQuery, dialect: SqlDialect): Conditions {
-  const { where, params } = sharedConditions(q, dialect);
   if (q.decision) {
     where.push('decision = ?');
     params.push(q.decision);

@@ -116,6 +116,11 @@ export class EventStore {
       where.push('ts < ?');
       params.push(Date.parse(q.until));
     }
+    if (q.beforeSeq !== undefined) {
+      // A row's seq is its latest event's; a held call's first events may be older than that (parts[0] is the oldest).
+      where.push("(seq < ? OR json_extract(parts, '$[0].seq') < ?)");
+      params.push(q.beforeSeq, q.beforeSeq);
+    }
     where.push('seq < ?');
     const page = this.db.prepare(`SELECT ${CALL_ROW_COLUMNS} FROM calls WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`);
     const keep = (e: StoredEvent): boolean =>
