@@ -3,8 +3,8 @@ import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { alwaysNote, approvedNote } from '../../lib/control/always-note.js';
 import { lastPending, watchApprovals } from '../../lib/control/approval-watch.js';
-import type { ApprovalStatus, ControlPlane } from '../../lib/control/control-plane.js';
-import { openChosenControlPlane } from '../../lib/control/open-control-plane.js';
+import type { ApprovalStatus } from '../../lib/control/control-plane.js';
+import { type ChosenControlPlane, openChosenControlPlane } from '../../lib/control/open-control-plane.js';
 import { notifyDesktop } from '../../lib/report/desktop-notification.js';
 import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
@@ -42,8 +42,8 @@ function noApproval(id: string): never {
   fail(`no approval "${id}"; see "ratri approvals list --status all"`);
 }
 
-export async function withPlane<T>(args: StoreArgs, work: (plane: ControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
-  let plane: ControlPlane;
+export async function withPlane<T>(args: StoreArgs, work: (plane: ChosenControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
+  let plane: ChosenControlPlane;
   try {
     plane = openChosenControlPlane({ ...args, approverKey });
   } catch (err) {

@@ -1,13 +1,18 @@
-/** `ratri tools list|trust`: the tool registry, and trusting a tool whose definition changed. */
+/**
+ * `ratri tools list|trust`: the tool registry, and trusting a tool whose definition changed. `list`
+ * with a config that has `api` reads a team's `ratri serve` (`GET /v1/tools`); `trust` changes a local store.
+ */
 import type { Argv, CommandModule } from 'yargs';
 import type { RegisteredTool } from '../../lib/control/tool-registry.js';
 import { type Column, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
+import { type ApproverKeyArgs, approverKeyOf, withApproverKeyOption } from '../approver-key-option.js';
 import { colourOn, fail, openStoreOrExit, type StoreArgs, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
+import { withPlane } from './approvals.js';
 
-interface ToolsArgs extends StoreArgs {
+interface ToolsArgs extends StoreArgs, ApproverKeyArgs {
   agent?: string;
 }
 
@@ -26,11 +31,12 @@ const COLUMNS: Column<RegisteredTool>[] = [
 const listCommand: CommandModule<ToolsArgs, ToolsArgs> = {
   command: 'list',
   describe: 'List the tools the proxies have seen, and which changed since they were trusted',
-  builder: (y) => y.example('$0 tools list', 'Every registered tool'),
+  builder: (y) =>
+    withApproverKeyOption(y)
+      .example('$0 tools list', 'Every registered tool')
+      .example('$0 tools list --config approver.mcp.json', "The team's tools, from its ratri serve"),
   handler: async (args) => {
-    const plane = openStoreOrExit(args, 'ratri tools');
-    const tools = plane.tools.list(args.agent);
-    await plane.close();
+    const tools = await withPlane(args, (plane) => plane.listTools(args.agent), approverKeyOf(args));
     if (args.json) return void process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
     if (tools.length === 0)
       return void process.stdout.write('No tools registered yet: they are registered when a host lists them (tools/list) through ratri.\n');
@@ -49,8 +55,10 @@ const trustCommand: CommandModule<ToolsArgs, TrustArgs> = {
         'Calls to it are no longer blocked by block_changed_tool_definitions',
       ) as Argv<TrustArgs>,
   handler: async (args) => {
-    const plane = openStoreOrExit(args, 'ratri tools');
-    const matches = plane.tools.list(args.agent).filter((t) => `${t.serverName}.${t.name}` === args.tool);
+    const plane = openStoreOrExit(args, 'ratri tools trust');
+    const matches = plane.tools
+      .list(args.agent === undefined ? undefined : [args.agent])
+      .filter((t) => `${t.serverName}.${t.name}` === args.tool);
     if (matches.length === 0) {
       await plane.close();
       fail(`no registered tool "${args.tool}"${args.agent ? ` for agent ${args.agent}` : ''}; see "ratri tools list"`);

@@ -53,6 +53,7 @@ export const ApiPath = {
   evaluate: 'v1/guard/evaluate',
   events: 'v1/events',
   defineTools: 'v1/tools/define',
+  tools: 'v1/tools',
   approvals: 'v1/approvals',
   approval: (id: string): string => `v1/approvals/${encodeURIComponent(id)}`,
   resolve: (id: string): string => `v1/approvals/${encodeURIComponent(id)}/resolve`,

@@ -19,6 +19,7 @@ import { type EvaluateBody, MAX_BODY_BYTES, severity } from './api-protocol.js';
 import { type BodySchema, BodyValidator } from './api-validate.js';
 import { newApprovalFor } from './approval-store.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, GuardAnswer } from './control-plane.js';
+import { eventQueryOf, nextCursorOf } from './event-query-params.js';
 import { ANYONE_HERE, type Caller, type KeyRing } from './key-ring.js';
 import type { ServedPlane } from './served-plane.js';
 
@@ -296,6 +297,25 @@ function makeRoutes({ plane, redactKeys = [] }: ApiServerOptions): Route[] {
         const { events } = body as { events: RatriEvent[] };
         events.forEach((event, i) => actFor(caller, event.agentKey, `events[${i}].agentKey`));
         return { status: 202, body: { accepted: await plane.eventStore.insert(events) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/events$/,
+      handle: async ({ query, caller }) => {
+        const q = eventQueryOf(query);
+        if (typeof q === 'string') throw new HttpProblem(400, q);
+        const events = await plane.eventStore.query({ ...q, agents: agentsToRead(caller, query.get('agentKey')) });
+        return { status: 200, body: { events, nextCursor: nextCursorOf(events, q.limit!) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/tools$/,
+      handle: async ({ query, caller }) => {
+        const unknown = [...query.keys()].find((name) => name !== 'agentKey');
+        if (unknown) throw new HttpProblem(400, `${unknown}: not a parameter of GET /v1/tools; use agentKey`);
+        return { status: 200, body: { tools: await plane.tools.list(agentsToRead(caller, query.get('agentKey'))) } };
       },
     },
     {

@@ -6,46 +6,25 @@
 import { isCallEvent } from '../telemetry/call-event.js';
 import type { EventSink, QueuedEvent, RatriEvent } from '../telemetry/event.js';
 import { CALL_ROW_COLUMNS, type CallRow, CallStore, eventsOfRow } from './call-store.js';
+import {
+  type EventQuery,
+  type EventRow,
+  eventsTableConditions,
+  newestEventsSql,
+  type StoredEvent,
+  sharedConditions,
+  storedEventOf,
+} from './event-query.js';
+import { SQLITE } from './sql-dialect.js';
 import type { Db } from './store.js';
 import { writeWithoutBlocking } from './write-without-blocking.js';
 
-export interface EventQuery {
-  /** Glob on the namespaced tool name (`filesystem.*`) or the bare name. */
-  tool?: string;
-  decision?: string;
-  /** Only events of this type, or with a type starting with this prefix followed by `*` (`agent.tool.*`). */
-  type?: string;
-  /** ISO time: only events at or after it. */
-  since?: string;
-  sessionId?: string;
-  /** Only events after this sequence number (for following the table as it grows). */
-  afterSeq?: number;
-  /** At most this many, the newest. */
-  limit?: number;
-}
+export type { EventQuery, StoredEvent } from './event-query.js';
 
-export interface StoredEvent extends RatriEvent {
-  seq: number;
-}
+/** The event types a call's row stands for. */
+const CALL_EVENT_TYPES = ['agent.guardrail.evaluated', 'agent.tool.started', 'agent.tool.completed', 'agent.tool.failed'];
 
-interface EventRow {
-  seq: number;
-  id: string;
-  ts: string;
-  type: string;
-  agent_key: string;
-  environment: string;
-  server_name: string;
-  session_id: string;
-  data: string;
-}
-
-/** A `*`/`?` glob as a SQL GLOB pattern (the same two wildcards; brackets escaped). */
-function sqlGlob(glob: string): string {
-  return glob.replace(/[[\]]/g, (c) => `[${c}]`);
-}
-
-/** The same glob as a regular expression, for the events read back from calls. */
+/** A glob as a regular expression, for the events read back from calls. */
 function globRegExp(glob: string): RegExp {
   return new RegExp(
     `^${glob
@@ -53,28 +32,6 @@ function globRegExp(glob: string): RegExp {
       .replace(/\*/g, '.*')
       .replace(/\?/g, '.')}$`,
   );
-}
-
-/** The event types a call's row stands for. */
-const CALL_EVENT_TYPES = ['agent.guardrail.evaluated', 'agent.tool.started', 'agent.tool.completed', 'agent.tool.failed'];
-
-/** The conditions both tables are read with: tool, session, after a seq (same columns in each). */
-function sharedConditions(q: EventQuery): { where: string[]; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (q.tool) {
-    where.push(`(tool GLOB ? OR substr(tool, instr(tool, '.') + 1) GLOB ?)`);
-    params.push(sqlGlob(q.tool), sqlGlob(q.tool));
-  }
-  if (q.sessionId) {
-    where.push('session_id = ?');
-    params.push(q.sessionId);
-  }
-  if (q.afterSeq !== undefined) {
-    where.push('seq > ?');
-    params.push(q.afterSeq);
-  }
-  return { where, params };
 }
 
 export class EventStore {
@@ -145,7 +102,7 @@ export class EventStore {
     const type = q.type ? globRegExp(q.type) : undefined;
     const types = type ? CALL_EVENT_TYPES.filter((t) => type.test(t)).length : 3;
     if (types === 0) return [];
-    const { where, params } = sharedConditions(q);
+    const { where, params } = sharedConditions(q, SQLITE);
     if (q.decision) {
       where.push('(decision = ? OR result_decision = ?)');
       params.push(q.decision, q.decision);
@@ -155,13 +112,24 @@ export class EventStore {
       where.push('(ts >= ? OR end_ts >= ? OR end_ts IS NULL)');
       params.push(since, since);
     }
+    if (q.until) {
+      where.push('ts < ?');
+      params.push(Date.parse(q.until));
+    }
+    if (q.beforeSeq !== undefined) {
+      // A row's seq is its latest event's; a held call's first events may be older than that (parts[0] is the oldest).
+      where.push("(seq < ? OR json_extract(parts, '$[0].seq') < ?)");
+      params.push(q.beforeSeq, q.beforeSeq);
+    }
     where.push('seq < ?');
     const page = this.db.prepare(`SELECT ${CALL_ROW_COLUMNS} FROM calls WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`);
     const keep = (e: StoredEvent): boolean =>
       (!type || type.test(e.type)) &&
       (!q.decision || e.data.decision === q.decision) &&
       (!q.since || e.ts >= q.since) &&
-      (q.afterSeq === undefined || e.seq > q.afterSeq);
+      (!q.until || e.ts < q.until) &&
+      (q.afterSeq === undefined || e.seq > q.afterSeq) &&
+      (q.beforeSeq === undefined || e.seq < q.beforeSeq);
     const found: StoredEvent[] = [];
     // A row is most often three events (of the types asked for: fewer): the first page guesses that, the next ones double.
     let pageSize = Math.ceil(limit / Math.min(types, 3)) + 8;
@@ -181,36 +149,8 @@ export class EventStore {
 
   /** The newest `limit` matching rows of the events table, oldest first. */
   private queryEvents(q: EventQuery, limit: number): StoredEvent[] {
-    const { where, params } = sharedConditions(q);
-    if (q.decision) {
-      where.push('decision = ?');
-      params.push(q.decision);
-    }
-    if (q.type) {
-      where.push('type GLOB ?');
-      params.push(sqlGlob(q.type));
-    }
-    if (q.since) {
-      where.push('ts >= ?');
-      params.push(q.since);
-    }
-    const sql =
-      `SELECT seq, id, ts, type, agent_key, environment, server_name, session_id, data FROM events` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY seq DESC LIMIT ?`;
-    params.push(limit);
-    const rows = this.db.prepare(sql).all(...params) as EventRow[];
-    return rows.reverse().map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      ts: r.ts,
-      type: r.type as RatriEvent['type'],
-      agentKey: r.agent_key,
-      environment: r.environment,
-      serverName: r.server_name,
-      sessionId: r.session_id,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    const { sql, params } = newestEventsSql(eventsTableConditions(q, SQLITE), limit);
+    return (this.db.prepare(sql).all(...params) as EventRow[]).reverse().map(storedEventOf);
   }
 
   /** How many events the store holds (a call's row counts as the events it stands for). */

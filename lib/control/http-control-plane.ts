@@ -33,8 +33,11 @@ import type {
   ResolveResult,
   RevokeResult,
 } from './control-plane.js';
+import type { EventQuery, StoredEvent } from './event-query.js';
+import { EVENTS_MAX_LIMIT, type EventsPage, eventQueryParams } from './event-query-params.js';
 import { Outbox, OutboxSink, type UploadResult } from './outbox.js';
 import { type Db, openStore } from './store.js';
+import type { RegisteredTool } from './tool-registry.js';
 
 /** How often a waiting proxy asks the API about its approval. */
 const POLL_MS = 200;
@@ -115,7 +118,10 @@ export class HttpControlPlane implements ControlPlane {
     https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
   };
   private readonly outbox: Outbox;
-  /** The header resolving an approval sends: the approver key's, when one was given (a proxy key gets 403 there). */
+  /**
+   * The header resolving an approval sends: the approver key's, when one was given (a proxy key gets
+   * 403 there); reading events and tools sends it too (`ratri events --approver-key-env`).
+   */
   private readonly resolveHeaders: Record<string, string>;
   /** Calls the config's own rules said need approval, while the API is asked to create it. */
   private readonly asking = new WeakMap<GuardRequest, RuleDecision>();
@@ -295,6 +301,35 @@ export class HttpControlPlane implements ControlPlane {
     return { approval: body as ApprovalRecord, changed: true }; // an API that answers with the approval alone
   }
 
+  /**
+   * The events `q` matches that the key may read (`GET /v1/events`), oldest first: the newest
+   * `q.limit` (default 1000), read a page of at most EVENTS_MAX_LIMIT at a time, older pages by cursor.
+   */
+  async queryEvents(q: EventQuery): Promise<StoredEvent[]> {
+    let wanted = q.limit ?? 1000;
+    let pages: StoredEvent[] = [];
+    let cursor = q.beforeSeq;
+    while (wanted > 0) {
+      const params = eventQueryParams({ ...q, limit: Math.min(wanted, EVENTS_MAX_LIMIT), beforeSeq: cursor });
+      const page = (await this.idempotent('GET', `${ApiPath.events}?${params}`, undefined, this.resolveHeaders)) as Partial<
+        EventsPage<StoredEvent>
+      > | null;
+      const events = Array.isArray(page?.events) ? page.events : [];
+      pages = events.concat(pages);
+      wanted -= events.length;
+      if (typeof page?.nextCursor !== 'string' || events.length === 0) break;
+      cursor = Number(page.nextCursor);
+    }
+    return pages;
+  }
+
+  /** The tool registry as the key may read it (`GET /v1/tools`); only `agentKey`'s when given. */
+  async listTools(agentKey?: string): Promise<RegisteredTool[]> {
+    const path = agentKey ? `${ApiPath.tools}?agentKey=${encodeURIComponent(agentKey)}` : ApiPath.tools;
+    const answer = (await this.idempotent('GET', path, undefined, this.resolveHeaders)) as { tools?: unknown } | null;
+    return Array.isArray(answer?.tools) ? (answer.tools as RegisteredTool[]) : [];
+  }
+
   async listGrants(all = false): Promise<GrantRecord[]> {
     const answer = (await this.idempotent('GET', all ? `${ApiPath.grants}?all=true` : ApiPath.grants)) as { grants?: unknown } | null;
     return Array.isArray(answer?.grants) ? (answer.grants as GrantRecord[]) : [];
@@ -329,12 +364,12 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   /** A request retried on network errors and 408/429/5xx (only for calls that may safely run twice). */
-  private async idempotent(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  private async idempotent(method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const delay = RETRY_DELAYS_MS[attempt];
       let answer: Answer;
       try {
-        answer = await this.request(method, path, body);
+        answer = await this.request(method, path, body, REQUEST_TIMEOUT_MS, headers);
       } catch (err) {
         if (delay === undefined) throw err;
         await sleep(delay);

@@ -28,11 +28,12 @@ import type {
   ResolveResult,
   RevokeResult,
 } from './control-plane.js';
+import type { EventQuery, StoredEvent } from './event-query.js';
 import { EventStore, StoreEventSink } from './event-store.js';
 import { grantedAnswer, grantFromResolution } from './grant-rules.js';
 import { GrantStore } from './grant-store.js';
 import { type Db, openStore } from './store.js';
-import { ToolRegistry } from './tool-registry.js';
+import { type RegisteredTool, ToolRegistry } from './tool-registry.js';
 import { attempt, writeWithoutBlocking } from './write-without-blocking.js';
 
 /** How often a waiting proxy reads an approval's status. */
@@ -282,6 +283,16 @@ export class LocalControlPlane implements ControlPlane {
     options?: ResolveOptions,
   ): Promise<ResolveResult | undefined> {
     return Promise.resolve(this.resolveApprovalNow(id, approve, scope, resolvedBy, options));
+  }
+
+  /** The events `q` matches, oldest first (what `ratri events` reads, here or through `HttpControlPlane.queryEvents`). */
+  queryEvents(q: EventQuery): Promise<StoredEvent[]> {
+    return Promise.resolve(this.eventStore.query(q));
+  }
+
+  /** The tool registry; only `agentKey`'s when given. */
+  listTools(agentKey?: string): Promise<RegisteredTool[]> {
+    return Promise.resolve(this.tools.list(agentKey === undefined ? undefined : [agentKey]));
   }
 
   listGrants(all = false): Promise<GrantRecord[]> {

@@ -4,9 +4,11 @@ import { dirname, resolve } from 'node:path';
 import { readConfigFile, resolveProxyConfig } from '../config/load-config.js';
 import { defaultStorePath, resolveConfigPath } from '../config/paths.js';
 import type { ProxyConfig } from '../config/types.js';
-import type { ControlPlane } from './control-plane.js';
 import { HttpControlPlane } from './http-control-plane.js';
 import { LocalControlPlane } from './local-control-plane.js';
+
+/** A control plane a command opens: the embedded store, or the remote API (both read events and tools: `ratri events`, `ratri tools list`). */
+export type ChosenControlPlane = LocalControlPlane | HttpControlPlane;
 
 /**
  * The control plane a config names. `approverKey`: the key a remote API wants for resolving approvals
@@ -15,7 +17,7 @@ import { LocalControlPlane } from './local-control-plane.js';
 export function openControlPlane(
   config: ProxyConfig,
   { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {},
-): ControlPlane {
+): ChosenControlPlane {
   if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
   const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
   return open(config.store, config.guardrails, config.redactKeys, config.secrets);
@@ -29,12 +31,12 @@ export interface ControlPlaneChoice {
   store?: string;
   config?: string;
   server?: string;
-  /** With a remote API: the approver key, sent when resolving approvals. */
+  /** With a remote API: the approver key, sent when resolving approvals (and, when given, reading events and tools). */
   approverKey?: string;
 }
 
-/** The control plane for `ratri approvals`: the store or remote API the proxies of that config use. */
-export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane {
+/** The control plane for `ratri approvals`, `ratri events`, `ratri tools list`: the store or remote API the proxies of that config use. */
+export function openChosenControlPlane(choice: ControlPlaneChoice): ChosenControlPlane {
   if (!choice.store && choice.config) {
     // `store` and `api` are top-level fields: any entry of `servers` leads to the same control plane.
     // An approver's config may name no upstream at all: these commands never start one.
@@ -49,7 +51,7 @@ export function openChosenControlPlane(choice: ControlPlaneChoice): ControlPlane
   return LocalControlPlane.openExisting(storePathOf(choice));
 }
 
-/** The embedded store a command reads (`ratri events`, `ratri tools`); an error when the config uses a remote API or there is no store. */
+/** The embedded store a command works on (`ratri tools trust`); an error when the config uses a remote API or there is no store. */
 export function openChosenStore(choice: ControlPlaneChoice, command: string): LocalControlPlane {
   return LocalControlPlane.openExisting(storePathOf(choice, command));
 }
@@ -57,7 +59,7 @@ export function openChosenStore(choice: ControlPlaneChoice, command: string): Lo
 function storePathOf(choice: ControlPlaneChoice, command?: string): string {
   if (choice.store) return resolve(choice.store);
   if (!choice.config) return defaultStorePath();
-  const file = readConfigFile(choice.config);
+  const file = readConfigFile(choice.config, { controlPlaneOnly: true });
   if (file.api && command) {
     throw new Error(
       `${choice.config} uses the remote control plane at ${file.api.url}; "${command}" reads a local store. ` +

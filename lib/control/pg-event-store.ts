@@ -1,10 +1,13 @@
 /**
  * The `events` table in PostgreSQL: a batch is one INSERT of arrays, idempotent by event id
  * (`ON CONFLICT (id) DO NOTHING`), so a batch a proxy uploads again (its answer was lost, or it
- * retried on another replica) is stored once.
+ * retried on another replica) is stored once. `query` is the SQLite store's query on this table, with
+ * the same conditions (event-query.ts): `GET /v1/events` answers alike on either store.
  */
 import type { RatriEvent } from '../telemetry/event.js';
+import { type EventQuery, type EventRow, eventsTableConditions, newestEventsSql, type StoredEvent, storedEventOf } from './event-query.js';
 import type { Queryable } from './pg-store.js';
+import { numberedPlaceholders, POSTGRES } from './sql-dialect.js';
 
 const COLUMNS = ['id', 'ts', 'type', 'agent_key', 'environment', 'server_name', 'session_id', 'tool', 'decision', 'data'] as const;
 
@@ -27,6 +30,13 @@ export class PgEventStore {
       columns,
     );
     return done.rowCount ?? 0;
+  }
+
+  /** Matching events, oldest first (the newest `limit` of them, default 1000). */
+  async query(q: EventQuery = {}): Promise<StoredEvent[]> {
+    const { sql, params } = newestEventsSql(eventsTableConditions(q, POSTGRES), q.limit ?? 1000);
+    const rows = (await this.db.query<EventRow>(numberedPlaceholders(sql), params)).rows;
+    return rows.reverse().map(storedEventOf);
   }
 
   async count(): Promise<number> {

@@ -7,8 +7,9 @@ import type pg from 'pg';
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import type { DefineToolsAnswer } from './control-plane.js';
 import { inTransaction, type Queryable } from './pg-store.js';
+import { numberedPlaceholders } from './sql-dialect.js';
 import { isoTime } from './store.js';
-import { definitionHash } from './tool-registry.js';
+import { definitionHash, type RegisteredTool, registeredToolOf, type ToolRow, toolsListSql } from './tool-registry.js';
 
 const KEY = 'agent_key = $1 AND server_name = $2 AND name = $3';
 
@@ -79,5 +80,11 @@ export class PgToolRegistry {
       tool,
     ]);
     return (done.rowCount ?? 0) > 0;
+  }
+
+  /** As ToolRegistry.list: every tool, or those of `agents`. */
+  async list(agents?: readonly string[]): Promise<RegisteredTool[]> {
+    const { sql, params } = toolsListSql(agents);
+    return (await this.db.query<ToolRow>(numberedPlaceholders(sql), [...params])).rows.map(registeredToolOf);
   }
 }

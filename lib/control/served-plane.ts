@@ -19,18 +19,23 @@ import type {
   ResolveResult,
   RevokeResult,
 } from './control-plane.js';
+import type { EventQuery, StoredEvent } from './event-query.js';
+import type { RegisteredTool } from './tool-registry.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
 export interface ServedPlane {
-  readonly eventStore: { insert(events: RatriEvent[]): Awaitable<number> };
+  readonly eventStore: { insert(events: RatriEvent[]): Awaitable<number>; query(q: EventQuery): Awaitable<StoredEvent[]> };
   readonly approvals: {
     get(id: string): Awaitable<ApprovalRecord | undefined>;
     list(status?: ApprovalStatus, limit?: number, agents?: readonly string[]): Awaitable<ApprovalRecord[]>;
     create(approval: NewApproval): Awaitable<ApprovalRecord>;
     leave(id: string): Awaitable<ApprovalStatus | undefined>;
   };
-  readonly tools: { define(agentKey: string, serverName: string, tools: ToolDefinition[]): Awaitable<DefineToolsAnswer> };
+  readonly tools: {
+    define(agentKey: string, serverName: string, tools: ToolDefinition[]): Awaitable<DefineToolsAnswer>;
+    list(agents?: readonly string[]): Awaitable<RegisteredTool[]>;
+  };
   readonly grants: {
     get(id: string): Awaitable<GrantRecord | undefined>;
     list(all?: boolean, limit?: number, agents?: readonly string[]): Awaitable<GrantRecord[]>;

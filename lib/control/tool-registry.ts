@@ -8,6 +8,7 @@
 import type { ToolAnnotations, ToolDefinition } from '../policy/tool-catalog.js';
 import { canonicalHash } from './canonical-json.js';
 import type { DefineToolsAnswer } from './control-plane.js';
+import { agentKeyIn } from './sql-dialect.js';
 import { type Db, isoTime } from './store.js';
 
 export interface RegisteredTool {
@@ -22,7 +23,7 @@ export interface RegisteredTool {
   changedAt: string | null;
 }
 
-interface ToolRow {
+export interface ToolRow {
   agent_key: string;
   server_name: string;
   name: string;
@@ -38,6 +39,25 @@ interface ToolRow {
 export function definitionHash(tool: ToolDefinition): string {
   const pinned = { description: tool.description ?? null, inputSchema: tool.inputSchema ?? null, annotations: tool.annotations ?? null };
   return canonicalHash(pinned);
+}
+
+/** The SELECT of a listing (`?` placeholders), in both stores: every tool, or those of `agents`. */
+export function toolsListSql(agents?: readonly string[]): { sql: string; params: readonly string[] } {
+  const where = agents ? ` WHERE ${agentKeyIn(agents)}` : '';
+  return { sql: `SELECT * FROM tools${where} ORDER BY agent_key, server_name, name`, params: agents ?? [] };
+}
+
+export function registeredToolOf(r: ToolRow): RegisteredTool {
+  return {
+    agentKey: r.agent_key,
+    serverName: r.server_name,
+    name: r.name,
+    definition: JSON.parse(r.definition) as ToolDefinition,
+    changed: r.definition_hash !== r.trusted_hash,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    changedAt: r.changed_at,
+  };
 }
 
 export class ToolRegistry {
@@ -107,21 +127,9 @@ export class ToolRegistry {
     return this.trustRow.run(agentKey, serverName, tool).changes > 0;
   }
 
-  list(agentKey?: string): RegisteredTool[] {
-    const rows = (
-      agentKey
-        ? this.db.prepare('SELECT * FROM tools WHERE agent_key = ? ORDER BY server_name, name').all(agentKey)
-        : this.db.prepare('SELECT * FROM tools ORDER BY agent_key, server_name, name').all()
-    ) as ToolRow[];
-    return rows.map((r) => ({
-      agentKey: r.agent_key,
-      serverName: r.server_name,
-      name: r.name,
-      definition: JSON.parse(r.definition) as ToolDefinition,
-      changed: r.definition_hash !== r.trusted_hash,
-      firstSeen: r.first_seen,
-      lastSeen: r.last_seen,
-      changedAt: r.changed_at,
-    }));
+  /** The registered tools, by agent, server and name; only those of `agents` when given. */
+  list(agents?: readonly string[]): RegisteredTool[] {
+    const { sql, params } = toolsListSql(agents);
+    return (this.db.prepare(sql).all(...params) as ToolRow[]).map(registeredToolOf);
   }
 }

@@ -257,9 +257,12 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(huge.status).toBe(413);
     expect(huge.body.error).toMatch(/larger than 8388608 bytes; send smaller batches/);
     expect((await api(serve.url, 'GET', '/healthz', undefined, null)).status).toBe(200);
-    const wrongMethod = await api(serve.url, 'GET', '/v1/events');
+    const wrongMethod = await api(serve.url, 'GET', '/v1/tools/define');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+    const events = await api(serve.url, 'PUT', '/v1/events');
+    expect(events.status).toBe(405);
+    expect(events.headers.get('allow')).toBe('POST, GET');
 
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);

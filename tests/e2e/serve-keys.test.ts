@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
+import { addServeKey as addKey, apiRequest as api, killedAfterEach, type ServeProcess, startServe } from '../helpers/serve.js';
 
 const dirs: string[] = [];
 const children = killedAfterEach();
@@ -22,14 +22,6 @@ function workDir(): string {
   const dir = tempDir('ratri-keys-');
   dirs.push(dir);
   return dir;
-}
-
-/** `ratri serve keys add`: the key it printed (stdout is the key and nothing else). */
-async function addKey(file: string, id: string, role: 'proxy' | 'approver', agents: string[] = []): Promise<string> {
-  const r = await runCli(['serve', 'keys', 'add', '--keys', file, '--role', role, '--id', id, ...agents.flatMap((a) => ['--agent', a])]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(r.stdout).toMatch(/^ratri_[pa]k_[0-9a-f]{64}\n$/);
-  return r.stdout.trim();
 }
 
 /** Serve with only the keys file: no key in the environment. */

@@ -4,8 +4,8 @@
  * child to its own clean-up).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterEach } from 'vitest';
-import { cliPath } from './cli.js';
+import { afterEach, expect } from 'vitest';
+import { cliPath, runCli } from './cli.js';
 
 /** For a test file's top level: the children pushed to the list returned are killed and reaped after each test. */
 export function killedAfterEach(): ChildProcess[] {
@@ -67,4 +67,12 @@ export async function apiRequest(
   const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** `ratri serve keys add`: the key it printed (stdout is the key and nothing else). */
+export async function addServeKey(file: string, id: string, role: 'proxy' | 'approver', agents: string[] = []): Promise<string> {
+  const r = await runCli(['serve', 'keys', 'add', '--keys', file, '--role', role, '--id', id, ...agents.flatMap((a) => ['--agent', a])]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^ratri_[pa]k_[0-9a-f]{64}\n$/);
+  return r.stdout.trim();
 }

@@ -116,6 +116,9 @@ describe('one record per call', () => {
     expect(store.query({ afterSeq: 3 }).map((e) => e.type)).toEqual(['agent.tool.started', 'agent.tool.failed']);
     expect(store.query({ decision: 'require_approval' }).map((e) => e.seq)).toEqual([1]);
     expect(store.query({ type: 'agent.tool.*', limit: 1 }).map((e) => e.type)).toEqual(['agent.tool.failed']);
+    // A cursor (GET /v1/events) before the row's latest event still finds the held part before it.
+    expect(store.query({ beforeSeq: 4 }).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(store.query({ beforeSeq: 5, limit: 2 }).map((e) => e.seq)).toEqual([3, 4]);
     db.close();
   });
 
@@ -190,6 +193,63 @@ describe('one record per call', () => {
       { path: '/old' },
       { path: '/new' },
     ]);
+    db.close();
+  });
+});
+
+describe('the filters GET /v1/events adds (docs/api.md#get-v1events), on both tables', () => {
+  it('reads only the agents, server, time and seq range asked for, from calls and events alike', async () => {
+    const callOf = async (agentKey: string, serverName: string, tool: string): Promise<QueuedEvent[]> => {
+      const seen: QueuedEvent[] = [];
+      const sink = {
+        write: async () => undefined,
+        writeCalls: async (e: QueuedEvent[]) => void seen.push(...e),
+        close: async () => undefined,
+      };
+      const t = new Telemetry({ agentKey, environment: 'e', serverName, sessionId: `s-${agentKey}` }, new EventQueue([sink]), []);
+      const call = t.describeCall('1', tool, { path: '/x' }, undefined, 10);
+      t.guardrailEvaluated(call, allow, true);
+      t.toolStarted(call);
+      t.toolFinished(call, { resultSize: 1 });
+      await t.close(1000);
+      return seen;
+    };
+    const plain = (id: string, agentKey: string, serverName: string): RatriEvent => ({
+      id,
+      type: 'proxy.warning',
+      ts: new Date().toISOString(),
+      agentKey,
+      environment: 'e',
+      serverName,
+      sessionId: `s-${agentKey}`,
+      data: { code: 'x' },
+    });
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(await callOf('alice', 'fs', 'read_file'));
+    store.insert([plain('w-alice', 'alice', 'fs'), plain('w-bob', 'bob', 'web')]);
+    store.insert(await callOf('bob', 'web', 'fetch'));
+    const all = store.query();
+    expect(all.map((e) => [e.seq, e.agentKey, e.type])).toEqual([
+      [1, 'alice', 'agent.guardrail.evaluated'],
+      [2, 'alice', 'agent.tool.started'],
+      [3, 'alice', 'agent.tool.completed'],
+      [4, 'alice', 'proxy.warning'],
+      [5, 'bob', 'proxy.warning'],
+      [6, 'bob', 'agent.guardrail.evaluated'],
+      [7, 'bob', 'agent.tool.started'],
+      [8, 'bob', 'agent.tool.completed'],
+    ]);
+    const seqs = (q: Parameters<EventStore['query']>[0]): number[] => store.query(q).map((e) => e.seq);
+    expect(seqs({ agents: ['bob'] })).toEqual([5, 6, 7, 8]);
+    expect(seqs({ agents: ['alice', 'bob'] })).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(seqs({ agents: [] })).toEqual([]);
+    expect(seqs({ serverName: 'fs' })).toEqual([1, 2, 3, 4]);
+    expect(seqs({ beforeSeq: 6 })).toEqual([1, 2, 3, 4, 5]);
+    expect(seqs({ beforeSeq: 7, limit: 3 })).toEqual([4, 5, 6]);
+    expect(seqs({ afterSeq: 2, beforeSeq: 7, agents: ['alice'] })).toEqual([3, 4]);
+    expect(seqs({ until: '2000-01-01T00:00:00.000Z' })).toEqual([]);
+    expect(seqs({ until: new Date(Date.now() + 60_000).toISOString(), since: '2000-01-01T00:00:00.000Z' })).toHaveLength(8);
     db.close();
   });
 });
