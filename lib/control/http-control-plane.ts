@@ -36,7 +36,7 @@ import type {
 import type { EventQuery, StoredEvent } from './event-query.js';
 import { EVENTS_MAX_LIMIT, type EventsPage, eventQueryParams } from './event-query-params.js';
 import { Outbox, OutboxSink, type UploadResult } from './outbox.js';
-import { type Db, openStore } from './store.js';
+import { type Db, openMemoryStore, openStore } from './store.js';
 import type { RegisteredTool } from './tool-registry.js';
 
 /** How often a waiting proxy asks the API about its approval. */
@@ -158,10 +158,17 @@ export class HttpControlPlane implements ControlPlane {
    * when the store cannot be opened). The key is read from the environment variable `api.keyEnv`;
    * `approverKey` (for `ratri approvals`) is sent instead when resolving approvals.
    */
-  static open(config: ProxyConfig, log: (message: string) => void = stderrLog, approverKey?: string): HttpControlPlane {
+  static open(
+    config: ProxyConfig,
+    log: (message: string) => void = stderrLog,
+    approverKey?: string,
+    { forCommand = false }: { forCommand?: boolean } = {},
+  ): HttpControlPlane {
     if (!config.api) throw new Error('HttpControlPlane.open: the config has no "api"');
     apiKey(config); // before the store opens: a missing key is a ConfigError, nothing is left open
-    return new HttpControlPlane(config.api.url, config, openStore(config.store), log, approverKey);
+    // A command uploads no events of its own: its outbox is in memory, and no store file is made or touched.
+    const db = forCommand ? openMemoryStore() : openStore(config.store);
+    return new HttpControlPlane(config.api.url, config, db, log, approverKey);
   }
 
   /**

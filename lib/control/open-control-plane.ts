@@ -18,7 +18,7 @@ export function openControlPlane(
   config: ProxyConfig,
   { approverKey, existingStore = false }: { approverKey?: string; existingStore?: boolean } = {},
 ): ChosenControlPlane {
-  if (config.api) return HttpControlPlane.open(config, undefined, approverKey);
+  if (config.api) return HttpControlPlane.open(config, undefined, approverKey, { forCommand: existingStore });
   const open = existingStore ? LocalControlPlane.openExisting : LocalControlPlane.open;
   return open(config.store, config.guardrails, config.redactKeys, config.secrets);
 }

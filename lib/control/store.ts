@@ -48,6 +48,16 @@ export function openStore(path: string, { create = true }: { create?: boolean } 
   return db;
 }
 
+/**
+ * A store in memory, with the schema: for a command that talks to a remote control plane and keeps
+ * nothing (`ratri approvals`, `ratri events` with a config's `api`), so it leaves no file behind.
+ */
+export function openMemoryStore(): Db {
+  const db = new Database(':memory:');
+  migrate(db, ':memory:');
+  return db;
+}
+
 function noStoreMessage(path: string): string {
   const home = process.env.RATRI_HOME ? '$RATRI_HOME/ratri.db' : '~/.ratri/ratri.db, or $RATRI_HOME/ratri.db when RATRI_HOME is set';
   return `no store at ${path} (the default store is ${defaultStorePath()}: ${home}); run a proxy first, or pass --store PATH or --config FILE`;

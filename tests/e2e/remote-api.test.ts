@@ -5,7 +5,7 @@
  * port and store.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -311,9 +311,17 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect((await proxy.response(1)).result).toEqual({ content: [{ type: 'text', text: 'called read_file' }] });
     // An approver's own config names the API and its key, and no upstream: ratri approvals never starts one.
     const approverConfig = writeConfig(dir, { agentKey: 'ops', api: { url: serve.url, keyEnv: APPROVER_ENV } }, 'approver.mcp.json');
-    const shown = await runCli(['approvals', 'show', held.id, '--config', approverConfig], '', { ...env, [APPROVER_ENV]: APPROVER_KEY });
+    // It keeps nothing on the approver's machine either: no store is made in its RATRI_HOME.
+    const approverHome = join(dir, 'approver-home');
+    mkdirSync(approverHome);
+    const shown = await runCli(['approvals', 'show', held.id, '--config', approverConfig], '', {
+      ...env,
+      RATRI_HOME: approverHome,
+      [APPROVER_ENV]: APPROVER_KEY,
+    });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/approved/);
+    expect(readdirSync(approverHome)).toEqual([]);
 
     // Grants through the API: --always stores one on the server, ratri grants lists and revokes it there.
     const approver = { ...env, [APPROVER_ENV]: APPROVER_KEY };
