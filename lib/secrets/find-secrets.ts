@@ -24,6 +24,28 @@ export interface SecretRuleChoice {
 export interface FindSecrets {
   (text: string): SecretSpan[] | Promise<SecretSpan[]>;
   mayHold(text: string): boolean;
+  /** The prefilter for one string of a JSON value (json-secrets.ts): the answers for short strings are remembered. */
+  mayHoldString(text: string): boolean;
+}
+
+/** Strings up to this length have their prefilter answer remembered: member names and the values every call repeats. */
+const REMEMBERED_CHARS = 64;
+/** How many answers are remembered at most; the memo starts again when it is full. */
+const REMEMBERED_MAX = 4096;
+
+/** The prefilter with a memo of its answers for short strings. */
+function rememberingPrefilter(mayHold: (text: string) => boolean): (text: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (text) => {
+    if (text.length > REMEMBERED_CHARS) return mayHold(text);
+    let answer = answers.get(text);
+    if (answer === undefined) {
+      answer = mayHold(text);
+      if (answers.size >= REMEMBERED_MAX) answers.clear();
+      answers.set(text, answer);
+    }
+    return answer;
+  };
 }
 
 const NONE: SecretSpan[] = [];
@@ -60,7 +82,7 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
     lint ??= loadLint(disabled);
     return lint.then((run) => run(text));
   };
-  return Object.assign(find, { mayHold });
+  return Object.assign(find, { mayHold, mayHoldString: rememberingPrefilter(mayHold) });
 }
 
 const finders = new Map<string, FindSecrets>();
