@@ -130,7 +130,8 @@ export class Telemetry {
 
   /** Adds one part to a call's record; queued at once when the record was queued before. */
   private addPart(call: ToolCallRecord, k: CallPartKind, ts: number, fields: Record<string, unknown>): void {
-    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields) };
+    // `seq` is set by the store; made here, the object has its slot from the start.
+    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields), seq: undefined };
     const bit = KIND_BIT[k];
     // A record holds one part of each kind (their event ids derive from it): a second one is an event of its own.
     if ((call.kinds ?? 0) & bit) return this.push(partEventType(part), this.loneEventData(call, part), ts);
