@@ -64,15 +64,22 @@ interface ObjectState {
   expectKey: boolean;
 }
 
-/** Checks one key of an object; returns the problem it makes, if any. */
+/** An upper-case ASCII letter or any character beyond ASCII: a key with neither is its own fold. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
+const FOLDS_DIFFERENTLY = /[A-Z]|[^\x00-\x7f]/;
+
+/**
+ * Checks one key of an object; returns the problem it makes, if any. Two keys that are each their
+ * own fold fold alike only when they are equal, which the duplicate check finds; so the folds are
+ * kept only from the first key that folds to something else (most objects never need them).
+ */
 function addKey(object: ObjectState, key: string): string | undefined {
   if (object.keys.has(key)) return `duplicate key ${show(key)} in one object`;
   object.keys.add(key);
-  if (object.keys.size === 1) return undefined;
   if (!object.folds) {
+    if (!FOLDS_DIFFERENTLY.test(key)) return undefined;
     object.folds = new Map();
-    const [first] = object.keys;
-    object.folds.set(foldKey(first as string), first as string);
+    for (const earlier of object.keys) if (earlier !== key) object.folds.set(earlier, earlier); // each its own fold
   }
   const folded = foldKey(key);
   const other = object.folds.get(folded);

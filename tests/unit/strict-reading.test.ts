@@ -49,6 +49,12 @@ describe('one frame, one reading', () => {
     expect(problemOf(call('{"name":"x","arguments":{"k":1,"\u212a":2}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"file":"/tmp","f\u0130le":"/etc"}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"id":1,"\u0131d":2}}'))).toMatch(/differ only in case/);
+    // Whichever key comes first, and with other keys between them (the folds are kept from the first key that needs them).
+    expect(problemOf(call('{"name":"x","arguments":{"Path":"/etc","x":1,"path":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"path":"/tmp","b":2,"PATH":"/etc"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"ſ":"/etc","a":1,"s":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"Path":"/etc","PATh":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"Path":"/etc","b":2,"c_d":3}}'))).toBeUndefined();
     expect(foldKey('ſ')).toBe('s');
     expect(foldKey('\u212a')).toBe('k');
     expect(foldKey('f\u0130le')).toBe('file'); // Go lower-cases the dotted capital I to a plain i
