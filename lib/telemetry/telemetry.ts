@@ -23,6 +23,7 @@ import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPart
 import { EventType, type QueuedEvent, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
+import { isoTime } from './iso-time.js';
 import { type Action, inferAction, inferResource, type Resource, type RiskLevel, riskLevel } from './infer.js';
 import { makeRedactor, type Redactor } from './redact.js';
 
@@ -166,7 +167,7 @@ export class Telemetry {
     const record: CallEvent = {
       id: (call.recordId ??= asCallId(newEventId(ts))),
       type: CALL_EVENT_TYPE,
-      ts: timestamp(ts),
+      ts: isoTime(ts),
       agentKey,
       environment,
       serverName,
@@ -255,7 +256,7 @@ export class Telemetry {
     const event: RatriEvent = {
       id: newEventId(ts),
       type,
-      ts: timestamp(ts),
+      ts: isoTime(ts),
       agentKey,
       environment,
       serverName,
@@ -488,18 +489,6 @@ const TOOL_EVENT_FIELDS = new Set(
     'traceparent',
   ].map((f) => f.toLowerCase()),
 );
-
-let lastMs = 0;
-let lastIso = '';
-
-/** The ISO time of `now` (ms), formatted once per millisecond (events come in bursts). */
-function timestamp(now: number): string {
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
-  }
-  return lastIso;
-}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventSink, RatriEvent } from '../../lib/telemetry/event.js';
 import { EventQueue } from '../../lib/telemetry/event-queue.js';
 import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
+import { isoTime } from '../../lib/telemetry/iso-time.js';
 import { makeRedactor } from '../../lib/telemetry/redact.js';
 import { Telemetry } from '../../lib/telemetry/telemetry.js';
 
@@ -41,6 +42,13 @@ describe('action and resource inference', () => {
     expect(inferResource({ n: 1 })).toBeUndefined();
     expect(riskLevel('delete', undefined)).toBe('high');
     expect(riskLevel('read', undefined)).toBe('low');
+  });
+});
+
+describe('event times', () => {
+  it('are written as new Date(ms).toISOString() writes them, the epoch and repeated times included', () => {
+    for (const ms of [0, 0, 1796137649842, 1796137649842, 1796137649843, 0, -1, 8.64e15])
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });
 
