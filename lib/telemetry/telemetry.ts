@@ -23,8 +23,8 @@ import { asCallId, CALL_EVENT_TYPE, type CallEvent, type CallPart, type CallPart
 import { EventType, type QueuedEvent, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
-import { isoTime } from './iso-time.js';
 import { type Action, inferAction, inferResource, type Resource, type RiskLevel, riskLevel } from './infer.js';
+import { isoTime } from './iso-time.js';
 import { makeRedactor, type Redactor } from './redact.js';
 
 export interface SessionIdentity {
