@@ -41,6 +41,15 @@ describe('one frame, one reading', () => {
     expect(problemOf('[{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}]')).toMatch(/duplicate key/);
   });
 
+  it('refuses a duplicate or a case variant among many keys as among few', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `"k${i}":${i}`).join(',');
+    expect(problemOf(call(`{"name":"x","arguments":{${many}}}`))).toBeUndefined();
+    expect(problemOf(call(`{"name":"x","arguments":{${many},"k3":0}}`))).toMatch(/duplicate key "k3"/);
+    expect(problemOf(call(`{"name":"x","arguments":{${many},"K3":0}}`))).toMatch(/differ only in case/);
+    expect(problemOf(call(`{"name":"x","arguments":{"K3":0,${many}}}`))).toMatch(/differ only in case/);
+    expect(problemOf(call(`{"name":"x","arguments":{"k1":0,"k2":0,"k1":1}}`))).toMatch(/duplicate key "k1"/);
+  });
+
   it('refuses keys equal under case folding, ASCII and Unicode', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call"}')).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"echo","NAME":"exec"}'))).toMatch(/differ only in case/);
