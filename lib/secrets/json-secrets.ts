@@ -126,17 +126,17 @@ const WALK_DEPTH = 100;
  * `false`, `null`, punctuation). A value whose JSON text is not its own fields (`toJSON`), or one
  * nested too deep, answers true: the JSON text is then scanned as before.
  */
-function valueMayHold(value: unknown, find: FindSecrets, depth: number): boolean {
-  if (typeof value === 'string') return find.mayHoldString(value);
+function valueMayHold(value: unknown, mayHold: (text: string) => boolean, depth: number): boolean {
+  if (typeof value === 'string') return mayHold(value);
   if (value === null || typeof value !== 'object') return false;
   if (depth > WALK_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
   if (Array.isArray(value)) {
-    for (const item of value) if (valueMayHold(item, find, depth + 1)) return true;
+    for (const item of value) if (valueMayHold(item, mayHold, depth + 1)) return true;
     return false;
   }
   const record = value as Record<string, unknown>;
   for (const key in record) {
-    if (find.mayHoldString(key) || valueMayHold(record[key], find, depth + 1)) return true;
+    if (mayHold(key) || valueMayHold(record[key], mayHold, depth + 1)) return true;
   }
   return false;
 }
@@ -161,10 +161,12 @@ class NoValueSecrets implements JsonSecrets {
 /**
  * Scans a parsed JSON value; synchronous when the prefilter lets nothing through. The common case
  * (no string the prefilter lets through) is answered from the value's strings, without writing its
- * JSON text (docs/performance.md#per-call-cpu-issue-13).
+ * JSON text (docs/performance.md#per-call-cpu-issue-13). `stored`: the value is a record stored as
+ * it is (a call record, its arguments already redacted), whose short clean strings may be
+ * remembered (find-secrets.ts); a call's own arguments or an answer's result are never remembered.
  */
-export function findValueSecrets(value: unknown, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
-  if (!valueMayHold(value, find, 0)) return new NoValueSecrets(value);
+export function findValueSecrets(value: unknown, find: FindSecrets, stored = false): JsonSecrets | Promise<JsonSecrets> {
+  if (!valueMayHold(value, stored ? find.mayHoldRemembered : find.mayHold, 0)) return new NoValueSecrets(value);
   return findJsonSecrets(JSON.stringify(value) ?? 'null', find);
 }
 

@@ -236,7 +236,7 @@ export class Telemetry {
   /** Queues an event with its secret values redacted (at once, unless the prefilter lets its text through). */
   private deliver(event: QueuedEvent): void {
     if (!this.findSecrets) return this.queue.push(event);
-    const found = findValueSecrets(event.data, this.findSecrets);
+    const found = findValueSecrets(event.data, this.findSecrets, true); // stored as it is: clean strings may be remembered
     if (!(found instanceof Promise) && !this.scanning) return this.queue.push(withSecretsRedacted(event, found));
     const next = (this.scanning ?? Promise.resolve())
       .then(() => found)
