@@ -2,9 +2,9 @@
 /**
  * Does recording a call get dearer as the store grows? Fills a fresh store with N tool calls through
  * the proxy's own telemetry path (Telemetry → EventQueue → the embedded store's sink, as
- * `ratri mcp proxy` does, without the relay), and prints the CPU µs per call of each block of
- * calls, the store's size, and how long `ratri events`' newest-1000 query and a `--tool` query take
- * at the end (docs/performance.md#one-record-per-call).
+ * `ratri mcp proxy` does, each record scanned for secret values as by default, without the relay),
+ * and prints the CPU µs per call of each block of calls, the store's size, and how long `ratri
+ * events`' newest-1000 query and a `--tool` query take at the end (docs/performance.md#one-record-per-call).
  *
  *   node bench/fill-store.mjs [calls=1000000] [block=100000]   (needs dist/: npm run build)
  */
@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { LocalControlPlane } from '../dist/lib/control/local-control-plane.js';
+import { secretFinder } from '../dist/lib/secrets/find-secrets.js';
 import { EventQueue } from '../dist/lib/telemetry/event-queue.js';
 import { Telemetry } from '../dist/lib/telemetry/telemetry.js';
 
@@ -21,7 +22,14 @@ const dir = mkdtempSync(join(os.tmpdir(), 'ratri-fill-'));
 const path = join(dir, 'ratri.db');
 const plane = LocalControlPlane.open(path);
 const queue = new EventQueue([plane.events]);
-const telemetry = new Telemetry({ agentKey: 'bench', environment: 'bench', serverName: 'everything', sessionId: 's' }, queue, []);
+// Every record is scanned for secret values, as the proxy does by default (secrets.redact); FILL_SECRETS=0 leaves that out.
+const findSecrets = process.env.FILL_SECRETS === '0' ? undefined : secretFinder();
+const telemetry = new Telemetry(
+  { agentKey: 'bench', environment: 'bench', serverName: 'everything', sessionId: 's' },
+  queue,
+  [],
+  findSecrets,
+);
 const verdict = { decision: 'allow', ruleId: null, reason: 'no rule matched', latencyMs: 0.01 };
 
 /** One call as the proxy records it: decided, started, answered. */

@@ -106,6 +106,31 @@ export function scanTopLevel(text: string): TopLevelScan {
 }
 
 /**
+ * The raw text of an object's `id` when it is the object's last member, written as JSON.stringify
+ * writes it (`,"id":7}` or `,"id":"abc"}` at the end, a string without escapes), as servers that
+ * serialise their answers write them; undefined otherwise (then the caller scans the whole text). For
+ * a text that parsed as one JSON object this is what scanTopLevel(text).members.get('id') gives: the
+ * closing brace is the object's own, so the member before it is a top-level one, and the last `id`
+ * is the one JSON.parse keeps. It reads only the end of the text, whatever the size of the answer.
+ */
+export function idAtEnd(text: string): string | undefined {
+  let end = text.length;
+  while (end > 0 && isSpace(text.charCodeAt(end - 1))) end--;
+  if (text.charCodeAt(end - 1) !== 125 /* } */) return undefined;
+  const key = text.lastIndexOf('"id":', end);
+  if (key < 1) return undefined;
+  const before = text.charCodeAt(key - 1);
+  if (before !== COMMA && before !== 123 /* { */) return undefined;
+  const raw = text.slice(key + 5, end - 1);
+  if (raw.length === 0) return undefined;
+  if (raw.charCodeAt(0) === QUOTE) {
+    const closed = raw.length >= 2 && raw.indexOf('"', 1) === raw.length - 1 && !raw.includes('\\');
+    return closed ? raw : undefined;
+  }
+  return /^-?[0-9][0-9.eE+-]*$/.test(raw) ? raw : undefined;
+}
+
+/**
  * Best-effort id of a frame we could not parse in full (an oversized frame's head): the raw text of a
  * top-level `"id"` member whose value is a string or number and appears before the cut.
  */

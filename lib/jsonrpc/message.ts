@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { RawId } from './errors.js';
-import { scanTopLevel } from './json-scan.js';
+import { idAtEnd, scanTopLevel } from './json-scan.js';
 import { bytesProblem, envelopeProblem } from './one-reading.js';
 import { strictScan } from './strict-scan.js';
 
@@ -128,6 +128,10 @@ export class ParsedMessage {
   /** The id exactly as written (`1.0` stays `1.0`); `null` when absent. */
   get rawId(): RawId {
     if (!Message.isObject(this.value) || !('id' in this.value)) return 'null';
+    if (!this.members) {
+      const atEnd = idAtEnd(this.text);
+      if (atEnd !== undefined) return atEnd;
+    }
     this.members ??= scanTopLevel(this.text).members;
     return this.members.get('id') ?? JSON.stringify(this.value.id) ?? 'null';
   }

@@ -59,20 +59,44 @@ function show(key: string): string {
 }
 
 interface ObjectState {
-  keys: Set<string>;
+  /** The object's keys so far: a list while it has few, a Set once it has more (duplicates are looked up in it). */
+  keys: string[] | Set<string>;
   folds: Map<string, string> | undefined;
   expectKey: boolean;
 }
 
-/** Checks one key of an object; returns the problem it makes, if any. */
+/** Objects with more keys than this look keys up in a Set (a list costs less for the few keys most objects have). */
+const LISTED_KEYS = 8;
+
+/** Adds a key to the object's keys; false when the object has it already. */
+function addNewKey(object: ObjectState, key: string): boolean {
+  const keys = object.keys;
+  if (Array.isArray(keys)) {
+    if (keys.includes(key)) return false;
+    keys.push(key);
+    if (keys.length > LISTED_KEYS) object.keys = new Set(keys);
+    return true;
+  }
+  if (keys.has(key)) return false;
+  keys.add(key);
+  return true;
+}
+
+/** An upper-case ASCII letter or any character beyond ASCII: a key with neither is its own fold. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
+const FOLDS_DIFFERENTLY = /[A-Z]|[^\x00-\x7f]/;
+
+/**
+ * Checks one key of an object; returns the problem it makes, if any. Two keys that are each their
+ * own fold fold alike only when they are equal, which the duplicate check finds; so the folds are
+ * kept only from the first key that folds to something else (most objects never need them).
+ */
 function addKey(object: ObjectState, key: string): string | undefined {
-  if (object.keys.has(key)) return `duplicate key ${show(key)} in one object`;
-  object.keys.add(key);
-  if (object.keys.size === 1) return undefined;
+  if (!addNewKey(object, key)) return `duplicate key ${show(key)} in one object`;
   if (!object.folds) {
+    if (!FOLDS_DIFFERENTLY.test(key)) return undefined;
     object.folds = new Map();
-    const [first] = object.keys;
-    object.folds.set(foldKey(first as string), first as string);
+    for (const earlier of object.keys) if (earlier !== key) object.folds.set(earlier, earlier); // each its own fold
   }
   const folded = foldKey(key);
   const other = object.folds.get(folded);
@@ -117,7 +141,7 @@ export function strictScan(text: string): StrictScan {
         result.problem = `nested deeper than ${MAX_DEPTH} levels`;
         return result;
       }
-      stack.push(c === OPEN_OBJECT ? { keys: new Set(), folds: undefined, expectKey: true } : undefined);
+      stack.push(c === OPEN_OBJECT ? { keys: [], folds: undefined, expectKey: true } : undefined);
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       stack.pop();
       if (stack.length === 0) top.end(i, false);

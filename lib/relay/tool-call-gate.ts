@@ -88,7 +88,11 @@ export class ToolCallGate {
     const era = protocolEra(message.value);
     const context: GateCall = { message, key, rawId, isRequest, call, era, round, judge: this.resultFacts(request, era, rawId) };
     // Monitor mode forwarded the frame before reading it (the write is a no-op); the policy's decision is only recorded.
-    if (!enforce) return { ...this.forward(context), observed: verdict };
+    if (!enforce) {
+      const forward = this.forward(context); // a fresh object: set, not spread (a spread costs µs per call in Node 20)
+      forward.observed = verdict;
+      return forward;
+    }
     if (!(verdict instanceof Promise)) return this.apply(verdict, context);
     // Hold while a slow policy decides, so a cancellation can end the wait.
     const hold: HeldCall = { rawId, call, abort: new AbortController() };

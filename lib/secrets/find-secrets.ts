@@ -24,6 +24,31 @@ export interface SecretRuleChoice {
 export interface FindSecrets {
   (text: string): SecretSpan[] | Promise<SecretSpan[]>;
   mayHold(text: string): boolean;
+  /**
+   * The prefilter for one string of a record that is stored as it is (json-secrets.ts): short
+   * strings it lets nothing through in are remembered, so the names and values every record repeats
+   * are tested once. Only those are kept: never a string that may hold a secret.
+   */
+  mayHoldRemembered(text: string): boolean;
+}
+
+/** Strings up to this length are remembered: member names and the values every call repeats. */
+const REMEMBERED_CHARS = 64;
+/** How many strings are remembered at most; the memo starts again when it is full. */
+const REMEMBERED_MAX = 4096;
+
+/** The prefilter with a memo of the short strings it lets nothing through in. */
+function rememberingPrefilter(mayHold: (text: string) => boolean): (text: string) => boolean {
+  const clean = new Set<string>();
+  return (text) => {
+    if (clean.has(text)) return false;
+    if (mayHold(text)) return true;
+    if (text.length <= REMEMBERED_CHARS) {
+      if (clean.size >= REMEMBERED_MAX) clean.clear();
+      clean.add(text);
+    }
+    return false;
+  };
 }
 
 const NONE: SecretSpan[] = [];
@@ -60,7 +85,7 @@ function makeFinder(disabled: readonly string[]): FindSecrets {
     lint ??= loadLint(disabled);
     return lint.then((run) => run(text));
   };
-  return Object.assign(find, { mayHold });
+  return Object.assign(find, { mayHold, mayHoldRemembered: rememberingPrefilter(mayHold) });
 }
 
 const finders = new Map<string, FindSecrets>();

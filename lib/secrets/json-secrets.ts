@@ -134,8 +134,58 @@ export function redactedValue<T>(value: T, found: JsonSecrets): T {
   return redacted.changed ? (JSON.parse(redacted.text) as T) : value;
 }
 
-/** Scans a parsed JSON value; synchronous when the prefilter lets nothing through. */
-export function findValueSecrets(value: unknown, find: FindSecrets): JsonSecrets | Promise<JsonSecrets> {
+/** Nested deeper than this, a value is left to the scan of its JSON text. */
+const WALK_DEPTH = 100;
+
+/**
+ * Whether the prefilter may let some string of a parsed JSON value through, member names included,
+ * each tested on its own (decoded, as the scanned text holds it). That answers for the whole scanned
+ * text because no fragment's match can hold a `"` (docs/secrets.md#cost), so none
+ * runs from one string into the next, and none matches the JSON between strings (numbers, `true`,
+ * `false`, `null`, punctuation). A value whose JSON text is not its own fields (`toJSON`), or one
+ * nested too deep, answers true: the JSON text is then scanned as before.
+ */
+function valueMayHold(value: unknown, mayHold: (text: string) => boolean, depth: number): boolean {
+  if (typeof value === 'string') return mayHold(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > WALK_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (valueMayHold(item, mayHold, depth + 1)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (mayHold(key) || valueMayHold(record[key], mayHold, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** The answer for a value with no secret; its JSON text is written only if someone reads it. */
+class NoValueSecrets implements JsonSecrets {
+  readonly spans: readonly SecretSpan[] = [];
+  private text: string | undefined;
+
+  constructor(private readonly value: unknown) {}
+
+  get json(): string {
+    this.text ??= JSON.stringify(this.value) ?? 'null';
+    return this.text;
+  }
+
+  get view(): ScanView {
+    return { text: this.json, strings: [] };
+  }
+}
+
+/**
+ * Scans a parsed JSON value; synchronous when the prefilter lets nothing through. The common case
+ * (no string the prefilter lets through) is answered from the value's strings, without writing its
+ * JSON text (docs/performance.md#per-call-cpu-issue-13). `stored`: the value is a record stored as
+ * it is (a call record, its arguments already redacted), whose short clean strings may be
+ * remembered (find-secrets.ts); a call's own arguments or an answer's result are never remembered.
+ */
+export function findValueSecrets(value: unknown, find: FindSecrets, stored = false): JsonSecrets | Promise<JsonSecrets> {
+  if (!valueMayHold(value, stored ? find.mayHoldRemembered : find.mayHold, 0)) return new NoValueSecrets(value);
   return findJsonSecrets(JSON.stringify(value) ?? 'null', find);
 }
 

@@ -6,6 +6,7 @@
  * as before: this file turns a call back into them, with ids derived from the call's id.
  */
 import { EventType, type RatriEvent } from './event.js';
+import { isoTime } from './iso-time.js';
 
 /** The queue's type for a call record; never shown to a reader (they get `eventsOfCall`). */
 export const CALL_EVENT_TYPE = 'agent.tool.call';
@@ -80,7 +81,7 @@ export function partEvent(
   return {
     id: partEventId(callId, part.k),
     type: partEventType(part),
-    ts: new Date(part.ts).toISOString(),
+    ts: isoTime(part.ts),
     agentKey: head.agentKey,
     environment: head.environment,
     serverName: head.serverName,

@@ -28,10 +28,26 @@ function words(tool: string): string[] {
     .filter(Boolean);
 }
 
-export function inferAction(tool: string, annotations: ToolAnnotations | undefined): Action {
+/** The action a tool's name says, or null when none of its words is a verb of VERBS. */
+function actionOfName(tool: string): Action | null {
   for (const word of words(tool)) {
     for (const [action, re] of VERBS) if (re.test(word)) return action;
   }
+  return null;
+}
+
+/** The answers of actionOfName, by tool name: a session calls few tools, many times each. */
+const actionsByName = new Map<string, Action | null>();
+const ACTIONS_BY_NAME_MAX = 1024;
+
+export function inferAction(tool: string, annotations: ToolAnnotations | undefined): Action {
+  let named = actionsByName.get(tool);
+  if (named === undefined) {
+    named = actionOfName(tool);
+    if (actionsByName.size >= ACTIONS_BY_NAME_MAX) actionsByName.clear();
+    actionsByName.set(tool, named);
+  }
+  if (named !== null) return named;
   if (annotations?.readOnlyHint === true) return 'read';
   if (annotations?.destructiveHint === true) return 'delete';
   if (annotations?.openWorldHint === true) return 'network';

@@ -25,6 +25,7 @@ import { EventType, type QueuedEvent, type RatriEvent } from './event.js';
 import { newEventId } from './event-id.js';
 import type { EventQueue } from './event-queue.js';
 import { type Action, inferAction, inferResource, type Resource, type RiskLevel, riskLevel } from './infer.js';
+import { isoTime } from './iso-time.js';
 import { makeRedactor, type Redactor } from './redact.js';
 
 export interface SessionIdentity {
@@ -135,7 +136,8 @@ export class Telemetry {
 
   /** Adds one part to a call's record; queued at once when the record was queued before. */
   private addPart(call: ToolCallRecord, k: CallPartKind, ts: number, fields: Record<string, unknown>): void {
-    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields) };
+    // `seq` is set by the store; made here, the object has its slot from the start.
+    const part: CallPart = { k, ts, f: this.fieldsOfCall(fields), seq: undefined };
     const bit = KIND_BIT[k];
     // A record holds one part of each kind (their event ids derive from it): a second one is an event of its own.
     if ((call.kinds ?? 0) & bit) return this.push(partEventType(part), this.loneEventData(call, part), ts);
@@ -170,7 +172,7 @@ export class Telemetry {
     const record: CallEvent = {
       id: (call.recordId ??= asCallId(newEventId(ts))),
       type: CALL_EVENT_TYPE,
-      ts: timestamp(ts),
+      ts: isoTime(ts),
       agentKey,
       environment,
       serverName,
@@ -239,7 +241,7 @@ export class Telemetry {
   /** Queues an event with its secret values redacted (at once, unless the prefilter lets its text through). */
   private deliver(event: QueuedEvent): void {
     if (!this.findSecrets) return this.queue.push(event);
-    const found = findValueSecrets(event.data, this.findSecrets);
+    const found = findValueSecrets(event.data, this.findSecrets, true); // stored as it is: clean strings may be remembered
     if (!(found instanceof Promise) && !this.scanning) return this.queue.push(withSecretsRedacted(event, found));
     const next = (this.scanning ?? Promise.resolve())
       .then(() => found)
@@ -259,7 +261,7 @@ export class Telemetry {
     const event: RatriEvent = {
       id: newEventId(ts),
       type,
-      ts: timestamp(ts),
+      ts: isoTime(ts),
       agentKey,
       environment,
       serverName,
@@ -509,18 +511,6 @@ const TOOL_EVENT_FIELDS = new Set(
     'spanid',
   ].map((f) => f.toLowerCase()),
 );
-
-let lastMs = 0;
-let lastIso = '';
-
-/** The ISO time of `now` (ms), formatted once per millisecond (events come in bursts). */
-function timestamp(now: number): string {
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
-  }
-  return lastIso;
-}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

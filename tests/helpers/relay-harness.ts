@@ -74,7 +74,7 @@ function recordingObserver(seen: Observed[]): CallObserver {
 }
 
 /** A secret finder that finds nothing (no result rule in these tests scans for secrets). */
-const noSecrets: FindSecrets = Object.assign(() => [], { mayHold: () => false });
+const noSecrets: FindSecrets = Object.assign(() => [], { mayHold: () => false, mayHoldRemembered: () => false });
 
 export function settingsFor(mode: 'monitor' | 'enforce', overrides: Partial<RelaySettings> = {}): RelaySettings {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idFromHead, peekEnvelope, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
+import { idAtEnd, idFromHead, peekEnvelope, scanTopLevel } from '../../lib/jsonrpc/json-scan.js';
 import { ParsedMessage, readFrame } from '../../lib/jsonrpc/message.js';
 
 const parsed = (text: string) => new ParsedMessage(text, JSON.parse(text));
@@ -44,6 +44,54 @@ describe('reading frames', () => {
       ['a', '"b:c,\\"d\\":2"'],
       ['d', '{"e":1}'],
     ]);
+  });
+});
+
+describe('idAtEnd', () => {
+  const scanned = (text: string) => scanTopLevel(text).members.get('id');
+
+  it("reads an answer's id from its end, as the whole scan reads it, when the id is written last as JSON.stringify writes it", () => {
+    for (const text of [
+      '{"result":{"content":[{"type":"text","text":"Echo: hi"}]},"jsonrpc":"2.0","id":2}',
+      '{"jsonrpc":"2.0","id":"abc"}',
+      '{"id":-1.5e+3}\r',
+      '{"id":"x","result":{},"id":7.0}  ',
+      '{"a":"x\\\\","id":5}',
+    ]) {
+      expect(JSON.parse(text)).toBeTypeOf('object');
+      expect(idAtEnd(text), text).toBe(scanned(text));
+      expect(idAtEnd(text), text).not.toBeUndefined();
+    }
+  });
+
+  it('leaves every other spelling to the whole scan: a nested id last, escapes, spaces, an id that is not last', () => {
+    for (const text of [
+      '{"result":{"id":1}}',
+      '{"result":{"a":1,"id":1},"id":2,"x":{"id":3}}',
+      '{"jsonrpc":"2.0","id":"a\\"b"}',
+      '{"jsonrpc":"2.0","id":"\\u0061"}',
+      '{"a":"x\\",\\"id\\":5}"}',
+      '{"x\\"id":5}',
+      '{"jsonrpc":"2.0","id": 5}',
+      '{"jsonrpc":"2.0","id":null}',
+      '{"id":1,"result":{}}',
+      '[{"id":1}]',
+    ]) {
+      expect(JSON.parse(text), text).toBeDefined();
+      expect(idAtEnd(text), text).toBeUndefined();
+    }
+  });
+
+  it('agrees with the whole scan on every object JSON.stringify writes with an id last', () => {
+    const ids: unknown[] = [0, 7, -3, 1.5, 1e21, 'a', 'with space', 'q"uote', 'back\\slash', 'ü', ''];
+    const bodies: unknown[] = [{}, { result: { id: 9, text: ',"id":8}' } }, { error: { code: -1, message: '"id":1}' } }];
+    for (const id of ids)
+      for (const body of bodies) {
+        const text = JSON.stringify({ ...(body as object), id });
+        const atEnd = idAtEnd(text);
+        if (atEnd !== undefined) expect(atEnd, text).toBe(scanned(text));
+        expect(parsed(text).rawId, text).toBe(scanned(text));
+      }
   });
 });
 

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { lintSource } from '@secretlint/core';
 import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { findSecrets, secretFinder } from '../../lib/secrets/find-secrets.js';
-import { findJsonSecrets, redactJsonSecrets, redactValueSecrets } from '../../lib/secrets/json-secrets.js';
+import { findJsonSecrets, findValueSecrets, redactJsonSecrets, redactValueSecrets } from '../../lib/secrets/json-secrets.js';
 import { makePrefilter, RULE_FRAGMENTS } from '../../lib/secrets/prefilter.js';
 import { SECRET_RULES, shortRuleName } from '../../lib/secrets/rule-names.js';
 import { secretlintConfig } from '../../lib/secrets/secret-rules.js';
@@ -74,6 +74,62 @@ describe('the prefilter', () => {
 
   it('lets everything through when a rule has no fragment (a rule a newer preset added)', () => {
     expect(makePrefilter(['a-rule-with-no-fragment'])('hello')).toBe(true);
+  });
+});
+
+describe('the prefilter on a parsed value, string by string', () => {
+  const find = secretFinder();
+  const spansOf = async (value: unknown, stored = false): Promise<string[]> =>
+    (await findValueSecrets(value, find, stored)).spans.map((s) => s.ruleId).sort();
+  const spansOfText = async (value: unknown): Promise<string[]> =>
+    (await findJsonSecrets(JSON.stringify(value), find)).spans.map((s) => s.ruleId).sort();
+
+  it('rests on fragments none of whose matches can hold a quote, so no match runs from one string into the next', () => {
+    for (const [rule, fragment] of Object.entries(RULE_FRAGMENTS)) {
+      // A quote, a wildcard dot, a negated class, or an escape for "any character but …" could match a `"`.
+      expect(fragment, rule).not.toMatch(/"|(?<!\\)\.|\[\^|\\[WSDBbxuc]/);
+    }
+  });
+
+  it("finds in a value what the scan of its JSON text finds, for each of secretlint's test vectors, in a value, a key and an array", async () => {
+    let found = 0;
+    for (const v of vectors) {
+      for (const value of [{ text: v.input }, { [v.input]: 1 }, { a: [1, null, true, { b: v.input }] }]) {
+        const spans = await spansOf(value);
+        expect(spans, `${v.rule}/${v.name}`).toEqual(await spansOfText(value));
+        expect(await spansOf(value, true), `${v.rule}/${v.name}, stored`).toEqual(spans);
+        found += spans.length;
+      }
+    }
+    expect(found).toBeGreaterThan(60);
+  });
+
+  it('finds a token after a decoded newline, in a member name, and nothing in numbers, true, false and null', async () => {
+    expect(await spansOf({ text: `line one\n${FAKE.github}` })).toEqual(['github']);
+    expect(await spansOf({ [`k ${FAKE.github}`]: [1.5e21, -0, true, false, null] })).toEqual(['github']);
+    expect(await spansOf({ n: [1.5e21, -0, true, false, null], s: 'plain' })).toEqual([]);
+  });
+
+  it('answers a value with no secret without writing its JSON text, and writes it when asked', () => {
+    const value = { message: 'hello', parts: [{ k: 'ended', ts: 1796137649846, f: { resultSize: 113 } }] };
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const found = findValueSecrets(value, find);
+      expect(found).not.toBeInstanceOf(Promise);
+      expect(stringify).not.toHaveBeenCalled();
+      expect((found as Awaited<typeof found>).spans).toEqual([]);
+      expect((found as Awaited<typeof found>).json).toBe(JSON.stringify(value));
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
+  it('remembers short clean strings and gives the prefilter its own answer for every string, past a full memo', () => {
+    const texts = Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? `${FAKE.github}${i}` : `plain ${i}`));
+    texts.push('x'.repeat(100), `${'x'.repeat(100)}${FAKE.github}`);
+    for (const round of [1, 2]) {
+      for (const t of texts) expect(find.mayHoldRemembered(t), `${t} (round ${round})`).toBe(find.mayHold(t));
+    }
   });
 });
 

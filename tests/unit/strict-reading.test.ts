@@ -41,6 +41,15 @@ describe('one frame, one reading', () => {
     expect(problemOf('[{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}]')).toMatch(/duplicate key/);
   });
 
+  it('refuses a duplicate or a case variant among many keys as among few', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `"k${i}":${i}`).join(',');
+    expect(problemOf(call(`{"name":"x","arguments":{${many}}}`))).toBeUndefined();
+    expect(problemOf(call(`{"name":"x","arguments":{${many},"k3":0}}`))).toMatch(/duplicate key "k3"/);
+    expect(problemOf(call(`{"name":"x","arguments":{${many},"K3":0}}`))).toMatch(/differ only in case/);
+    expect(problemOf(call(`{"name":"x","arguments":{"K3":0,${many}}}`))).toMatch(/differ only in case/);
+    expect(problemOf(call(`{"name":"x","arguments":{"k1":0,"k2":0,"k1":1}}`))).toMatch(/duplicate key "k1"/);
+  });
+
   it('refuses keys equal under case folding, ASCII and Unicode', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call"}')).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"echo","NAME":"exec"}'))).toMatch(/differ only in case/);
@@ -49,6 +58,12 @@ describe('one frame, one reading', () => {
     expect(problemOf(call('{"name":"x","arguments":{"k":1,"\u212a":2}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"file":"/tmp","f\u0130le":"/etc"}}'))).toMatch(/differ only in case/);
     expect(problemOf(call('{"name":"x","arguments":{"id":1,"\u0131d":2}}'))).toMatch(/differ only in case/);
+    // Whichever key comes first, and with other keys between them (the folds are kept from the first key that needs them).
+    expect(problemOf(call('{"name":"x","arguments":{"Path":"/etc","x":1,"path":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"path":"/tmp","b":2,"PATH":"/etc"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"ſ":"/etc","a":1,"s":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"Path":"/etc","PATh":"/tmp"}}'))).toMatch(/differ only in case/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":1,"Path":"/etc","b":2,"c_d":3}}'))).toBeUndefined();
     expect(foldKey('ſ')).toBe('s');
     expect(foldKey('\u212a')).toBe('k');
     expect(foldKey('f\u0130le')).toBe('file'); // Go lower-cases the dotted capital I to a plain i

@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EventSink, RatriEvent } from '../../lib/telemetry/event.js';
 import { EventQueue } from '../../lib/telemetry/event-queue.js';
 import { inferAction, inferResource, riskLevel } from '../../lib/telemetry/infer.js';
+import { isoTime } from '../../lib/telemetry/iso-time.js';
+import { JsonlSink } from '../../lib/telemetry/jsonl-sink.js';
 import { makeRedactor } from '../../lib/telemetry/redact.js';
 import { Telemetry } from '../../lib/telemetry/telemetry.js';
 
@@ -41,6 +46,37 @@ describe('action and resource inference', () => {
     expect(inferResource({ n: 1 })).toBeUndefined();
     expect(riskLevel('delete', undefined)).toBe('high');
     expect(riskLevel('read', undefined)).toBe('low');
+  });
+});
+
+describe('event times', () => {
+  it('are written as new Date(ms).toISOString() writes them, the epoch and repeated times included', () => {
+    for (const ms of [0, 0, 1796137649842, 1796137649842, 1796137649843, 0, -1, 8.64e15])
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
+});
+
+describe('the JSONL file', () => {
+  it('holds each event as its JSON text in UTF-8 and a newline, multi-byte and unpaired surrogates included', async () => {
+    const path = join(mkdtempSync(join(os.tmpdir(), 'ratri-jsonl-')), 'events.jsonl');
+    const sink = new JsonlSink(path);
+    const texts = ['plain', 'é ü', '漢字', '\u{1f600}', 'lone \ud800 high', 'lone \udc00 low', '"quoted" \\ \n', ''];
+    const events: RatriEvent[] = texts.map((text, i) => ({
+      id: `e${i}`,
+      type: 'proxy.warning',
+      ts: isoTime(i),
+      agentKey: 'a',
+      environment: 'e',
+      serverName: 's',
+      sessionId: 'x',
+      data: { text },
+    }));
+    await sink.write(events.slice(0, 3));
+    await sink.write([]);
+    await sink.write(events.slice(3));
+    await sink.close();
+    const expected = Buffer.concat(events.map((e) => Buffer.from(`${JSON.stringify(e)}\n`)));
+    expect(readFileSync(path).equals(expected)).toBe(true);
   });
 });
 
