@@ -4,7 +4,7 @@
  * name, or the start of its own pattern, spelled as loosely as the rule spells it). A text with none
  * of them cannot hold a secret any rule finds, so it costs microseconds instead of a secretlint run.
  * A fragment may let through text the rule then finds clean; it must never stop text the rule would
- * report (tests/unit/secrets-prefilter.test.ts runs secretlint's own test vectors through both).
+ * report (tests/unit/secrets.test.ts runs secretlint's own test vectors through both).
  */
 
 /** Letters in either case, as the rules that match case-insensitively spell them. */
