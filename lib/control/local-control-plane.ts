@@ -98,6 +98,9 @@ export class LocalControlPlane implements ControlPlane {
    * (`unavailable`) and the call is refused, whatever guardFailureMode says (docs/policy.md).
    */
   evaluate(request: GuardRequest): GuardAnswer | Promise<GuardAnswer> {
+    // The arguments are scanned before the rules only when a rule reads their secrets
+    // (content.secrets); otherwise only a call that is held is scanned, for its approval's redaction.
+    if (!this.needs.secrets) return this.evaluateScanned(request, undefined);
     return this.afterScan(request, (found) => this.evaluateScanned(request, found));
   }
 
@@ -114,6 +117,12 @@ export class LocalControlPlane implements ControlPlane {
   private evaluateScanned(request: GuardRequest, found: JsonSecrets | undefined): GuardAnswer | Promise<GuardAnswer> {
     const decision = this.decide(request, found);
     if (decision.decision !== 'require_approval' || request.mode === 'monitor') return decision;
+    if (found === undefined && this.secrets.redact) return this.afterScan(request, (f) => this.hold(request, decision, f));
+    return this.hold(request, decision, found);
+  }
+
+  /** Creates the approval a `require_approval` call waits for, its arguments redacted with `found`. */
+  private hold(request: GuardRequest, decision: RuleDecision, found: JsonSecrets | undefined): GuardAnswer | Promise<GuardAnswer> {
     let created: ApprovalRecord | Promise<ApprovalRecord>;
     try {
       created = writeWithoutBlocking(this.db, () => this.approvals.create(this.newApproval(request, decision, found)), APPROVAL_WRITE_MS);
