@@ -81,4 +81,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX grants_tool ON grants (agent_key, server_name, tool);
   `,
+  // 2: events by agent, newest first: what a key bound to agents lists (docs/api.md); without it
+  // a listing for an agent with few events scans the whole table.
+  `
+  CREATE INDEX events_agent ON events (agent_key, seq);
+  `,
 ];

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_MIGRATIONS } from '../../lib/control/pg-migrations.js';
 import { cliPath, fixtureServer, ProxyProcess, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { FAKE } from '../helpers/fake-secrets.js';
 import { OtlpReceiver } from '../helpers/otlp-receiver.js';
@@ -317,7 +318,7 @@ describe('ratri serve --database (PostgreSQL)', () => {
     const config = writeConfig(dir, { agentKey: 'unused', database }, 'serve-db.json');
     const replica = await startReplica(null, dir, config);
     expect((await api(replica.url, 'POST', '/v1/events', { events: [] })).body).toEqual({ accepted: 0 });
-    expect(await sql(database, 'SELECT version FROM ratri_schema')).toEqual([{ version: 1 }]);
+    expect(await sql(database, 'SELECT version FROM ratri_schema')).toEqual([{ version: PG_MIGRATIONS.length }]);
   }, 60_000);
 
   it('refuses a database of a newer schema, a URL that is not PostgreSQL, and a server it cannot reach, naming the fix', async () => {
@@ -330,7 +331,9 @@ describe('ratri serve --database (PostgreSQL)', () => {
     const newer = await runCli(['serve', '--port', '0', '--database', database], '', env);
     expect(newer.code).toBe(1);
     expect(newer.stderr).toMatch(
-      /the database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ has schema version 99, newer than this ratri knows \(1\); upgrade ratri/,
+      new RegExp(
+        `the database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/\\w+ has schema version 99, newer than this ratri knows \\(${PG_MIGRATIONS.length}\\); upgrade ratri`,
+      ),
     );
     expect(newer.stderr).not.toContain('ratri-test'); // the password is never printed
 

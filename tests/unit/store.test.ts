@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GuardAnswer, GuardRequest } from '../../lib/control/control-plane.js';
+import { eventsTableConditions, newestEventsSql } from '../../lib/control/event-query.js';
 import { LocalControlPlane } from '../../lib/control/local-control-plane.js';
 import { MIGRATIONS } from '../../lib/control/migrations.js';
+import { SQLITE } from '../../lib/control/sql-dialect.js';
 import { openStore, StoreError } from '../../lib/control/store.js';
 import type { RatriEvent } from '../../lib/telemetry/event.js';
 import { tempDir } from '../helpers/cli.js';
@@ -46,6 +48,14 @@ describe('the store', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
     openStore(path).close(); // opening again migrates nothing and fails nothing
+  });
+
+  it("lists one agent's events through an index, not by scanning the table (a key bound to agents on ratri serve)", () => {
+    const db = openStore(storePath());
+    const { sql, params } = newestEventsSql(eventsTableConditions({ agents: ['alice'] }, SQLITE), 100);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX events_agent/);
+    db.close();
   });
 
   it('refuses a store made by a newer ratri, saying what to do', () => {
