@@ -5,7 +5,7 @@
  * Each run is a new process (started and closed again); the two are interleaved, run after run, so
  * drift on the machine hits both alike. Target: ratri ≤ direct + 100 ms at the median.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { McpStdioClient } from './client.mjs';
@@ -20,12 +20,13 @@ export function startupVariants(dir) {
     config,
     JSON.stringify({ agentKey: 'bench-startup', mode: 'monitor', upstream: { command: process.execPath, args: [everything, 'stdio'] } }),
   );
-  const through = (name, cli) => ({
-    name,
-    command: process.execPath,
-    args: [cli, 'mcp', 'proxy', '--config', config],
-    env: { ...process.env, RATRI_HOME: dir },
-  });
+  // Each build its own RATRI_HOME (and so its own default store): an older build refuses a store a
+  // newer one has migrated.
+  const through = (name, cli) => {
+    const home = join(dir, `home-${name}`);
+    mkdirSync(home, { recursive: true });
+    return { name, command: process.execPath, args: [cli, 'mcp', 'proxy', '--config', config], env: { ...process.env, RATRI_HOME: home } };
+  };
   const compare = process.env.BENCH_STARTUP_COMPARE;
   // BENCH_STARTUP_COMPARE=<another build's dist/cli/ratri.js>: that build too, interleaved with the others (before/after).
   return [
