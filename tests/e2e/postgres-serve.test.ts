@@ -115,14 +115,7 @@ function startProxy(dir: string, url: string): ProxyProcess {
 /** A proxy on replica `url`, initialized. */
 async function initializedProxy(dir: string, url: string): Promise<ProxyProcess> {
   const proxy = startProxy(dir, url);
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-  });
-  await proxy.response(0);
-  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  await proxy.initialize();
   return proxy;
 }
 

@@ -120,17 +120,6 @@ function startProxy(dir: string, home: string, url: string, extra: Record<string
   return proxy;
 }
 
-async function initialize(proxy: ProxyProcess): Promise<void> {
-  proxy.send({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-  });
-  await proxy.response(0);
-  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-}
-
 function call(proxy: ProxyProcess, id: number, name: string, args: Record<string, unknown> = {}): void {
   proxy.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 }
@@ -286,7 +275,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const { dir, home } = workDir();
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home);
     const proxy = startProxy(dir, home, serve.url);
-    await initialize(proxy);
+    await proxy.initialize();
     call(proxy, 1, 'read_file', { path: '/secret/a' });
     const held = await pendingApproval(serve.url, 'read_file'); // listed with the proxy key
     const forged = await api(serve.url, 'POST', `/v1/approvals/${held.id}/resolve`, { approve: true }, KEY);
@@ -370,7 +359,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const serve = await startServe(['--port', '0', '--store', join(dir, 'server.db'), '--config', serveConfig(dir)], home, {});
     // No grant window: a cancelled call's approval is expired at once (docs/control-plane.md, "Grants").
     const proxy = startProxy(dir, home, serve.url, { api: { url: serve.url, keyEnv: null }, approvals: { grantWindowMs: 0 } });
-    await initialize(proxy);
+    await proxy.initialize();
     call(proxy, 1, 'read_file', { path: '/secret/a' });
     const held = await pendingApproval(serve.url, 'read_file');
     const resolvePath = `/v1/approvals/${held.id}/resolve`;
@@ -409,7 +398,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const serverStore = join(dir, 'server.db');
     const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
     const proxy = startProxy(dir, home, serve.url);
-    await initialize(proxy);
+    await proxy.initialize();
 
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     expect(((await proxy.response(1)).result as { tools: unknown[] }).tools).toHaveLength(2);
@@ -506,7 +495,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const serverStore = join(dir, 'server.db');
     const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
     const proxy = startProxy(dir, home, serve.url, { guardFailureMode: 'fail_open' });
-    await initialize(proxy);
+    await proxy.initialize();
     call(proxy, 1, 'read_file', { path: '/tmp/a' });
     expect((await proxy.response(1)).result).toBeDefined();
 
@@ -544,7 +533,7 @@ describe('ratri serve: the control-plane HTTP API', () => {
     const serverStore = join(dir, 'server.db');
     const serve = await startServe(['--port', '0', '--store', serverStore, '--config', serveConfig(dir)], home);
     const proxy = startProxy(dir, home, serve.url, { guardFailureMode: 'fail_closed' });
-    await initialize(proxy);
+    await proxy.initialize();
     serve.child.kill('SIGKILL');
     await serve.exited;
     call(proxy, 1, 'read_file', { path: '/tmp/a' });
