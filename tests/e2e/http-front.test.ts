@@ -464,7 +464,10 @@ describe('ratri mcp proxy --transport http,sse', () => {
 
   it('ends idle sessions after 5 minutes by default, and never while a request is unanswered', async () => {
     const defaults = await startFront();
-    expect(defaults.stderr()).toMatch(/a session with no request, stream or unanswered request for 300 s is ended \(--session-idle-ms\)/);
+    // Written right after the serving line, in a write of its own: it may reach us a moment later.
+    const idleLine = /a session with no request, stream or unanswered request for 300 s is ended \(--session-idle-ms\)/;
+    await until('the idle line', () => idleLine.test(defaults.stderr()) || defaults.child.exitCode !== null);
+    expect(defaults.stderr()).toMatch(idleLine);
     const front = await startFront(['--session-idle-ms', '400']);
     const id = await rawSession(front);
     // The client starts a 2 s call, then its connection drops: no stream is open, but the call is unanswered.
