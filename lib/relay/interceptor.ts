@@ -66,14 +66,20 @@ export class Interceptor {
     this.batchRouter = this.router();
   }
 
+  /** Monitor mode: frames of the current host chunk forwarded and not yet read (see onHostFrame). */
+  private unread: Buffer[] = [];
+
   /**
-   * One frame from the host. Monitor mode forwards it first and reads it afterwards (nothing it
-   * reads can change what upstream gets); enforce mode reads it first and forwards what the policy allows.
+   * One frame from the host. Monitor mode forwards it first and reads it once the caller has sent
+   * the whole chunk's frames on (`afterHostChunk`): nothing it reads can change what upstream gets,
+   * so the reading is not on the frames' way (docs/performance.md#per-call-cpu-issue-13). Enforce
+   * mode reads it first and forwards what the policy allows.
    */
   onHostFrame(frame: Buffer, terminated: boolean): void {
     if (!this.enforce) {
       this.ports.toUpstream(frame, terminated);
-      return this.observe(frame);
+      this.unread.push(frame);
+      return;
     }
     const read = readHostFrame(frame);
     const forwardWhole = (): void => this.ports.toUpstream(frame, terminated);
@@ -92,6 +98,14 @@ export class Interceptor {
         if (read.problem) return this.refuseFrame(read.messages, true, read.problem);
         return routeBatch(this.batchRouter, read.messages, frame, terminated);
     }
+  }
+
+  /** The host's chunk has been split and its frames' writes are out: monitor mode reads them now, in order. */
+  afterHostChunk(): void {
+    if (this.unread.length === 0) return;
+    const frames = this.unread;
+    this.unread = [];
+    for (const frame of frames) this.observe(frame);
   }
 
   /** What a batch needs of this interceptor (batch.ts). */
@@ -138,6 +152,7 @@ export class Interceptor {
 
   /** A host frame over maxFrameBytes: its bytes are gone, so answer it if its id is readable. */
   onHostOversize(info: OversizeFrame): void {
+    this.afterHostChunk(); // the frames before it are read first, as they came
     const limit = this.ports.settings.maxFrameBytes;
     const reason = `frame of ${info.totalBytes} bytes exceeds maxFrameBytes (${limit}); it was not forwarded`;
     const id = idFromHead(info.head.toString('utf8'));

@@ -1,7 +1,8 @@
 /**
  * Host → upstream: the host's bytes are split into frames (the only place host frames are split)
  * and each goes to the relay, which forwards it or answers it (docs/architecture.md). The frames of
- * one read leave in one writev, as a byte relay would send them; the host is paused while the
+ * one read leave in one writev, as a byte relay would send them, before monitor mode reads them
+ * (Interceptor.afterHostChunk); the host is paused while the
  * upstream's stdin is full. The pipe notices, once, that the host went away.
  */
 import type { Readable, Writable } from 'node:stream';
@@ -43,9 +44,11 @@ export class HostPipe {
       upstreamIn.cork();
       this.reader.push(chunk);
       upstreamIn.uncork();
+      interceptor.afterHostChunk();
     });
     hostIn.on('end', () => {
       this.reader.end();
+      interceptor.afterHostChunk();
       recorder?.hostClosed();
       this.gone();
     });

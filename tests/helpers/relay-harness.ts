@@ -148,7 +148,10 @@ export function createLinkedRelay(options: HarnessOptions = {}) {
     logged,
     host: {
       /** Writes bytes as the host would (a newline is not added). */
-      write: (text: string) => hostReader.push(Buffer.from(text)),
+      write: (text: string) => {
+        hostReader.push(Buffer.from(text));
+        interceptor.afterHostChunk(); // as host-pipe.ts does after each chunk
+      },
       /** What the host read, line by line. */
       lines: () => lines(hostOut.bytes()),
       bytes: () => hostOut.bytes(),

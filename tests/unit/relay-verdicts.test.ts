@@ -57,6 +57,21 @@ describe('relay verdicts', () => {
     expect(relay.seen.map((s) => s[0])).toEqual(['describeCall', 'toolStarted', 'guardrailEvaluated']);
   });
 
+  it('monitor mode sends every frame of a host chunk on before it reads any of them', () => {
+    const upstreamLinesAtDecisions: number[] = [];
+    const relay = createLinkedRelay({
+      mode: 'monitor',
+      decide: () => {
+        upstreamLinesAtDecisions.push(relay.upstream.lines().length);
+        return { decision: 'allow' };
+      },
+    });
+    relay.host.write(call(5, 'echo') + call(6, 'add'));
+    expect(relay.upstream.bytes().toString()).toBe(call(5, 'echo') + call(6, 'add'));
+    expect(upstreamLinesAtDecisions).toEqual([2, 2]);
+    expect(relay.calls('describeCall').map((c) => c[0])).toEqual(['5', '6']);
+  });
+
   it('an answer settles its call: the upstream bytes reach the host unchanged and the call is finished', () => {
     const relay = createLinkedRelay();
     relay.host.write(call(3, 'add'));
