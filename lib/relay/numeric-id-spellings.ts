@@ -6,10 +6,22 @@
  * one pending request with the same numeric value — only when there is exactly one (docs/errors.md).
  */
 
+/** Digits only, no leading zero, at most 15 of them: JSON.stringify writes such a number as it is. */
+function isPlainInteger(key: string): boolean {
+  const n = key.length;
+  if (n === 0 || n > 15 || (n > 1 && key.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** The JSON.stringify spelling of a numeric id's text; undefined for a string or null id. */
 function canonicalNumber(key: string): string | undefined {
   const first = key.charCodeAt(0);
   if (first !== 45 /* - */ && (first < 48 || first > 57)) return undefined;
+  if (isPlainInteger(key)) return key; // most ids: no parse needed
   try {
     return JSON.stringify(JSON.parse(key));
   } catch {

@@ -33,6 +33,14 @@ describe('PendingRequests', () => {
     expect(pending.settle(rawIdKey('"\\u0037"'))?.rawId).toBe('"7"'); // strings compare by value
   });
 
+  it('settles a long integer id an upstream rounded (16 digits and more are not written back as sent)', () => {
+    const pending = pendingWith('12345678901234567890', '9007199254740993', '123456789012345');
+    expect(pending.settle(rawIdKey('12345678901234567000'))?.rawId).toBe('12345678901234567890');
+    expect(pending.settle(rawIdKey('9007199254740992'))?.rawId).toBe('9007199254740993');
+    expect(pending.settle(rawIdKey('123456789012345'))?.rawId).toBe('123456789012345');
+    expect(pending.size).toBe(0);
+  });
+
   it('settles nothing when the value is ambiguous (7.0 and 7.00 pending, the answer says 7)', () => {
     const pending = pendingWith('7.0', '7.00');
     expect(pending.settle(rawIdKey('7'))).toBeUndefined();
