@@ -183,7 +183,7 @@ export function readHostFrame(frame: Buffer): ReadFrame {
   if ('kind' in parsed) return parsed;
   const { text, value, utf8 } = parsed;
   const scan = strictScan(text);
-  const problem = bytesProblem(frame, text, utf8) ?? scan.problem;
+  const problem = bytesProblem(frame, utf8) ?? scan.problem;
   const found = problem === undefined ? {} : { problem, problemKey: problem === scan.problem ? scan.problemKey : undefined };
   if (!Array.isArray(value)) {
     const message = new ParsedMessage(text, value, scan.members, envelopeProblem(value));

@@ -5,13 +5,23 @@
  * same messages as the policy did (docs/policy.md, "One frame, one reading"). The checks here are
  * the ones a frame's bytes and its messages' envelopes need; strict-scan.ts reads the JSON text.
  */
+import { isAscii } from 'node:buffer';
 import { NULL_ID, type RawId } from './errors.js';
 import type { ParsedMessage } from './message.js';
 import { CONTROL, foldKey } from './strict-scan.js';
 
 const CR = 0x0d;
-/** Characters some line readers split on (Python's `str.splitlines`) that JSON allows raw inside strings. */
-const LINE_SEPARATORS = /[\u2028\u2029\u0085]/;
+/**
+ * Characters some line readers split on (Python's `str.splitlines`) that JSON allows raw inside
+ * strings, as UTF-8. In valid UTF-8 these byte sequences are those characters and nothing else, so
+ * the frame's bytes are searched (natively) instead of its text: an ASCII frame holds none of them.
+ */
+const LINE_SEPARATORS = ['\u2028', '\u2029', '\u0085'].map((c) => Buffer.from(c, 'utf8'));
+
+/** A raw U+2028, U+2029 or U+0085 in a frame known to be valid UTF-8. */
+function hasLineSeparator(frame: Buffer): boolean {
+  return !isAscii(frame) && LINE_SEPARATORS.some((bytes) => frame.includes(bytes));
+}
 
 /** The members of a JSON-RPC message, by their folded names. */
 const ENVELOPE = new Map(['jsonrpc', 'id', 'method', 'params', 'result', 'error'].map((k) => [k, k]));
@@ -19,12 +29,12 @@ const ENVELOPE = new Map(['jsonrpc', 'id', 'method', 'params', 'result', 'error'
 const CALL_PARAMS = new Map(['name', 'arguments', '_meta'].map((k) => [k, k]));
 
 /** Byte-level problems of a frame (without its `\n`), or undefined. */
-export function bytesProblem(frame: Buffer, text: string, utf8: boolean): string | undefined {
+export function bytesProblem(frame: Buffer, utf8: boolean): string | undefined {
   const cr = frame.indexOf(CR);
   if (cr !== -1 && cr < frame.length - 1)
     return 'a raw \\r inside the frame (some servers split lines on it); send \\r only before the \\n';
   if (!utf8) return 'frame is not valid UTF-8';
-  if (LINE_SEPARATORS.test(text)) return 'a raw U+2028, U+2029 or U+0085 (some readers split lines on it); escape it as \\u2028';
+  if (hasLineSeparator(frame)) return 'a raw U+2028, U+2029 or U+0085 (some readers split lines on it); escape it as \\u2028';
   return undefined;
 }
 

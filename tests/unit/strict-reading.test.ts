@@ -29,6 +29,10 @@ describe('one frame, one reading', () => {
   it('refuses raw line separators that split lines for some readers', () => {
     expect(problemOf(call('{"name":"x","arguments":{"a":"1\u20282"}}'))).toMatch(/U\+2028/);
     expect(problemOf(call('{"name":"x","arguments":{"a":"1\u0085"}}'))).toMatch(/U\+2028/);
+    expect(problemOf(call('{"name":"x","arguments":{"a":"é\u2029"}}'))).toMatch(/U\+2028/);
+    expect(problemOf(call('{"x\u2028":"é"}'))).toMatch(/U\+2028/);
+    // Their neighbours (U+2026, U+2027, U+202A, U+0084 and U+0086 share lead bytes with them) are fine.
+    expect(problemOf(call('{"name":"x","arguments":{"a":"…\u2027\u202a\u0084\u0086"}}'))).toBeUndefined();
   });
 
   it('refuses the same key twice in any object, top level first, whatever the last value says', () => {
