@@ -60,14 +60,19 @@ export class Interceptor {
     const listFilter = this.enforce ? settings.listFilter : undefined;
     const { catalog, pending, held, rounds } = this;
     const sessionProtocolVersion = (): string | undefined => this.initializeVersion;
-    this.gate = new ToolCallGate({ ...ports, enforce: this.enforce, catalog, held, rounds, sessionProtocolVersion });
+    const forwardedAt = (): number | undefined => this.forwardedAt;
+    this.gate = new ToolCallGate({ ...ports, enforce: this.enforce, catalog, held, rounds, sessionProtocolVersion, forwardedAt });
     this.answers = new UpstreamAnswers({ ...ports, catalog, pending, rounds, resultGate, listFilter });
     this.gatesAnswers = this.enforce && (resultGate !== undefined || listFilter !== undefined);
     this.batchRouter = this.router();
   }
 
-  /** Monitor mode: frames of the current host chunk forwarded and not yet read (see onHostFrame). */
+  /** Monitor mode: frames forwarded and not yet read (see onHostFrame), oldest first. */
   private unread: Buffer[] = [];
+  /** When each of the first `unreadAt.length` unread frames was sent on, for those read later (readLater). */
+  private unreadAt: number[] = [];
+  /** While a frame read later is being read: when it was sent on (the call's start, for its duration). */
+  private forwardedAt: number | undefined;
 
   /**
    * One frame from the host. Monitor mode forwards it first and reads it once the caller has sent
@@ -100,12 +105,32 @@ export class Interceptor {
     }
   }
 
-  /** The host's chunk has been split and its frames' writes are out: monitor mode reads them now, in order. */
+  /**
+   * The host's chunk has been split and its frames' writes are out: monitor mode reads them now, in
+   * order (and any it was told to read later).
+   */
   afterHostChunk(): void {
     if (this.unread.length === 0) return;
     const frames = this.unread;
+    const at = this.unreadAt;
     this.unread = [];
-    for (const frame of frames) this.observe(frame);
+    this.unreadAt = [];
+    for (let i = 0; i < frames.length; i++) {
+      this.forwardedAt = at[i];
+      this.observe(frames[i]!);
+    }
+    this.forwardedAt = undefined;
+  }
+
+  /**
+   * Monitor mode: the upstream has not taken the chunk's bytes yet (its stdin is full, as with a
+   * large frame): its frames are read once it has (`afterHostChunk` on drain), so that reading them
+   * does not hold up the rest of the write; their calls are timed from now. Anything that needs
+   * them read first (an upstream frame, the upstream's exit, the end of the session) reads them first.
+   */
+  readLater(): void {
+    const now = performance.now();
+    while (this.unreadAt.length < this.unread.length) this.unreadAt.push(now);
   }
 
   /** What a batch needs of this interceptor (batch.ts). */
@@ -163,31 +188,37 @@ export class Interceptor {
 
   /** One frame from upstream, already relayed to the host: telemetry only. */
   onUpstreamFrame(frame: Buffer): void {
+    this.afterHostChunk(); // the requests it may answer are read first
     this.answers.onFrame(frame);
   }
 
   /** Enforce mode with result rules or hideBlockedTools: one whole upstream frame, before the host gets it. */
   onUpstreamFrameGated(frame: Buffer): void {
+    this.afterHostChunk();
     this.answers.onFrameGated(frame);
   }
 
   /** Enforce mode with result rules: an upstream frame over maxFrameBytes, not relayed (upstream-answers.ts). */
   onUpstreamOversizeGated(info: OversizeFrame): void {
+    this.afterHostChunk();
     this.answers.onOversizeGated(info);
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed. */
   onUpstreamOversize(info: OversizeFrame): void {
+    this.afterHostChunk();
     this.answers.onOversize(info);
   }
 
   /** Resolves once every forwarded request the host did not cancel is answered, or after `timeoutMs`. */
   whenAnswered(timeoutMs: number): Promise<void> {
+    this.afterHostChunk();
     return this.pending.whenAnswered(timeoutMs);
   }
 
   /** The upstream is gone: every request it will never answer gets -32603. */
   failAll(upstreamExitCode: number | null, signal: string | null): void {
+    this.afterHostChunk(); // a request forwarded but not read yet is answered too
     const data = { upstreamExitCode, signal };
     for (const hold of this.held.drain('upstream exited')) {
       const frame = upstreamExitedError(hold.rawId, data);
@@ -211,6 +242,7 @@ export class Interceptor {
 
   /** The host closed its input: holds end without an answer. Returns how many there were. */
   dropHeld(): number {
+    this.afterHostChunk();
     const holds = this.held.drain('host closed its input');
     for (const hold of holds) this.recordHoldEnded(hold, 'the host closed its input');
     return holds.length;

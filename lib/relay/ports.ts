@@ -56,6 +56,8 @@ export interface CallObserver {
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
     protocolVersion?: string,
+    /** When the call was sent on (performance.now()), if before now (a frame read after the upstream took it). */
+    startedAt?: number,
   ): CallRecord;
   linkRound(call: CallRecord, round: number, firstCallId: string): void;
   /** The W3C traceparent the control plane gets with this call's questions (docs/opentelemetry.md#across-the-control-plane), if any. */

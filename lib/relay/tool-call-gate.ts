@@ -29,6 +29,8 @@ export interface GateDeps extends Pick<RelayPorts, 'settings' | 'decider' | 'app
   rounds: InputRounds;
   /** The protocol version the session's `initialize` named (2025 era), if any. */
   sessionProtocolVersion(): string | undefined;
+  /** Monitor mode, for a frame read after the upstream took it: when it was sent on (performance.now()). */
+  forwardedAt?(): number | undefined;
 }
 
 /**
@@ -75,7 +77,7 @@ export class ToolCallGate {
     const { tool, arguments: args } = message.toolCall();
     const annotations = catalog.annotations(tool);
     const version = requestProtocolVersion(message.value) ?? this.deps.sessionProtocolVersion();
-    const call = observer.describeCall(recordedId, tool, args, annotations, frameBytes, version);
+    const call = observer.describeCall(recordedId, tool, args, annotations, frameBytes, version, this.deps.forwardedAt?.());
     call.traceparent = traceparentOf(message.value);
     const round = this.roundOf(message, tool, recordedId, origin);
     if (round.number > 1) observer.linkRound(call, round.number, round.firstCallId);

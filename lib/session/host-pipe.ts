@@ -2,7 +2,7 @@
  * Host → upstream: the host's bytes are split into frames (the only place host frames are split)
  * and each goes to the relay, which forwards it or answers it (docs/architecture.md). The frames of
  * one read leave in one writev, as a byte relay would send them, before monitor mode reads them
- * (Interceptor.afterHostChunk); the host is paused while the
+ * (Interceptor.afterHostChunk; once the upstream has taken them, when its stdin was full); the host is paused while the
  * upstream's stdin is full. The pipe notices, once, that the host went away.
  */
 import type { Readable, Writable } from 'node:stream';
@@ -28,7 +28,10 @@ export class HostPipe {
 
   constructor(private readonly o: HostPipeOptions) {
     const { hostIn, hostOut, upstreamIn, interceptor, recorder } = o;
-    upstreamIn.on('drain', () => hostIn.resume());
+    upstreamIn.on('drain', () => {
+      interceptor.afterHostChunk(); // frames read later (below)
+      hostIn.resume();
+    });
     upstreamIn.on('error', () => undefined); // EPIPE after the upstream died: its exit is handled by the session
     this.reader = new FrameReader(
       {
@@ -44,7 +47,10 @@ export class HostPipe {
       upstreamIn.cork();
       this.reader.push(chunk);
       upstreamIn.uncork();
-      interceptor.afterHostChunk();
+      // A write the upstream has not taken yet (a large frame) goes on while the event loop runs:
+      // reading its frames now would hold it up (docs/performance.md#large-calls).
+      if (upstreamIn.writableNeedDrain) interceptor.readLater();
+      else interceptor.afterHostChunk();
     });
     hostIn.on('end', () => {
       this.reader.end();

@@ -279,6 +279,7 @@ export class Telemetry {
     annotations: ToolAnnotations | undefined,
     frameBytes: number,
     protocolVersion?: string,
+    startedAt?: number,
   ): ToolCallRecord {
     const call: ToolCallRecord = {
       protocolVersion,
@@ -286,7 +287,7 @@ export class Telemetry {
       tool,
       namespacedTool: `${this.identity.serverName}.${tool}`,
       argumentsSize: frameBytes,
-      startedAt: performance.now(),
+      startedAt: startedAt ?? performance.now(),
     };
     if (this.enabled) {
       call.rawArguments = args;

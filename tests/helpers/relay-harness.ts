@@ -54,8 +54,16 @@ function recordingObserver(seen: Observed[]): CallObserver {
       seen.push([method, ...args]);
     };
   return {
-    describeCall: (requestId: string, tool: string, args: Record<string, unknown>, _a: ToolAnnotations | undefined, bytes: number) => {
-      seen.push(['describeCall', requestId, tool, args, bytes]);
+    describeCall: (
+      requestId: string,
+      tool: string,
+      args: Record<string, unknown>,
+      _a: ToolAnnotations | undefined,
+      bytes: number,
+      _version?: string,
+      startedAt?: number,
+    ) => {
+      seen.push(['describeCall', requestId, tool, args, bytes, ...(startedAt === undefined ? [] : [startedAt])]);
       return { requestId, namespacedTool: `srv.${tool}` } satisfies CallRecord;
     },
     linkRound: note('linkRound'),
@@ -151,6 +159,11 @@ export function createLinkedRelay(options: HarnessOptions = {}) {
       write: (text: string) => {
         hostReader.push(Buffer.from(text));
         interceptor.afterHostChunk(); // as host-pipe.ts does after each chunk
+      },
+      /** Writes bytes as the host would, which the upstream has not taken yet (its stdin full: host-pipe.ts). */
+      writeUntaken: (text: string) => {
+        hostReader.push(Buffer.from(text));
+        interceptor.readLater();
       },
       /** What the host read, line by line. */
       lines: () => lines(hostOut.bytes()),
