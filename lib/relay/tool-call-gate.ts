@@ -155,7 +155,7 @@ export class ToolCallGate {
     const { observer } = this.deps;
     // An approved call's retry: the human already said yes to this tool with these arguments.
     const approvalId = verdict.decision === 'require_approval' ? c.round.approvalId : undefined;
-    // Events are built at the end of the turn (see Telemetry), so recording first delays no frame.
+    // Events are built later, in batches (see Telemetry), so recording first delays no frame.
     observer.guardrailEvaluated(c.call, verdict, true, approvalId);
     switch (verdict.decision) {
       case 'allow':

@@ -71,6 +71,10 @@ const KIND_BIT: Record<CallPartKind, number> = { guard: 1, started: 2, result: 4
 
 /** Calls with parts not yet queued, at most: beyond it the oldest is queued as it stands (a tools/call notification never ends). */
 const OPEN_CALLS_MAX = 1000;
+/** How long an event waits to be built with others (the queue then waits up to 20 ms more for its write). */
+const BUILD_DELAY_MS = 10;
+/** Events waiting to be built that are built at once. */
+const BUILD_BATCH = 500;
 
 interface CallDetails {
   action: Action;
@@ -192,20 +196,26 @@ export class Telemetry {
   }
 
   private deferred: Array<() => void> = [];
+  private buildTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Runs `build` with the time of this call at the end of the current turn, in order with every
-   * other event; does nothing when no sink is configured.
+   * Runs `build` with the time of this call a little later (BUILD_DELAY_MS, or at once past
+   * BUILD_BATCH of them), in order with every other event; does nothing when no sink is configured.
+   * Built in batches, away from the frames: work done right after a write runs while the process
+   * the write woke waits for the CPU (docs/performance.md#per-call-cpu-issue-13).
    */
   private record(build: (ts: number) => void): void {
     if (!this.enabled) return;
     const ts = Date.now();
     this.deferred.push(() => build(ts));
-    if (this.deferred.length === 1) queueMicrotask(() => this.buildPending());
+    if (this.deferred.length >= BUILD_BATCH) queueMicrotask(() => this.buildPending());
+    else this.buildTimer ??= setTimeout(() => this.buildPending(), BUILD_DELAY_MS).unref();
   }
 
-  /** Builds every event still waiting; called at the end of each turn and before shutdown. */
+  /** Builds every event still waiting; called by record's timer and before shutdown. */
   buildPending(): void {
+    clearTimeout(this.buildTimer);
+    this.buildTimer = undefined;
     const builds = this.deferred;
     this.deferred = [];
     for (const build of builds) build();

@@ -114,7 +114,7 @@ describe('event queue', () => {
 });
 
 describe('Telemetry', () => {
-  it('builds events after the current turn, in the order they were recorded', async () => {
+  it('builds events a little later, in a batch, in the order they were recorded', async () => {
     const seen: RatriEvent[] = [];
     const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }], 100, 100, undefined, 1);
     const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, []);
@@ -123,7 +123,9 @@ describe('Telemetry', () => {
     t.toolStarted(call);
     t.toolFinished(call, { resultSize: 1 });
     expect(queue.stats.queued).toBe(0); // nothing built yet: the frame goes first
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.stats.queued).toBe(0); // nor at the end of the turn: the process the frame woke gets the CPU first
+    await new Promise((resolve) => setTimeout(resolve, 40));
     expect(queue.stats.queued).toBe(2); // the warning, and the call as one record (docs/events.md#one-record-per-call)
     await t.close(1000);
     expect(seen.map((e) => e.type)).toEqual(['proxy.warning', 'agent.tool.started', 'agent.tool.completed']);
