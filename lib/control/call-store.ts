@@ -2,7 +2,10 @@
  * The `calls` table: one row per tool call (docs/events.md#one-record-per-call), written when the
  * call ends, or when it is held and again when it ends. What is queried has its own column (times
  * as integers); the arguments are JSON text made once; the events of the call are read back from
- * the row (`eventsOfRow`), with the seq each was given when it was stored.
+ * the row (`eventsOfRow`), with the seq each was given when it was stored. Most calls are a start, a
+ * decision and an end with nothing more in them than the columns hold: their `parts` is then a short
+ * array of what the columns do not hold (`compactParts`) instead of the parts' JSON, which was the
+ * dearest part of writing a row (docs/performance.md#per-call-cpu-issue-13).
  */
 import { type CallEvent, type CallPart, partEvent } from '../telemetry/call-event.js';
 import type { Db } from './store.js';
@@ -11,6 +14,8 @@ import type { Db } from './store.js';
 export interface CallRow {
   seq: number;
   id: string;
+  ts: number;
+  end_ts: number | null;
   agent_key: string;
   environment: string;
   server_name: string;
@@ -24,6 +29,12 @@ export interface CallRow {
   protocol_version: string | null;
   round: number | null;
   first_call_id: string | null;
+  decision: string | null;
+  rule_id: string | null;
+  latency_ms: number | null;
+  duration_ms: number | null;
+  arguments_size: number | null;
+  result_size: number | null;
   arguments: string | null;
   base: string | null;
   parts: string;
@@ -31,7 +42,7 @@ export interface CallRow {
 
 /** The columns a row is read with (eventsOfRow needs them all). */
 export const CALL_ROW_COLUMNS =
-  'seq, id, agent_key, environment, server_name, session_id, request_id, tool, action, resource_type, resource_value, risk_level, protocol_version, round, first_call_id, arguments, base, parts';
+  'seq, id, ts, end_ts, agent_key, environment, server_name, session_id, request_id, tool, action, resource_type, resource_value, risk_level, protocol_version, round, first_call_id, decision, rule_id, latency_ms, duration_ms, arguments_size, result_size, arguments, base, parts';
 
 type Fields = Record<string, unknown>;
 
@@ -73,9 +84,80 @@ function baseOfRow(row: CallRow): Fields {
   return base;
 }
 
+/** The fields of each part of a compact row, in the order they were recorded. */
+const STARTED_FIELDS = ['argumentsSize'];
+const GUARD_FIELDS = ['decision', 'ruleId', 'reason', 'latencyMs', 'enforced'];
+const ENDED_FIELDS = ['durationMs', 'argumentsSize', 'resultSize'];
+/** A compact row's shape: its first element. */
+const STARTED_FIRST = 1; // monitor mode: started, guard, ended
+const GUARD_FIRST = 2; // enforce mode: guard, started, ended
+
+/** True when `f` has exactly these keys, in this order. */
+function hasKeys(f: Fields, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const key in f) if (key !== keys[i++]) return false;
+  return i === keys.length;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/**
+ * For a call of a start, a decision and an end whose fields the row's columns hold exactly (the
+ * commonest call): `[shape, decision's ms after the first part, reason, enforced]`, the rest being
+ * in the columns (ts, end_ts, decision, rule_id, latency_ms, duration_ms, arguments_size,
+ * result_size) and the seqs the three consecutive ones ending at the row's. Undefined for any other
+ * call, whose parts are kept as JSON. Such a call is written once (a record holds one part of each
+ * kind, so a later write of it cannot have all three), so its row is never merged with a later one.
+ */
+function compactParts(parts: CallPart[]): string | undefined {
+  if (parts.length !== 3) return undefined;
+  const [a, b, ended] = parts as [CallPart, CallPart, CallPart];
+  const shape = a.k === 'started' && b.k === 'guard' ? STARTED_FIRST : a.k === 'guard' && b.k === 'started' ? GUARD_FIRST : 0;
+  if (shape === 0 || ended.k !== 'ended') return undefined;
+  const [started, guard] = shape === STARTED_FIRST ? [a, b] : [b, a];
+  const g = guard.f;
+  const e = ended.f;
+  const fits =
+    hasKeys(started.f, STARTED_FIELDS) &&
+    hasKeys(g, GUARD_FIELDS) &&
+    hasKeys(e, ENDED_FIELDS) &&
+    isCount(started.f.argumentsSize) &&
+    e.argumentsSize === started.f.argumentsSize &&
+    typeof g.decision === 'string' &&
+    (g.ruleId === null || typeof g.ruleId === 'string') &&
+    typeof g.reason === 'string' &&
+    Number.isFinite(g.latencyMs) &&
+    typeof g.enforced === 'boolean' &&
+    Number.isFinite(e.durationMs) &&
+    isCount(e.resultSize) &&
+    isCount(a.ts) &&
+    isCount(b.ts) &&
+    isCount(ended.ts);
+  return fits ? JSON.stringify([shape, b.ts - a.ts, g.reason, g.enforced]) : undefined;
+}
+
+/** The parts of a row: its JSON, or those a compact row stands for (compactParts). */
+function partsOfRow(row: CallRow): CallPart[] {
+  const stored = JSON.parse(row.parts) as CallPart[] | [number, number, string, boolean];
+  if (typeof stored[0] !== 'number') return stored as CallPart[];
+  const [shape, secondAfter, reason, enforced] = stored as [number, number, string, boolean];
+  const argumentsSize = row.arguments_size;
+  const guardFields = { decision: row.decision, ruleId: row.rule_id, reason, latencyMs: row.latency_ms, enforced };
+  const first = shape === STARTED_FIRST ? { k: 'started' as const, f: { argumentsSize } } : { k: 'guard' as const, f: guardFields };
+  const second = shape === STARTED_FIRST ? { k: 'guard' as const, f: guardFields } : { k: 'started' as const, f: { argumentsSize } };
+  return [
+    { k: first.k, ts: row.ts, f: first.f, seq: row.seq - 2 },
+    { k: second.k, ts: row.ts + secondAfter, f: second.f, seq: row.seq - 1 },
+    { k: 'ended', ts: row.end_ts!, f: { durationMs: row.duration_ms, argumentsSize, resultSize: row.result_size }, seq: row.seq },
+  ];
+}
+
+/** SQL: the seq of a row's oldest event (a compact row's is two before the row's own). */
+export const FIRST_SEQ_SQL = "CASE WHEN json_type(parts, '$[0]') = 'integer' THEN seq - 2 ELSE json_extract(parts, '$[0].seq') END";
+
 /** The events a stored call stands for, oldest first, each with its seq. */
 export function eventsOfRow(row: CallRow): Array<ReturnType<typeof partEvent> & { seq: number }> {
-  const parts = JSON.parse(row.parts) as CallPart[];
+  const parts = partsOfRow(row);
   const hasStart = parts.some((p) => p.k === 'started');
   const data = { base: baseOfRow(row), arguments: hasStart && row.arguments !== null ? JSON.parse(row.arguments) : undefined };
   const head = { agentKey: row.agent_key, environment: row.environment, serverName: row.server_name, sessionId: row.session_id };
@@ -153,7 +235,7 @@ export class CallStore {
       call.data.arguments === undefined ? null : JSON.stringify(call.data.arguments),
       parts.length,
       fits ? null : JSON.stringify(base),
-      JSON.stringify(parts),
+      compactParts(parts) ?? JSON.stringify(parts),
     );
     return seq;
   }

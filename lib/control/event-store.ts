@@ -5,7 +5,7 @@
  */
 import { isCallEvent } from '../telemetry/call-event.js';
 import type { EventSink, QueuedEvent, RatriEvent } from '../telemetry/event.js';
-import { CALL_ROW_COLUMNS, type CallRow, CallStore, eventsOfRow } from './call-store.js';
+import { CALL_ROW_COLUMNS, type CallRow, CallStore, eventsOfRow, FIRST_SEQ_SQL } from './call-store.js';
 import {
   type EventQuery,
   type EventRow,
@@ -118,7 +118,7 @@ export class EventStore {
     }
     if (q.beforeSeq !== undefined) {
       // A row's seq is its latest event's; a held call's first events may be older than that (parts[0] is the oldest).
-      where.push("(seq < ? OR json_extract(parts, '$[0].seq') < ?)");
+      where.push(`(seq < ? OR ${FIRST_SEQ_SQL} < ?)`);
       params.push(q.beforeSeq, q.beforeSeq);
     }
     where.push('seq < ?');

@@ -79,6 +79,56 @@ describe('one record per call', () => {
     db.close();
   });
 
+  it('keeps a plain call (a start, a decision, an end) in the columns: its events read back the same, key for key', async () => {
+    const batch = await queued((t) => {
+      const monitored = t.describeCall('1', 'read_file', { path: '/a' }, undefined, 31);
+      t.toolStarted(monitored);
+      t.guardrailEvaluated(monitored, { ...allow, ruleId: 'r9', reason: 'would block "x"' }, false);
+      t.toolFinished(monitored, { resultSize: 7 });
+      const enforced = t.describeCall('2', 'read_file', { path: '/b' }, undefined, 32);
+      t.guardrailEvaluated(enforced, allow, true);
+      t.toolStarted(enforced);
+      t.toolFinished(enforced, { resultSize: 8 });
+      // Not plain: a failed end, a decision with more fields. Their parts stay JSON.
+      const failed = t.describeCall('3', 'read_file', { path: '/c' }, undefined, 33);
+      t.guardrailEvaluated(failed, allow, true);
+      t.toolStarted(failed);
+      t.toolFinished(failed, { error: { code: -32603, message: 'gone' }, resultSize: 9 });
+      const granted = t.describeCall('4', 'read_file', { path: '/d' }, undefined, 34);
+      t.guardrailEvaluated(granted, { ...allow, grantId: 'g1' }, true);
+      t.toolStarted(granted);
+      t.toolFinished(granted, { resultSize: 10 });
+    });
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(batch);
+    const parts = db.prepare('SELECT request_id, parts FROM calls ORDER BY seq').all() as Array<{ request_id: string; parts: string }>;
+    expect(parts.map((p) => [p.request_id, p.parts.startsWith('[{')])).toEqual([
+      ['1', false],
+      ['2', false],
+      ['3', true],
+      ['4', true],
+    ]);
+    expect(JSON.parse(parts[0]!.parts)).toEqual([1, expect.any(Number), 'would block "x"', false]);
+    // Byte for byte what the JSONL file gets (toEqual would not see a key out of order).
+    const read = store.query().map(({ seq: _seq, ...e }) => JSON.stringify(e));
+    expect(read).toEqual(expandCalls(batch).map((e) => JSON.stringify(e)));
+    expect(store.query().map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    // Cursors and filters see a compact row's events as any other's.
+    expect(store.query({ beforeSeq: 2 }).map((e) => e.seq)).toEqual([1]);
+    expect(store.query({ afterSeq: 4, limit: 2 }).map((e) => [e.seq, e.data.requestId])).toEqual([
+      [11, '4'],
+      [12, '4'],
+    ]);
+    expect(store.query({ type: 'agent.tool.started' }).map((e) => e.data.arguments)).toEqual([
+      { path: '/a' },
+      { path: '/b' },
+      { path: '/c' },
+      { path: '/d' },
+    ]);
+    db.close();
+  });
+
   it('writes a held call when it is held and updates the same row when it ends, in order with the approval events', async () => {
     const batch = await queued((t) => {
       const call = t.describeCall('1', 'delete_file', { path: '/x' }, undefined, 50);
