@@ -54,6 +54,19 @@ describe('event times', () => {
     for (const ms of [0, 0, 1796137649842, 1796137649842, 1796137649843, 0, -1, 8.64e15])
       expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
+
+  it('are right for every millisecond of a second, across seconds, years and the edges of four-digit years', () => {
+    const times: number[] = [];
+    for (let ms = 1796137649000; ms < 1796137651000; ms++) times.push(ms, ms - 7);
+    for (const edge of [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 998),
+      new Date(0).setUTCFullYear(0, 0, 1),
+    ])
+      times.push(edge, edge + 1, edge - 1);
+    times.push(-1001, -999, -1, 1.5, 1796137649842.7, 1796137649842);
+    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
 });
 
 describe('the JSONL file', () => {
