@@ -208,7 +208,7 @@ export class Telemetry {
     if (!this.enabled) return;
     const ts = Date.now();
     this.deferred.push(() => build(ts));
-    if (this.deferred.length >= BUILD_BATCH) queueMicrotask(() => this.buildPending());
+    if (this.deferred.length === BUILD_BATCH) queueMicrotask(() => this.buildPending());
     else this.buildTimer ??= setTimeout(() => this.buildPending(), BUILD_DELAY_MS).unref();
   }
 
