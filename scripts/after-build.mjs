@@ -1,10 +1,10 @@
-// Generates the standalone config validator into dist/, bundles what a proxy runs before it spawns
-// the upstream (docs/performance.md#start-up), and makes the built CLI executable so `npx ratri`
+// Generates the standalone config validator into dist/, bundles what a stdio proxy loads (before and
+// after it spawns the upstream: docs/performance.md#start-up), and makes the built CLI executable so `npx ratri`
 // and the package `bin` work right after `npm install`.
 import { chmodSync } from 'node:fs';
-import { bundlePreSpawn } from './bundle-pre-spawn.mjs';
+import { bundleProxy } from './bundle-proxy.mjs';
 import { writeStandaloneValidator } from './standalone-validator.mjs';
 
 writeStandaloneValidator();
-await bundlePreSpawn();
+await bundleProxy();
 chmodSync(new URL('../dist/cli/ratri.js', import.meta.url), 0o755);

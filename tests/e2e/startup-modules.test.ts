@@ -1,8 +1,8 @@
 // `ratri mcp proxy` loads only what a proxy needs (docs/performance.md#start-up): a host starts it at
 // every launch, so the dashboard, doctor, demo, init and serve code, and the HTTP client of the
 // remote control plane, stay unloaded. Which ES modules the real CLI loads is logged by a loader hook;
-// a bundle it loads (dist/cli/pre-spawn.bundle.js, scripts/bundle-pre-spawn.mjs) counts with every
-// module its banner says it holds.
+// a bundle it loads (dist/cli/*.bundle.js, scripts/bundle-proxy.mjs) counts with every module its
+// banner says it holds.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,6 +13,7 @@ const { dir } = cleanUpAfterEach('ratri-startup-modules-');
 const hook = join(root, 'tests', 'helpers', 'module-log-hook.mjs');
 
 const BUNDLE = 'dist/cli/pre-spawn.bundle.js';
+const SESSION_BUNDLE = 'dist/cli/session.bundle.js';
 
 /** The modules a bundle holds, from the `// module: dist/…` lines of its banner. */
 function bundled(file: string): string[] {
@@ -77,7 +78,7 @@ describe('what `ratri mcp proxy` loads', () => {
     expect(unwanted).toEqual([]);
   });
 
-  it('before the spawn, reads its own code from the bundle: the session is the first module it loads from its own file', async () => {
+  it('reads its own code before the spawn from one bundle, and the session after it from another', async () => {
     const d = dir();
     const config = writeConfig(d, {
       agentKey: 'modules',
@@ -94,6 +95,11 @@ describe('what `ratri mcp proxy` loads', () => {
       'dist/cli/commands/mcp-proxy.js',
     ]);
     expect(bundled(BUNDLE)).toEqual(expect.arrayContaining(['dist/cli/commands/mcp-proxy.js', 'dist/lib/session/upstream-process.js']));
+    // The session's file re-exports it from the session bundle, loaded right after it.
+    expect(loaded[beforeSession.length + 1]).toBe(SESSION_BUNDLE);
+    expect(bundled(SESSION_BUNDLE)).toEqual(
+      expect.arrayContaining(['dist/lib/session/proxy-session.js', 'dist/lib/relay/interceptor.js', 'dist/lib/control/store.js']),
+    );
   });
 
   it('reads the plain command line a host runs without loading yargs, and any other with it', async () => {
