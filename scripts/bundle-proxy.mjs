@@ -107,6 +107,9 @@ function check(output) {
 }
 
 export async function bundleProxy() {
+  // Over its own output it would bundle the bundles: it needs tsc's dist/ as `npm run build` leaves it.
+  const done = BUNDLES.map((b) => inDist(`cli/${b.name}.js`)).filter((f) => existsSync(f));
+  if (done.length > 0) throw new Error(`bundle-proxy: ${done.join(', ')} already there; run npm run build, which empties dist/ first`);
   const { groups, modules } = await assign();
   const build = await rolldown({
     input: Object.fromEntries(modules.map((id) => [relative(dist, id).replace(/\.js$/, ''), id])),
