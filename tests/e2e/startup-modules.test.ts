@@ -1,6 +1,8 @@
 // `ratri mcp proxy` loads only what a proxy needs (docs/performance.md#start-up): a host starts it at
 // every launch, so the dashboard, doctor, demo, init and serve code, and the HTTP client of the
-// remote control plane, stay unloaded. Which ES modules the real CLI loads is logged by a loader hook.
+// remote control plane, stay unloaded. Which ES modules the real CLI loads is logged by a loader hook;
+// a bundle it loads (dist/cli/*.bundle.js, scripts/bundle-proxy.mjs) counts with every module its
+// banner says it holds.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,7 +12,20 @@ import { cleanUpAfterEach, cliPath, fixtureServer, root, writeConfig } from '../
 const { dir } = cleanUpAfterEach('ratri-startup-modules-');
 const hook = join(root, 'tests', 'helpers', 'module-log-hook.mjs');
 
-/** Runs `ratri ARGS` to the end of one initialize round trip and returns the files it loaded, relative to the package. */
+const BUNDLE = 'dist/cli/pre-spawn.bundle.js';
+const SESSION_BUNDLE = 'dist/cli/session.bundle.js';
+
+/** The modules a bundle holds, from the `// module: dist/…` lines of its banner. */
+function bundled(file: string): string[] {
+  return [...readFileSync(join(root, file), 'utf8').matchAll(/^\/\/ module: (\S+)$/gm)].map((m) => m[1]!);
+}
+
+/** The files loaded, in order, each bundle followed by the modules it holds. */
+function withBundled(files: string[]): string[] {
+  return files.flatMap((f) => (f.endsWith('.bundle.js') ? [f, ...bundled(f)] : [f]));
+}
+
+/** Runs `ratri ARGS` to the end of one initialize round trip and returns the files it loaded, in order, relative to the package. */
 function loadedBy(args: string[], logFile: string, home: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', hook, cliPath, ...args], {
@@ -41,10 +56,12 @@ describe('what `ratri mcp proxy` loads', () => {
       agentKey: 'modules',
       upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
     });
-    const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
-    // The hook saw the proxy itself: the list is real.
+    const loaded = withBundled(await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d));
+    // The hook saw the proxy itself, and what the bundle holds: the list is real.
     expect(loaded).toContain('dist/lib/session/proxy-session.js');
     expect(loaded).toContain('dist/lib/control/store.js');
+    expect(loaded).toContain(BUNDLE);
+    expect(loaded).toContain('dist/lib/config/load-config.js');
     const unwanted = loaded.filter(
       (f) =>
         /^dist\/lib\/(dashboard|doctor|demo|init)\//.test(f) ||
@@ -59,6 +76,30 @@ describe('what `ratri mcp proxy` loads', () => {
         f.startsWith('dist/lib/telemetry/otlp-'),
     );
     expect(unwanted).toEqual([]);
+  });
+
+  it('reads its own code before the spawn from one bundle, and the session after it from another', async () => {
+    const d = dir();
+    const config = writeConfig(d, {
+      agentKey: 'modules',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    });
+    const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
+    // mcp-proxy.ts imports the session right after the spawn; what comes before it ran before the spawn.
+    const beforeSession = loaded.slice(0, loaded.indexOf('dist/lib/session/proxy-session.js'));
+    expect(beforeSession).toEqual([
+      'dist/cli/ratri.js',
+      BUNDLE,
+      'dist/lib/config/config-validator.generated.js',
+      // what cli/ratri.ts imports with import(): a file that re-exports the command from the bundle
+      'dist/cli/commands/mcp-proxy.js',
+    ]);
+    expect(bundled(BUNDLE)).toEqual(expect.arrayContaining(['dist/cli/commands/mcp-proxy.js', 'dist/lib/session/upstream-process.js']));
+    // The session's file re-exports it from the session bundle, loaded right after it.
+    expect(loaded[beforeSession.length + 1]).toBe(SESSION_BUNDLE);
+    expect(bundled(SESSION_BUNDLE)).toEqual(
+      expect.arrayContaining(['dist/lib/session/proxy-session.js', 'dist/lib/relay/interceptor.js', 'dist/lib/control/store.js']),
+    );
   });
 
   it('reads the plain command line a host runs without loading yargs, and any other with it', async () => {
