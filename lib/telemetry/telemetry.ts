@@ -75,6 +75,13 @@ const OPEN_CALLS_MAX = 1000;
 const BUILD_DELAY_MS = 10;
 /** Events waiting to be built that are built at once. */
 const BUILD_BATCH = 500;
+/**
+ * A call with arguments or an answer this large is built at the end of the turn instead: its
+ * building (redacting and inferring from large arguments) would otherwise land in the middle of
+ * the next large call, and a large call's own transfer dwarfs it.
+ */
+const LARGE_CALL_BYTES = 64 * 1024;
+const isLarge = (call: ToolCallRecord): boolean => call.argumentsSize >= LARGE_CALL_BYTES;
 
 interface CallDetails {
   action: Action;
@@ -197,25 +204,34 @@ export class Telemetry {
 
   private deferred: Array<() => void> = [];
   private buildTimer: NodeJS.Timeout | undefined;
+  private buildThisTurn = false;
 
   /**
-   * Runs `build` with the time of this call a little later (BUILD_DELAY_MS, or at once past
-   * BUILD_BATCH of them), in order with every other event; does nothing when no sink is configured.
+   * Runs `build` with the time of this call a little later (BUILD_DELAY_MS; at the end of the turn
+   * past BUILD_BATCH of them, or `soon`), in order with every other event; does nothing when no
+   * sink is configured.
    * Built in batches, away from the frames: work done right after a write runs while the process
    * the write woke waits for the CPU (docs/performance.md#per-call-cpu-issue-13).
    */
-  private record(build: (ts: number) => void): void {
+  private record(build: (ts: number) => void, soon = false): void {
     if (!this.enabled) return;
     const ts = Date.now();
     this.deferred.push(() => build(ts));
-    if (this.deferred.length === BUILD_BATCH) queueMicrotask(() => this.buildPending());
+    if (soon || this.deferred.length >= BUILD_BATCH) this.buildAtTurnEnd();
     else this.buildTimer ??= setTimeout(() => this.buildPending(), BUILD_DELAY_MS).unref();
+  }
+
+  private buildAtTurnEnd(): void {
+    if (this.buildThisTurn) return;
+    this.buildThisTurn = true;
+    queueMicrotask(() => this.buildPending());
   }
 
   /** Builds every event still waiting; called by record's timer and before shutdown. */
   buildPending(): void {
     clearTimeout(this.buildTimer);
     this.buildTimer = undefined;
+    this.buildThisTurn = false;
     const builds = this.deferred;
     this.deferred = [];
     for (const build of builds) build();
@@ -366,7 +382,7 @@ export class Telemetry {
   }
 
   toolStarted(call: ToolCallRecord): void {
-    this.record((ts) => this.addPart(call, 'started', ts, { argumentsSize: call.argumentsSize }));
+    this.record((ts) => this.addPart(call, 'started', ts, { argumentsSize: call.argumentsSize }), isLarge(call));
   }
 
   /** A call is held for a human; the event carries its redacted arguments. */
@@ -397,6 +413,7 @@ export class Telemetry {
    */
   toolFinished(call: ToolCallRecord, outcome: CallOutcome): void {
     const durationMs = round(performance.now() - call.startedAt);
+    const large = isLarge(call) || outcome.resultSize >= LARGE_CALL_BYTES;
     this.record((ts) => {
       const data: Record<string, unknown> = {};
       data.durationMs = durationMs;
@@ -409,7 +426,7 @@ export class Telemetry {
       if (outcome.uninspected) data.uninspected = true;
       this.addPart(call, 'ended', ts, data);
       this.writeCall(call);
-    });
+    }, large);
   }
 
   /** `approvedInEarlierRound`: the approval of an earlier round of this call, which lets it through unheld. */
@@ -425,7 +442,7 @@ export class Telemetry {
       if (approvedInEarlierRound) data.approvedInEarlierRound = approvedInEarlierRound;
       if (verdict.grantId) data.grantId = verdict.grantId;
       this.addPart(call, 'guard', ts, data);
-    });
+    }, isLarge(call));
   }
 
   /**

@@ -144,6 +144,25 @@ describe('Telemetry', () => {
     expect(seen.map((e) => e.type)).toEqual(['proxy.warning', 'agent.tool.started', 'agent.tool.completed']);
   });
 
+  it('builds a large call at the end of its turn, with the events waiting before it', async () => {
+    const queue = new EventQueue([{ write: async () => undefined, close: async () => undefined }], 100, 100, undefined, 1);
+    const t = new Telemetry({ agentKey: 'a', environment: 'e', serverName: 's', sessionId: 'x' }, queue, []);
+    const small = t.describeCall('1', 'echo', {}, undefined, 10);
+    t.toolStarted(small);
+    const large = t.describeCall('2', 'echo', {}, undefined, 70_000);
+    t.toolStarted(large);
+    t.toolFinished(large, { resultSize: 12 });
+    expect(queue.stats.queued).toBe(0);
+    await Promise.resolve();
+    expect(queue.stats.queued).toBe(1); // the large call's record; the small call has not ended
+    const answer = t.describeCall('3', 'echo', {}, undefined, 10);
+    t.toolStarted(answer);
+    t.toolFinished(answer, { resultSize: 65_536 });
+    await Promise.resolve();
+    expect(queue.stats.queued).toBe(2);
+    await t.close(1000);
+  });
+
   async function capture(redactKeys: string[], build: (t: Telemetry) => void): Promise<RatriEvent[]> {
     const seen: RatriEvent[] = [];
     const queue = new EventQueue([{ write: async (e) => void seen.push(...e), close: async () => undefined }]);
