@@ -103,11 +103,11 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v);
 
 /**
  * For a call of a start, a decision and an end whose fields the row's columns hold exactly (the
- * commonest call): `[shape, decision's ms after the first part, reason, enforced]`, the rest being
- * in the columns (ts, end_ts, decision, rule_id, latency_ms, duration_ms, arguments_size,
- * result_size) and the seqs the three consecutive ones ending at the row's. Undefined for any other
- * call, whose parts are kept as JSON. Such a call is written once (a record holds one part of each
- * kind, so a later write of it cannot have all three), so its row is never merged with a later one.
+ * commonest call): `[shape, the second part's ms after the first, reason, enforced, first seq]`,
+ * the rest being in the columns (ts, end_ts, decision, rule_id, latency_ms, duration_ms,
+ * arguments_size, result_size; the three seqs are consecutive). Undefined for any other call, whose
+ * parts are kept as JSON. A part that comes later (a result-phase decision made after the end) is
+ * appended to the array by the upsert as to any row's parts, and read back after the three.
  */
 function compactParts(parts: CallPart[]): string | undefined {
   if (parts.length !== 3) return undefined;
@@ -133,27 +133,29 @@ function compactParts(parts: CallPart[]): string | undefined {
     isCount(a.ts) &&
     isCount(b.ts) &&
     isCount(ended.ts);
-  return fits ? JSON.stringify([shape, b.ts - a.ts, g.reason, g.enforced]) : undefined;
+  return fits ? JSON.stringify([shape, b.ts - a.ts, g.reason, g.enforced, a.seq]) : undefined;
 }
 
 /** The parts of a row: its JSON, or those a compact row stands for (compactParts). */
 function partsOfRow(row: CallRow): CallPart[] {
-  const stored = JSON.parse(row.parts) as CallPart[] | [number, number, string, boolean];
+  const stored = JSON.parse(row.parts) as CallPart[] | [number, number, string, boolean, number, ...CallPart[]];
   if (typeof stored[0] !== 'number') return stored as CallPart[];
-  const [shape, secondAfter, reason, enforced] = stored as [number, number, string, boolean];
+  const [shape, secondAfter, reason, enforced, firstSeq, ...later] = stored as [number, number, string, boolean, number, ...CallPart[]];
   const argumentsSize = row.arguments_size;
   const guardFields = { decision: row.decision, ruleId: row.rule_id, reason, latencyMs: row.latency_ms, enforced };
   const first = shape === STARTED_FIRST ? { k: 'started' as const, f: { argumentsSize } } : { k: 'guard' as const, f: guardFields };
   const second = shape === STARTED_FIRST ? { k: 'guard' as const, f: guardFields } : { k: 'started' as const, f: { argumentsSize } };
   return [
-    { k: first.k, ts: row.ts, f: first.f, seq: row.seq - 2 },
-    { k: second.k, ts: row.ts + secondAfter, f: second.f, seq: row.seq - 1 },
-    { k: 'ended', ts: row.end_ts!, f: { durationMs: row.duration_ms, argumentsSize, resultSize: row.result_size }, seq: row.seq },
+    { k: first.k, ts: row.ts, f: first.f, seq: firstSeq },
+    { k: second.k, ts: row.ts + secondAfter, f: second.f, seq: firstSeq + 1 },
+    { k: 'ended', ts: row.end_ts!, f: { durationMs: row.duration_ms, argumentsSize, resultSize: row.result_size }, seq: firstSeq + 2 },
+    ...later,
   ];
 }
 
-/** SQL: the seq of a row's oldest event (a compact row's is two before the row's own). */
-export const FIRST_SEQ_SQL = "CASE WHEN json_type(parts, '$[0]') = 'integer' THEN seq - 2 ELSE json_extract(parts, '$[0].seq') END";
+/** SQL: the seq of a row's oldest event (a compact row keeps it as its fifth element). */
+export const FIRST_SEQ_SQL =
+  "CASE WHEN json_type(parts, '$[0]') = 'integer' THEN json_extract(parts, '$[4]') ELSE json_extract(parts, '$[0].seq') END";
 
 /** The events a stored call stands for, oldest first, each with its seq. */
 export function eventsOfRow(row: CallRow): Array<ReturnType<typeof partEvent> & { seq: number }> {

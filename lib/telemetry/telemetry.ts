@@ -205,6 +205,7 @@ export class Telemetry {
   private deferred: Array<() => void> = [];
   private buildTimer: NodeJS.Timeout | undefined;
   private buildThisTurn = false;
+  private closing = false;
 
   /**
    * Runs `build` with the time of this call a little later (BUILD_DELAY_MS; at the end of the turn
@@ -217,7 +218,7 @@ export class Telemetry {
     if (!this.enabled) return;
     const ts = Date.now();
     this.deferred.push(() => build(ts));
-    if (soon || this.deferred.length >= BUILD_BATCH) this.buildAtTurnEnd();
+    if (soon || this.closing || this.deferred.length >= BUILD_BATCH) this.buildAtTurnEnd();
     else this.buildTimer ??= setTimeout(() => this.buildPending(), BUILD_DELAY_MS).unref();
   }
 
@@ -242,6 +243,7 @@ export class Telemetry {
    * scanned for secrets), then flushes and closes the sinks within `deadlineMs`.
    */
   close(deadlineMs: number): Promise<void> {
+    this.closing = true; // what is recorded from now on is built at the end of its turn: the sinks close soon
     this.buildPending();
     return Promise.allSettled([...this.recording])
       .then(() => {

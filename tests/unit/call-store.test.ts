@@ -109,7 +109,7 @@ describe('one record per call', () => {
       ['3', true],
       ['4', true],
     ]);
-    expect(JSON.parse(parts[0]!.parts)).toEqual([1, expect.any(Number), 'would block "x"', false]);
+    expect(JSON.parse(parts[0]!.parts)).toEqual([1, expect.any(Number), 'would block "x"', false, 1]);
     // Byte for byte what the JSONL file gets (toEqual would not see a key out of order).
     const read = store.query().map(({ seq: _seq, ...e }) => JSON.stringify(e));
     expect(read).toEqual(expandCalls(batch).map((e) => JSON.stringify(e)));
@@ -126,6 +126,41 @@ describe('one record per call', () => {
       { path: '/c' },
       { path: '/d' },
     ]);
+    db.close();
+  });
+
+  it('adds to the row of a plain call a result-phase decision made after its end (monitor mode judges answers late)', async () => {
+    const batch = await queued((t) => {
+      const judged = t.describeCall('5', 'read_file', { path: '/e' }, undefined, 35);
+      t.toolStarted(judged);
+      t.guardrailEvaluated(judged, allow, false);
+      t.toolFinished(judged, { resultSize: 11 });
+      t.emit('proxy.warning', { code: 'between', message: 'an event between the end and the late part' });
+      t.resultEvaluated(judged, { decision: 'block', ruleId: 'no-secrets-out', reason: 'a secret' }, 0.4, false);
+    });
+    expect(batch.map((e) => e.type)).toEqual(['agent.tool.call', 'proxy.warning', 'agent.tool.call']);
+    const db = openStore(storePath());
+    const store = new EventStore(db);
+    store.insert(batch.slice(0, 2));
+    store.insert(batch.slice(2));
+    expect(db.prepare('SELECT count(*) AS n, events, seq FROM calls').get()).toEqual({ n: 1, events: 4, seq: 5 });
+    const read = store.query();
+    expect(read.map((e) => [e.seq, e.type, e.data.phase])).toEqual([
+      [1, 'agent.tool.started', undefined],
+      [2, 'agent.guardrail.evaluated', undefined],
+      [3, 'agent.tool.completed', undefined],
+      [4, 'proxy.warning', undefined],
+      [5, 'agent.guardrail.evaluated', 'result'],
+    ]);
+    // The call's events byte for byte (the events table's own rows are read back with their own key order).
+    const ofCall = (e: { type: string }): boolean => e.type !== 'proxy.warning';
+    expect(read.filter(ofCall).map(({ seq: _seq, ...e }) => JSON.stringify(e))).toEqual(
+      expandCalls(batch)
+        .filter(ofCall)
+        .map((e) => JSON.stringify(e)),
+    );
+    expect(store.query({ beforeSeq: 4 }).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(store.query({ beforeSeq: 2 }).map((e) => e.seq)).toEqual([1]);
     db.close();
   });
 
