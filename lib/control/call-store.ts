@@ -5,7 +5,7 @@
  * the row (`eventsOfRow`), with the seq each was given when it was stored. Most calls are a start, a
  * decision and an end with nothing more in them than the columns hold: their `parts` is then a short
  * array of what the columns do not hold (`compactParts`) instead of the parts' JSON, which was the
- * dearest part of writing a row (docs/performance.md#per-call-cpu-issue-13).
+ * dearest part of writing a row (docs/performance.md#off-the-frames-way-and-a-smaller-row-issue-13-this-round).
  */
 import { type CallEvent, type CallPart, partEvent } from '../telemetry/call-event.js';
 import type { Db } from './store.js';

@@ -77,8 +77,9 @@ export class Interceptor {
   /**
    * One frame from the host. Monitor mode forwards it first and reads it once the caller has sent
    * the whole chunk's frames on (`afterHostChunk`): nothing it reads can change what upstream gets,
-   * so the reading is not on the frames' way (docs/performance.md#per-call-cpu-issue-13). Enforce
-   * mode reads it first and forwards what the policy allows.
+   * so the reading is not on the frames' way
+   * (docs/performance.md#off-the-frames-way-and-a-smaller-row-issue-13-this-round).
+   * Enforce mode reads it first and forwards what the policy allows.
    */
   onHostFrame(frame: Buffer, terminated: boolean): void {
     if (!this.enforce) {

@@ -2,8 +2,8 @@
  * Host → upstream: the host's bytes are split into frames (the only place host frames are split)
  * and each goes to the relay, which forwards it or answers it (docs/architecture.md). The frames of
  * one read leave in one writev, as a byte relay would send them, before monitor mode reads them
- * (Interceptor.afterHostChunk; once the upstream has taken them, when its stdin was full); the host is paused while the
- * upstream's stdin is full. The pipe notices, once, that the host went away.
+ * (Interceptor.afterHostChunk; when the upstream's stdin was full, once it has taken them). The
+ * host is paused while the upstream's stdin is full. The pipe notices, once, that the host went away.
  */
 import type { Readable, Writable } from 'node:stream';
 import { FrameReader } from '../framing/frame-reader.js';
@@ -48,7 +48,7 @@ export class HostPipe {
       this.reader.push(chunk);
       upstreamIn.uncork();
       // A write the upstream has not taken yet (a large frame) goes on while the event loop runs:
-      // reading its frames now would hold it up (docs/performance.md#large-calls).
+      // reading its frames now would hold it up (docs/performance.md#off-the-frames-way-and-a-smaller-row-issue-13-this-round).
       if (upstreamIn.writableNeedDrain) interceptor.readLater();
       else interceptor.afterHostChunk();
     });

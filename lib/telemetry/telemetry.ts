@@ -210,9 +210,9 @@ export class Telemetry {
   /**
    * Runs `build` with the time of this call a little later (BUILD_DELAY_MS; at the end of the turn
    * past BUILD_BATCH of them, or `soon`), in order with every other event; does nothing when no
-   * sink is configured.
-   * Built in batches, away from the frames: work done right after a write runs while the process
-   * the write woke waits for the CPU (docs/performance.md#per-call-cpu-issue-13).
+   * sink is configured. Built in batches, away from the frames: work done right after a write runs
+   * while the process the write woke waits for the CPU
+   * (docs/performance.md#off-the-frames-way-and-a-smaller-row-issue-13-this-round).
    */
   private record(build: (ts: number) => void, soon = false): void {
     if (!this.enabled) return;
