@@ -237,8 +237,12 @@ export class ToolCallGate {
    * approval makes a grant), or expired without a grant window (docs/control-plane.md, "Grants").
    */
   private abandonApproval(verdict: PolicyVerdict, hold: HeldCall): Verdict {
-    // The hold's signal is aborted: awaiting the approval with it ends the wait at once.
-    if (verdict.approvalId) void this.deps.approvals.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
+    if (!verdict.approvalId) return NOTHING;
+    // The hold's signal is aborted: awaiting the approval with it ends the wait at once (and tells a
+    // remote control plane the host is gone). The approval's end is recorded as it is when the
+    // approval was already known at the cancellation (Interceptor.recordHoldEnded).
+    void this.deps.approvals.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
+    this.deps.observer.approvalResolved(verdict.approvalId, hold.call.namespacedTool, 'cancelled', 'the host cancelled the call');
     return NOTHING;
   }
 

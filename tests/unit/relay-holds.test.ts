@@ -66,6 +66,21 @@ describe('relay holds', () => {
     expect(relay.upstream.bytes().toString()).toBe(call(5));
   });
 
+  it('cancelled while a slow policy decides: an approval it then asks for is recorded as cancelled, and nobody waits for it', async () => {
+    let decide: (a: GuardAnswer) => void = () => undefined;
+    const relay = createLinkedRelay({ decide: () => new Promise<GuardAnswer>((resolve) => (decide = resolve)) });
+    relay.host.write(call(9));
+    relay.host.write(cancel(9));
+    decide(needsApproval());
+    await settle();
+    expect(relay.upstream.bytes().length).toBe(0);
+    expect(relay.host.lines()).toEqual([]);
+    expect(relay.calls('approvalResolved')).toEqual([['ap-1', 'srv.rm', 'cancelled', 'the host cancelled the call']]);
+    expect(() => relay.resolveApproval('ap-1', 'approved')).not.toThrow(); // the wait was begun with an aborted signal
+    await settle();
+    expect(relay.upstream.bytes().length).toBe(0);
+  });
+
   it('a call with the id of a held call is refused -32600; the first keeps its place', async () => {
     const relay = createLinkedRelay({ decide: needsApproval });
     relay.host.write(call(6));
