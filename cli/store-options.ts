@@ -2,7 +2,12 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../lib/config/load-config.js';
 import type { LocalControlPlane } from '../lib/control/local-control-plane.js';
-import { type ControlPlaneChoice, openChosenStore } from '../lib/control/open-control-plane.js';
+import {
+  type ChosenControlPlane,
+  type ControlPlaneChoice,
+  openChosenControlPlane,
+  openChosenStore,
+} from '../lib/control/open-control-plane.js';
 import { stderrLine } from '../lib/report/visible-text.js';
 
 export interface StoreArgs {
@@ -53,5 +58,26 @@ export function openStoreOrExit(choice: ControlPlaneChoice, command: string): Lo
     return openChosenStore(choice, command);
   } catch (err) {
     failOpening(err);
+  }
+}
+
+/**
+ * Runs `work` on the control plane the options name (the store, or a config's remote API; with
+ * `approverKey` sent where an approver's key is wanted) and closes it; exits with the reason when it
+ * cannot be opened or `work` fails.
+ */
+export async function withPlane<T>(args: StoreArgs, work: (plane: ChosenControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
+  let plane: ChosenControlPlane;
+  try {
+    plane = openChosenControlPlane({ ...args, approverKey });
+  } catch (err) {
+    failOpening(err);
+  }
+  try {
+    return await work(plane);
+  } catch (err) {
+    fail(`${plane.location}: ${(err as Error).message}`);
+  } finally {
+    await plane.close(1000);
   }
 }

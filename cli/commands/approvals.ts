@@ -4,13 +4,12 @@ import type { Argv, CommandModule } from 'yargs';
 import { alwaysNote, approvedNote } from '../../lib/control/always-note.js';
 import { lastPending, watchApprovals } from '../../lib/control/approval-watch.js';
 import type { ApprovalStatus } from '../../lib/control/control-plane.js';
-import { type ChosenControlPlane, openChosenControlPlane } from '../../lib/control/open-control-plane.js';
 import { notifyDesktop } from '../../lib/report/desktop-notification.js';
 import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
-import { colourOn, fail, failOpening, type StoreArgs, withStoreOptions } from '../store-options.js';
+import { colourOn, fail, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
 
 interface ListArgs extends StoreArgs {
@@ -40,22 +39,6 @@ const ID_POSITIONAL = { type: 'string', demandOption: true, describe: 'The appro
 
 function noApproval(id: string): never {
   fail(`no approval "${id}"; see "ratri approvals list --status all"`);
-}
-
-export async function withPlane<T>(args: StoreArgs, work: (plane: ChosenControlPlane) => Promise<T>, approverKey?: string): Promise<T> {
-  let plane: ChosenControlPlane;
-  try {
-    plane = openChosenControlPlane({ ...args, approverKey });
-  } catch (err) {
-    failOpening(err);
-  }
-  try {
-    return await work(plane);
-  } catch (err) {
-    fail(`${plane.location}: ${(err as Error).message}`);
-  } finally {
-    await plane.close(1000);
-  }
 }
 
 const listCommand: CommandModule<StoreArgs, ListArgs> = {

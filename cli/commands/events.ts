@@ -9,8 +9,7 @@ import { EVENT_COLUMNS } from '../../lib/report/event-rows.js';
 import { renderTable } from '../../lib/report/text-table.js';
 import { parseSince } from '../../lib/report/time-spec.js';
 import { type ApproverKeyArgs, approverKeyOf, withApproverKeyOption } from '../approver-key-option.js';
-import { colourOn, fail, type StoreArgs, withStoreOptions } from '../store-options.js';
-import { withPlane } from './approvals.js';
+import { colourOn, fail, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 
 interface EventsArgs extends StoreArgs, ApproverKeyArgs {
   tool?: string;

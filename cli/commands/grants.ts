@@ -4,9 +4,8 @@ import type { GrantRecord } from '../../lib/control/control-plane.js';
 import { type Column, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
-import { colourOn, fail, type StoreArgs, withStoreOptions } from '../store-options.js';
+import { colourOn, fail, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
-import { withPlane } from './approvals.js';
 
 interface ListArgs extends StoreArgs {
   all: boolean;

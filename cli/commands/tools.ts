@@ -8,9 +8,8 @@ import { type Column, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
 import { type ApproverKeyArgs, approverKeyOf, withApproverKeyOption } from '../approver-key-option.js';
-import { colourOn, fail, openStoreOrExit, type StoreArgs, withStoreOptions } from '../store-options.js';
+import { colourOn, fail, openStoreOrExit, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
-import { withPlane } from './approvals.js';
 
 interface ToolsArgs extends StoreArgs, ApproverKeyArgs {
   agent?: string;
