@@ -9,6 +9,7 @@ import { DEFAULTS } from '../config/types.js';
 import type { GuardRequest } from '../policy/policy-hook.js';
 import { canonicalHash } from './canonical-json.js';
 import type { ApprovalRecord, ApprovalScope, ApprovalStatus, ResolveResult } from './control-plane.js';
+import { agentKeyIn } from './sql-dialect.js';
 import { type Db, isoTime } from './store.js';
 
 /** What a new approval is made of: the call it is about (arguments already redacted) and how long it may wait. */
@@ -202,8 +203,16 @@ export class ApprovalStore {
   /** Newest first; only those with `status`, and only those of `agents`, when given. */
   list(status?: ApprovalStatus, limit = 200, agents?: readonly string[]): ApprovalRecord[] {
     this.expireOverdue();
-    const where = [status && 'status = ?', agents && 'agent_key IN (SELECT value FROM json_each(?))'].filter(Boolean);
-    const params = [status, agents && JSON.stringify(agents)].filter((p) => p !== undefined);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (status) {
+      where.push('status = ?');
+      params.push(status);
+    }
+    if (agents) {
+      where.push(agentKeyIn(agents));
+      params.push(...agents);
+    }
     const sql = `SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...params, limit) as ApprovalRow[]).map(fromRow);
   }

@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { GrantKind, GrantRecord } from './control-plane.js';
+import { agentKeyIn } from './sql-dialect.js';
 import { type Db, isoTime } from './store.js';
 
 export interface NewGrant {
@@ -123,11 +124,16 @@ export class GrantStore {
 
   /** Grants, newest first; with `all` false only those still usable; only those of `agents` when given. */
   list(all = false, limit = 200, agents?: readonly string[]): GrantRecord[] {
-    const where = [
-      !all && 'revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
-      agents && 'agent_key IN (SELECT value FROM json_each(?))',
-    ].filter(Boolean);
-    const params = [all ? undefined : isoTime(), agents && JSON.stringify(agents)].filter((p) => p !== undefined);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (!all) {
+      where.push('revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ?)');
+      params.push(isoTime());
+    }
+    if (agents) {
+      where.push(agentKeyIn(agents));
+      params.push(...agents);
+    }
     const sql = `SELECT * FROM grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...params, limit) as GrantRow[]).map(fromRow);
   }
