@@ -78,7 +78,5 @@ function migrate(db: Db, path: string): void {
   }).immediate();
 }
 
-/** Milliseconds since the epoch as the ISO text the store keeps (sortable as text). */
-export function isoTime(ms: number = Date.now()): string {
-  return new Date(ms).toISOString();
-}
+/** Milliseconds since the epoch (now by default) as the ISO text the store keeps (sortable as text). */
+export { isoTime } from '../telemetry/iso-time.js';

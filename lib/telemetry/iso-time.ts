@@ -10,8 +10,8 @@
 let lastSecond = Number.NaN;
 let secondPrefix = '';
 
-/** The ISO time of `ms` (ms since the epoch), as `new Date(ms).toISOString()` writes it. */
-export function isoTime(ms: number): string {
+/** The ISO time of `ms` (ms since the epoch; now by default), as `new Date(ms).toISOString()` writes it. */
+export function isoTime(ms: number = Date.now()): string {
   if (!Number.isSafeInteger(ms)) return new Date(ms).toISOString();
   const second = Math.floor(ms / 1000);
   if (second !== lastSecond) {
