@@ -67,7 +67,7 @@ export class Interceptor {
     this.batchRouter = this.router();
   }
 
-  /** Monitor mode: frames forwarded and not yet read (see onHostFrame), oldest first. */
+  /** Monitor mode: frames forwarded and not yet read (see onHostFrame), oldest first. Always empty in enforce mode. */
   private unread: Buffer[] = [];
   /** When each of the first `unreadAt.length` unread frames was sent on, for those read later (readLater). */
   private unreadAt: number[] = [];
@@ -195,13 +195,11 @@ export class Interceptor {
 
   /** Enforce mode with result rules or hideBlockedTools: one whole upstream frame, before the host gets it. */
   onUpstreamFrameGated(frame: Buffer): void {
-    this.afterHostChunk();
     this.answers.onFrameGated(frame);
   }
 
   /** Enforce mode with result rules: an upstream frame over maxFrameBytes, not relayed (upstream-answers.ts). */
   onUpstreamOversizeGated(info: OversizeFrame): void {
-    this.afterHostChunk();
     this.answers.onOversizeGated(info);
   }
 
@@ -243,7 +241,6 @@ export class Interceptor {
 
   /** The host closed its input: holds end without an answer. Returns how many there were. */
   dropHeld(): number {
-    this.afterHostChunk();
     const holds = this.held.drain('host closed its input');
     for (const hold of holds) this.recordHoldEnded(hold, 'the host closed its input');
     return holds.length;
