@@ -32,7 +32,6 @@ export function watchKeysFile(path: string, use: (keys: KeyEntry[]) => void, log
   let timer: NodeJS.Timeout | undefined;
 
   const check = (): void => {
-    timer = undefined;
     const now = signature(path);
     if (now === seen) return;
     seen = now;
@@ -47,9 +46,13 @@ export function watchKeysFile(path: string, use: (keys: KeyEntry[]) => void, log
       problem = message;
     }
   };
+  // The debounce's own timer: the poll's checks leave it alone, so close() can always clear it.
   const soon = (): void => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(check, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = undefined;
+      check();
+    }, DEBOUNCE_MS);
   };
 
   let watcher: FSWatcher | undefined;
