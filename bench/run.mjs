@@ -20,8 +20,8 @@
  * All variants are started up front and measured round-robin (variant A, B, C, D, E, A, B, …) so that
  * drift on the machine (other load, CPU frequency) hits every variant alike.
  *
- * Before them, the start-up figure (bench/startup.mjs): spawn → initialize answered, direct and
- * through ratri, 10 interleaved cold starts each. After them, the HTTP part (bench/http-peers.mjs):
+ * Before them, the start-up figure (bench/startup.mjs): spawn → initialize answered, direct, through
+ * the byte relay and through ratri, 10 interleaved cold starts each. After them, the HTTP part (bench/http-peers.mjs):
  * ratri's HTTP front, npm mcp-proxy and supergateway against server-everything's own Streamable HTTP.
  *
  * Usage: npm run bench            (builds dist/ first)
@@ -41,7 +41,7 @@
  *   BENCH_HTTP_CALLS [400]         sequential Streamable HTTP calls per HTTP server for p50 (0 skips the HTTP part)
  *   BENCH_HTTP_THROUGHPUT_CALLS [3000]  calls per pipelined HTTP round (BENCH_ROUNDS rounds)
  *   BENCH_HTTP_IN_FLIGHT [16]      outstanding HTTP requests while pipelining
- *   BENCH_STARTUP_RUNS [10]        cold starts each, direct and through ratri, for the start-up figure (0 skips it)
+ *   BENCH_STARTUP_RUNS [10]        cold starts each, direct, through the byte relay and through ratri, for the start-up figure (0 skips it)
  *   BENCH_STARTUP_COMPARE []       another build's dist/cli/ratri.js, started too in the start-up figure (before/after)
  *   BENCH_RATRI_COMPARE []         another build's dist/cli/ratri.js: its ratri variants are measured too, as <name>-before
  *   BENCH_VARIANTS [direct,relay,mcp-proxy,monitor,enforce,store,results]   subset to run (relay is always added)
@@ -532,7 +532,7 @@ function httpLines(http) {
   ];
 }
 
-/** The start-up lines of the report: spawn → initialize answered, direct and through ratri. */
+/** The start-up lines of the report: spawn → initialize answered, direct, through the byte relay and through ratri. */
 function startupLines(startup) {
   const ms = (x) => `${x.toFixed(0)} ms`;
   return [
@@ -541,11 +541,20 @@ function startupLines(startup) {
     table(
       [
         'server-everything alone',
+        'through the byte relay',
         'through ratri mcp proxy (monitor, default store)',
-        'difference',
+        'difference (relay; ratri)',
         `ratri ≤ direct + ${STARTUP_TARGET_MS} ms`,
       ],
-      [[ms(startup.direct.medianMs), ms(startup.ratri.medianMs), `+${ms(startup.differenceMs)}`, pf(startup.pass)]],
+      [
+        [
+          ms(startup.direct.medianMs),
+          ms(startup.relay.medianMs),
+          ms(startup.ratri.medianMs),
+          `+${ms(startup.relay.medianMs - startup.direct.medianMs)}; +${ms(startup.differenceMs)}`,
+          pf(startup.pass),
+        ],
+      ],
     ),
     '',
     ...(startup.compare
@@ -774,9 +783,11 @@ async function main() {
   let startup;
   try {
     if (settings.startupRuns > 0) {
-      log(`start-up: ${settings.startupRuns} cold starts each, direct and through ratri`);
+      log(`start-up: ${settings.startupRuns} cold starts each, direct, through the byte relay and through ratri`);
       startup = await measureStartup(tmp, settings.startupRuns, settings.requestTimeoutMs, (c) => clients.push(c));
-      log(`start-up: direct ${startup.direct.medianMs.toFixed(0)} ms, ratri ${startup.ratri.medianMs.toFixed(0)} ms (median)`);
+      log(
+        `start-up: direct ${startup.direct.medianMs.toFixed(0)} ms, relay ${startup.relay.medianMs.toFixed(0)} ms, ratri ${startup.ratri.medianMs.toFixed(0)} ms (median)`,
+      );
     }
     for (const v of variants) await startVariant(v);
     const measureStart = loadSnapshot();
@@ -848,7 +859,9 @@ async function main() {
       ratriMedianMs: round(startup.ratri.medianMs, 1),
       differenceMs: round(startup.differenceMs, 1),
       pass: startup.pass,
+      relayMedianMs: round(startup.relay.medianMs, 1),
       directSamplesMs: startup.direct.samplesMs.map((x) => round(x, 1)),
+      relaySamplesMs: startup.relay.samplesMs.map((x) => round(x, 1)),
       ratriSamplesMs: startup.ratri.samplesMs.map((x) => round(x, 1)),
       compare: startup.compare
         ? {

@@ -1,19 +1,21 @@
 /**
  * The start-up figure of the benchmark: how long a host waits from spawning its server to the
- * answer to `initialize`, with the server alone (direct) and through `ratri mcp proxy` (monitor
- * mode, no rules, the default store under RATRI_HOME), as hosts spawn servers at every start.
- * Each run is a new process (started and closed again); the two are interleaved, run after run, so
- * drift on the machine hits both alike. Target: ratri ≤ direct + 100 ms at the median.
+ * answer to `initialize`, with the server alone (direct), through the plain Node byte relay
+ * (bench/byte-relay.mjs: what any proxy written for Node adds, its own Node start and a spawn) and
+ * through `ratri mcp proxy` (monitor mode, no rules, the default store under RATRI_HOME), as hosts
+ * spawn servers at every start. Each run is a new process (started and closed again); they are
+ * interleaved, run after run, so drift on the machine hits all alike. Target: ratri ≤ direct +
+ * 100 ms at the median.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { McpStdioClient } from './client.mjs';
-import { everything, ratriCli } from './variants.mjs';
+import { byteRelay, everything, ratriCli } from './variants.mjs';
 
 export const STARTUP_TARGET_MS = 100;
 
-/** The two ways a host starts the upstream: alone, and through ratri with a config naming no store. */
+/** The ways a host starts the upstream: alone, through the byte relay, and through ratri with a config naming no store. */
 export function startupVariants(dir) {
   const config = join(dir, 'startup.ratri.mcp.json');
   writeFileSync(
@@ -31,6 +33,7 @@ export function startupVariants(dir) {
   // BENCH_STARTUP_COMPARE=<another build's dist/cli/ratri.js>: that build too, interleaved with the others (before/after).
   return [
     { name: 'direct', command: process.execPath, args: [everything, 'stdio'] },
+    { name: 'relay', command: process.execPath, args: [byteRelay, process.execPath, everything, 'stdio'] },
     through('ratri', ratriCli),
     ...(compare ? [through('compare', compare)] : []),
   ];
@@ -62,7 +65,8 @@ async function oneStart(v, timeoutMs, onClient) {
 }
 
 /**
- * `runs` interleaved cold starts of each variant: { direct: {samplesMs, medianMs}, ratri: {…}, differenceMs, pass }.
+ * `runs` interleaved cold starts of each variant: { direct: {samplesMs, medianMs}, relay: {…}, ratri: {…},
+ * differenceMs, pass }.
  * `onClient` sees every client before it starts (the benchmark kills them all on any exit path).
  */
 export async function measureStartup(dir, runs, timeoutMs, onClient = () => undefined) {
