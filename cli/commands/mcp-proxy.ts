@@ -232,18 +232,17 @@ export async function runProxy(args: ProxyArgs): Promise<void> {
     log(transports);
     process.exit(2);
   }
-  log(args.config === undefined ? commandLineNotice(config) : startupSummary(config));
-  if (!transports.stdio) return serveHttp(args, config, transports);
+  const summary = args.config === undefined ? commandLineNotice(config) : startupSummary(config);
+  if (!transports.stdio) {
+    log(summary);
+    return serveHttp(args, config, transports);
+  }
   if (args['record-unredacted'] && !args.record) {
     log('--record-unredacted goes with --record FILE: add --record FILE, or leave --record-unredacted out');
     process.exit(2);
   }
-  if (process.stdin.isTTY) {
-    log(
-      `proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`,
-    );
-    log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
-  }
+  // With --record the line comes first still: the recording says what its file keeps.
+  if (args.record) log(summary);
   const recorder = args.record ? await startRecording(args.record, config, args['record-unredacted']) : undefined;
   // The upstream starts before the session's modules are loaded, so that its start overlaps with
   // theirs (docs/performance.md#start-up); a SpawnError comes out of session.run() below. The signal
@@ -264,6 +263,14 @@ export async function runProxy(args: ProxyArgs): Promise<void> {
   }
   upstream = startConfiguredUpstream(config);
   upstream.catch(() => undefined);
+  // Said once the upstream is on its way: opening stderr (and stdin, for isTTY) is ~1 ms the spawn need not wait for.
+  if (!args.record) log(summary);
+  if (process.stdin.isTTY) {
+    log(
+      `proxying "${config.upstream.command}" (${config.mode} mode); reading MCP frames (one JSON-RPC message per line) from this terminal.`,
+    );
+    log('an MCP host normally launches this command itself; see README.md for the host config. Ctrl-C stops.');
+  }
   const { ProxySession } = await import('../../lib/session/proxy-session.js');
   session = new ProxySession({ config, hostIn: process.stdin, hostOut: process.stdout, log, recorder, upstream });
   try {

@@ -19,6 +19,8 @@ const BAD_CONFIGS: Record<string, unknown>[] = [
   { agentKey: 'a', upstream, guardrails: { rules: [{ id: 'r', tool: 'x', decision: 'deny', reasn: 'typo' }] } },
   { agentKey: 'a', servers: { 'bad name': { upstream } } },
   { agentKey: 'a', upstream, api: { url: 'ftp://x', keyEnv: 'not a name' }, redactKeys: 'password' },
+  // minLength, checked by ajv's ucs2length, whose source the generated file holds (scripts/standalone-validator.mjs)
+  { agentKey: 'a', upstream, store: '', guardrails: { rules: [{ id: '', tool: 'x', decision: 'block' }] } },
 ];
 
 /** The message the sources give for `config` in `file` (the schemas compiled at run time). */

@@ -5,6 +5,7 @@
 // banner says it holds.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanUpAfterEach, cliPath, fixtureServer, root, writeConfig } from '../helpers/cli.js';
@@ -100,6 +101,24 @@ describe('what `ratri mcp proxy` loads', () => {
     expect(bundled(SESSION_BUNDLE)).toEqual(
       expect.arrayContaining(['dist/lib/session/proxy-session.js', 'dist/lib/relay/interceptor.js', 'dist/lib/control/store.js']),
     );
+  });
+
+  it('loads no CommonJS module before it spawns the upstream', async () => {
+    const d = dir();
+    const config = writeConfig(d, {
+      agentKey: 'modules',
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+    });
+    const log = join(d, 'modules.log');
+    await loadedBy(['mcp', 'proxy', '--config', config], log, d);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const spawned = lines.findIndex((l) => l.startsWith('spawn: '));
+    const required = (part: string[]) => part.filter((l) => l.startsWith('cjs: ') && !isBuiltin(l.slice('cjs: '.length)));
+    // The hook sees CommonJS modules: better-sqlite3 is one, required by the session after the spawn.
+    expect(spawned).toBeGreaterThan(0);
+    expect(required(lines.slice(spawned)).some((l) => l.includes('better-sqlite3'))).toBe(true);
+    // Node's CommonJS loader costs 2–3 ms the first time; the config validator inlines ajv's one helper instead.
+    expect(required(lines.slice(0, spawned))).toEqual([]);
   });
 
   it('reads the plain command line a host runs without loading yargs, and any other with it', async () => {
