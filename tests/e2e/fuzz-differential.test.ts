@@ -61,6 +61,9 @@ const found: FuzzFrameList = [
   '{"jsonrpc":"2.0","id":"f17","method":"tools/call","params":{"name":"read_file","arguments":{"path":"/tmp/x\\u0000/../../etc/shadow"}}}',
   // a "__proto__" argument was missing from the event (lib/telemetry/redact.ts; tests/unit/telemetry.test.ts)
   '{"jsonrpc":"2.0","id":"f13","method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"path":"/etc/shadow"},"x":1}}}',
+  // a notification call, then a call with "id": null, a request all the same (answered, so recorded first): the check's order
+  '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo","arguments":{"file":"/tmp/n"}}}',
+  '{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"echo"}}',
   // a batch element nested 6000 deep crashed the proxy in both modes (enforce-deep-batch-element, monitor-deep-batch-element)
   `[{"jsonrpc":"2.0","id":"f12","method":"tools/call","params":{"name":"echo","arguments":{"a":${'['.repeat(6000)}${']'.repeat(6000)}}}}]`,
 ].map((text) => new FuzzFrame(Buffer.from(text, 'utf8')));
@@ -109,7 +112,10 @@ function sameAsRecorded(recorded: unknown, read: unknown, depth = 0): boolean {
 }
 const REDACTED_KEYS = new Set(FUZZ_REDACT_KEYS.map((k) => k.toLowerCase()));
 
-/** `request`: it has an id (not null), so its record is written when it is answered; a notification's, at session end. */
+/**
+ * `request`: it has an id, `null` included (JSON-RPC 2.0 discourages it but it is still a request, and
+ * the upstream answers it), so its record is written when it is answered; a notification's, at session end.
+ */
 type Call = Extract<Reading, { kind: 'message' }> & { frame: Buffer; request: boolean };
 
 /** For each message of a frame (one, or a batch's elements) as JSON.parse reads it: whether it is a request. */
@@ -120,7 +126,7 @@ function requestFlags(frame: Buffer): boolean[] {
   } catch {
     return [];
   }
-  return (Array.isArray(parsed) ? parsed : [parsed]).map((m) => isObject(m) && m.id !== undefined && m.id !== null);
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((m) => isObject(m) && Object.hasOwn(m, 'id'));
 }
 
 const RULES = [
@@ -181,7 +187,11 @@ function checkReaders(frames: Buffer[]): Call[] {
  * (docs/events.md), and a notification never ends, so its record comes at the session's end.
  */
 function checkEvents(forwarded: Call[], events: FuzzEvent[]): void {
-  const ofRequest = (e: FuzzEvent): boolean => e.data.requestId !== 'null';
+  // A request's call ended (the upstream answers every request); a notification's never does. Its
+  // requestId cannot tell: a notification and a request with "id": null both record "null".
+  const callOf = (e: FuzzEvent): string => e.id.slice(0, -1);
+  const ended = new Set(events.filter((e) => e.type === 'agent.tool.completed' || e.type === 'agent.tool.failed').map(callOf));
+  const ofRequest = (e: FuzzEvent): boolean => ended.has(callOf(e));
   const inCallOrder = (list: FuzzEvent[]): FuzzEvent[] => [...list.filter(ofRequest), ...list.filter((e) => !ofRequest(e))];
   const calls = [...forwarded.filter((c) => c.request), ...forwarded.filter((c) => !c.request)];
   const evaluated = inCallOrder(

@@ -23,6 +23,8 @@ const INITIALIZED = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
 const SENTINEL = '{"jsonrpc":"2.0","id":"fuzz-sentinel","method":"ping"}';
 
 export interface FuzzEvent {
+  /** The events of one call share their id but for its last hex digit (docs/events.md). */
+  id: string;
   type: string;
   data: Record<string, unknown>;
 }
