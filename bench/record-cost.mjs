@@ -18,7 +18,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const kind = process.argv[2] ?? 'store';
 const calls = Number(process.argv[3] ?? 200_000);
@@ -26,7 +26,7 @@ if (!['none', 'store', 'jsonl', 'both'].includes(kind) || !(calls > 0)) {
   process.stderr.write('usage: node bench/record-cost.mjs [none|store|jsonl|both] [calls]\n');
   process.exit(2);
 }
-const dist = process.env.RATRI_DIST ?? new URL('../dist', import.meta.url).pathname;
+const dist = process.env.RATRI_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
 const load = (path) => import(pathToFileURL(join(dist, path)).href);
 const { Telemetry } = await load('lib/telemetry/telemetry.js');
 const { EventQueue } = await load('lib/telemetry/event-queue.js');

@@ -69,7 +69,8 @@ async function modulesFrom(from, taken) {
   });
   await build.generate({ format: 'esm' });
   await build.close();
-  // The generated validator stays its own file: it finds ajv's runtime helpers by its import.meta.url.
+  // The generated validator stays its own file: an ajv helper it does not inline is require()d from
+  // its import.meta.url (scripts/standalone-validator.mjs), which no bundle may hold (check below).
   return found.filter((id) => id.startsWith(`${dist}/`) && id !== generatedValidator && !taken.has(id));
 }
 

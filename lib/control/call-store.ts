@@ -142,9 +142,9 @@ function partsOfRow(row: CallRow): CallPart[] {
   if (typeof stored[0] !== 'number') return stored as CallPart[];
   const [shape, secondAfter, reason, enforced, firstSeq, ...later] = stored as [number, number, string, boolean, number, ...CallPart[]];
   const argumentsSize = row.arguments_size;
-  const guardFields = { decision: row.decision, ruleId: row.rule_id, reason, latencyMs: row.latency_ms, enforced };
-  const first = shape === STARTED_FIRST ? { k: 'started' as const, f: { argumentsSize } } : { k: 'guard' as const, f: guardFields };
-  const second = shape === STARTED_FIRST ? { k: 'guard' as const, f: guardFields } : { k: 'started' as const, f: { argumentsSize } };
+  const started = { k: 'started' as const, f: { argumentsSize } };
+  const guard = { k: 'guard' as const, f: { decision: row.decision, ruleId: row.rule_id, reason, latencyMs: row.latency_ms, enforced } };
+  const [first, second] = shape === STARTED_FIRST ? [started, guard] : [guard, started];
   return [
     { k: first.k, ts: row.ts, f: first.f, seq: firstSeq },
     { k: second.k, ts: row.ts + secondAfter, f: second.f, seq: firstSeq + 1 },

@@ -16,6 +16,10 @@ const hook = join(root, 'tests', 'helpers', 'module-log-hook.mjs');
 const BUNDLE = 'dist/cli/pre-spawn.bundle.js';
 const SESSION_BUNDLE = 'dist/cli/session.bundle.js';
 
+/** A proxy in front of a fixture server, nothing else configured. */
+const PROXY_CONFIG = { agentKey: 'modules', upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] } };
+const proxyConfig = (d: string): string => writeConfig(d, PROXY_CONFIG);
+
 /** The modules a bundle holds, from the `// module: dist/…` lines of its banner. */
 function bundled(file: string): string[] {
   return [...readFileSync(join(root, file), 'utf8').matchAll(/^\/\/ module: (\S+)$/gm)].map((m) => m[1]!);
@@ -53,10 +57,7 @@ function loadedBy(args: string[], logFile: string, home: string): Promise<string
 describe('what `ratri mcp proxy` loads', () => {
   it('loads the proxy, and none of the dashboard, doctor, demo, init, serve or remote-API client code', async () => {
     const d = dir();
-    const config = writeConfig(d, {
-      agentKey: 'modules',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
-    });
+    const config = proxyConfig(d);
     const loaded = withBundled(await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d));
     // The hook saw the proxy itself, and what the bundle holds: the list is real.
     expect(loaded).toContain('dist/lib/session/proxy-session.js');
@@ -81,10 +82,7 @@ describe('what `ratri mcp proxy` loads', () => {
 
   it('reads its own code before the spawn from one bundle, and the session after it from another', async () => {
     const d = dir();
-    const config = writeConfig(d, {
-      agentKey: 'modules',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
-    });
+    const config = proxyConfig(d);
     const loaded = await loadedBy(['mcp', 'proxy', '--config', config], join(d, 'modules.log'), d);
     // mcp-proxy.ts imports the session right after the spawn; what comes before it ran before the spawn.
     const beforeSession = loaded.slice(0, loaded.indexOf('dist/lib/session/proxy-session.js'));
@@ -105,10 +103,7 @@ describe('what `ratri mcp proxy` loads', () => {
 
   it('loads no CommonJS module before it spawns the upstream', async () => {
     const d = dir();
-    const config = writeConfig(d, {
-      agentKey: 'modules',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
-    });
+    const config = proxyConfig(d);
     const log = join(d, 'modules.log');
     await loadedBy(['mcp', 'proxy', '--config', config], log, d);
     const lines = readFileSync(log, 'utf8').trim().split('\n');
@@ -123,10 +118,7 @@ describe('what `ratri mcp proxy` loads', () => {
 
   it('reads the plain command line a host runs without loading yargs, and any other with it', async () => {
     const d = dir();
-    const config = writeConfig(d, {
-      agentKey: 'modules',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
-    });
+    const config = proxyConfig(d);
     const fromYargs = (files: string[]) => files.filter((f) => f.startsWith('node_modules/yargs/') || f.startsWith('node_modules/cliui/'));
     const plain = await loadedBy(['mcp', 'proxy', '--config', config, '--mode', 'enforce'], join(d, 'plain.log'), d);
     expect(plain).toContain('dist/lib/session/proxy-session.js');
@@ -140,8 +132,7 @@ describe('what `ratri mcp proxy` loads', () => {
   it('loads the OpenTelemetry SDK when telemetry.otlp is set (so the check above can see it)', async () => {
     const d = dir();
     const config = writeConfig(d, {
-      agentKey: 'modules',
-      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+      ...PROXY_CONFIG,
       // Nothing listens there: nothing is exported in this test, and nothing needs to be.
       telemetry: { otlp: { endpoint: 'http://127.0.0.1:9', protocol: 'http/json' } },
     });
