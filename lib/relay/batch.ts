@@ -5,8 +5,9 @@
  * errors (a batch is answered with an array), and held elements travel alone once released.
  */
 import { invalidRequestError, NULL_ID } from '../jsonrpc/errors.js';
-import { Message, type ParsedMessage } from '../jsonrpc/message.js';
+import { Message, type ParsedMessage, rawIdKey } from '../jsonrpc/message.js';
 import { expectsAnswer, refusalId } from '../jsonrpc/one-reading.js';
+import { idValue } from './numeric-id-spellings.js';
 import type { CallObserver } from './ports.js';
 
 /** Where a message goes once decided: its original bytes upstream, or an answer of ours to the host. */
@@ -32,7 +33,7 @@ const BATCH_CLOSE = Buffer.from(']');
 const BATCH_COMMA = Buffer.from(',');
 
 export function routeBatch(r: BatchRouter, messages: ParsedMessage[], frame: Buffer, terminated: boolean): void {
-  if (!messages.some((m) => r.intercepts(m))) {
+  if (!messages.some((m) => r.intercepts(m)) && !repeatsAnId(messages)) {
     for (const m of messages) if (m.isRequest) r.remember(m);
     return r.toUpstream(frame, terminated);
   }
@@ -60,6 +61,18 @@ export function routeBatch(r: BatchRouter, messages: ParsedMessage[], frame: Buf
   if (forwarded.length === messages.length) r.toUpstream(frame, terminated);
   else if (forwarded.length > 0) r.toUpstream(joinBatch(forwarded), true);
   if (answers.length > 0) r.toHost(joinBatch(answers));
+}
+
+/** Two requests of the batch have the same id (or the same number): each is then routed, and the second refused (reused-id.ts). */
+function repeatsAnId(messages: ParsedMessage[]): boolean {
+  const seen = new Set<string>();
+  for (const m of messages) {
+    if (!m.isRequest) continue;
+    const value = idValue(rawIdKey(m.rawId));
+    if (seen.has(value)) return true;
+    seen.add(value);
+  }
+  return false;
 }
 
 export function joinBatch(parts: Buffer[]): Buffer {

@@ -4,6 +4,7 @@
  * (`notifications/cancelled`: nothing is sent either way) or failed at shutdown.
  */
 import type { RawId } from '../jsonrpc/errors.js';
+import { sameNumber } from './numeric-id-spellings.js';
 import type { CallRecord } from './ports.js';
 
 export interface HeldCall {
@@ -22,9 +23,13 @@ export class HeldCalls {
     return this.byId.size;
   }
 
-  /** Whether a call with this id is held now (a second one with the same id is refused). */
-  has(key: string): boolean {
-    return this.byId.has(key);
+  /** The id of a held call that is this id, or the same number spelled otherwise (a request with it is refused); undefined if none. */
+  idInUse(key: string): string | undefined {
+    const call = this.byId.get(key);
+    if (call) return call.rawId;
+    if (this.byId.size === 0) return undefined;
+    for (const [heldKey, held] of this.byId) if (sameNumber(heldKey, key)) return held.rawId;
+    return undefined;
   }
 
   hold(key: string, call: HeldCall): void {

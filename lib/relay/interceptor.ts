@@ -21,6 +21,7 @@ import { InputRounds } from './input-rounds.js';
 import { type PendingRequest, PendingRequests } from './pending-requests.js';
 import type { RelayPorts } from './ports.js';
 import { ResultGate } from './result-gate.js';
+import { reusedIdReason } from './reused-id.js';
 import { ToolCallGate } from './tool-call-gate.js';
 import { UpstreamAnswers } from './upstream-answers.js';
 import type { Verdict } from './verdict.js';
@@ -138,7 +139,11 @@ export class Interceptor {
   private router(): BatchRouter {
     return {
       observer: this.ports.observer,
-      intercepts: (m) => (m.method !== undefined && m.method in this.table) || m.problem !== undefined || !Message.isObject(m.value),
+      intercepts: (m) =>
+        (m.method !== undefined && m.method in this.table) ||
+        m.problem !== undefined ||
+        !Message.isObject(m.value) ||
+        (m.isRequest && reusedIdReason(rawIdKey(m.rawId), m.rawId, this.pending, this.held) !== undefined),
       route: (m, frameBytes, out) => this.route(m, frameBytes, out),
       remember: (m) => this.passThrough(m, IGNORED),
       toUpstream: this.ports.toUpstream,
@@ -260,10 +265,28 @@ export class Interceptor {
   }
 
   private route(message: ParsedMessage, frameBytes: number, out: Outlet): void {
+    if (message.isRequest && this.refusesReusedId(message, out)) return;
     if (message.method === 'initialize') this.initializeVersion = stringOrUndefined(message.param('protocolVersion'));
     const handler = message.method === undefined ? undefined : this.table[message.method];
     if (handler) return handler(message, frameBytes, out);
     this.passThrough(message, out);
+  }
+
+  /**
+   * A request with the id of one still pending or held (reused-id.ts): enforce mode refuses it with
+   * -32600 (returns true); monitor mode, which forwarded it already, records a warning.
+   */
+  private refusesReusedId(message: ParsedMessage, out: Outlet): boolean {
+    const rawId = message.rawId;
+    const reason = reusedIdReason(rawIdKey(rawId), rawId, this.pending, this.held);
+    if (reason === undefined) return false;
+    const requestId = this.ports.originOf?.(rawId)?.clientId ?? rawId;
+    const method = message.method ?? '';
+    const tool = method === 'tools/call' ? { tool: message.toolCall().tool } : undefined;
+    this.ports.observer.warning('request_id_reused', reason, { requestId, method, ...tool, enforced: this.enforce });
+    if (!this.enforce) return false;
+    out.answer(invalidRequestError(rawId, reason));
+    return true;
   }
 
   /**

@@ -4,6 +4,8 @@
  * matched by their exact text (`7` and `7.0` are two requests), so without this an SDK server's
  * answer to `7.0` would settle nothing. An answer whose text matches no pending request settles the
  * one pending request with the same numeric value — only when there is exactly one (docs/errors.md).
+ * For the same reason a second request with the same number (`7` while `7.0` is pending) is one the
+ * upstream cannot tell from the first: `sameNumberPending` finds it, and enforce mode refuses it.
  */
 
 /** Digits only, no leading zero, at most 15 of them: JSON.stringify writes such a number as it is. */
@@ -27,6 +29,17 @@ function canonicalNumber(key: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What an id key stands for: a numeric id's JSON.stringify spelling (`7.0` → `7`), any other key as it is. */
+export function idValue(key: string): string {
+  return canonicalNumber(key) ?? key;
+}
+
+/** Whether two ids' texts are the same number (`7`, `7.0`, `70e-1`); false for strings and null. */
+export function sameNumber(a: string, b: string): boolean {
+  const value = canonicalNumber(a);
+  return value !== undefined && value === canonicalNumber(b);
 }
 
 export class NumericIdSpellings {
@@ -57,6 +70,16 @@ export class NumericIdSpellings {
     const candidates = [...(this.byValue.get(value) ?? [])].filter((k) => k !== answerKey);
     if (value !== answerKey && isPending(value)) candidates.push(value);
     return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  /** A pending id, other than `key` itself, that is the same number as `key`; undefined if none. */
+  sameNumberPending(key: string, isPending: (key: string) => boolean): string | undefined {
+    const value = canonicalNumber(key);
+    if (value === undefined) return undefined;
+    if (value !== key && isPending(value)) return value;
+    const spellings = this.byValue.get(value);
+    if (spellings) for (const spelling of spellings) if (spelling !== key) return spelling;
+    return undefined;
   }
 
   clear(): void {

@@ -4,9 +4,10 @@
  * exits, each entry still here gets a -32603 so the host never waits forever. A request the host
  * cancelled (`notifications/cancelled`) stays until its answer comes, for telemetry, but is no longer
  * waited for: the host expects no answer to it (docs/config.md, "When the proxy stops"). A host that
- * reuses the id of a request still pending breaks JSON-RPC; both are kept, and answers settle them in
- * the order they were sent (docs/errors.md). Keys are the ids' own text (rawIdKey); an upstream that
- * rewrote a numeric id (`7.0` answered as `7`) is matched by numeric-id-spellings.ts.
+ * reuses the id of a request still pending breaks JSON-RPC: enforce mode refuses it (`idInUse`,
+ * docs/errors.md); monitor mode forwards it, both are kept, and answers settle them in the order they
+ * were sent. Keys are the ids' own text (rawIdKey); an upstream that rewrote a numeric id (`7.0`
+ * answered as `7`) is matched by numeric-id-spellings.ts.
  */
 import type { RawId } from '../jsonrpc/errors.js';
 import type { PendingRound } from './input-rounds.js';
@@ -64,6 +65,17 @@ export class PendingRequests {
     if (queue) queue.push(entry);
     else this.reused.set(key, [entry]);
     this.reusedCount++;
+  }
+
+  /**
+   * The id of a request still here that an answer to a request with id `key` could also settle: the
+   * same id, or the same number spelled otherwise (`7` and `7.0`); undefined if none.
+   */
+  idInUse(key: string): string | undefined {
+    const entry = this.byId.get(key);
+    if (entry) return entry.rawId;
+    const other = this.byId.size === 0 ? undefined : this.spellings.sameNumberPending(key, (k) => this.byId.has(k));
+    return other === undefined ? undefined : this.byId.get(other)?.rawId;
   }
 
   /** The host cancelled the request with this id (the oldest one, if reused): it is no longer waited for. */

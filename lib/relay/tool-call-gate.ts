@@ -85,7 +85,6 @@ export class ToolCallGate {
     const traceparent = observer.traceparentFor(call);
     if (traceparent) request.traceparent = traceparent;
     const key = rawIdKey(rawId);
-    if (enforce && isRequest && this.deps.held.has(key)) return this.refuseReusedId(rawId, tool);
     const verdict = evaluateWithDeadline(this.deps.decider, request, settings.guardTimeoutMs, settings.guardFailureMode);
     const era = protocolEra(message.value);
     const context: GateCall = { message, key, rawId, isRequest, call, era, round, judge: this.resultFacts(request, era, rawId) };
@@ -244,13 +243,6 @@ export class ToolCallGate {
     void this.deps.approvals.awaitApproval(verdict.approvalId, 0, hold.abort.signal).catch(() => undefined);
     this.deps.observer.approvalResolved(verdict.approvalId, hold.call.namespacedTool, 'cancelled', 'the host cancelled the call');
     return NOTHING;
-  }
-
-  /** A call with the id of one still held: the first keeps its place, this one is refused (docs/errors.md). */
-  private refuseReusedId(rawId: string, tool: string): Verdict {
-    const reason = `request id ${rawId} is already used by a call held for approval; send this call with another id`;
-    this.deps.observer.warning('request_id_reused', reason, { requestId: rawId, tool });
-    return answer(invalidRequestError(rawId, reason), ProxyErrorCode.invalidRequest, reason);
   }
 
   /** Our refusal instead of forwarding; the call is recorded as failed once it is written. */

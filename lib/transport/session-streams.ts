@@ -63,6 +63,23 @@ export class SessionStreams {
     return post;
   }
 
+  /**
+   * A request among these whose answer could not be told from another's: its id, as the interceptor
+   * keys it, is that of a request of this session still unanswered, or of an earlier one of the same
+   * POST. Each answer goes to the one stream that waits for its id, so the POST is refused instead
+   * (docs/http.md). Ids that are one number spelled otherwise (`7`, `7.0`) are routed apart; the
+   * interceptor's own check refuses those in enforce mode (docs/errors.md).
+   */
+  repeatedId(rawIds: readonly string[]): string | undefined {
+    const seen = new Set<string>();
+    for (const rawId of rawIds) {
+      const key = rawIdKey(rawId);
+      if (this.byRequest.has(key) || seen.has(key)) return rawId;
+      seen.add(key);
+    }
+    return undefined;
+  }
+
   hasUnanswered(): boolean {
     return this.byRequest.size > 0;
   }

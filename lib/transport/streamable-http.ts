@@ -222,6 +222,11 @@ export class StreamableHttpTransport {
       return;
     }
     const problemKey = read.kind === 'single' ? read.problemKey : undefined;
+    const repeated = streams.repeatedId(requests.filter((m) => !refused(m)).map((m) => m.rawId));
+    if (repeated !== undefined) {
+      const reason = `Invalid Request: request id ${repeated} is already used by a request of this session that has not been answered; send this request with another id`;
+      return answerError(res, 400, errorResponse(repeated, ProxyErrorCode.invalidRequest, reason), corsHeaders(req));
+    }
     const post = streams.openPost(
       requests.map((m) => ({ rawId: refused(m) ? refusalId(m, problemKey) : m.rawId, progressToken: m.progressToken })),
       res,

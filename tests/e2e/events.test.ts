@@ -361,9 +361,64 @@ describe('a tools/call that reuses the id of a held call', () => {
         kind: 'request_id_reused',
         reason: 'request id 5 is already used by a call held for approval; send this call with another id',
         requestId: '5',
+        method: 'tools/call',
         tool: 'write_file',
+        enforced: true,
       },
     ]);
     expect(list.filter((e) => e.type === 'agent.approval.requested')).toHaveLength(1);
+  });
+});
+
+describe('a request whose id is the number of a call still pending (1 while 1.0 waits), before a JSON.stringify upstream', () => {
+  const leak = '{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"leak_secret","arguments":{}}}';
+  const read = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/a"}}}';
+  const run = async (mode: 'monitor' | 'enforce') => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const events = join(dir, 'events.jsonl');
+    const config = writeConfig(dir, {
+      agentKey: 'events-agent',
+      serverName: 'fs',
+      mode,
+      upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
+      guardrails: { rules: [{ id: 'no-leaks', on: 'result', tool: 'leak_secret', decision: 'block', reason: 'no leaks' }] },
+      telemetry: { jsonl: events },
+    });
+    const proxy = new ProxyProcess(['--config', config]);
+    await proxy.initialize();
+    proxy.send(leak);
+    proxy.send(read);
+    const first = await proxy.response(1);
+    const second = await proxy.response(1);
+    proxy.child.stdin.end();
+    await proxy.exited;
+    return { first, second, list: readEvents(events, compileEventSchema()).events };
+  };
+  const warning = (enforced: boolean) => ({
+    kind: 'request_id_reused',
+    reason: 'request id 1 is the same number as id 1.0, used by a request the upstream has not answered; send this request with another id',
+    requestId: '1',
+    method: 'tools/call',
+    tool: 'read_file',
+    enforced,
+  });
+
+  it('enforce: is refused -32600, and the upstream\'s answer "id":1 is judged as the first call\'s (its result rule blocks it)', async () => {
+    const { first, second, list } = await run('enforce');
+    // The leaked text never reaches the host: one refusal for the request, one for the answer.
+    expect([first, second].map((m) => (m.error as { code?: number } | undefined)?.code).sort()).toEqual([-32001, -32600]);
+    const failed = list.filter((e) => e.type === 'agent.tool.failed').map((e) => e.data);
+    expect(failed).toEqual([
+      expect.objectContaining({ tool: 'fs.leak_secret', requestId: '1.0', error: expect.objectContaining({ code: -32001 }) }),
+    ]);
+    expect(list.filter((e) => e.type === 'proxy.warning').map((e) => e.data)).toEqual([warning(true)]);
+    expect(list.filter((e) => e.type === 'agent.tool.started').map((e) => e.data.tool)).toEqual(['fs.leak_secret']);
+  });
+
+  it('monitor: is forwarded and answered, with a request_id_reused warning that it was not enforced', async () => {
+    const { first, second, list } = await run('monitor');
+    expect([first, second].every((m) => m !== undefined && 'result' in m)).toBe(true);
+    expect(list.filter((e) => e.type === 'proxy.warning').map((e) => e.data)).toEqual([warning(false)]);
   });
 });

@@ -64,6 +64,10 @@ const found: FuzzFrameList = [
   // a notification call, then a call with "id": null, a request all the same (answered, so recorded first): the check's order
   '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo","arguments":{"file":"/tmp/n"}}}',
   '{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"echo"}}',
+  // two ids that are one number (18.0, then 18): a JSON.stringify upstream answers both as 18, so one
+  // call's answer settled the other's (same-number-id-as-a-pending-call-refused); the second is refused now
+  '{"jsonrpc":"2.0","id":18.0,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/tmp/a"}}}',
+  '{"jsonrpc":"2.0","id":18,"method":"tools/call","params":{"name":"echo","arguments":{"x":1}}}',
   // a batch element nested 6000 deep crashed the proxy in both modes (enforce-deep-batch-element, monitor-deep-batch-element)
   `[{"jsonrpc":"2.0","id":"f12","method":"tools/call","params":{"name":"echo","arguments":{"a":${'['.repeat(6000)}${']'.repeat(6000)}}}}]`,
 ].map((text) => new FuzzFrame(Buffer.from(text, 'utf8')));

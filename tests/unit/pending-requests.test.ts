@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rawIdKey } from '../../lib/jsonrpc/message.js';
+import { HeldCalls } from '../../lib/relay/held-calls.js';
 import { PendingRequests } from '../../lib/relay/pending-requests.js';
+import type { CallRecord } from '../../lib/relay/ports.js';
 
 const entry = (id: number) => ({ rawId: String(id), method: 'tools/call' });
 const settledWithin = async (promise: Promise<void>, ms: number): Promise<boolean> =>
@@ -82,5 +84,34 @@ describe('PendingRequests', () => {
     expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(false);
     pending.settle('1');
     expect(await settledWithin(pending.whenAnswered(10_000), 50)).toBe(true);
+  });
+
+  it('finds an id in use under its own text or as the same number spelled otherwise, never a string', () => {
+    const pending = pendingWith('7.0', '9', '"8"', '12345678901234567890');
+    expect(pending.idInUse(rawIdKey('9'))).toBe('9');
+    expect(pending.idInUse(rawIdKey('7'))).toBe('7.0');
+    expect(pending.idInUse(rawIdKey('70e-1'))).toBe('7.0');
+    expect(pending.idInUse(rawIdKey('9.0'))).toBe('9');
+    expect(pending.idInUse(rawIdKey('12345678901234567000'))).toBe('12345678901234567890'); // the same double
+    expect(pending.idInUse(rawIdKey('8'))).toBeUndefined(); // the string "8" is not the number 8
+    expect(pending.idInUse(rawIdKey('"\\u0038"'))).toBe('"8"');
+    expect(pending.idInUse(rawIdKey('"7"'))).toBeUndefined();
+    expect(pending.idInUse(rawIdKey('10'))).toBeUndefined();
+    pending.settle(rawIdKey('7.0'));
+    expect(pending.idInUse(rawIdKey('7'))).toBeUndefined(); // free once answered
+  });
+});
+
+describe('HeldCalls', () => {
+  it('finds a held id under its own text or as the same number spelled otherwise', () => {
+    const held = new HeldCalls();
+    const call = (rawId: string) => ({ rawId, call: {} as CallRecord, abort: new AbortController() });
+    held.hold('5.0', call('5.0'));
+    held.hold('"a"', call('"a"'));
+    expect(held.idInUse('5')).toBe('5.0');
+    expect(held.idInUse('5.0')).toBe('5.0');
+    expect(held.idInUse('"a"')).toBe('"a"');
+    expect(held.idInUse('"5"')).toBeUndefined();
+    expect(held.idInUse('6')).toBeUndefined();
   });
 });

@@ -47,4 +47,23 @@ describe('relay batches', () => {
     relay.upstream.exit(0);
     expect(relay.host.lines()).toHaveLength(1); // nothing was left pending for the exit to answer
   });
+
+  it('a batch that repeats an id (or its number) has the repeat refused and the rest forwarded as their bytes', () => {
+    const relay = createLinkedRelay();
+    const again = '{"jsonrpc":"2.0","id":3.0,"method":"ping"}';
+    const other = '{"jsonrpc":"2.0","id":4,"method":"ping"}';
+    relay.host.write(`[${ping},${again},${other}]\n`);
+    expect(relay.upstream.lines()).toEqual([`[${ping},${other}]`]);
+    expect(JSON.parse(relay.host.lines()[0] as string)).toMatchObject([{ id: 3, error: { code: ProxyErrorCode.invalidRequest } }]);
+    expect(relay.host.lines()[0]).toContain('"id":3.0,');
+  });
+
+  it('a batch member with the id of a request still pending is refused, though nothing else in it is read', () => {
+    const relay = createLinkedRelay();
+    relay.host.write(`${add}\n`);
+    const other = '{"jsonrpc":"2.0","id":4,"method":"ping"}';
+    relay.host.write(`[${other},{"jsonrpc":"2.0","id":1,"method":"ping"}]\n`);
+    expect(relay.upstream.lines()).toEqual([add, `[${other}]`]);
+    expect(JSON.parse(relay.host.lines()[0] as string)).toMatchObject([{ id: 1, error: { code: ProxyErrorCode.invalidRequest } }]);
+  });
 });
