@@ -59,6 +59,10 @@ export function envelopeProblem(value: unknown): string | undefined {
   const message = value as Record<string, unknown>;
   const variant = caseVariant(message, ENVELOPE);
   if (variant) return variant;
+  // 1e400 is Infinity to JSON.parse: a JSON.stringify upstream answers it as "id":null (another
+  // request's id), Go refuses the frame, Python reads inf and writes Infinity, not JSON.
+  if (typeof message.id === 'number' && !Number.isFinite(message.id))
+    return 'id is a number too large for a double (its answer would carry "id":null)';
   if (!('method' in message)) return undefined;
   const method = message.method;
   if (typeof method !== 'string') return 'method must be a string';

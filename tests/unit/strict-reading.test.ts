@@ -89,6 +89,13 @@ describe('one frame, one reading', () => {
     expect(problemOf(nested(100_000))).toMatch(/nested deeper/);
   });
 
+  it('refuses an id past the largest double (a JSON.stringify upstream answers it as null), and passes large finite ones', () => {
+    expect(problemOf('{"jsonrpc":"2.0","id":1e400,"method":"ping"}')).toMatch(/id is a number too large for a double/);
+    expect(problemOf('{"jsonrpc":"2.0","id":-1e309,"method":"ping"}')).toMatch(/id is a number too large/);
+    expect(problemOf('{"jsonrpc":"2.0","id":1e308,"method":"ping"}')).toBeUndefined();
+    expect(problemOf('{"jsonrpc":"2.0","id":12345678901234567890,"method":"ping"}')).toBeUndefined();
+  });
+
   it('refuses non-string methods, control characters and padding in a method or tool name', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":["tools/call"]}')).toMatch(/method must be a string/);
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":null}')).toMatch(/method must be a string/);
