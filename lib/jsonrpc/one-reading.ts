@@ -59,10 +59,13 @@ export function envelopeProblem(value: unknown): string | undefined {
   const message = value as Record<string, unknown>;
   const variant = caseVariant(message, ENVELOPE);
   if (variant) return variant;
+  const id = message.id;
+  // JSON-RPC ids are strings, numbers or null; an object is matched by its text here ({"a":1} and
+  // { "a" : 1 } are two ids), while a JSON.stringify upstream answers both as {"a":1}.
+  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') return 'id must be a string, a number or null';
   // 1e400 is Infinity to JSON.parse: a JSON.stringify upstream answers it as "id":null (another
   // request's id), Go refuses the frame, Python reads inf and writes Infinity, not JSON.
-  if (typeof message.id === 'number' && !Number.isFinite(message.id))
-    return 'id is a number too large for a double (its answer would carry "id":null)';
+  if (typeof id === 'number' && !Number.isFinite(id)) return 'id is a number too large for a double (its answer would carry "id":null)';
   if (!('method' in message)) return undefined;
   const method = message.method;
   if (typeof method !== 'string') return 'method must be a string';

@@ -96,6 +96,12 @@ describe('one frame, one reading', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":12345678901234567890,"method":"ping"}')).toBeUndefined();
   });
 
+  it('refuses an id that is not a string, a number or null (an upstream re-serialises {"a": 1} as {"a":1})', () => {
+    for (const id of ['{"a":1}', '[1]', 'true', 'false'])
+      expect(problemOf(`{"jsonrpc":"2.0","id":${id},"method":"ping"}`)).toMatch(/id must be a string, a number or null/);
+    for (const id of ['"x"', '0', 'null', '-1.5']) expect(problemOf(`{"jsonrpc":"2.0","id":${id},"method":"ping"}`)).toBeUndefined();
+  });
+
   it('refuses non-string methods, control characters and padding in a method or tool name', () => {
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":["tools/call"]}')).toMatch(/method must be a string/);
     expect(problemOf('{"jsonrpc":"2.0","id":1,"method":null}')).toMatch(/method must be a string/);
