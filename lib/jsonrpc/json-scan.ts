@@ -5,12 +5,30 @@
  * Host frames get the stricter strict-scan.ts, which also finds what other readers read differently.
  * It assumes the text already parsed as JSON; on anything else its answers are meaningless.
  */
+import { foldKey } from './key-fold.js';
 
 export interface TopLevelScan {
   /** Top-level object members: key → raw value text (last occurrence wins, as in JSON.parse). */
   members: Map<string, string>;
+  /**
+   * A top-level key that names an answer's `id`, `result` or `error` twice, or in another case than
+   * that (`ID`, `reſult`: Go's encoding/json folds keys): another reader may take another value for it.
+   */
+  ambiguousKey?: string;
   /** Top-level array elements as [start, end) offsets into the text. */
   elements: Array<[number, number]>;
+}
+
+/** The keys that say which request an answer settles and what it says. */
+const ANSWER_KEYS = new Set(['id', 'result', 'error']);
+/** The other envelope keys, as written: nothing to fold. */
+const OTHER_KEYS = new Set(['jsonrpc', 'method', 'params']);
+const LATIN1_HIGH = /[\u0080-\u00ff]/;
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;
+/** Whether a key another reader takes for an answer key; also read as UTF-8, since peekEnvelope scans bytes as latin1. */
+function foldsToAnswerKey(key: string): boolean {
+  if (ANSWER_KEYS.has(foldKey(key))) return true;
+  return LATIN1_HIGH.test(key) && !BEYOND_LATIN1.test(key) && ANSWER_KEYS.has(foldKey(Buffer.from(key, 'latin1').toString('utf8')));
 }
 
 const QUOTE = 34; // "
@@ -49,6 +67,7 @@ function isSpace(c: number): boolean {
 export class TopLevelCollector implements TopLevelScan {
   readonly members = new Map<string, string>();
   readonly elements: Array<[number, number]> = [];
+  ambiguousKey: string | undefined;
   private kind: 'object' | 'array' | undefined;
   private key: string | undefined;
   private start = -1;
@@ -64,6 +83,8 @@ export class TopLevelCollector implements TopLevelScan {
   /** A top-level member named `key` has its colon at `colon`. */
   member(key: string, colon: number): void {
     if (this.kind !== 'object') return;
+    if (ANSWER_KEYS.has(key) ? this.members.has(key) : !OTHER_KEYS.has(key) && key.length < 12 && foldsToAnswerKey(key))
+      this.ambiguousKey ??= key;
     this.key = key;
     this.start = colon + 1;
   }
@@ -167,6 +188,8 @@ export interface Envelope {
   error?: { code?: unknown; message?: unknown };
   /** Whether `result` is an object with `"isError": true`. */
   resultIsError: boolean;
+  /** See TopLevelScan.ambiguousKey. */
+  ambiguousKey?: string;
 }
 
 const utf8Of = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
@@ -190,7 +213,7 @@ export function peekEnvelope(frame: Buffer): Envelope {
   const text = frame.toString('latin1');
   const first = /\S/.exec(text.slice(0, 64))?.[0];
   if (first !== '{') return { kind: first === '[' ? 'array' : 'other', resultIsError: false };
-  const { members } = scanTopLevel(text);
+  const { members, ambiguousKey } = scanTopLevel(text);
   const rawId = members.get('id');
   const result = members.get('result');
   return {
@@ -200,5 +223,6 @@ export function peekEnvelope(frame: Buffer): Envelope {
     id: parseMember(rawId),
     error: parseMember(members.get('error')) as Envelope['error'],
     resultIsError: result !== undefined && result.startsWith('{') && scanTopLevel(result).members.get('isError') === 'true',
+    ambiguousKey: ambiguousKey === undefined ? undefined : utf8Of(ambiguousKey),
   };
 }

@@ -12,6 +12,9 @@
  * batch is rebuilt from original bytes).
  */
 import { skipString, TopLevelCollector } from './json-scan.js';
+import { foldKey } from './key-fold.js';
+
+export { foldKey };
 
 /** Deepest nesting of objects and arrays a host frame may have. */
 export const MAX_DEPTH = 64;
@@ -37,22 +40,9 @@ const CLOSE_ARRAY = 93;
 const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
-const NOT_ASCII = /[^\x00-\x7f]/;
-const COMBINING_DOT = /\u0307/g;
 /** C0 and C1 control characters (NUL, ESC, …). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/**
- * A key's case-folded form, as Go's `encoding/json` compares names: it maps each character to
- * upper(lower(c)), so `ſ` is `s`, the Kelvin sign `k`, the dotted capital `İ` a plain `i` and the
- * dotless `ı` an `i` too. JavaScript's full case mappings stand in for Go's simple ones (lower, upper,
- * lower again, and the combining dot that lower-casing `İ` leaves is dropped); where they fold more
- * than Go does (`ß` and `ss`), the scan refuses more, never less.
- */
-export function foldKey(key: string): string {
-  return NOT_ASCII.test(key) ? key.toLowerCase().toUpperCase().toLowerCase().replace(COMBINING_DOT, '') : key.toLowerCase();
-}
 
 function show(key: string): string {
   return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);

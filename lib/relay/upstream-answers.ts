@@ -6,8 +6,8 @@
  * are peeked at, not parsed, unless something needs them whole (docs/performance.md).
  */
 import type { OversizeFrame } from '../framing/frame-reader.js';
-import { answerTooLargeError, ProxyErrorCode } from '../jsonrpc/errors.js';
-import { idFromHead, peekEnvelope } from '../jsonrpc/json-scan.js';
+import { answerTooLargeError, errorResponse, ProxyErrorCode } from '../jsonrpc/errors.js';
+import { idFromHead, peekEnvelope, scanTopLevel } from '../jsonrpc/json-scan.js';
 import { Message, type ParsedMessage, rawIdKey, readFrame, readHostFrame } from '../jsonrpc/message.js';
 import type { ProtocolEra } from '../jsonrpc/protocol-era.js';
 import { blockedRefusal } from '../jsonrpc/refusal.js';
@@ -31,6 +31,8 @@ export interface UpstreamAnswersDeps extends Pick<RelayPorts, 'settings' | 'tool
 }
 
 const ID_MARKER = Buffer.from('"id"');
+/** `"id"` in another case, or with a dotless ı or dotted İ (UTF-8 read as latin1), as Go's encoding/json still reads it. */
+const ID_VARIANT = /"(?:[iI]|\u00c4[\u00b0\u00b1])[dD]"/;
 const INPUT_REQUIRED_MARKER = Buffer.from('"input_required"');
 /** Upstream answers at least this large are peeked at, not parsed, unless a tools/list needs them whole. */
 const PEEK_BYTES = 64 * 1024;
@@ -58,8 +60,14 @@ export class UpstreamAnswers {
    * envelope; every other frame goes on as its original bytes at once.
    */
   onFrameGated(frame: Buffer): void {
-    if (this.deps.pending.readFirstCount === 0 || frame.indexOf(ID_MARKER) === -1) return this.relayed(frame);
+    if (this.deps.pending.readFirstCount === 0) return this.relayed(frame);
+    // Without "id" it answers nothing, unless it spells the key as only another reader reads it ("ID").
+    if (frame.indexOf(ID_MARKER) === -1 && !ID_VARIANT.test(frame.toString('latin1'))) return this.relayed(frame);
     const envelope = peekEnvelope(frame);
+    if (envelope.ambiguousKey !== undefined) {
+      const refusal = this.refuseAmbiguous(envelope.rawId, envelope.ambiguousKey, frame.length);
+      return refusal && this.deps.toHost(refusal);
+    }
     if (envelope.kind === 'array') return this.judgeBatch(frame);
     const key = envelope.rawId === undefined ? undefined : rawIdKey(envelope.rawId);
     const request = key === undefined ? undefined : this.deps.pending.peek(key);
@@ -80,6 +88,34 @@ export class UpstreamAnswers {
         resultSize: answer.frame.length,
       });
     });
+  }
+
+  /**
+   * An upstream frame that names its `id`, `result` or `error` twice or in another case, while a
+   * judged call waits: another reader (the host's) could take it for the answer to another request
+   * than the one ratri reads, and so get a judged call's answer unjudged. It is not relayed; the
+   * request ratri reads it as answering gets a refusal, returned for the host (docs/policy.md,
+   * "Phases: call and result"); undefined when it answers no request the host still waits for.
+   */
+  private refuseAmbiguous(rawId: string | undefined, key: string, frameBytes: number): Buffer | undefined {
+    const reason = `the upstream's answer names the key ${JSON.stringify(key)} twice or in another case, so readers could take it for the answer to different requests; it was not relayed`;
+    this.deps.observer.warning('ambiguous_frame', reason, { direction: 'upstream', enforced: true, frameBytes });
+    const request = rawId === undefined ? undefined : this.deps.pending.settle(rawIdKey(rawId));
+    if (!request) return undefined;
+    const call = request.call;
+    const frame =
+      request.judge && call
+        ? blockedRefusal(this.deps.settings.refusal, request.rawId, {
+            decision: 'block',
+            ruleId: null,
+            reason,
+            tool: call.namespacedTool,
+            phase: 'result',
+          })
+        : errorResponse(request.rawId, ProxyErrorCode.upstreamExited, 'Upstream answer could be read two ways', { reason });
+    const code = request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited;
+    if (call) this.deps.observer.toolFinished(call, { error: { code, message: reason }, resultSize: frame.length });
+    return request.cancelled ? undefined : frame;
   }
 
   /** A frame that goes to the host as it came; then the usual tap. */
@@ -106,6 +142,14 @@ export class UpstreamAnswers {
     const judged: Array<void | Promise<void>> = [];
     let changed = false;
     for (const m of read.messages) {
+      const ambiguousKey = scanTopLevel(m.text).ambiguousKey;
+      if (ambiguousKey !== undefined) {
+        const rawId = Message.isObject(m.value) && Object.hasOwn(m.value, 'id') ? m.rawId : undefined;
+        const refusal = this.refuseAmbiguous(rawId, ambiguousKey, Buffer.byteLength(m.text));
+        if (refusal) texts.push(refusal);
+        changed = true;
+        continue;
+      }
       const text = Buffer.from(m.text);
       const key = rawIdKey(m.rawId);
       const request = Message.isResponse(m.value) ? this.deps.pending.peek(key) : undefined;
@@ -132,7 +176,8 @@ export class UpstreamAnswers {
     const waiting = judged.some((j) => j instanceof Promise) ? Promise.all(judged) : undefined;
     if (waiting) this.deps.observer.track(waiting);
     whenSettled(waiting, () => {
-      this.deps.toHost(changed ? joinBatch(texts) : frame);
+      if (!changed) this.deps.toHost(frame);
+      else if (texts.length > 0) this.deps.toHost(joinBatch(texts));
       for (const f of finished) f();
     });
   }

@@ -116,3 +116,20 @@ describe('peekEnvelope', () => {
     expect(peekEnvelope(Buffer.from(' [{"id":1}]')).kind).toBe('array');
   });
 });
+
+describe('ambiguousKey: an answer key another reader reads otherwise', () => {
+  const peek = (text: string) => peekEnvelope(Buffer.from(text, 'utf8')).ambiguousKey;
+  it('finds id, result or error given twice or in another case, as Go folds keys (bytes read as latin1 included)', () => {
+    expect(peek('{"jsonrpc":"2.0","id":1,"ID":2,"result":{}}')).toBe('ID');
+    expect(peek('{"jsonrpc":"2.0","id":2,"result":{},"id":3}')).toBe('id');
+    expect(peek('{"jsonrpc":"2.0","id":1,"result":{},"re\u017fult":{"x":1}}')).toBe('re\u017fult');
+    expect(peek('{"jsonrpc":"2.0","\u0131d":1,"result":{}}')).toBe('\u0131d');
+    expect(peek('{"jsonrpc":"2.0","Error":{},"id":1}')).toBe('Error');
+    expect(scanTopLevel('{"jsonrpc":"2.0","iD":1}').ambiguousKey).toBe('iD');
+  });
+  it('passes plain answers, other keys in any case, and keys of nested objects', () => {
+    expect(peek('{"jsonrpc":"2.0","id":1,"result":{"id":2,"ID":3}}')).toBeUndefined();
+    expect(peek('{"JSONRPC":"2.0","id":1,"Params":{},"result":{}}')).toBeUndefined();
+    expect(peek('{"jsonrpc":"2.0","id":"\u00e9","result":{"content":[]}}')).toBeUndefined();
+  });
+});
