@@ -13,7 +13,7 @@ import { MAX_DEPTH } from './arg-path.js';
 
 /** What a `content` condition looks at. */
 export interface ContentSubject {
-  /** The text content: for arguments every string value at any depth, for a result its `content[].text`. */
+  /** Every string value at any depth of the arguments, or of the answer's result or error. */
   texts: readonly string[];
   /** The secrets found in the value's JSON text; undefined when it was not scanned. */
   secrets: readonly SecretSpan[] | undefined;
@@ -34,11 +34,22 @@ export function argumentTexts(args: unknown): string[] {
   return texts;
 }
 
-/** The `text` of each `content[]` item of a `tools/call` result whose type is "text". */
+/**
+ * The texts of an upstream's answer to a `tools/call` (its `result`, or its `error`): every string
+ * value at any depth, as for arguments, but for the `type` of each `content[]` item (`"text"`,
+ * `"image"`: the protocol's words, not the server's). Not only `content[].text`: a host may show the
+ * model `structuredContent`, an embedded resource's text or an error's message just as well.
+ */
 export function resultTexts(result: unknown): string[] {
   const content = (result as { content?: unknown } | null)?.content;
-  if (!Array.isArray(content)) return [];
-  return content.filter((c): c is { type: 'text'; text: string } => c?.type === 'text' && typeof c.text === 'string').map((c) => c.text);
+  if (!Array.isArray(content)) return argumentTexts(result);
+  const { content: _, ...rest } = result as Record<string, unknown>;
+  const items = content.map((item) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+    const { type: _type, ...fields } = item as Record<string, unknown>;
+    return fields;
+  });
+  return [...argumentTexts(items), ...argumentTexts(rest)];
 }
 
 /** Problems with a `content` condition, for the config loader; `field` is the condition's field. */

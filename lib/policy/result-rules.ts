@@ -9,7 +9,7 @@ import type { GuardrailsConfig, RuleConfig } from '../config/types.js';
 import type { FindSecrets } from '../secrets/find-secrets.js';
 import { findValueSecrets, type JsonSecrets } from '../secrets/json-secrets.js';
 import { resultTexts } from './content-matcher.js';
-import { redactResult } from './result-redaction.js';
+import { redactResult, stillMatches } from './result-redaction.js';
 import { isResultRule, ruleMatches, ruleReason, ruleScopeMatches, SEVERITY, type ToolCallFacts } from './rules.js';
 
 export type ResultDecision = 'allow' | 'warn' | 'redact' | 'block';
@@ -61,7 +61,7 @@ export class ResultRules {
     return this.rulesFor(tool).length > 0;
   }
 
-  /** The decision for one answer: `result` is the answer's `result` member, as the host will read it. */
+  /** The decision for one answer: `result` is the answer's `result` member (or its `error`), as the host will read it. */
   judge(facts: ToolCallFacts, result: unknown): ResultJudgement | Promise<ResultJudgement> {
     const rules = this.rulesFor(facts.tool);
     if (!rules.some((r) => r.content?.secrets === true)) return this.decide(rules, facts, result, undefined);
@@ -70,20 +70,24 @@ export class ResultRules {
   }
 
   private decide(rules: RuleConfig[], facts: ToolCallFacts, result: unknown, found: JsonSecrets | undefined): ResultJudgement {
-    const seen: ToolCallFacts = { ...facts, content: { texts: resultTexts(result), secrets: found?.spans } };
+    // The texts are every string of the answer: walked only when a rule's regex reads them.
+    const texts = rules.some((r) => r.content?.regex !== undefined) ? resultTexts(result) : [];
+    const seen: ToolCallFacts = { ...facts, content: { texts, secrets: found?.spans } };
     const matched = rules.filter((rule) => ruleMatches(rule, seen));
     let best: RuleConfig | undefined;
     for (const rule of matched) if (!best || SEVERITY[rule.decision] > SEVERITY[best.decision]) best = rule;
     if (!best) return { verdict: { decision: 'allow', ruleId: null, reason: 'no rule matched' } };
     const verdict: ResultVerdict = { decision: best.decision as ResultDecision, ruleId: best.id, reason: ruleReason(best, seen) };
     if (verdict.decision !== 'redact') return { verdict };
-    return {
-      verdict,
-      redacted: redactResult(
-        result,
-        matched.filter((r) => r.decision === 'redact'),
-        found,
-      ),
-    };
+    const redactRules = matched.filter((r) => r.decision === 'redact');
+    const redacted = redactResult(result, redactRules, found);
+    const missed = redactRules.find(
+      (r) => r.content?.regex !== undefined && stillMatches(redacted.result, r.content.regex, r.content.flags),
+    );
+    if (missed) {
+      const reason = `${ruleReason(missed, seen)}; a match is where it cannot be redacted (only content texts, embedded resource texts and structuredContent can be), so the answer is refused`;
+      return { verdict: { decision: 'block', ruleId: missed.id, reason } };
+    }
+    return { verdict, redacted };
   }
 }

@@ -3,7 +3,8 @@
  * `tools/call` whose tool a result rule can match is judged before the host gets it (enforce) or
  * after (monitor: recorded, never changed). An answer that is allowed or warned about goes on as its
  * original bytes; a redacted or refused one is a frame of ratri's own, re-serialized, under the
- * request's id as the host wrote it. Error answers carry no result and are relayed as they are.
+ * request's id as the host wrote it. An error answer is judged as well (its message and data are
+ * text the host may show the model); a redacted one keeps its `error` member.
  */
 import { ProxyErrorCode, type RawId } from '../jsonrpc/errors.js';
 import { Message, type ParsedMessage, readHostFrame } from '../jsonrpc/message.js';
@@ -54,14 +55,15 @@ export class ResultGate {
   /** One answer, already read: its bytes when allowed, else ratri's frame (later, when a secret scan is under way). */
   judgeMessage(frame: Buffer, message: ParsedMessage, call: CallRecord, facts: JudgedCall): JudgedAnswer | Promise<JudgedAnswer> {
     const value = message.value;
-    if (!Message.isResponse(value) || !('result' in value)) return { frame, changed: false };
+    if (!Message.isResponse(value)) return { frame, changed: false };
+    const member = 'result' in value ? 'result' : 'error';
     const started = performance.now();
-    const judged = this.deps.settings.results.judge(facts, value.result);
+    const judged = this.deps.settings.results.judge(facts, value[member]);
     const apply = (j: ResultJudgement): JudgedAnswer => {
       this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, true, j.redacted?.redactions);
       if (j.verdict.decision === 'block') return this.refuse(j.verdict, call, facts);
       if (!j.redacted) return { frame, changed: false };
-      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${facts.rawId},"result":${JSON.stringify(j.redacted.result)}}`);
+      const redacted = Buffer.from(`{"jsonrpc":"2.0","id":${facts.rawId},"${member}":${JSON.stringify(j.redacted.result)}}`);
       return { frame: redacted, changed: true };
     };
     return judged instanceof Promise ? judged.then(apply, (err: unknown) => this.scanFailed(err, call, facts)) : apply(judged);
@@ -70,11 +72,11 @@ export class ResultGate {
   /** Monitor mode, after the host got the answer: what enforce mode would have done, recorded. */
   observe(message: ParsedMessage, call: CallRecord, facts: JudgedCall): void {
     const value = message.value;
-    if (!Message.isResponse(value) || !('result' in value)) return;
+    if (!Message.isResponse(value)) return;
     const started = performance.now();
     const record = (j: ResultJudgement): void =>
       this.deps.observer.resultEvaluated(call, j.verdict, performance.now() - started, false, j.redacted?.redactions);
-    const judged = this.deps.settings.results.judge(facts, value.result);
+    const judged = this.deps.settings.results.judge(facts, 'result' in value ? value.result : value.error);
     if (judged instanceof Promise) this.deps.observer.track(judged.then(record, () => undefined));
     else record(judged);
   }

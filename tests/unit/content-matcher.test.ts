@@ -38,15 +38,16 @@ describe('content matcher', () => {
     expect(argumentTexts({ a: 'x', b: [1, 'y', { c: 'z' }], d: null })).toEqual(['x', 'y', 'z']);
   });
 
-  it("reads a result's content[].text items of type text only", () => {
+  it("reads every string of a result, not only content[].text: structuredContent, resource texts, an error's message", () => {
     const result = {
       content: [
         { type: 'text', text: 'one' },
-        { type: 'image', data: 'AAA' },
-        { type: 'text', text: 'two' },
+        { type: 'resource', resource: { uri: 'file:///a', text: 'two' } },
       ],
+      structuredContent: { note: 'three', n: 4 },
     };
-    expect(resultTexts(result)).toEqual(['one', 'two']);
+    expect(resultTexts(result)).toEqual(['one', 'file:///a', 'two', 'three']); // not the items' type
+    expect(resultTexts({ code: -32000, message: 'four', data: { detail: 'five' } })).toEqual(['four', 'five']);
     expect(decide({ content: { regex: '^two$' } }, facts({}, { texts: resultTexts(result), secrets: [] }))).toBe('block');
   });
 

@@ -72,12 +72,28 @@ describe('result rules', () => {
     expect(JSON.stringify(judged)).not.toContain(FAKE.github);
   });
 
-  it('match content.regex on content[].text only, and content.secrets anywhere in the result', async () => {
+  it('match content.regex and content.secrets anywhere in the result: structuredContent, resource texts, _meta', async () => {
     const r = rules(
       { id: 'k', on: 'result', content: { secrets: true }, decision: 'block' },
       { id: 'm', on: 'result', content: { regex: 'hidden' }, decision: 'warn' },
     );
     expect((await r.judge(facts('t'), { content: [], structuredContent: { dsn: FAKE.postgres } })).verdict.ruleId).toBe('k');
-    expect((await r.judge(facts('t'), { content: [], structuredContent: { note: 'hidden' } })).verdict.ruleId).toBe(null);
+    expect((await r.judge(facts('t'), { content: [], structuredContent: { note: 'hidden' } })).verdict.ruleId).toBe('m');
+    const resource = { content: [{ type: 'resource', resource: { uri: 'file:///x', text: 'is hidden here' } }] };
+    expect((await r.judge(facts('t'), resource)).verdict.ruleId).toBe('m');
+    expect((await r.judge(facts('t'), { content: [], _meta: { x: 'hidden' } })).verdict.ruleId).toBe('m');
+  });
+
+  it('redact an embedded resource text; refuse the answer when a match is where nothing can be redacted', async () => {
+    const r = rules({ id: 'mail', on: 'result', content: { regex: '[a-z]+@example\\.com' }, decision: 'redact' });
+    const resource = { content: [{ type: 'resource', resource: { uri: 'file:///x', text: 'to a@example.com' } }] };
+    expect((await r.judge(facts('t'), resource)).redacted?.result).toEqual({
+      content: [{ type: 'resource', resource: { uri: 'file:///x', text: 'to [REDACTED:mail]' } }],
+    });
+    const inMeta = await r.judge(facts('t'), { ...text('ok'), _meta: { from: 'a@example.com' } });
+    expect(inMeta.verdict).toMatchObject({ decision: 'block', ruleId: 'mail', reason: expect.stringContaining('cannot be redacted') });
+    expect(inMeta.redacted).toBeUndefined();
+    const error = await r.judge(facts('t'), { code: -32000, message: 'no mail for b@example.com' });
+    expect(error.verdict).toMatchObject({ decision: 'block', ruleId: 'mail' });
   });
 });
