@@ -39,7 +39,6 @@ const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const BACKSLASH_U = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 /** C0 and C1 control characters (NUL, ESC, …). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
