@@ -47,6 +47,11 @@ export class ResultGate {
     const message = read.kind === 'single' ? read.message : undefined;
     const problem = read.kind === 'single' ? (read.problem ?? read.message.problem) : 'the answer is not one JSON-RPC message';
     if (message && !problem) return this.judgeMessage(frame, message, call, facts);
+    return this.refuseUnreadable(problem ?? 'the answer is not one JSON-RPC message', call, facts);
+  }
+
+  /** An answer (or a batch holding it) that another reader could read differently: refused, not guessed at. */
+  refuseUnreadable(problem: string, call: CallRecord, facts: JudgedCall): JudgedAnswer {
     const verdict: ResultVerdict = { decision: 'block', ruleId: null, reason: `the answer can be read more than one way: ${problem}` };
     this.deps.observer.resultEvaluated(call, verdict, 0, true);
     return this.refuse(verdict, call, facts);

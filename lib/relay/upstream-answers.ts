@@ -135,7 +135,9 @@ export class UpstreamAnswers {
 
   /** An upstream batch with answers to read first: each is judged or filtered; the batch is rebuilt only if one changed. */
   private judgeBatch(frame: Buffer): void {
-    const read = readFrame(frame);
+    // Read the strict way, as a single judged answer is (ResultGate.judge): a problem anywhere in the
+    // batch refuses each judged answer in it.
+    const read = readHostFrame(frame);
     if (read.kind !== 'batch') return this.relayed(frame);
     const texts: Buffer[] = [];
     const finished: Array<() => void> = [];
@@ -164,8 +166,10 @@ export class UpstreamAnswers {
       this.deps.pending.settle(key);
       const call = request.call;
       const at = texts.push(text) - 1;
+      const problem = read.problem ?? m.problem;
+      const judging = problem ? gate.refuseUnreadable(problem, call, request.judge) : gate.judgeMessage(text, m, call, request.judge);
       judged.push(
-        whenJudged(gate.judgeMessage(text, m, call, request.judge), (answer) => {
+        whenJudged(judging, (answer) => {
           changed ||= answer.changed;
           texts[at] = answer.frame;
           finished.push(() => this.deps.observer.toolFinished(call, { error: answer.refused, resultSize: answer.frame.length }));
