@@ -16,6 +16,14 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 /** The frame's size as the proxy counts it: bytes of its JSON text, without the newline. */
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
+/** A config in a fresh temp dir (removed after the file's tests) whose events go to a JSONL file there. */
+function configWithEvents(fields: Record<string, unknown>): { config: string; events: string } {
+  const dir = tempDir();
+  dirs.push(dir);
+  const events = join(dir, 'events.jsonl');
+  return { config: writeConfig(dir, { agentKey: 'events-agent', ...fields, telemetry: { jsonl: events } }), events };
+}
+
 const SECRETS = ['hunter2-SECRET', 'sk-SECRET-nested', 'tok-SECRET-in-array', 'pw-SECRET-held'];
 const SESSION_ID = 'events-e2e';
 
@@ -245,15 +253,10 @@ describe('events of an enforce-mode session (schemas/event.schema.json)', () => 
 describe('events in monitor mode', () => {
   it('forwards a call a rule would block, records the decision as not enforced, and matches the schema', async () => {
     const validate = compileEventSchema();
-    const dir = tempDir();
-    dirs.push(dir);
-    const events = join(dir, 'events.jsonl');
-    const config = writeConfig(dir, {
-      agentKey: 'events-agent',
+    const { config, events } = configWithEvents({
       mode: 'monitor',
       upstream: { command: process.execPath, args: [fixtureServer('lifecycle-server.mjs')] },
       guardrails: { rules: [{ id: 'no-exec', tool: 'exec', decision: 'block' }] },
-      telemetry: { jsonl: events },
     });
     const proxy = new ProxyProcess(['--config', config]);
     proxy.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'exec', arguments: { command: 'ls' } } });
@@ -334,17 +337,12 @@ function typesOf(list: RatriEvent[]): string[] {
 
 describe('a tools/call that reuses the id of a held call', () => {
   it('is recorded as proxy.warning request_id_reused (valid against the schema), and the held call is not disturbed', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const events = join(dir, 'events.jsonl');
-    const config = writeConfig(dir, {
-      agentKey: 'events-agent',
+    const { config, events } = configWithEvents({
       serverName: 'fs',
       mode: 'enforce',
       approvalTimeoutMs: 300,
       upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
       guardrails: { rules: [{ id: 'ask', tool: 'write_*', decision: 'require_approval' }] },
-      telemetry: { jsonl: events },
     });
     const proxy = new ProxyProcess(['--config', config]);
     const write = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/a' } } };
@@ -374,16 +372,11 @@ describe('a request whose id is the number of a call still pending (1 while 1.0 
   const leak = '{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"leak_secret","arguments":{}}}';
   const read = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/a"}}}';
   const run = async (mode: 'monitor' | 'enforce') => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const events = join(dir, 'events.jsonl');
-    const config = writeConfig(dir, {
-      agentKey: 'events-agent',
+    const { config, events } = configWithEvents({
       serverName: 'fs',
       mode,
       upstream: { command: process.execPath, args: [fixtureServer('tools-server.mjs')] },
       guardrails: { rules: [{ id: 'no-leaks', on: 'result', tool: 'leak_secret', decision: 'block', reason: 'no leaks' }] },
-      telemetry: { jsonl: events },
     });
     const proxy = new ProxyProcess(['--config', config]);
     await proxy.initialize();
