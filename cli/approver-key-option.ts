@@ -1,7 +1,10 @@
 /**
- * `--approver-key-env NAME` of the commands that read a team's records through `ratri serve`
- * (`ratri events`, `ratri tools list`): they send the key of `api.keyEnv`, as every command with
- * that config does, or, when this names a variable, the approver key in it (docs/api.md#keys-and-roles).
+ * `--approver-key-env NAME` of the commands that talk to `ratri serve` with a config's `api`
+ * (docs/api.md#keys-and-roles). Commands that read (`ratri events`, `ratri tools list`) send the key of
+ * `api.keyEnv`, or, when this names a variable, the approver key in it. Commands that resolve
+ * (`ratri approvals approve|reject`, `ratri grants revoke`) need the approver key: they read
+ * `RATRI_APPROVER_KEY` when it is set and the option is left out. Either way a variable the option
+ * names that is not set is an error, never a silent fall back to the proxy key.
  */
 import type { Argv } from 'yargs';
 import { fail } from './store-options.js';
@@ -28,4 +31,10 @@ export function approverKeyOf(args: ApproverKeyArgs): string | undefined {
       2,
     );
   return key;
+}
+
+/** For the commands that resolve: the variable the option names (exit 2 when unset), else RATRI_APPROVER_KEY if set. */
+export function resolvingKeyOf(args: ApproverKeyArgs): string | undefined {
+  if (args['approver-key-env'] === undefined) return process.env.RATRI_APPROVER_KEY || undefined;
+  return approverKeyOf(args);
 }

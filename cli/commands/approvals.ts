@@ -9,6 +9,7 @@ import { approvalColumns } from '../../lib/report/event-rows.js';
 import { paint, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
+import { resolvingKeyOf } from '../approver-key-option.js';
 import { colourOn, fail, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
 
@@ -29,7 +30,7 @@ interface WatchArgs extends StoreArgs {
 interface ResolveArgs extends StoreArgs {
   id?: string;
   last: boolean;
-  'approver-key-env': string;
+  'approver-key-env'?: string;
   always?: boolean;
   'args-match'?: boolean;
   by?: string;
@@ -155,9 +156,8 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
         .option('by', { type: 'string', describe: 'Who resolves it (recorded; default: your user name)' })
         .option('approver-key-env', {
           type: 'string',
-          default: 'RATRI_APPROVER_KEY',
           describe:
-            'With a config that has "api": the environment variable holding the approver key (a proxy key cannot resolve approvals)',
+            'With a config that has "api": the environment variable holding the approver key (default: RATRI_APPROVER_KEY, when set; a proxy key cannot resolve approvals)',
         });
       if (approve) {
         b = b.option('always', {
@@ -184,7 +184,7 @@ function resolveCommand(approve: boolean): CommandModule<StoreArgs, ResolveArgs>
     handler: async (args) => {
       const by = args.by ?? `${userInfo().username}@cli`;
       const scope = approve && args.always ? 'always' : 'once';
-      const approverKey = process.env[args['approver-key-env']] || undefined;
+      const approverKey = resolvingKeyOf(args);
       const result = await withPlane(
         args,
         async (p) => {

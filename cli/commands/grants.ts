@@ -4,6 +4,7 @@ import type { GrantRecord } from '../../lib/control/control-plane.js';
 import { type Column, renderTable } from '../../lib/report/text-table.js';
 import { relativeTime } from '../../lib/report/time-spec.js';
 import { visibleText } from '../../lib/report/visible-text.js';
+import { resolvingKeyOf } from '../approver-key-option.js';
 import { colourOn, fail, type StoreArgs, withPlane, withStoreOptions } from '../store-options.js';
 import type { GroupCommand } from '../usage-failure.js';
 
@@ -13,7 +14,7 @@ interface ListArgs extends StoreArgs {
 
 interface RevokeArgs extends StoreArgs {
   id: string;
-  'approver-key-env': string;
+  'approver-key-env'?: string;
 }
 
 function state(g: GrantRecord): string {
@@ -62,12 +63,11 @@ const revokeCommand: CommandModule<StoreArgs, RevokeArgs> = {
       .positional('id', { type: 'string', demandOption: true, describe: 'The grant id (grt_…), from "ratri grants list"' })
       .option('approver-key-env', {
         type: 'string',
-        default: 'RATRI_APPROVER_KEY',
-        describe: 'With a config that has "api": the environment variable holding the approver key',
+        describe: 'With a config that has "api": the environment variable holding the approver key (default: RATRI_APPROVER_KEY, when set)',
       })
       .example('$0 grants revoke grt_3f9a1c2b7d', 'Ask again for the calls it let through') as Argv<RevokeArgs>,
   handler: async (args) => {
-    const approverKey = process.env[args['approver-key-env']] || undefined;
+    const approverKey = resolvingKeyOf(args);
     const result = await withPlane(args, (p) => p.revokeGrant(args.id), approverKey);
     if (!result) fail(`no grant "${args.id}"; see "ratri grants list --all"`);
     if (args.json) return void process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -290,6 +290,21 @@ describe('ratri serve: the control-plane HTTP API', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/answered 403 to POST \/v1\/approvals\/apr_\w+\/resolve: resolving approvals needs the approver key/);
     expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
+    // …a variable named by --approver-key-env that is not set is an error of its own, not a fall back to the proxy key…
+    const unset = await runCli(
+      ['approvals', 'approve', held.id, '--config', config, '--approver-key-env', 'RATRI_TEST_UNSET_KEY'],
+      '',
+      env,
+    );
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/--approver-key-env: the environment variable RATRI_TEST_UNSET_KEY is not set/);
+    const unsetRevoke = await runCli(
+      ['grants', 'revoke', 'grt_0000000000', '--config', config, '--approver-key-env', 'RATRI_TEST_UNSET_KEY'],
+      '',
+      env,
+    );
+    expect(unsetRevoke.code).toBe(2);
+    expect((await api(serve.url, 'GET', `/v1/approvals/${held.id}`)).body.status).toBe('pending');
     // …with the approver key it resolves, and the held call goes through.
     const approved = await runCli(['approvals', 'approve', held.id, '--config', config, '--approver-key-env', APPROVER_ENV], '', {
       ...env,
