@@ -102,18 +102,29 @@ export class UpstreamAnswers {
     this.deps.observer.warning('ambiguous_frame', reason, { direction: 'upstream', enforced: true, frameBytes });
     const request = rawId === undefined ? undefined : this.deps.pending.settle(rawIdKey(rawId));
     if (!request) return undefined;
+    return this.answerInstead(request, reason, () =>
+      errorResponse(request.rawId, ProxyErrorCode.upstreamExited, 'Upstream answer could be read two ways', { reason }),
+    );
+  }
+
+  /**
+   * In place of an upstream answer that is not relayed (too large to read, or readable two ways): a
+   * judged call's result-phase refusal, any other request's `otherwise`; the call is recorded as
+   * failed. Returns the frame for the host, undefined when the host no longer waits for it.
+   */
+  private answerInstead(request: PendingRequest, reason: string, otherwise: () => Buffer): Buffer | undefined {
     const call = request.call;
-    const frame =
-      request.judge && call
-        ? blockedRefusal(this.deps.settings.refusal, request.rawId, {
-            decision: 'block',
-            ruleId: null,
-            reason,
-            tool: call.namespacedTool,
-            phase: 'result',
-          })
-        : errorResponse(request.rawId, ProxyErrorCode.upstreamExited, 'Upstream answer could be read two ways', { reason });
-    const code = request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited;
+    const judged = request.judge !== undefined && call !== undefined;
+    const frame = judged
+      ? blockedRefusal(this.deps.settings.refusal, request.rawId, {
+          decision: 'block',
+          ruleId: null,
+          reason,
+          tool: call.namespacedTool,
+          phase: 'result',
+        })
+      : otherwise();
+    const code = judged ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited;
     if (call) this.deps.observer.toolFinished(call, { error: { code, message: reason }, resultSize: frame.length });
     return request.cancelled ? undefined : frame;
   }
@@ -220,22 +231,11 @@ export class UpstreamAnswers {
     const id = idFromHead(info.head.toString('utf8'));
     const request = id === undefined ? undefined : this.deps.pending.settle(rawIdKey(id));
     if (!request) return;
-    const frame =
-      request.judge && request.call
-        ? blockedRefusal(this.deps.settings.refusal, request.rawId, {
-            decision: 'block',
-            ruleId: null,
-            reason,
-            tool: request.call.namespacedTool,
-            phase: 'result',
-          })
-        : answerTooLargeError(request.rawId, { frameBytes: info.totalBytes, maxFrameBytes: this.deps.settings.maxFrameBytes });
-    if (!request.cancelled) this.deps.toHost(frame);
-    if (request.call)
-      this.deps.observer.toolFinished(request.call, {
-        error: { code: request.judge ? ProxyErrorCode.blocked : ProxyErrorCode.upstreamExited, message: reason },
-        resultSize: frame.length,
-      });
+    const { maxFrameBytes } = this.deps.settings;
+    const frame = this.answerInstead(request, reason, () =>
+      answerTooLargeError(request.rawId, { frameBytes: info.totalBytes, maxFrameBytes }),
+    );
+    if (frame) this.deps.toHost(frame);
   }
 
   /** An upstream frame over maxFrameBytes was relayed but not parsed: settle its request if its id is readable. */
