@@ -31,8 +31,14 @@ export interface UpstreamAnswersDeps extends Pick<RelayPorts, 'settings' | 'tool
 }
 
 const ID_MARKER = Buffer.from('"id"');
+/** A `\u` escape: a key may spell `id` with one (`"\u0069d"`), and every JSON reader reads that as `"id"`. */
+const ESCAPE_MARKER = Buffer.from('\\u');
 /** `"id"` in another case, or with a dotless ı or dotted İ (UTF-8 read as latin1), as Go's encoding/json still reads it. */
 const ID_VARIANT = /"(?:[iI]|\u00c4[\u00b0\u00b1])[dD]"/;
+/** Whether a frame may have an `id` member: the key written plainly, or some `\u` escape that may spell it. */
+function mayNameId(frame: Buffer): boolean {
+  return frame.indexOf(ID_MARKER) !== -1 || frame.indexOf(ESCAPE_MARKER) !== -1;
+}
 const INPUT_REQUIRED_MARKER = Buffer.from('"input_required"');
 /** Upstream answers at least this large are peeked at, not parsed, unless a tools/list needs them whole. */
 const PEEK_BYTES = 64 * 1024;
@@ -47,7 +53,7 @@ export class UpstreamAnswers {
 
   /** One frame from upstream, already relayed to the host: telemetry only. */
   onFrame(frame: Buffer): void {
-    if (this.deps.pending.size === 0 || frame.indexOf(ID_MARKER) === -1) return;
+    if (this.deps.pending.size === 0 || !mayNameId(frame)) return;
     if (frame.length >= PEEK_BYTES && this.settlePeeked(frame)) return;
     const read = readFrame(frame);
     if (read.kind === 'single') this.settle(read.message, frame.length);
@@ -61,8 +67,8 @@ export class UpstreamAnswers {
    */
   onFrameGated(frame: Buffer): void {
     if (this.deps.pending.readFirstCount === 0) return this.relayed(frame);
-    // Without "id" it answers nothing, unless it spells the key as only another reader reads it ("ID").
-    if (frame.indexOf(ID_MARKER) === -1 && !ID_VARIANT.test(frame.toString('latin1'))) return this.relayed(frame);
+    // Without "id" it answers nothing, unless it spells the key with an escape or as only another reader reads it ("ID").
+    if (!mayNameId(frame) && !ID_VARIANT.test(frame.toString('latin1'))) return this.relayed(frame);
     const envelope = peekEnvelope(frame);
     if (envelope.ambiguousKey !== undefined) {
       const refusal = this.refuseAmbiguous(envelope.rawId, envelope.ambiguousKey, frame.length);
